@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import NamedTuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize',
-           'fake_quant', 'quantize_grad']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -199,56 +198,65 @@ def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) ->
     return torch.where((amax > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
 
-@dataclass
-class CurrentScaling:
+class Scaler(nn.Module):
+    "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
+
+    def scale_for(self, x: Tensor, fmt: FPFormat) -> Tensor: raise NotImplementedError
+
+    def record(self, x: Tensor): pass
+
+    def forward(self, x: Tensor, fmt: FPFormat, quant) -> Tensor:
+        scale = self.scale_for(x.detach(), fmt).to(x.dtype)
+        self.record(x.detach())
+        return quant(x * scale) / scale
+
+
+class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
-    margin: int = 0
-    power_of_two: bool = True
 
-    def __call__(self, x: Tensor, fmt: FPFormat, quant) -> Tensor:
-        scale = _amax_scale(x.detach().abs().amax(), fmt, self.margin, self.power_of_two).to(x.dtype)
-        return quant(x * scale) / scale
+    def __init__(self, margin: int = 0, power_of_two: bool = True):
+        super().__init__()
+        self.margin, self.power_of_two = margin, power_of_two
+
+    def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
 
-@dataclass
-class DelayedScaling:
+class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
-    history_len: int = 16
-    margin: int = 0
-    power_of_two: bool = True
-    amax_history: Tensor | None = field(default=None, repr=False)
-    calls: int = 0
 
-    def __post_init__(self):
-        if self.history_len < 1: raise ValueError(f"history_len must be >= 1, got {self.history_len}")
+    def __init__(self, history_len: int = 16, margin: int = 0, power_of_two: bool = True):
+        super().__init__()
+        if history_len < 1: raise ValueError(f"history_len must be >= 1, got {history_len}")
+        self.margin, self.power_of_two = margin, power_of_two
+        self.register_buffer("amax_history", torch.zeros(history_len))
 
-    def __call__(self, x: Tensor, fmt: FPFormat, quant) -> Tensor:
-        amax = x.detach().abs().amax().float()
-        if self.amax_history is None or self.amax_history.device != x.device:
-            self.amax_history = torch.zeros(self.history_len, device=x.device)
-        known = self.amax_history.amax() if self.calls else amax
-        scale = _amax_scale(known, fmt, self.margin, self.power_of_two).to(x.dtype)
-        self.amax_history = torch.roll(self.amax_history, 1)
-        self.amax_history[0] = amax
-        self.calls += 1
-        return quant(x * scale) / scale
+    def scale_for(self, x, fmt):
+        known = self.amax_history.amax()
+        known = torch.where(known > 0, known, x.abs().amax().float().to(known.device))
+        return _amax_scale(known, fmt, self.margin, self.power_of_two).to(x.device)
+
+    def record(self, x):
+        amax = x.abs().amax().float().to(self.amax_history.device)
+        self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
 
-@dataclass
-class MXScaling:
+class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share a power-of-two scale."
-    block_size: int = 32
 
-    def __call__(self, x: Tensor, fmt: FPFormat, quant) -> Tensor:
+    def __init__(self, block_size: int = 32):
+        super().__init__()
+        self.block_size = block_size
+
+    def scale_for(self, x, fmt):
         n = x.shape[-1]
         blocks = F.pad(x, (0, (-n) % self.block_size)).unflatten(-1, (-1, self.block_size))
-        amax = blocks.detach().abs().amax(-1, keepdim=True).float()
-        shared_exponent = (torch.frexp(amax)[1] - 1 - fmt.emax).clamp(-127, 127)
-        scale = torch.where(amax > 0, torch.ldexp(torch.ones_like(amax), shared_exponent), 1.0).to(x.dtype)
-        return (quant(blocks / scale) * scale).flatten(-2)[..., :n]
+        amax = blocks.abs().amax(-1, keepdim=True).float()
+        shared_exponent = (fmt.emax - (torch.frexp(amax)[1] - 1)).clamp(-127, 127)
+        scale = torch.where(amax > 0, torch.ldexp(torch.ones_like(amax), shared_exponent), 1.0)
+        return scale.expand(blocks.shape).flatten(-2)[..., :n]
 
 
-def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler=None, rounding: str = "nearest",
+def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
     fmt = get_format(fmt)
@@ -258,8 +266,9 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler=None, rounding: str =
 # %% ../nbs/01_quantize.ipynb 19
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, fmt, scaler, rounding, saturate):
-        return scaled_quantize(x, fmt, scaler, rounding, saturate)
+    def forward(ctx, x, fmt, scale, rounding, saturate):
+        if scale is None: return quantize(x, fmt, rounding, saturate)
+        return quantize(x * scale, fmt, rounding, saturate) / scale
 
     @staticmethod
     def backward(ctx, grad):
@@ -277,12 +286,157 @@ class _QuantizeGrad(torch.autograd.Function):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
 
-def fake_quant(x: Tensor, fmt: FPFormat | str, scaler=None, rounding: str = "nearest", saturate: bool = True) -> Tensor:
+def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
+               saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
-    return _FakeQuant.apply(x, get_format(fmt), scaler, rounding, saturate)
+    fmt = get_format(fmt)
+    scale = None
+    if scaler is not None:  # outside the autograd.Function, so that scaler state updates stay visible to compile
+        scale = scaler.scale_for(x.detach(), fmt).to(x.dtype)
+        scaler.record(x.detach())
+    return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
 
-def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler=None, rounding: str = "nearest",
+def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
-    "Identity in the forward pass; the gradient flowing back through it is quantized."
+    """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless
+    scaler: `CurrentScaling` or `MXScaling`; the gradient's amax is only known in the backward pass)."""
     return _QuantizeGrad.apply(x, get_format(fmt), scaler, rounding, saturate)
+
+# %% ../nbs/05_layers.ipynb 2
+import fnmatch
+
+
+def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat) -> dict[str, int]:
+    "Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs."
+    x, q = x.detach().float(), q.detach().float()
+    scaled = x if scale is None else x * scale.float()
+    finite = torch.isfinite(x)
+    return dict(numel=x.numel(), overflow=int((finite & (scaled.abs() > fmt.max_finite)).sum()),
+                underflow=int(((x != 0) & (q == 0)).sum()), nonfinite=int((~finite).sum()))
+
+
+def _make_scaler(scaling: str, role: str, history_len: int, margin: int) -> Scaler | None:
+    "The scaler of one tensor role; gradients use current scaling where 'delayed' is asked (see quantize_grad)."
+    if scaling == "none": return None
+    if scaling == "mx": return MXScaling()
+    if scaling == "delayed" and role != "grad": return DelayedScaling(history_len, margin)
+    if scaling in ("current", "delayed"): return CurrentScaling(margin)
+    raise ValueError(f"scaling must be one of none, current, delayed, mx; got {scaling!r}")
+
+
+class QuantizedLinear(nn.Module):
+    "A linear layer whose weight, input activation and output gradient are projected onto ExMy grids."
+
+    def __init__(self, linear: nn.Linear, weight: str | FPFormat | None = None,
+                 activation: str | FPFormat | None = None, grad: str | FPFormat | None = None,
+                 scaling: str = "delayed", history_len: int = 16, margin: int = 0, grad_rounding: str = "nearest"):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight, self.bias = linear.weight, linear.bias  # the same Parameters: ties and optimizers survive
+        self.formats = {role: None if name is None else get_format(name)
+                        for role, name in dict(weight=weight, activation=activation, grad=grad).items()}
+        self.scalers = nn.ModuleDict({role: s for role in self.formats if self.formats[role] is not None
+                                      and (s := _make_scaler(scaling, role, history_len, margin)) is not None})
+        self.grad_rounding = grad_rounding
+        self.collect_stats = False
+        self.stats: dict[str, dict[str, int]] = {}
+
+    def extra_repr(self):
+        names = ", ".join(f"{r}={f.name if f else 'fp'}" for r, f in self.formats.items())
+        return f"{self.in_features}, {self.out_features}, {names}, scaling={[type(s).__name__ for s in self.scalers.values()]}"
+
+    def _record(self, role: str, fmt: FPFormat, x: Tensor, q: Tensor, scale: Tensor | None):
+        counts = quant_stats(x, q, scale, fmt)
+        total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
+        for key, value in counts.items(): total[key] += value
+
+    def _project(self, role: str, x: Tensor) -> Tensor:
+        fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
+        if fmt is None: return x
+        if not self.collect_stats: return fake_quant(x, fmt, scaler)
+        scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
+        q = fake_quant(x, fmt, scaler)
+        self._record(role, fmt, x, q, scale)
+        return q
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
+        fmt = self.formats["grad"]
+        if fmt is None: return y
+        scaler = self.scalers["grad"] if "grad" in self.scalers else None
+        if self.collect_stats and y.requires_grad:
+            def count(grad):
+                scale = None if scaler is None else scaler.scale_for(grad, fmt)
+                self._record("grad", fmt, grad, scaled_quantize(grad, fmt, scaler, self.grad_rounding), scale)
+            y.register_hook(count)  # sees the gradient before quantize_grad projects it
+        return quantize_grad(y, fmt, scaler, self.grad_rounding)
+
+    @torch.no_grad()
+    def store_weight_on_grid(self):
+        "Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale."
+        fmt = self.formats["weight"]
+        if fmt is None: return
+        scaler = self.scalers["weight"] if "weight" in self.scalers else None
+        scale = None if scaler is None else scaler.scale_for(self.weight, fmt).to(self.weight.dtype)
+        stored = quantize(self.weight if scale is None else self.weight * scale, fmt)
+        stored = stored if scale is None else stored / scale
+        if self.collect_stats: self._record("optimizer", fmt, self.weight, stored, scale)
+        self.weight.copy_(stored)
+
+# %% ../nbs/05_layers.ipynb 4
+UNQUANTIZED_NAMES = ("bf16", "fp32", "none")
+
+
+def _roles(spec) -> dict:
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"weight", "activation", "grad"}
+        if unknown: raise ValueError(f"unknown roles {sorted(unknown)} in layer config (use weight, activation, grad)")
+        return {role: spec[role] for role in spec}
+    return dict(weight=spec, activation=spec, grad=spec)
+
+
+def _format_or_none(name):
+    return None if name is None or str(name).lower() in UNQUANTIZED_NAMES else get_format(name)
+
+
+def match_layer(name: str, patterns) -> str | None:
+    "The first pattern that matches module `name` exactly or as a dotted suffix."
+    return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
+
+
+def quantize_model(model: nn.Module, layer_config: dict, scaling: str = "delayed", history_len: int = 16,
+                   margin: int = 0, grad_rounding: str = "nearest") -> dict[str, dict]:
+    "Swap each nn.Linear of `model` for a QuantizedLinear as `layer_config` says; returns {layer: formats}."
+    default = {role: None for role in ("weight", "activation", "grad")} | _roles(layer_config.get("default"))
+    patterns = [p for p in layer_config if p != "default"]
+    placement = {}
+    for parent_name, parent in list(model.named_modules()):
+        for child_name, child in list(parent.named_children()):
+            if not isinstance(child, nn.Linear) or isinstance(child, QuantizedLinear): continue
+            name = f"{parent_name}.{child_name}" if parent_name else child_name
+            pattern = match_layer(name, patterns)
+            roles = default | (_roles(layer_config[pattern]) if pattern else {})
+            formats = {role: _format_or_none(value) for role, value in roles.items()}
+            setattr(parent, child_name, QuantizedLinear(child, **formats, scaling=scaling, history_len=history_len,
+                                                        margin=margin, grad_rounding=grad_rounding))
+            placement[name] = {role: f.name if f else "fp" for role, f in formats.items()}
+    unused = [p for p in patterns if not any(match_layer(n, [p]) for n in placement)]
+    if unused: raise ValueError(f"layer patterns {unused} match no linear layer; layers are {sorted(placement)}")
+    return placement
+
+
+def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
+
+
+def set_collect_stats(model: nn.Module, on: bool):
+    "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
+    for layer in quantized_layers(model).values():
+        layer.collect_stats = on
+        if on: layer.stats = {}
+
+
+def store_weights_on_grid(model: nn.Module):
+    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid."
+    for layer in quantized_layers(model).values(): layer.store_weight_on_grid()
