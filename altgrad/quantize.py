@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -230,9 +230,9 @@ class DelayedScaling(Scaler):
         self.register_buffer("amax_history", torch.zeros(history_len))
 
     def scale_for(self, x, fmt):
-        known = self.amax_history.amax()
-        known = torch.where(known > 0, known, x.abs().amax().float().to(known.device))
-        return _amax_scale(known, fmt, self.margin, self.power_of_two).to(x.device)
+        # from the history alone (scale 1 while it is empty, as Transformer Engine starts), so the projection
+        # does not wait for this tensor's own amax; `calibrate_scalers` fills the history before training
+        return _amax_scale(self.amax_history.amax(), fmt, self.margin, self.power_of_two).to(x.device)
 
     def record(self, x):
         amax = x.abs().amax().float().to(self.amax_history.device)
@@ -434,6 +434,14 @@ def set_collect_stats(model: nn.Module, on: bool):
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
+
+
+@torch.no_grad()
+def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
+    """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
+    the first training step is already scaled. The first pass sees scale 1; the second, the scales the first
+    recorded. Stateless scalers are unaffected."""
+    for _ in range(passes): model(*inputs)
 
 
 def store_weights_on_grid(model: nn.Module):

@@ -19,7 +19,8 @@ import yaml
 from .config import TrainConfig
 from .data import TokenData, atomic_write_bytes, prepare
 from .model import GPT, GPTConfig
-from .quantize import quantize_model, quantized_layers, set_collect_stats, store_weights_on_grid
+from .quantize import (calibrate_scalers, quantize_model, quantized_layers, set_collect_stats,
+                              store_weights_on_grid)
 
 # %% auto 0
 __all__ = ['atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device', 'default_data_dir',
@@ -199,6 +200,9 @@ class Trainer:
         self.compiled = torch.compile(self.model) if cuda and config.compile else self.model
         self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
                              enabled=cuda and config.dtype != "float32")
+        if config.use_fp8 and config.scaling == "delayed":  # amax histories from the first batch, before step 0
+            x, y = self.data.get_batch("train", 0, config.batch_size, config.block_size, seed=config.seed, device=self.device)
+            with torch.autocast(**self.autocast): calibrate_scalers(self.model, x)
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
         self.step = 0
