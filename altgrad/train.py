@@ -184,7 +184,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
                  device: str | None = None, tracker: RunTracker | None = None,
-                 checkpoint_manager: CheckpointManager | None = None):
+                 checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
         if config.optimizer != "adamw" or config.use_manifold_aware:
             raise ValueError("this version trains with AdamW only: optimizer 'manifold_adamw'/'grid' and "
                              "use_manifold_aware arrive with altgrad.optim")
@@ -192,7 +192,7 @@ class Trainer:
         self.device = resolve_device(device or config.device)
         self.data = data if data is not None else prepare_data(config)
         self.run_dir = Path(run_dir) if run_dir else Path(config.checkpoint_dir) / (config.run_name or "run")
-        self.model, self.placement = build_model(config)
+        self.model, self.placement = build_model(config) if model is None else (model, {})
         self.model.to(self.device)
         self.optimizer = self.model.configure_optimizers(config.weight_decay, config.learning_rate,
                                                          (config.beta1, config.beta2), self.device.type)
@@ -205,6 +205,9 @@ class Trainer:
             with torch.autocast(**self.autocast): calibrate_scalers(self.model, x)
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
+        self.hooks: list = []  # objects with any of the train_step hook methods (stability, diagnostics)
+        self.last_batch = None
+        self.last_step_finite = True
         self.step = 0
         self.nonfinite_streak = 0
         self.stop_reason: str | None = None
@@ -214,33 +217,50 @@ class Trainer:
     def _sync(self):
         if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
+    def _hooks(self, event: str, sample: bool) -> dict:
+        "Call `event(trainer, sample)` on every hook that has it; merge the metrics they return."
+        metrics = {}
+        for hook in self.hooks:
+            if hasattr(hook, event): metrics.update(getattr(hook, event)(self, sample) or {})
+        return metrics
+
     def train_step(self) -> dict:
-        "One optimizer step on the batch of the current step; returns its metrics."
+        """One optimizer step on the batch of the current step; returns its metrics. Hooks (see `hooks`) are
+        called at `before_forward`, `after_backward` (gradients ready, before clipping), `before_update`,
+        `after_update` (new weights, before they are stored on the grid) and `after_store`."""
         c = self.config
-        sample = c.use_fp8 and self.step % c.diagnostic_interval == 0
-        set_collect_stats(self.model, sample)
+        sample = self.step % c.diagnostic_interval == 0
+        set_collect_stats(self.model, sample and c.use_fp8)
         model = self.model if sample else self.compiled
         model.train()
         lr = lr_at(c, self.step)
         for group in self.optimizer.param_groups: group["lr"] = lr
         x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
+        self.last_batch = (x, y)
         self._sync()
         start = time.perf_counter()
+        extra = self._hooks("before_forward", sample)
         with torch.autocast(**self.autocast):
             _, loss = model(x, y)
         loss.backward()
+        extra |= self._hooks("after_backward", sample)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
+        self.last_step_finite = finite
         if finite:
+            extra |= self._hooks("before_update", sample)
             self.optimizer.step()
+            extra |= self._hooks("after_update", sample)
             if not c.use_shadow: store_weights_on_grid(self.model)
+            extra |= self._hooks("after_store", sample)
         self.optimizer.zero_grad(set_to_none=True)
         self._sync()
         seconds = time.perf_counter() - start
         self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
-        metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm), step_ms=1e3 * seconds,
-                       tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
-        if sample: metrics.update(self.quantization_rates())
+        metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
+                       step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
+        if sample and c.use_fp8: metrics.update(self.quantization_rates())
+        metrics.update(extra)
         set_collect_stats(self.model, False)
         self.step += 1
         return metrics
@@ -301,12 +321,19 @@ class Trainer:
             bar.update(1)
             last = self.step == c.max_steps
             if self.step % c.eval_interval == 0 or last: metrics.update(self.evaluate())
-            if metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"]:
+            reason = None
+            for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
+                if hasattr(hook, "after_step"): reason = hook.after_step(self, metrics) or reason
+            if self.nonfinite_streak >= c.nan_patience:
+                reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
+            if reason: metrics["stop_reason"] = reason
+            if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
+                    or any(k.startswith(("diag/", "event/")) for k in metrics)):
                 self.tracker.log(metrics)
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", **({"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {}))
-            if self.nonfinite_streak >= c.nan_patience:
-                self.stop_reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
-                self.checkpoints.save_on_anomaly(self.state_dict(), self.step, self.stop_reason)
+            if reason:
+                self.stop_reason = reason
+                self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
             elif self.step % c.checkpoint_interval == 0 or last:
                 self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
         bar.close()
