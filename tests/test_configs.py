@@ -1,0 +1,30 @@
+"""Every shipped config loads, and the study configs share model, data order and seed."""
+from pathlib import Path
+
+import pytest
+
+from altgrad.config import load_config
+from altgrad.train import build_model
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_loads(path):
+    config = load_config(path)
+    assert config.run_name == path.stem
+
+
+def test_study_configs_differ_only_in_formats():
+    shared = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "learning_rate", "seed", "warmup_steps")
+    configs = [load_config(p) for p in CONFIGS]
+    for key in shared:
+        assert len({getattr(c, key) for c in configs}) == 1, key
+    assert {c.max_steps for c in configs if c.run_name.endswith("_uniform")} == {500}
+
+
+def test_placement_configs_quantize_one_layer_type():
+    _, placement = build_model(load_config("e3m4_mlp_only", n_layer=1))
+    quantized = {name for name, roles in placement.items() if roles["weight"] == "E3M4"}
+    assert quantized == {"transformer.h.0.mlp.c_fc", "transformer.h.0.mlp.c_proj"}
+    assert placement["lm_head"]["weight"] == "fp"
