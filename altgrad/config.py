@@ -81,6 +81,8 @@ class TrainConfig:
     manifold_mode: str = "update"
     manifold_mantissa_bits: int | None = None  # None: the weight format's M
     manifold_max_stiffness: float = 1e3
+    manifold_lr: float = 0.25  # ManifoldAdamW (update mode) and GridOptim: peak step in ULPs (rungs) per step
+    grid_rung_clip: float = 4.0
     # logging, evaluation, checkpoints
     log_interval: int = 10
     eval_interval: int = 100
@@ -114,13 +116,14 @@ class TrainConfig:
                     "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
                     "amax_history_len", "diagnostic_interval", "dead_neuron_window", "emergency_shift_nan_patience"):
             need(getattr(self, key) > 0, key, "must be positive")
-        for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base"):
+        for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
+                    "grid_rung_clip"):
             need(getattr(self, key) > 0, key, "must be positive")
         need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
         need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
         need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
         need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")
-        need(0 <= self.warmup_steps <= self.max_steps, "warmup_steps", "must be in [0, max_steps]")
+        need(0 <= self.warmup_steps, "warmup_steps", "must be >= 0 (it may exceed max_steps in a short smoke run)")
         need(0 <= self.weight_decay, "weight_decay", "must be >= 0")
         for key in ("beta1", "beta2"): need(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
         for key in ("bit_stall_threshold", "overflow_threshold", "emergency_shift_stall_threshold"):
@@ -144,6 +147,11 @@ class TrainConfig:
                     raise ValueError(f"config key 'layer_formats.{pattern}': unknown role {role!r} "
                                      "(use weight, activation, grad)")
                 _check_format(f"layer_formats.{pattern}", name)
+
+    @property
+    def optimizer_name(self) -> str:
+        "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
+        return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
     def format_for(self, role: str) -> str | None:
         "The global format of 'weight', 'activation' or 'grad' (None: not quantized)."

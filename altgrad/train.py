@@ -24,7 +24,8 @@ from .quantize import (calibrate_scalers, quantize_model, quantized_layers, set_
 
 # %% auto 0
 __all__ = ['atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device', 'default_data_dir',
-           'prepare_data', 'layer_config_from', 'build_model', 'lr_at', 'Trainer', 'parse_overrides', 'main']
+           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'lr_at', 'Trainer', 'parse_overrides',
+           'main']
 
 # %% ../nbs/06_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -173,6 +174,23 @@ def build_model(config: TrainConfig) -> tuple[GPT, dict]:
     return model, placement
 
 
+def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
+    """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
+    optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
+    from functools import partial
+    from altgrad.optim import GridOptim, ManifoldAdamW, layers_by_param
+    name, betas = config.optimizer_name, (config.beta1, config.beta2)
+    common = dict(layers=layers_by_param(model), ulp_lr_scale=config.manifold_lr / config.learning_rate)
+    optimizer_cls = {
+        "adamw": None,
+        "manifold_adamw": partial(ManifoldAdamW, mode=config.manifold_mode, max_stiffness=config.manifold_max_stiffness,
+                                  mantissa_bits=config.manifold_mantissa_bits,
+                                  track_bit_position=config.log_bit_position, **common),
+        "grid": partial(GridOptim, rung_clip=config.grid_rung_clip, **common),
+    }[name]
+    return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
+
+
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
@@ -185,17 +203,13 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
                  device: str | None = None, tracker: RunTracker | None = None,
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
-        if config.optimizer != "adamw" or config.use_manifold_aware:
-            raise ValueError("this version trains with AdamW only: optimizer 'manifold_adamw'/'grid' and "
-                             "use_manifold_aware arrive with altgrad.optim")
         self.config = config
         self.device = resolve_device(device or config.device)
         self.data = data if data is not None else prepare_data(config)
         self.run_dir = Path(run_dir) if run_dir else Path(config.checkpoint_dir) / (config.run_name or "run")
         self.model, self.placement = build_model(config) if model is None else (model, {})
         self.model.to(self.device)
-        self.optimizer = self.model.configure_optimizers(config.weight_decay, config.learning_rate,
-                                                         (config.beta1, config.beta2), self.device.type)
+        self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
         self.compiled = torch.compile(self.model) if cuda and config.compile else self.model
         self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
@@ -260,6 +274,8 @@ class Trainer:
         metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
                        step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
         if sample and c.use_fp8: metrics.update(self.quantization_rates())
+        if sample and hasattr(self.optimizer, "mean_ulp_movement"): metrics["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
+        if sample and hasattr(self.optimizer, "last") and finite: metrics |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
         metrics.update(extra)
         set_collect_stats(self.model, False)
         self.step += 1

@@ -27,7 +27,9 @@ def data(tmp_path_factory):
     dict(use_fp8=False),
     dict(use_fp8=True, fp8_format="E5M2", scaling="delayed", grad_rounding="stochastic"),
     dict(use_fp8=True, fp8_format="E3M4", scaling="current", use_shadow=False),
-], ids=["bf16", "e5m2-delayed-sr", "e3m4-stored"])
+    dict(use_fp8=True, fp8_format="E5M2", use_manifold_aware=True),
+    dict(use_fp8=True, fp8_format="E3M4", optimizer="grid"),
+], ids=["bf16", "e5m2-delayed-sr", "e3m4-stored", "e5m2-manifold", "e3m4-grid"])
 def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings):
     cfg = load_config(**TINY, **settings, checkpoint_dir=str(tmp_path))
     straight = Trainer(cfg, data)
@@ -41,6 +43,17 @@ def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings
     second.resume(path)
     tail = [second.train_step()["loss"] for _ in range(4)]
     assert head + tail == losses
+
+
+def test_optimizer_choice_and_its_metrics(data, tmp_path):
+    from altgrad.optim import GridOptim, ManifoldAdamW
+    manifold = Trainer(load_config(**TINY, use_fp8=True, use_manifold_aware=True, checkpoint_dir=str(tmp_path)), data)
+    assert isinstance(manifold.optimizer, ManifoldAdamW) and manifold.optimizer.mode == "update"
+    assert manifold.train_step()["optim/ulp_movement"] > 0
+    grid = Trainer(load_config(**TINY, use_fp8=True, optimizer="grid", checkpoint_dir=str(tmp_path)), data)
+    assert isinstance(grid.optimizer, GridOptim)
+    metrics = grid.train_step()
+    assert 0 < metrics["optim/flips"] <= metrics["optim/updates"]
 
 
 def test_run_directory_and_wandb_offline(data, tmp_path, monkeypatch):
