@@ -90,6 +90,7 @@ class TrainConfig:
     checkpoint_interval: int = 250
     checkpoint_dir: str = "runs"
     max_checkpoints: int = 2
+    save_checkpoints: bool = True  # False: no regular/best checkpoints (a sweep of many runs); anomalies still saved
     project: str | None = None  # W&B project; None: no W&B
     run_name: str | None = None  # None: derived from the config file name
     tags: list = field(default_factory=list)

@@ -332,6 +332,7 @@ class Trainer:
         self.tracker = self.tracker or RunTracker(self.run_dir, c)
         self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
         bar = tqdm(total=c.max_steps, initial=self.step, desc=c.run_name or "train", disable=not progress)
+        fit_started = time.perf_counter()
         while self.step < c.max_steps and self.stop_reason is None:
             metrics = self.train_step()
             bar.update(1)
@@ -350,13 +351,14 @@ class Trainer:
             if reason:
                 self.stop_reason = reason
                 self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
-            elif self.step % c.checkpoint_interval == 0 or last:
+            elif c.save_checkpoints and (self.step % c.checkpoint_interval == 0 or last):
                 self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
         bar.close()
         summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
                        stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
                        final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                       placement=self.placement, best_val_loss=self.checkpoints.index.get("best_val_loss"))
+                       placement=self.placement, best_val_loss=self.checkpoints.index.get("best_val_loss"),
+                       wall_s=time.perf_counter() - fit_started)
         self.tracker.finish(summary)
         return summary
 
