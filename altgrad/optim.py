@@ -15,7 +15,7 @@ from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, quantize, quantized_layers
 
 # %% auto 0
-__all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
+__all__ = ['directional_stiffness', 'adam_direction', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
 
 # %% ../nbs/10_optim.ipynb 5
 def _weight_scale(layer: QuantizedLinear) -> Tensor | float:
@@ -38,7 +38,19 @@ def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Te
     spacing = torch.where(power_of_two & toward_zero, spacing / 2, spacing)
     return spacing / scale
 
-# %% ../nbs/10_optim.ipynb 8
+# %% ../nbs/10_optim.ipynb 6
+def adam_direction(state: dict, grad: Tensor, betas: tuple[float, float], eps: float) -> Tensor:
+    "Update Adam's moments in `state` (created on first use) with `grad`; return m̂/(√v̂+ε)."
+    beta1, beta2 = betas
+    if not state: state.update(step=0, exp_avg=torch.zeros_like(grad), exp_avg_sq=torch.zeros_like(grad))
+    state["step"] += 1
+    state["exp_avg"].lerp_(grad, 1 - beta1)
+    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
+    v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
+    return m_hat / (v_hat.sqrt() + eps)
+
+# %% ../nbs/10_optim.ipynb 9
 class ManifoldAdamW(torch.optim.Optimizer):
     """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's stiffness in
     its layer's active format. `layers` maps parameters to the QuantizedLinear that owns them (read at every step,
@@ -70,23 +82,12 @@ class ManifoldAdamW(torch.optim.Optimizer):
             with torch.enable_grad(): loss = closure()
         self.ulp_movement = {}
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
             for p in group["params"]:
                 if p.grad is None: continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["step"] += 1
-                grad = p.grad
+                state, grad = self.state[p], p.grad
                 stiffness = self._stiffness(p, -grad)
                 if stiffness is not None and self.mode == "gradient": grad = grad * stiffness
-                state["exp_avg"].lerp_(grad, 1 - beta1)
-                state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
-                v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
-                direction = m_hat / (v_hat.sqrt() + group["eps"])
+                direction = adam_direction(state, grad, group["betas"], group["eps"])
                 p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, AdamW's
                 if stiffness is None or self.mode == "gradient":
                     update = group["lr"] * direction
@@ -108,12 +109,12 @@ class ManifoldAdamW(torch.optim.Optimizer):
         values = list(self.ulp_movement.values())
         return float(torch.stack(values).mean()) if values else math.nan
 
-# %% ../nbs/10_optim.ipynb 12
+# %% ../nbs/10_optim.ipynb 13
 def layers_by_param(model: nn.Module) -> dict[Tensor, QuantizedLinear]:
     "Each quantized layer's weight mapped to its layer (for ManifoldAdamW / GridOptim)."
     return {l.weight: l for l in quantized_layers(model).values()}
 
-# %% ../nbs/10_optim.ipynb 15
+# %% ../nbs/10_optim.ipynb 16
 def _ordinal_to_value(ordinal: Tensor, grid: Tensor) -> Tensor:
     index = ordinal.abs().clamp(max=len(grid) - 1)
     return torch.where(ordinal < 0, -grid[index], grid[index])
@@ -138,18 +139,9 @@ class GridOptim(torch.optim.Optimizer):
             with torch.enable_grad(): closure()
         flips = updates = 0
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
             for p in group["params"]:
                 if p.grad is None: continue
-                state = self.state[p]
-                if not state:
-                    state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
-                state["step"] += 1
-                state["exp_avg"].lerp_(p.grad, 1 - beta1)
-                state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
-                v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
-                direction = m_hat / (v_hat.sqrt() + group["eps"])
+                direction = adam_direction(self.state[p], p.grad, group["betas"], group["eps"])
                 layer = self.layer_of.get(id(p))
                 if layer is None or layer.formats["weight"] is None:
                     p.mul_(1 - group["lr"] * group["weight_decay"]).sub_(group["lr"] * direction)
