@@ -1,0 +1,69 @@
+"""Cost of the runner's diagnostics at the default interval, on a GPU.
+
+    python bench/diagnostics.py --data-path CORPUS.txt.gz [--out DIR] [--format E5M2] [--steps 200]
+
+Trains the same config twice through FormatExperimentRunner's hooks for `steps` steps: once with
+diagnostic_interval at its default (50) and once with it past the run (no sampled steps), and reports the mean
+step time of each (sampled steps included), the ratio, and the time of a sampled step. Target: <= 1.10x.
+"""
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from altgrad.config import TrainConfig, load_config
+from altgrad.runner import DiagnosticsHook, StabilityHook
+from altgrad.train import Trainer, prepare_data
+
+
+def timed_run(cfg: TrainConfig, data, steps: int) -> list[dict]:
+    torch._dynamo.reset()
+    trainer = Trainer(cfg, data)
+    trainer.hooks += [DiagnosticsHook(trainer), StabilityHook(trainer)]
+    for _ in range(10): trainer.train_step()  # compile and warm up (steps 0..9; step 0 is sampled)
+    out = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        metrics = trainer.train_step()
+        out.append(dict(ms=1e3 * (time.perf_counter() - started), sampled="diag/stall_rate" in metrics
+                        or "diag/grad_l2" in metrics))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-path", required=True)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--format", default="E5M2")
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    base = dict(data_source="text", data_path=args.data_path, device="cuda", use_fp8=True, fp8_format=args.format,
+                max_steps=10 ** 6, checkpoint_dir=tempfile.mkdtemp())
+    data = prepare_data(load_config(**base))
+    default_interval = TrainConfig.diagnostic_interval
+    with_diag = timed_run(load_config(**base, diagnostic_interval=default_interval), data, args.steps)
+    without = timed_run(load_config(**base, diagnostic_interval=10 ** 9), data, args.steps)
+    mean = lambda rows: statistics.mean(r["ms"] for r in rows)
+    sampled = [r["ms"] for r in with_diag if r["sampled"]]
+    result = dict(format=args.format, steps=args.steps, interval=default_interval, mean_ms_with=mean(with_diag),
+                  mean_ms_without=mean(without), ratio=mean(with_diag) / mean(without),
+                  sampled_steps=len(sampled), sampled_step_ms=statistics.median(sampled) if sampled else None)
+    text = (f"# Diagnostics cost on {torch.cuda.get_device_name()}\n\n{args.format}, batch 32x256 (e5m2_short's model), "
+            f"{args.steps} steps each, wall-clock per step including host work.\n\n"
+            f"| diagnostic_interval | mean ms/step | ratio | sampled steps | median sampled step ms |\n|---|---|---|---|---|\n"
+            f"| off | {result['mean_ms_without']:.2f} | 1.00 | 0 | — |\n"
+            f"| {default_interval} | {result['mean_ms_with']:.2f} | {result['ratio']:.3f} | {len(sampled)} | "
+            f"{result['sampled_step_ms'] or float('nan'):.1f} |\n")
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "diagnostics.md").write_text(text)
+        (args.out / "diagnostics.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
