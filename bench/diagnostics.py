@@ -43,10 +43,10 @@ def main():
     args = parser.parse_args()
     base = dict(data_source="text", data_path=args.data_path, device="cuda", use_fp8=True, fp8_format=args.format,
                 max_steps=10 ** 6, checkpoint_dir=tempfile.mkdtemp())
-    data = prepare_data(load_config(**base))
-    default_interval = TrainConfig.diagnostic_interval
-    with_diag = timed_run(load_config(**base, diagnostic_interval=default_interval), data, args.steps)
-    without = timed_run(load_config(**base, diagnostic_interval=10 ** 9), data, args.steps)
+    data = prepare_data(load_config("e5m2_short", **base))
+    default_interval = load_config("e5m2_short").diagnostic_interval
+    with_diag = timed_run(load_config("e5m2_short", **base, diagnostic_interval=default_interval), data, args.steps)
+    without = timed_run(load_config("e5m2_short", **base, diagnostic_interval=10 ** 9), data, args.steps)
     mean = lambda rows: statistics.mean(r["ms"] for r in rows)
     sampled = [r["ms"] for r in with_diag if r["sampled"]]
     result = dict(format=args.format, steps=args.steps, interval=default_interval, mean_ms_with=mean(with_diag),
