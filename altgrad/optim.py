@@ -130,14 +130,21 @@ class GridOptim(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
         self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
         self.rung_clip, self.ulp_lr_scale, self.generator = rung_clip, ulp_lr_scale, generator
-        self.last = dict(flips=0, updates=0)
+        self._counts: list[Tensor] = []  # per parameter [flips, updates] of the last step, kept on the device
+
+    @property
+    def last(self) -> dict:
+        "Flips and updates of the last step (read lazily: one host sync, only when asked)."
+        total = torch.stack(self._counts).sum(0).tolist() if self._counts else [0, 0]
+        return dict(flips=int(total[0]), updates=int(total[1]))
 
     @torch.no_grad()
-    def step(self, closure=None) -> dict:
+    def step(self, closure=None):
         from altgrad.diagnostics import code_index
+        loss = None
         if closure is not None:
-            with torch.enable_grad(): closure()
-        flips = updates = 0
+            with torch.enable_grad(): loss = closure()
+        self._counts = []
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None: continue
@@ -153,7 +160,5 @@ class GridOptim(torch.optim.Optimizer):
                 grid = torch.as_tensor(fmt.grid, dtype=torch.float64, device=p.device)
                 ordinal = code_index(p * scale, fmt) + steps.long()
                 p.copy_((_ordinal_to_value(ordinal, grid) / scale).to(p.dtype))
-                flips += int((steps != 0).sum())
-                updates += int((rungs != 0).sum())
-        self.last = dict(flips=flips, updates=updates)
-        return self.last
+                self._counts.append(torch.stack([(steps != 0).sum(), (rungs != 0).sum()]))
+        return loss
