@@ -134,7 +134,7 @@ class StabilityHook:
     def after_backward(self, trainer, sample):
         if self.clipper is None: return
         result = self.clipper.clip_(self.last_overflow_rate if sample else None)
-        return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
+        if sample: return {"clip/clipped": int(result["clipped"]), "clip/min_factor": result["min_factor"]}
 
     def after_step(self, trainer, metrics: dict) -> str | None:
         rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]

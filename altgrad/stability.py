@@ -108,14 +108,16 @@ class PartitionRelativeClipper:
                 nominal = self.nominal(layer)
                 if overflow_rate > self.overflow_threshold: self.factor[name] = max(self.base, self.factor[name] / 2)
                 else: self.factor[name] = min(nominal, self.factor[name] * 1.1)
-        clipped = 0
+        clipped = []
         for name, layer in self.layers.items():
             g = layer.weight.grad
             if g is None: continue
             limit = self.factor[name] * g.float().abs().mean().to(g.dtype)
-            clipped += int((g.abs() > limit).sum())
+            clipped.append((g.abs() > limit).sum())
             torch.clamp_(g, -limit, limit)
-        return dict(clipped=clipped, min_factor=min(self.factor.values(), default=math.nan))
+        # the count stays on the device: reading it is a host sync, so callers read it only when they log
+        return dict(clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
+                    min_factor=min(self.factor.values(), default=math.nan))
 
 # %% ../nbs/07_stability.ipynb 14
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
