@@ -103,6 +103,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     device: str = "auto"  # auto: cuda if available, else cpu
     compile: bool = True  # torch.compile on CUDA
+    compile_mode: str = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune, ...
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" to disable)
 
     def __post_init__(self):
@@ -138,6 +139,8 @@ class TrainConfig:
         need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
         need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
         need(self.dtype in ("bfloat16", "float16", "float32"), "dtype", "use bfloat16, float16 or float32")
+        modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+        need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
         need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
         for key in ("fp8_format", "weight_format", "activation_format", "grad_format"):
             _check_format(key, getattr(self, key))

@@ -211,7 +211,7 @@ class Trainer:
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
-        self.compiled = torch.compile(self.model) if cuda and config.compile else self.model
+        self.compiled = torch.compile(self.model, mode=config.compile_mode) if cuda and config.compile else self.model
         self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
                              enabled=cuda and config.dtype != "float32")
         if config.use_fp8 and config.scaling == "delayed":  # amax histories from the first batch, before step 0
