@@ -308,11 +308,42 @@ class ReportGenerator:
             lines.append(f"| {_link(r, reports_dir)} | {d.format} | {r.optimizer} | {'yes' if d.failed else 'no'} | {d.stage} | "
                          f"{d.decided_by} | {_fmt(d.value, 4)} | {_fmt(s.get('forward precision'), 4)} | "
                          f"{_fmt(s.get('gradient fidelity'), 4)} | {_fmt(s.get('optimizer update'), 4)} | {d.reason} |")
+        per_format = self.failure_summary()
+        if not per_format.empty:
+            lines += ["", "## Per format (AdamW, uniform placement)", "",
+                      "Mean stage scores over seeds, and the stage most runs of the format name.", "",
+                      "| format | runs | failed | stage | forward | gradient | update |", "|---|---|---|---|---|---|---|"]
+            lines += [f"| {r['format']} | {r['runs']} | {r['failed']} | {r['stage']} | {_fmt(r['forward precision'], 4)} | "
+                      f"{_fmt(r['gradient fidelity'], 4)} | {_fmt(r['optimizer update'], 4)} |" for _, r in per_format.iterrows()]
         reports = [r for r in self.runs if (r.path / "failure_report.md").exists()]
         if reports:
             lines += ["", "Failure reports: " + ", ".join(f"[{r.name}]({os.path.relpath(r.path / 'failure_report.md', reports_dir)})"
                                                          for r in reports)]
         return "\n".join(lines) + "\n"
+
+    def failure_summary(self) -> pd.DataFrame:
+        "Per format (AdamW, uniform): runs, failures, the most frequent stage, mean stage scores."
+        rows = []
+        for r in self.runs:
+            if r.optimizer != "adamw" or r.placement != "uniform": continue
+            d = self.analyzer.diagnose(r)
+            rows.append(dict(format=r.format, failed=d.failed, stage=d.stage, **d.scores))
+        if not rows: return pd.DataFrame()
+        f = pd.DataFrame(rows)
+        scores = ["forward precision", "gradient fidelity", "optimizer update"]
+        out = f.groupby("format").agg(runs=("stage", "size"), failed=("failed", "sum"),
+                                      stage=("stage", lambda s: s.mode().iloc[0]), **{k: (k, "mean") for k in scores})
+        return out.reset_index()
+
+    def manifold_table(self) -> pd.DataFrame:
+        "Per format (uniform placement): mean final val loss of each optimizer and its difference to AdamW."
+        t = self.comparator.table()
+        t = t[t.placement == "uniform"]
+        wide = t.pivot_table(index="format", columns="optimizer", values="val_loss_mean")
+        spread = t.pivot_table(index="format", columns="optimizer", values="val_loss_std")
+        if "adamw" in wide:
+            for col in [c for c in wide.columns if c != "adamw"]: wide[f"{col} - adamw"] = wide[col] - wide["adamw"]
+        return wide.join(spread.add_suffix(" ±"))
 
     def manifold_comparison(self, reports_dir: Path) -> str:
         title = "ManifoldAdamW vs AdamW"
@@ -323,8 +354,15 @@ class ReportGenerator:
                 "Run the same configs with `-y \"overrides: {use_manifold_aware: true}\"` (update mode), "
                 "`{use_manifold_aware: true, manifold_mode: gradient}` and `{optimizer: grid}` to compare.\n")
         t = self.comparator.table()
-        lines = [f"# {title}", "", DATA_CREDIT, "", "| format | placement | optimizer | val loss | ± | seeds | collapsed |",
-                 "|---|---|---|---|---|---|---|"]
+        wide = self.manifold_table()
+        lines = [f"# {title}", "", DATA_CREDIT, "",
+                 "Final validation loss per format and optimizer (uniform placement, mean over seeds) and the difference to "
+                 "AdamW (negative: better than AdamW). `manifold_adamw/gradient` scales the gradient by the stiffness, which "
+                 "Adam's normalisation cancels — it should track AdamW; `manifold_adamw/update` scales the update.", "",
+                 "| format | " + " | ".join(wide.columns) + " |", "|---|" + "---|" * len(wide.columns)]
+        lines += [f"| {fmt} | " + " | ".join(_fmt(v) for v in row.values) + " |" for fmt, row in wide.iterrows()]
+        lines += ["", "## All runs", "", "| format | placement | optimizer | val loss | ± | seeds | collapsed |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['format']} | {r['placement']} | {r['optimizer']} | {_fmt(r['val_loss_mean'])} | {_fmt(r['val_loss_std'])} | "
                   f"{r['seeds']} | {r['collapsed']} |" for _, r in t.sort_values(["format", "optimizer"]).iterrows()]
         figure = reports_dir / "figures" / "val_loss_by_optimizer.png"
