@@ -93,8 +93,9 @@ class DiagnosticsHook:
         if not sample: return
         c, out = self.config, {}
         stall = self.stall.after_step(self._proposed)
-        out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
-        out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
+        if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
+            out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
+            out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
         out |= _by_type({n: float((self._before[n] == m.weight.detach()).double().mean())
                          for n, m in self.linears.items()}, "zero_update_fraction")
         health = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
