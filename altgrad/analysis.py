@@ -261,7 +261,9 @@ class ReportGenerator:
         ax.set(xlabel="step", ylabel="val loss", title=title)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)  # a figure is replaced only by a complete one
         plt.close(fig)
 
     def format_comparison(self, reports_dir: Path) -> str:
