@@ -144,6 +144,7 @@ class TrainConfig:
         need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
         for key in ("fp8_format", "weight_format", "activation_format", "grad_format"):
             _check_format(key, getattr(self, key))
+        need(self.use_fp8 or not self.layer_formats, "layer_formats", "places formats, so it needs use_fp8: true")
         for pattern, spec in self.layer_formats.items():
             parts = spec if isinstance(spec, dict) else {"all": spec}
             for role, name in parts.items():
