@@ -43,9 +43,9 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int) -> RunSpec:
     if placement not in ("uniform", *PLACEMENT_PATTERNS):
         raise ValueError(f"unknown placement {placement!r}: use uniform, {', '.join(PLACEMENT_PATTERNS)}")
     quantized = str(format).lower() != "bf16"
-    overrides = dict(use_fp8=quantized, seed=int(seed), **OPTIMIZER_SETTINGS[optimizer])
+    overrides = dict(use_fp8=quantized, seed=int(seed), layer_formats={}, **OPTIMIZER_SETTINGS[optimizer])
     if quantized:
-        overrides |= dict(fp8_format=format, weight_format=None, activation_format=None, grad_format=None, layer_formats={})
+        overrides |= dict(fp8_format=format, weight_format=None, activation_format=None, grad_format=None)
         if placement != "uniform":
             overrides |= dict(weight_format="bf16", activation_format="bf16", grad_format="bf16",
                               layer_formats={PLACEMENT_PATTERNS[placement]: format})
