@@ -24,8 +24,8 @@ from .quantize import (calibrate_scalers, quantize_model, quantized_layers, set_
 
 # %% auto 0
 __all__ = ['atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device', 'default_data_dir',
-           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'lr_at', 'Trainer', 'parse_overrides',
-           'main']
+           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'compile_model', 'lr_at', 'Trainer',
+           'parse_overrides', 'main']
 
 # %% ../nbs/06_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -191,6 +191,14 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
 
 
+def compile_model(model: torch.nn.Module, config: TrainConfig) -> torch.nn.Module:
+    """torch.compile with static shapes and constants (dynamic=False): a format's numbers (max_finite, bias, ...)
+    must stay compile-time constants. With automatic dynamic shapes, a process that trains one format after
+    another (a sweep worker) would turn them into symbols on the second compile, which the quantizer's bit
+    arithmetic cannot take."""
+    return torch.compile(model, mode=config.compile_mode, dynamic=False)
+
+
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
@@ -211,7 +219,7 @@ class Trainer:
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
-        self.compiled = torch.compile(self.model, mode=config.compile_mode) if cuda and config.compile else self.model
+        self.compiled = compile_model(self.model, config) if cuda and config.compile else self.model
         self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
                              enabled=cuda and config.dtype != "float32")
         if config.use_fp8 and config.scaling == "delayed":  # amax histories from the first batch, before step 0
