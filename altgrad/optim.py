@@ -30,10 +30,11 @@ def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Te
     M = fmt.M if mantissa_bits is None else mantissa_bits
     x = w.detach().float() * scale
     a = x.abs()
-    exponent = torch.where(a > 0, torch.frexp(a)[1] - 1, fmt.emin).clamp(fmt.emin, fmt.emax)
+    mantissa, exponent = torch.frexp(a)
+    exponent = torch.where(a > 0, exponent - 1, fmt.emin).clamp(fmt.emin, fmt.emax)
     spacing = torch.ldexp(torch.ones_like(a), exponent - M)
     # moving toward zero from an exact power of two (above the subnormal range), the spacing below is half
-    power_of_two = (torch.frexp(a)[0] == 0.5) & (exponent > fmt.emin)
+    power_of_two = (mantissa == 0.5) & (exponent > fmt.emin)
     toward_zero = (direction * x) < 0
     spacing = torch.where(power_of_two & toward_zero, spacing / 2, spacing)
     return spacing / scale
@@ -84,15 +85,17 @@ class ManifoldAdamW(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None: continue
-                state, grad = self.state[p], p.grad
-                stiffness = self._stiffness(p, -grad)
-                if stiffness is not None and self.mode == "gradient": grad = grad * stiffness
-                direction = adam_direction(state, grad, group["betas"], group["eps"])
+                grad = p.grad
+                if self.mode == "gradient":  # the original study's preconditioning: S on the gradient
+                    stiffness = self._stiffness(p, -grad)
+                    if stiffness is not None: grad = grad * stiffness
+                direction = adam_direction(self.state[p], grad, group["betas"], group["eps"])
                 p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, AdamW's
+                if self.mode == "update":
+                    stiffness = self._stiffness(p, -direction)  # the spacing in the direction of this move
                 if stiffness is None or self.mode == "gradient":
                     update = group["lr"] * direction
                 else:
-                    stiffness = self._stiffness(p, -direction)  # the spacing in the direction of this move
                     update = group["lr"] * self.ulp_lr_scale * stiffness * direction
                 p.sub_(update)
                 if stiffness is not None:
