@@ -1,0 +1,51 @@
+"""quantize on the shapes and layouts training produces, scalers on multi-dimensional tensors, reproducibility."""
+import torch
+
+from altgrad.formats import get_format
+from altgrad.quantize import CurrentScaling, DelayedScaling, MXScaling, fake_quant, quantize, scaled_quantize
+
+
+def test_non_contiguous_and_multi_dimensional_inputs():
+    x = torch.randn(8, 16, 33)
+    t = x.transpose(0, 2)  # non-contiguous view
+    assert torch.equal(quantize(t, "E4M3"), quantize(t.contiguous(), "E4M3"))
+    assert quantize(t, "E4M3").shape == t.shape
+
+
+def test_stochastic_rounding_is_reproducible_with_a_generator():
+    x = torch.randn(1000)
+    a = quantize(x, "E5M2", "stochastic", generator=torch.Generator().manual_seed(3))
+    b = quantize(x, "E5M2", "stochastic", generator=torch.Generator().manual_seed(3))
+    c = quantize(x, "E5M2", "stochastic", generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_mx_scaling_blocks_along_the_last_dim_of_a_matrix():
+    x = torch.randn(4, 64)
+    small = x.clone()
+    small[1, :32] *= 2.0 ** -13  # one block of one row is tiny
+    y, y_small = scaled_quantize(x, "E4M3", MXScaling()), scaled_quantize(small, "E4M3", MXScaling())
+    # each block has its own power-of-two scale: the tiny block is the original one, exactly scaled down
+    assert torch.equal(y_small[1, :32], y[1, :32] * 2.0 ** -13)
+    assert torch.equal(y_small[1, 32:], y[1, 32:]) and torch.equal(y_small[[0, 2, 3]], y[[0, 2, 3]])
+    # OCP MX: the shared scale maps the block's amax into E4M3's top binade, where values above 448 = 1.75 * 2^8
+    # saturate, so the relative error stays below (2 - 1.75) / 2
+    assert ((y - x).abs() / x.abs()).max() <= 0.125
+
+
+def test_per_tensor_scalers_keep_values_exactly_on_the_scaled_grid():
+    x = torch.randn(256) * 1e-3  # far below E3M4's smallest value (0.0625) unscaled
+    delayed = DelayedScaling()
+    delayed.record(x)  # a history, as after calibration
+    for scaler in (CurrentScaling(), delayed):
+        scale = scaler.scale_for(x, get_format("E3M4"))
+        y = scaled_quantize(x, "E3M4", scaler)
+        assert (y != 0).float().mean() > 0.9  # the scale brought the values into range
+        assert torch.equal(quantize(y * scale, "E3M4"), y * scale)  # power-of-two scale: exactly on the grid
+
+
+def test_fake_quant_with_a_scaler_passes_gradients_straight_through():
+    x = torch.randn(3, 32, requires_grad=True)
+    y = fake_quant(x, "E2M1", MXScaling())
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))
