@@ -76,9 +76,8 @@ def _done(out_dir: Path, name: str) -> bool:
     except (OSError, ValueError): return False
 
 
-def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str, device: str | None):
+def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str):
     from altgrad.runner import run_format_experiment
-    if device: settings = settings | dict(device=device)
     for name, overrides in jobs:
         started = time.perf_counter()
         result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
@@ -87,8 +86,9 @@ def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict,
               f"({time.perf_counter() - started:.0f} s)", flush=True)
 
 
-def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, device: str | None = None, **settings) -> dict:
-    "Run every not-yet-complete run of a sweep; returns the study log (also written to <out_dir>/sweep.json)."
+def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **settings) -> dict:
+    """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
+    returns the study log (also written to <out_dir>/sweep.json)."""
     from altgrad.train import prepare_data
     base, shared, runs = load_sweep(path)
     shared = shared | settings
@@ -101,11 +101,11 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, device: s
     todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), r.name))
     shares = [[(r.name, r.overrides) for r in todo[i::workers]] for i in range(workers)]
     if workers == 1:
-        _worker(0, shares[0], base, shared, str(out_dir), device)
+        _worker(0, shares[0], base, shared, str(out_dir))
     else:
         import torch.multiprocessing as mp
         context = mp.get_context("spawn")
-        procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), device)) for i, share in enumerate(shares)]
+        procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir))) for i, share in enumerate(shares)]
         for p in procs: p.start()
         for p in procs: p.join()
         failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
@@ -123,10 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("sweep")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("overrides", nargs="*", help="key=value settings for every run")
-    args = parser.parse_args(argv)
-    log = run_sweep(args.sweep, args.out, args.workers, args.device, **parse_overrides(args.overrides))
+    parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
+    args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
+    log = run_sweep(args.sweep, args.out, args.workers, **parse_overrides(args.overrides))
     print(json.dumps(log, indent=1))
     return log
 
