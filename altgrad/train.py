@@ -229,7 +229,6 @@ class Trainer:
         self.checkpoints = checkpoint_manager
         self.hooks: list = []  # objects with any of the train_step hook methods (stability, diagnostics)
         self.last_batch = None
-        self.last_step_finite = True
         self.step = 0
         self.nonfinite_streak = 0
         self.stop_reason: str | None = None
@@ -268,7 +267,6 @@ class Trainer:
         extra |= self._hooks("after_backward", sample)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
-        self.last_step_finite = finite
         if finite:
             extra |= self._hooks("before_update", sample)
             self.optimizer.step()
