@@ -24,10 +24,11 @@ def _grid_tensor(fmt: FPFormat, like: Tensor) -> Tensor:
     return torch.as_tensor(fmt.grid, dtype=torch.float64, device=like.device)
 
 
-def code_index(x: Tensor, fmt: FPFormat) -> Tensor:
-    "Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value."
+def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
+    """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
+    `grid`: the format's non-negative grid as a float64 tensor on x's device, when the caller keeps one."""
     q = quantize(x.detach().double(), fmt)
-    index = torch.searchsorted(_grid_tensor(fmt, q), q.abs())
+    index = torch.searchsorted(_grid_tensor(fmt, q) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
 

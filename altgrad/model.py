@@ -106,13 +106,19 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx, targets=None):
+    def forward(self, idx, targets=None, blocks=None, head=None):
+        """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
+        over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
         pos = torch.arange(T, device=idx.device)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-        for block in self.transformer.h: x = block(x)
+        for block in blocks or self.transformer.h: x = block(x)
+        return (head or self.head)(x, targets)
+
+    def head(self, x, targets=None):
+        "Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None)."
         logits = self.lm_head(self.transformer.ln_f(x))
         loss = None
         if targets is not None:

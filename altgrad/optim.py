@@ -11,8 +11,10 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+import altgrad.quantize
+from .diagnostics import code_index
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, quantize, quantized_layers
+from .quantize import QuantizedLinear, quantized_layers
 
 # %% auto 0
 __all__ = ['directional_stiffness', 'adam_direction', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
@@ -40,19 +42,78 @@ def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Te
     return spacing / scale
 
 # %% ../nbs/10_optim.ipynb 6
+def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tuple[float, float], eps: float,
+                  bias1: Tensor | float, bias2: Tensor | float) -> Tensor:
+    "Update the moments in place with `grad`; return m̂/(√v̂+ε), where bias_i = 1 − β_i^t corrects step t."
+    beta1, beta2 = betas
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return (exp_avg / bias1) / ((exp_avg_sq / bias2).sqrt() + eps)
+
+
 def adam_direction(state: dict, grad: Tensor, betas: tuple[float, float], eps: float) -> Tensor:
     "Update Adam's moments in `state` (created on first use) with `grad`; return m̂/(√v̂+ε)."
-    beta1, beta2 = betas
     if not state: state.update(step=0, exp_avg=torch.zeros_like(grad), exp_avg_sq=torch.zeros_like(grad))
     state["step"] += 1
-    state["exp_avg"].lerp_(grad, 1 - beta1)
-    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
-    v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
-    return m_hat / (v_hat.sqrt() + eps)
+    return _adam_moments(state["exp_avg"], state["exp_avg_sq"], grad, betas, eps,
+                         1 - betas[0] ** state["step"], 1 - betas[1] ** state["step"])
 
 # %% ../nbs/10_optim.ipynb 9
-class ManifoldAdamW(torch.optim.Optimizer):
+_COMPILED: dict = {}
+
+
+def _fused(update_fn, p: Tensor):
+    "`update_fn` compiled when `p` is on CUDA (one kernel per parameter rather than ~20), else as written."
+    if not (p.is_cuda and altgrad.quantize.COMPILE_ON_CUDA): return update_fn
+    if update_fn not in _COMPILED: _COMPILED[update_fn] = torch.compile(update_fn, dynamic=False)
+    return _COMPILED[update_fn]
+
+
+class _FusedAdamBase(torch.optim.Optimizer):
+    "Adam state per parameter, the owning layers, and the per-step hyperparameters as device tensors."
+
+    def __init__(self, params, defaults: dict, layers: dict[Tensor, QuantizedLinear] | None):
+        super().__init__(params, defaults)
+        self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
+
+    def _parameters(self):
+        "(group, p, state, hyper, fmt, scale) for every parameter with a gradient; advances each state's step."
+        hypers = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None: continue
+                state = self.state[p]
+                if not state: state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                state["step"] += 1
+                key = (id(group), state["step"], p.device)
+                if key not in hypers:  # [lr, 1 − β1^t, 1 − β2^t]: one host-to-device copy per group and step
+                    beta1, beta2 = group["betas"]
+                    hypers[key] = torch.tensor([group["lr"], 1 - beta1 ** state["step"], 1 - beta2 ** state["step"]],
+                                               dtype=torch.float32, device=p.device)
+                layer = self.layer_of.get(id(p))
+                fmt = None if layer is None else layer.formats["weight"]
+                yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else _weight_scale(layer))
+
+# %% ../nbs/10_optim.ipynb 11
+def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, betas, eps, weight_decay,
+                     max_stiffness, mantissa_bits, ulp_lr_scale):
+    "One ManifoldAdamW step of one parameter, in place; returns mean |Δw|/S when it has a format, else None."
+    lr = hyper[0]
+    stiffness = lambda direction: directional_stiffness(p, direction, fmt, scale, mantissa_bits).clamp(
+        max=max_stiffness).to(p.dtype)
+    s = stiffness(-grad) if fmt is not None and mode == "gradient" else None  # the original study's preconditioning
+    direction = _adam_moments(exp_avg, exp_avg_sq, grad if s is None else grad * s, betas, eps, hyper[1], hyper[2])
+    p.mul_(1 - lr * weight_decay)  # decoupled decay, AdamW's
+    if fmt is not None and mode == "update":
+        s = stiffness(-direction)  # the spacing in the direction of this move
+        update = lr * ulp_lr_scale * s * direction
+    else:
+        update = lr * direction
+    p.sub_(update)
+    return None if s is None else (update.abs() / s).mean()
+
+
+class ManifoldAdamW(_FusedAdamBase):
     """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's stiffness in
     its layer's active format. `layers` maps parameters to the QuantizedLinear that owns them (read at every step,
     so a mantissa shift or a new scale is seen at once). `ulp_lr_scale` converts the group's learning rate into
@@ -63,18 +124,10 @@ class ManifoldAdamW(torch.optim.Optimizer):
                  mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0, track_bit_position: bool = False):
         if mode not in ("update", "gradient"): raise ValueError(f"mode must be 'update' or 'gradient', got {mode!r}")
         if max_stiffness <= 0: raise ValueError(f"max_stiffness must be positive, got {max_stiffness}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-        self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
         self.mode, self.max_stiffness, self.mantissa_bits = mode, max_stiffness, mantissa_bits
         self.ulp_lr_scale, self.track_bit_position = ulp_lr_scale, track_bit_position
         self.ulp_movement: dict[str, Tensor] = {}  # mean |Δw| / S per formatted parameter, last step
-
-    def _stiffness(self, p: Tensor, direction: Tensor):
-        layer = self.layer_of.get(id(p))
-        fmt = None if layer is None else layer.formats["weight"]
-        if fmt is None: return None
-        s = directional_stiffness(p, direction, fmt, _weight_scale(layer), self.mantissa_bits)
-        return s.clamp(max=self.max_stiffness).to(p.dtype)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -82,29 +135,14 @@ class ManifoldAdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad(): loss = closure()
         self.ulp_movement = {}
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None: continue
-                grad = p.grad
-                if self.mode == "gradient":  # the original study's preconditioning: S on the gradient
-                    stiffness = self._stiffness(p, -grad)
-                    if stiffness is not None: grad = grad * stiffness
-                direction = adam_direction(self.state[p], grad, group["betas"], group["eps"])
-                p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, AdamW's
-                if self.mode == "update":
-                    stiffness = self._stiffness(p, -direction)  # the spacing in the direction of this move
-                if stiffness is None or self.mode == "gradient":
-                    update = group["lr"] * direction
-                else:
-                    update = group["lr"] * self.ulp_lr_scale * stiffness * direction
-                p.sub_(update)
-                if stiffness is not None:
-                    name = f"param{len(self.ulp_movement)}"
-                    self.ulp_movement[name] = (update.abs() / stiffness).mean()
-                    if self.track_bit_position:
-                        layer = self.layer_of[id(p)]
-                        from altgrad.diagnostics import code_index
-                        state["bit_position"] = code_index(p * _weight_scale(layer), layer.formats["weight"])
+        for group, p, state, hyper, fmt, scale in self._parameters():
+            movement = _fused(_manifold_update, p)(
+                p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, fmt=fmt, mode=self.mode,
+                betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"],
+                max_stiffness=self.max_stiffness, mantissa_bits=self.mantissa_bits, ulp_lr_scale=self.ulp_lr_scale)
+            if movement is None: continue
+            self.ulp_movement[f"param{len(self.ulp_movement)}"] = movement
+            if self.track_bit_position: state["bit_position"] = code_index(p * scale, fmt)
         return loss
 
     def mean_ulp_movement(self) -> float:
@@ -112,27 +150,38 @@ class ManifoldAdamW(torch.optim.Optimizer):
         values = list(self.ulp_movement.values())
         return float(torch.stack(values).mean()) if values else math.nan
 
-# %% ../nbs/10_optim.ipynb 13
+# %% ../nbs/10_optim.ipynb 15
 def layers_by_param(model: nn.Module) -> dict[Tensor, QuantizedLinear]:
     "Each quantized layer's weight mapped to its layer (for ManifoldAdamW / GridOptim)."
     return {l.weight: l for l in quantized_layers(model).values()}
 
-# %% ../nbs/10_optim.ipynb 16
-def _ordinal_to_value(ordinal: Tensor, grid: Tensor) -> Tensor:
+# %% ../nbs/10_optim.ipynb 18
+def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt, betas, eps, weight_decay,
+                 rung_clip, ulp_lr_scale):
+    "One GridOptim step of one parameter, in place; returns [flips, updates] when it has a format, else None."
+    lr = hyper[0]
+    direction = _adam_moments(exp_avg, exp_avg_sq, grad, betas, eps, hyper[1], hyper[2])
+    if fmt is None:
+        p.mul_(1 - lr * weight_decay).sub_(lr * direction)
+        return None
+    rungs = (-lr * ulp_lr_scale * direction).clamp(-rung_clip, rung_clip)
+    steps = torch.floor(rungs) + (noise < rungs - torch.floor(rungs)).to(rungs.dtype)  # E[steps] = rungs
+    ordinal = code_index(p * scale, fmt, grid) + steps.long()
     index = ordinal.abs().clamp(max=len(grid) - 1)
-    return torch.where(ordinal < 0, -grid[index], grid[index])
+    p.copy_((torch.where(ordinal < 0, -grid[index], grid[index]) / scale).to(p.dtype))
+    return torch.stack([(steps != 0).sum(), (rungs != 0).sum()])
 
 
-class GridOptim(torch.optim.Optimizer):
+class GridOptim(_FusedAdamBase):
     "Moves formatted weights an integer number of grid codes per step (stochastic rounding, rung clip)."
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
                  layers: dict[Tensor, QuantizedLinear] | None = None, rung_clip: float = 4.0,
                  ulp_lr_scale: float = 1.0, generator: torch.Generator | None = None):
         if rung_clip <= 0: raise ValueError(f"rung_clip must be positive, got {rung_clip}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-        self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
         self.rung_clip, self.ulp_lr_scale, self.generator = rung_clip, ulp_lr_scale, generator
+        self._grids: dict = {}  # the formats' non-negative grids, per (format, device)
         self._counts: list[Tensor] = []  # per parameter [flips, updates] of the last step, kept on the device
 
     @property
@@ -143,25 +192,20 @@ class GridOptim(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        from altgrad.diagnostics import code_index
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
         self._counts = []
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None: continue
-                direction = adam_direction(self.state[p], p.grad, group["betas"], group["eps"])
-                layer = self.layer_of.get(id(p))
-                if layer is None or layer.formats["weight"] is None:
-                    p.mul_(1 - group["lr"] * group["weight_decay"]).sub_(group["lr"] * direction)
-                    continue
-                fmt, scale = layer.formats["weight"], _weight_scale(layer)
-                rungs = (-group["lr"] * self.ulp_lr_scale * direction).clamp(-self.rung_clip, self.rung_clip)
-                u = torch.rand(rungs.shape, generator=self.generator, device=rungs.device, dtype=rungs.dtype)
-                steps = torch.floor(rungs) + (u < rungs - torch.floor(rungs)).to(rungs.dtype)  # E[steps] = rungs
-                grid = torch.as_tensor(fmt.grid, dtype=torch.float64, device=p.device)
-                ordinal = code_index(p * scale, fmt) + steps.long()
-                p.copy_((_ordinal_to_value(ordinal, grid) / scale).to(p.dtype))
-                self._counts.append(torch.stack([(steps != 0).sum(), (rungs != 0).sum()]))
+        for group, p, state, hyper, fmt, scale in self._parameters():
+            noise = grid = None
+            if fmt is not None:
+                noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
+                if (fmt, p.device) not in self._grids:
+                    self._grids[fmt, p.device] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=p.device)
+                grid = self._grids[fmt, p.device]
+            counts = _fused(_grid_update, p)(
+                p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, noise, grid, fmt=fmt,
+                betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"], rung_clip=self.rung_clip,
+                ulp_lr_scale=self.ulp_lr_scale)
+            if counts is not None: self._counts.append(counts)
         return loss

@@ -77,13 +77,15 @@ def _done(out_dir: Path, name: str) -> bool:
 
 
 def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str):
+    import torch
     from altgrad.runner import run_format_experiment
     for name, overrides in jobs:
         started = time.perf_counter()
         result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
+        memory = f", peak {torch.cuda.max_memory_reserved() / 2 ** 30:.1f} GiB" if torch.cuda.is_available() else ""
         print(f"[worker {index}] {name}: val {result.final_val_loss} "
               f"{'collapsed: ' + str(result.collapse_reason) if result.collapse_reason else ''} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+              f"({time.perf_counter() - started:.0f} s{memory})", flush=True)
 
 
 def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **settings) -> dict:
@@ -97,9 +99,11 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **setting
     todo = [r for r in runs if not _done(out_dir, r.name)]
     prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
     started = time.perf_counter()
-    # formats sorted so each worker meets few distinct formats (fewer compilations)
-    todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), r.name))
-    shares = [[(r.name, r.overrides) for r in todo[i::workers]] for i in range(workers)]
+    # each worker takes a contiguous share of the runs sorted by format and placement, so it meets few distinct
+    # graphs (a compilation each) and reuses the compiled code for the rest
+    todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
+    shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
+              for i in range(workers)]
     if workers == 1:
         _worker(0, shares[0], base, shared, str(out_dir))
     else:

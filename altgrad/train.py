@@ -24,8 +24,8 @@ from .quantize import (calibrate_scalers, quantize_model, quantized_layers, set_
 
 # %% auto 0
 __all__ = ['atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device', 'default_data_dir',
-           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'compile_model', 'lr_at', 'Trainer',
-           'parse_overrides', 'main']
+           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model',
+           'lr_at', 'Trainer', 'parse_overrides', 'main']
 
 # %% ../nbs/06_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -86,11 +86,12 @@ class CheckpointManager:
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
 
-    def __init__(self, run_dir: str | Path, config: TrainConfig):
+    def __init__(self, run_dir: str | Path, config: TrainConfig, resume: bool = True):
+        "`resume=False` (a run starting at step 0) replaces the metrics of an earlier, interrupted attempt."
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
-        self.metrics_file = open(self.run_dir / "metrics.jsonl", "a")
+        self.metrics_file = open(self.run_dir / "metrics.jsonl", "a" if resume else "w")
         self.wandb = None
         if config.project:
             mode = os.environ.get("WANDB_MODE", config.wandb_mode)
@@ -191,12 +192,30 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
 
 
-def compile_model(model: torch.nn.Module, config: TrainConfig) -> torch.nn.Module:
-    """torch.compile with static shapes and constants (dynamic=False): a format's numbers (max_finite, bias, ...)
-    must stay compile-time constants. With automatic dynamic shapes, a process that trains one format after
-    another (a sweep worker) would turn them into symbols on the second compile, which the quantizer's bit
-    arithmetic cannot take."""
-    return torch.compile(model, mode=config.compile_mode, dynamic=False)
+class CompiledGPT(torch.nn.Module):
+    """A GPT run region by region under torch.compile: each transformer block and the head (final LayerNorm,
+    lm_head, loss). The blocks are one piece of code, so one compilation serves all of them: a quantized model,
+    whose graphs carry a quantizer per linear, compiles several times faster than as one whole graph. The
+    wrapped `model` stays eager and shares the weights (the trainer's sampled steps call it directly)."""
+
+    def __init__(self, model: GPT, mode: str = "default"):
+        super().__init__()
+        self.model, self.cuda_graphs = model, mode in ("reduce-overhead", "max-autotune")
+        # dynamic=False: a format's numbers (max_finite, bias, ...) must stay compile-time constants. With
+        # automatic dynamic shapes, a process that trains one format after another (a sweep worker) would turn
+        # them into symbols on the second compile, which the quantizer's bit arithmetic cannot take.
+        self.blocks = [torch.compile(block, mode=mode, dynamic=False) for block in model.transformer.h]
+        self.head = torch.compile(model.head, mode=mode, dynamic=False)
+
+    def forward(self, idx, targets=None):
+        # with CUDA graphs, outputs of the last call may be overwritten from here on: callers copy what they keep
+        if self.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
+        return self.model(idx, targets, blocks=self.blocks, head=self.head)
+
+
+def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
+    "The model as the trainer runs it on CUDA: compiled region by region in `config.compile_mode`."
+    return CompiledGPT(model, config.compile_mode)
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
@@ -306,7 +325,7 @@ class Trainer:
         for i in range(c.eval_iters):
             x, y = self.data.get_batch("val", i, c.batch_size, c.block_size, seed=c.seed, device=self.device)
             with torch.autocast(**self.autocast):
-                losses.append(self.compiled(x, y)[1].float())
+                losses.append(self.compiled(x, y)[1].float().clone())  # a CUDA graph reuses its output
         val_loss = float(torch.stack(losses).mean())
         self.last_eval = dict(step=self.step, val_loss=val_loss,
                               val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
@@ -335,7 +354,7 @@ class Trainer:
         "Train to max_steps (or until nan_patience non-finite steps in a row); returns the run summary."
         from tqdm.auto import tqdm
         c = self.config
-        self.tracker = self.tracker or RunTracker(self.run_dir, c)
+        self.tracker = self.tracker or RunTracker(self.run_dir, c, resume=self.step > 0)
         self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
         bar = tqdm(total=c.max_steps, initial=self.step, desc=c.run_name or "train", disable=not progress)
         fit_started = time.perf_counter()
@@ -343,7 +362,8 @@ class Trainer:
             metrics = self.train_step()
             bar.update(1)
             last = self.step == c.max_steps
-            if self.step % c.eval_interval == 0 or last: metrics.update(self.evaluate())
+            if self.step % c.eval_interval == 0 or last:  # val loss after this step's update, in this step's record
+                metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
             reason = None
             for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
                 if hasattr(hook, "after_step"): reason = hook.after_step(self, metrics) or reason

@@ -69,6 +69,16 @@ def test_run_directory_and_wandb_offline(data, tmp_path, monkeypatch):
     assert list((run / "wandb").glob("offline-run-*")), "W&B wrote no offline run"
 
 
+def test_a_restarted_run_replaces_the_metrics_of_an_interrupted_attempt(data, tmp_path):
+    cfg = load_config(**TINY, run_name="again", checkpoint_dir=str(tmp_path))
+    interrupted = Trainer(cfg, data)
+    interrupted.config = load_config(**TINY | dict(max_steps=3), run_name="again", checkpoint_dir=str(tmp_path))
+    interrupted.fit(progress=False)  # an attempt that stopped early, with no checkpoint to resume from
+    Trainer(cfg, data).fit(progress=False)
+    steps = [r["step"] for r in read_metrics(tmp_path / "again")]
+    assert steps == sorted(set(steps)) and steps[-1] == 7
+
+
 def test_a_wandb_failure_never_stops_training(data, tmp_path, monkeypatch):
     import wandb
 
