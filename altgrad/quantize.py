@@ -306,13 +306,24 @@ def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, 
 import fnmatch
 
 
-def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat) -> dict[str, int]:
-    "Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs."
-    x, q = x.detach().float(), q.detach().float()
-    scaled = x if scale is None else x * scale.float()
-    finite = torch.isfinite(x)
-    return dict(numel=x.numel(), overflow=int((finite & (scaled.abs() > fmt.max_finite)).sum()),
-                underflow=int(((x != 0) & (q == 0)).sum()), nonfinite=int((~finite).sum()))
+def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, int]:
+    """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs.
+    A per-tensor scale lets the count run in chunks of `chunk` values: the lm_head's output gradient holds
+    batch x block x 50257 of them, and whole-tensor temporaries would take gigabytes."""
+    x, q = x.detach(), q.detach()
+    if scale is None or scale.numel() == 1:
+        pieces = zip(x.reshape(-1).split(chunk), q.reshape(-1).split(chunk))
+    else:  # a per-block scale (MX) has x's shape up to its blocks: count the tensor at once
+        pieces = [(x, q)]
+    counts = torch.zeros(3, dtype=torch.int64, device=x.device)  # summed on the device: one host sync at the end
+    for xc, qc in pieces:
+        xc = xc.float()
+        scaled = xc if scale is None else xc * scale.float()
+        finite = torch.isfinite(xc)
+        counts += torch.stack([torch.count_nonzero(finite & (scaled.abs() > fmt.max_finite)),
+                               torch.count_nonzero((xc != 0) & (qc == 0)), torch.count_nonzero(~finite)])
+    overflow, underflow, nonfinite = counts.tolist()
+    return dict(numel=x.numel(), overflow=overflow, underflow=underflow, nonfinite=nonfinite)
 
 
 def _make_scaler(scaling: str, role: str, history_len: int, margin: int) -> Scaler | None:

@@ -76,9 +76,12 @@ def _done(out_dir: Path, name: str) -> bool:
     except (OSError, ValueError): return False
 
 
-def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str):
+def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
+            memory_share: float = 1.0):
     import torch
     from altgrad.runner import run_format_experiment
+    # a worker's share of the GPU: its allocator frees cached blocks at the cap rather than take another's memory
+    if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
     for name, overrides in jobs:
         started = time.perf_counter()
         result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
@@ -109,7 +112,8 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **setting
     else:
         import torch.multiprocessing as mp
         context = mp.get_context("spawn")
-        procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir))) for i, share in enumerate(shares)]
+        procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers))
+                 for i, share in enumerate(shares)]
         for p in procs: p.start()
         for p in procs: p.join()
         failed = [i for i, p in enumerate(procs) if p.exitcode != 0]

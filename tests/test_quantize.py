@@ -49,3 +49,15 @@ def test_fake_quant_with_a_scaler_passes_gradients_straight_through():
     y = fake_quant(x, "E2M1", MXScaling())
     y.sum().backward()
     assert torch.equal(x.grad, torch.ones_like(x))
+
+
+def test_quant_stats_in_chunks_counts_like_whole_tensors():
+    from altgrad.quantize import quant_stats, quantize
+    torch.manual_seed(0)
+    x = torch.randn(1000) * 3e4
+    x[::97] = float("nan")
+    x[5::89] = 1e-9
+    q, scale = quantize(x, "E5M2"), torch.tensor(4.0)
+    whole = quant_stats(x, q, scale, get_format("E5M2"), chunk=x.numel())
+    assert whole == quant_stats(x, q, scale, get_format("E5M2"), chunk=7)
+    assert whole["overflow"] > 0 and whole["underflow"] > 0 and whole["nonfinite"] == 11
