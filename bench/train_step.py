@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--formats", nargs="+", default=["bf16", "E5M2", "E3M4", "E7M0", "E5M2+lm_head_bf16"])
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--compile-mode", default="default", help="torch.compile mode of every row")
+    parser.add_argument("--compile-mode", default=load_config().compile_mode, help="torch.compile mode of every row")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp()
     base = dict(data_source="text", data_path=args.data_path, device="cuda", max_steps=10 ** 6, warmup_steps=10,
@@ -60,7 +60,8 @@ def main():
         bf16 = next(b for b in rows if b["batch"] == r["batch"] and b["format"] == "bf16")
         r["ratio_to_bf16"] = r["ms_per_step"] / bf16["ms_per_step"]
     lines = [f"# Training step on {torch.cuda.get_device_name()}", "",
-             f"torch {torch.__version__}; 6L/384 GPT, block 256, bf16 autocast, torch.compile (mode {args.compile_mode}), "
+             f"torch {torch.__version__}; 6L/384 GPT, block 256, bf16 autocast, blocks and head compiled as regions "
+             f"(mode {args.compile_mode}), "
              f"fused AdamW. Median "
              f"of {args.steps} steps after {args.warmup} warm-up steps. FP8 rows: weights, activations and output "
              "gradients of every linear layer fake-quantized in the format (delayed per-tensor scaling for weights "
