@@ -66,6 +66,15 @@ class Run:
     @property
     def collapsed(self) -> bool: return bool(self.summary.get("stop_reason"))
 
+    def divergence_step(self, rise: float = 1.0, window: int = 5) -> int | None:
+        """First logged step where the training loss (mean of `window` logged values) stands more than `rise` nats
+        above its lowest level so far: the run learned, then diverged. None when it never did."""
+        loss = self.series("loss")
+        if loss.empty: return None
+        smooth = loss.rolling(window, min_periods=1).mean()
+        above = smooth > smooth.cummin() + rise
+        return int(above.idxmax()) if above.any() else None
+
     def series(self, column: str) -> pd.Series:
         return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
@@ -109,7 +118,7 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/11_analysis.ipynb 7
+# %% ../nbs/11_analysis.ipynb 8
 FAIL_GAP = 0.10  # a run whose final val loss exceeds the BF16 baseline's by more than this (in nats) has failed
 
 
@@ -122,6 +131,7 @@ class FormatComparator:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([dict(run=r.name, format=r.format, placement=r.placement, optimizer=r.optimizer,
                                   seed=r.seed, final_val_loss=r.final_val_loss, collapsed=r.collapsed,
+                                  diverged=r.divergence_step() is not None,
                                   stop_reason=r.summary.get("stop_reason"), steps=r.summary.get("steps"),
                                   path=str(r.path)) for r in self.runs])
 
@@ -130,7 +140,8 @@ class FormatComparator:
         if f.empty: return f
         g = f.groupby(["format", "placement", "optimizer"], dropna=False)
         out = g.agg(val_loss_mean=("final_val_loss", "mean"), val_loss_std=("final_val_loss", "std"),
-                    seeds=("seed", "nunique"), collapsed=("collapsed", "sum"), runs=("run", list)).reset_index()
+                    seeds=("seed", "nunique"), collapsed=("collapsed", "sum"), diverged=("diverged", "sum"),
+                    runs=("run", list)).reset_index()
         baseline = self.baseline_loss()
         out["gap_to_bf16"] = out["val_loss_mean"] - baseline if baseline is not None else math.nan
         return out.sort_values("val_loss_mean")
@@ -140,13 +151,13 @@ class FormatComparator:
         return sum(losses) / len(losses) if losses else None
 
     def sweet_spots(self, optimizer: str = "adamw") -> pd.DataFrame:
-        "Per placement (layer type), the format with the lowest mean final val loss among non-collapsed runs."
+        "Per placement (layer type), the format with the lowest mean final val loss among runs that neither collapsed nor diverged."
         t = self.table()
         if t.empty: return t
-        t = t[(t.optimizer == optimizer) & (t.placement != "none") & (t.collapsed == 0)]
+        t = t[(t.optimizer == optimizer) & (t.placement != "none") & (t.collapsed == 0) & (t.diverged == 0)]
         return t.loc[t.groupby("placement")["val_loss_mean"].idxmin()].reset_index(drop=True)
 
-# %% ../nbs/11_analysis.ipynb 9
+# %% ../nbs/11_analysis.ipynb 10
 @dataclass
 class FailureDiagnosis:
     run: str
@@ -160,10 +171,17 @@ class FailureDiagnosis:
 
 
 class FailureAnalyzer:
-    "Decides per run whether failure starts in forward precision, gradient fidelity or the optimizer update."
+    """Decides per run whether failure starts in forward precision, gradient fidelity or the optimizer update.
+    Each stage has a score, a rate in [0, 1] from the sampled diagnostics over the second half of the run. Some
+    scores are high in healthy runs too (with FP32 master weights most updates are below half a ULP of the format,
+    and the masters keep them), so a stage is judged by its score's excess over its level in the quantized runs
+    that did not fail (`calibrate`): the largest excess names the stage."""
+
+    STAGES = ("forward precision", "gradient fidelity", "optimizer update")
 
     def __init__(self, baseline_loss: float | None = None, fail_gap: float = FAIL_GAP):
         self.baseline_loss, self.fail_gap = baseline_loss, fail_gap
+        self.healthy = dict.fromkeys(self.STAGES, 0.0)  # stage score levels of runs that did not fail
 
     @staticmethod
     def _late_mean(run: Run, columns: list[str]) -> dict[str, float]:
@@ -189,21 +207,41 @@ class FailureAnalyzer:
             "optimizer update": pick([("updates below half a ULP", m.get("diag/sub_half_ulp_fraction"))]),
         }
 
+    def gap(self, run: Run) -> float:
+        return run.final_val_loss - self.baseline_loss if self.baseline_loss is not None else math.nan
+
+    def failed(self, run: Run) -> bool:
+        "Collapsed, diverged, no final loss, or more than `fail_gap` nats above BF16 at the end."
+        gap = self.gap(run)
+        return (run.collapsed or math.isnan(run.final_val_loss) or run.divergence_step() is not None
+                or (not math.isnan(gap) and gap > self.fail_gap))
+
+    def calibrate(self, runs: list[Run]) -> dict[str, float]:
+        "Each stage's healthy level: its median score over the quantized runs that did not fail (0 with none)."
+        healthy = [self.scores(r) for r in runs if r.format != "BF16" and not self.failed(r)]
+        for stage in self.STAGES:
+            values = sorted(s[stage][0] for s in healthy if not math.isnan(s[stage][0]))
+            self.healthy[stage] = float(pd.Series(values).median()) if values else 0.0
+        return self.healthy
+
     def diagnose(self, run: Run) -> FailureDiagnosis:
         scores = self.scores(run)
-        gap = run.final_val_loss - self.baseline_loss if self.baseline_loss is not None else math.nan
-        failed = run.collapsed or math.isnan(run.final_val_loss) or (not math.isnan(gap) and gap > self.fail_gap)
+        gap, onset, failed = self.gap(run), run.divergence_step(), self.failed(run)
         measured = {k: v for k, v in scores.items() if not math.isnan(v[0])}
-        reason = run.summary.get("stop_reason") or (f"final val loss {gap:+.3f} vs BF16" if not math.isnan(gap) else "")
+        reasons = [f"final val loss {gap:+.3f} vs BF16" if not math.isnan(gap) else "",
+                   f"diverged from step {onset}" if onset is not None else ""]
+        reason = run.summary.get("stop_reason") or "; ".join(r for r in reasons if r)
         if run.format == "BF16": stage, measurement, value = "none", "baseline", math.nan
         elif not measured: stage, measurement, value = "unknown", "no diagnostics recorded in this run", math.nan
         else:
-            stage, (value, measurement) = max(measured.items(), key=lambda kv: kv[1][0])
-            if not failed: stage = f"none (largest: {stage})"
+            stage = max(measured, key=lambda k: measured[k][0] - self.healthy[k])
+            value, measurement = measured[stage]
+            measurement = f"{measurement} (healthy {self.healthy[stage]:.3f})"
+            if not failed: stage = f"none (largest excess: {stage})"
         return FailureDiagnosis(run.name, run.format, failed, stage, measurement, value,
                                 {k: v[0] for k, v in scores.items()}, reason)
 
-# %% ../nbs/11_analysis.ipynb 11
+# %% ../nbs/11_analysis.ipynb 12
 DATA_CREDIT = ("Data: EUR-Lex (© European Union, https://eur-lex.europa.eu; reuse under Commission Decision "
                "2011/833/EU), tokenized with GPT-2's BPE.")
 HOW_TO_RUN = """No runs were found in `{root}`. Run the experiments first, for example on a GPU:
@@ -234,6 +272,7 @@ class ReportGenerator:
         self.runs, self.runs_root = runs, Path(runs_root)
         self.comparator = FormatComparator(runs)
         self.analyzer = FailureAnalyzer(self.comparator.baseline_loss())
+        self.analyzer.calibrate(runs)
 
     def write(self, reports_dir: str | Path) -> dict[str, Path]:
         reports_dir = Path(reports_dir)
@@ -274,19 +313,25 @@ class ReportGenerator:
         lines = [f"# {title}", "", DATA_CREDIT, "",
                  f"{len(self.runs)} runs from `{self.runs_root}`. Final validation loss, mean ± std over seeds; "
                  f"`gap` is the difference to the BF16 baseline ({_fmt(self.comparator.baseline_loss())}).", "",
-                 "| format | placement | optimizer | val loss | ± | seeds | collapsed | gap to BF16 | runs |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+                 "`collapsed`: runs the runner stopped (NaN patience, bit stall); `diverged`: runs whose training loss rose "
+                 "more than 1 nat above its lowest level (see failure_modes.md).", "",
+                 "| format | placement | optimizer | val loss | ± | seeds | collapsed | diverged | gap to BF16 | runs |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
         for _, row in t.iterrows():
             links = ", ".join(_link(by_name[n], reports_dir) for n in row["runs"])
             lines.append(f"| {row['format']} | {row['placement']} | {row['optimizer']} | {_fmt(row['val_loss_mean'])} | "
-                         f"{_fmt(row['val_loss_std'])} | {row['seeds']} | {row['collapsed']} | {_fmt(row['gap_to_bf16'], 3)} | {links} |")
+                         f"{_fmt(row['val_loss_std'])} | {row['seeds']} | {row['collapsed']} | {row['diverged']} | {_fmt(row['gap_to_bf16'], 3)} | {links} |")
         spots = self.comparator.sweet_spots()
         lines += ["", "## Sweet spot per layer type", ""]
-        if spots.empty: lines.append("No non-collapsed AdamW placement runs yet.")
+        if spots.empty: lines.append("No AdamW placement run has finished without collapse or divergence yet.")
         else:
             lines += ["| placement | best format | val loss | gap to BF16 |", "|---|---|---|---|"]
             lines += [f"| {r['placement']} | {r['format']} | {_fmt(r['val_loss_mean'])} | {_fmt(r['gap_to_bf16'])} |"
                       for _, r in spots.iterrows()]
+            bf16 = t[t.format == "BF16"]["val_loss_std"]
+            if (spots["seeds"] == 1).any() and len(bf16) and not math.isnan(bf16.iloc[0]):
+                lines += ["", f"Placements with one seed are single runs: BF16's spread over seeds is ±{bf16.iloc[0]:.3f}, "
+                          "so smaller differences between these formats are not resolved."]
             if set(spots["placement"]) == {"uniform"}:
                 lines += ["", "Only uniform placements have run so far; per-layer-type sweet spots need the "
                           "`*_attn_only`, `*_mlp_only` and `*_lm_head_only` configs."]
@@ -300,8 +345,11 @@ class ReportGenerator:
         if not self.runs: return self._empty(title)
         lines = [f"# {title}", "", DATA_CREDIT, "",
                  "Where each run's trouble starts, from its sampled diagnostics (mean over the second half of the run). "
-                 f"A run fails when it collapsed or ends more than {FAIL_GAP} nats above BF16. Scores are rates in "
-                 "[0, 1]; the largest names the stage.", "",
+                 f"A run fails when it collapsed, diverged (its training loss rose more than 1 nat above its lowest level) "
+                 f"or ends more than {FAIL_GAP} nats above BF16. Scores are rates in [0, 1]. Some are high in healthy runs "
+                 "too (with FP32 master weights most updates fall below half a ULP and the masters keep them), so the stage "
+                 "named is the one whose score most exceeds its healthy level, the median over the quantized runs that did "
+                 "not fail: " + ", ".join(f"{k} {v:.4f}" for k, v in self.analyzer.healthy.items()) + ".", "",
                  "| run | format | optimizer | failed | stage | decided by | value | forward | gradient | update | why |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(self.runs, key=lambda r: (r.format, r.name)):
@@ -363,10 +411,10 @@ class ReportGenerator:
                  "Adam's normalisation cancels — it should track AdamW; `manifold_adamw/update` scales the update.", "",
                  "| format | " + " | ".join(wide.columns) + " |", "|---|" + "---|" * len(wide.columns)]
         lines += [f"| {fmt} | " + " | ".join(_fmt(v) for v in row.values) + " |" for fmt, row in wide.iterrows()]
-        lines += ["", "## All runs", "", "| format | placement | optimizer | val loss | ± | seeds | collapsed |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "## All runs", "", "| format | placement | optimizer | val loss | ± | seeds | collapsed | diverged |",
+                  "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['format']} | {r['placement']} | {r['optimizer']} | {_fmt(r['val_loss_mean'])} | {_fmt(r['val_loss_std'])} | "
-                  f"{r['seeds']} | {r['collapsed']} |" for _, r in t.sort_values(["format", "optimizer"]).iterrows()]
+                  f"{r['seeds']} | {r['collapsed']} | {r['diverged']} |" for _, r in t.sort_values(["format", "optimizer"]).iterrows()]
         figure = reports_dir / "figures" / "val_loss_by_optimizer.png"
         self._plot_val_loss(self.runs, figure, "Validation loss by optimizer")
         lines += ["", f"![validation loss by optimizer](figures/{figure.name})", ""]
