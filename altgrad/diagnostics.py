@@ -71,7 +71,11 @@ STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
 
 def rank_health(w: Tensor, name: str = "") -> dict:
-    s = torch.linalg.svdvals(w.detach().float())
+    # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384 lm_head a
+    # 384 x 384 eigenproblem instead of a tall SVD
+    w = w.detach().double()
+    gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+    s = torch.linalg.eigvalsh(gram).flip(0).clamp_min(0).sqrt()
     if s.numel() == 0 or s[0] == 0: return dict(stable_rank=0.0, effective_rank=0.0, collapse_warning=True)
     p = s / s.sum()
     effective = float(torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum()))

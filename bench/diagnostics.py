@@ -20,11 +20,25 @@ from altgrad.runner import DiagnosticsHook, StabilityHook
 from altgrad.train import Trainer, prepare_data
 
 
-def timed_run(cfg: TrainConfig, data, steps: int) -> list[dict]:
+def timed_hooks(hook, totals: dict):
+    "Wrap the hook's methods so each adds its wall time (GPU work included: synchronized) to totals[event]."
+    for event in ("before_forward", "after_backward", "before_update", "after_update", "after_store"):
+        method = getattr(hook, event)
+        def timed(trainer, sample, method=method, event=event):
+            torch.cuda.synchronize(); started = time.perf_counter()
+            out = method(trainer, sample)
+            torch.cuda.synchronize(); totals[event] = totals.get(event, 0.0) + 1e3 * (time.perf_counter() - started)
+            return out
+        setattr(hook, event, timed)
+
+
+def timed_run(cfg: TrainConfig, data, steps: int, hook_ms: dict | None = None) -> list[dict]:
     torch._dynamo.reset()
     trainer = Trainer(cfg, data)
     trainer.hooks += [DiagnosticsHook(trainer), StabilityHook(trainer)]
+    if hook_ms is not None: timed_hooks(trainer.hooks[0], hook_ms)
     for _ in range(10): trainer.train_step()  # compile and warm up (steps 0..9; step 0 is sampled)
+    if hook_ms is not None: hook_ms.clear()
     out = []
     for _ in range(steps):
         started = time.perf_counter()
@@ -45,19 +59,23 @@ def main():
                 max_steps=10 ** 6, checkpoint_dir=tempfile.mkdtemp())
     data = prepare_data(load_config("e5m2_short", **base))
     default_interval = load_config("e5m2_short").diagnostic_interval
-    with_diag = timed_run(load_config("e5m2_short", **base, diagnostic_interval=default_interval), data, args.steps)
+    hook_ms = {}
+    with_diag = timed_run(load_config("e5m2_short", **base, diagnostic_interval=default_interval), data, args.steps, hook_ms)
     without = timed_run(load_config("e5m2_short", **base, diagnostic_interval=10 ** 9), data, args.steps)
     mean = lambda rows: statistics.mean(r["ms"] for r in rows)
     sampled = [r["ms"] for r in with_diag if r["sampled"]]
     result = dict(format=args.format, steps=args.steps, interval=default_interval, mean_ms_with=mean(with_diag),
                   mean_ms_without=mean(without), ratio=mean(with_diag) / mean(without),
-                  sampled_steps=len(sampled), sampled_step_ms=statistics.median(sampled) if sampled else None)
+                  sampled_steps=len(sampled), sampled_step_ms=statistics.median(sampled) if sampled else None,
+                  hook_ms_per_sampled_step={k: v / max(1, len(sampled)) for k, v in hook_ms.items()})
     text = (f"# Diagnostics cost on {torch.cuda.get_device_name()}\n\n{args.format}, batch 32x256 (e5m2_short's model), "
             f"{args.steps} steps each, wall-clock per step including host work.\n\n"
             f"| diagnostic_interval | mean ms/step | ratio | sampled steps | median sampled step ms |\n|---|---|---|---|---|\n"
             f"| off | {result['mean_ms_without']:.2f} | 1.00 | 0 | — |\n"
             f"| {default_interval} | {result['mean_ms_with']:.2f} | {result['ratio']:.3f} | {len(sampled)} | "
-            f"{result['sampled_step_ms'] or float('nan'):.1f} |\n")
+            f"{result['sampled_step_ms'] or float('nan'):.1f} |\n\nDiagnostics hook time per sampled step (ms, synchronized; "
+            "the rest of a sampled step is its eager forward/backward with quantization counters):\n\n"
+            + "".join(f"- {k}: {v:.1f}\n" for k, v in result["hook_ms_per_sampled_step"].items()))
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
