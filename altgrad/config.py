@@ -63,6 +63,7 @@ class TrainConfig:
     # stability
     nan_patience: int = 5
     bit_stall_threshold: float = 0.95
+    divergence_nats: float = 1.0  # collapse when the 50-step mean training loss climbs this far above its low; 0: off
     overflow_threshold: float = 0.01
     dead_neuron_threshold: float = 1e-6
     dead_neuron_window: int = 100
@@ -131,6 +132,7 @@ class TrainConfig:
         for key in ("bit_stall_threshold", "overflow_threshold", "emergency_shift_stall_threshold"):
             need(0 <= getattr(self, key) <= 1, key, "is a fraction in [0, 1]")
         need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
+        need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
         need(self.scaling in SCALINGS, "scaling", f"use one of {SCALINGS}")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
         need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")

@@ -120,6 +120,7 @@ class StabilityHook:
     "Partition-relative clipping, the emergency mantissa shift, and the collapse rule."
 
     STALL_SAMPLES = 3  # consecutive sampled steps above bit_stall_threshold that count as a collapse
+    DIVERGENCE_WINDOW = 50  # steps in the training-loss mean that the divergence rule watches
 
     def __init__(self, trainer: Trainer):
         c = trainer.config
@@ -131,6 +132,8 @@ class StabilityHook:
                         if c.enable_emergency_shift and c.use_fp8 else None)
         self.last_overflow_rate = None
         self.stalled_samples = 0
+        self.recent_losses: list[float] = []
+        self.lowest_mean = math.inf
 
     def after_backward(self, trainer, sample):
         if self.clipper is None: return
@@ -148,11 +151,26 @@ class StabilityHook:
                 trainer.nonfinite_streak = 0  # the new format gets a fresh chance
                 self.stalled_samples = 0
                 return None
+        reason = self._divergence(metrics)
+        if reason: return reason
         if stall is not None and not self.config.use_shadow:
             self.stalled_samples = self.stalled_samples + 1 if stall > self.config.bit_stall_threshold else 0
             if self.stalled_samples >= self.STALL_SAMPLES:
                 return (f"bit-stall: {stall:.3f} of updated weights kept their code on {self.stalled_samples} "
                         f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})")
+        return None
+
+    def _divergence(self, metrics: dict) -> str | None:
+        "The run learned, then its mean training loss over the last DIVERGENCE_WINDOW steps climbed `divergence_nats` above its lowest."
+        if not self.config.divergence_nats or metrics["skipped"] or not math.isfinite(metrics["loss"]): return None
+        self.recent_losses = (self.recent_losses + [metrics["loss"]])[-self.DIVERGENCE_WINDOW:]
+        if len(self.recent_losses) < self.DIVERGENCE_WINDOW: return None
+        mean = sum(self.recent_losses) / len(self.recent_losses)
+        self.lowest_mean = min(self.lowest_mean, mean)
+        if mean > self.lowest_mean + self.config.divergence_nats:
+            return (f"divergence: the {self.DIVERGENCE_WINDOW}-step mean training loss rose to {mean:.3f}, "
+                    f"{mean - self.lowest_mean:.2f} nats above its lowest {self.lowest_mean:.3f} (divergence_nats="
+                    f"{self.config.divergence_nats})")
         return None
 
     @property
