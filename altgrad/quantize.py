@@ -375,12 +375,13 @@ class QuantizedLinear(nn.Module):
         fmt = self.formats["grad"]
         if fmt is None: return y
         scaler = self.scalers["grad"] if "grad" in self.scalers else None
-        if self.collect_stats and y.requires_grad:
+        out = quantize_grad(y, fmt, scaler, self.grad_rounding)
+        if self.collect_stats and out.requires_grad:
             def count(grad):
                 scale = None if scaler is None else scaler.scale_for(grad, fmt)
                 self._record("grad", fmt, grad, scaled_quantize(grad, fmt, scaler, self.grad_rounding), scale)
-            y.register_hook(count)  # sees the gradient before quantize_grad projects it
-        return quantize_grad(y, fmt, scaler, self.grad_rounding)
+            out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
+        return out
 
     @torch.no_grad()
     def store_weight_on_grid(self):
