@@ -207,7 +207,8 @@ def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: 
     zero_regions = sorted(k.split("/", 2)[2] for k, v in diag.items()
                           if k.startswith("diag/zero_update_fraction/") and v > 0.9)
     kind = ("non-finite values (NaN/inf)" if "non-finite" in reason else
-            "bit-stall (updates below half a ULP are lost)" if "bit-stall" in reason else reason)
+            "bit-stall (updates below half a ULP are lost)" if "bit-stall" in reason else
+            "divergence (the run learned, then its loss climbed back)" if reason.startswith("divergence") else reason)
     lines = [f"# Failure report: {config.run_name}", "",
              f"- **Collapse step:** {step}", f"- **Reason:** {reason}", f"- **Failure kind:** {kind}",
              f"- **Formats:** {', '.join(formats)}; master weights: {'FP32 shadow' if config.use_shadow else 'stored in format'}; "
