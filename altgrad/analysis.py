@@ -242,8 +242,8 @@ class FailureAnalyzer:
                                 {k: v[0] for k, v in scores.items()}, reason)
 
 # %% ../nbs/11_analysis.ipynb 12
-DATA_CREDIT = ("Data: EUR-Lex (© European Union, https://eur-lex.europa.eu; reuse under Commission Decision "
-               "2011/833/EU), tokenized with GPT-2's BPE.")
+DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
+               "Decision 2011/833/EU), tokenized with GPT-2's BPE.")
 HOW_TO_RUN = """No runs were found in `{root}`. Run the experiments first, for example on a GPU:
 
 ```bash
@@ -313,7 +313,7 @@ class ReportGenerator:
         lines = [f"# {title}", "", DATA_CREDIT, "",
                  f"{len(self.runs)} runs from `{self.runs_root}`. Final validation loss, mean ± std over seeds; "
                  f"`gap` is the difference to the BF16 baseline ({_fmt(self.comparator.baseline_loss())}).", "",
-                 "`collapsed`: runs the runner stopped (NaN patience, bit stall); `diverged`: runs whose training loss rose "
+                 "`collapsed`: runs the runner stopped (NaN patience, bit stall, its divergence rule); `diverged`: runs whose training loss rose "
                  "more than 1 nat above its lowest level (see failure_modes.md).", "",
                  "| format | placement | optimizer | val loss | ± | seeds | collapsed | diverged | gap to BF16 | runs |",
                  "|---|---|---|---|---|---|---|---|---|---|"]
