@@ -220,7 +220,7 @@ class FailureAnalyzer:
         "Each stage's healthy level: its median score over the quantized runs that did not fail (0 with none)."
         healthy = [self.scores(r) for r in runs if r.format != "BF16" and not self.failed(r)]
         for stage in self.STAGES:
-            values = sorted(s[stage][0] for s in healthy if not math.isnan(s[stage][0]))
+            values = [s[stage][0] for s in healthy if not math.isnan(s[stage][0])]
             self.healthy[stage] = float(pd.Series(values).median()) if values else 0.0
         return self.healthy
 

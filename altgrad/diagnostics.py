@@ -15,20 +15,26 @@ from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, quantize, quantized_layers
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'code_index', 'compute_stiffness_field',
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',
            'grid_alignment_statistics', 'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health',
            'gradient_norms', 'reference_gradients', 'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/08_diagnostics.ipynb 5
-def _grid_tensor(fmt: FPFormat, like: Tensor) -> Tensor:
-    return torch.as_tensor(fmt.grid, dtype=torch.float64, device=like.device)
+_GRIDS: dict = {}
+
+
+def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
+    "The format's non-negative grid as float64 on `device`, made once per (format, device)."
+    key = (fmt, torch.device(device))
+    if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
+    return _GRIDS[key]
 
 
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
-    `grid`: the format's non-negative grid as a float64 tensor on x's device, when the caller keeps one."""
+    `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
     q = quantize(x.detach().double(), fmt)
-    index = torch.searchsorted(_grid_tensor(fmt, q) if grid is None else grid, q.abs())
+    index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
 

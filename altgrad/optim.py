@@ -12,12 +12,12 @@ import torch.nn as nn
 from torch import Tensor
 
 import altgrad.quantize
-from .diagnostics import code_index
+from .diagnostics import code_index, grid_tensor
 from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, quantized_layers
 
 # %% auto 0
-__all__ = ['directional_stiffness', 'adam_direction', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
+__all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
 
 # %% ../nbs/10_optim.ipynb 5
 def _weight_scale(layer: QuantizedLinear) -> Tensor | float:
@@ -50,13 +50,6 @@ def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tupl
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     return (exp_avg / bias1) / ((exp_avg_sq / bias2).sqrt() + eps)
 
-
-def adam_direction(state: dict, grad: Tensor, betas: tuple[float, float], eps: float) -> Tensor:
-    "Update Adam's moments in `state` (created on first use) with `grad`; return m̂/(√v̂+ε)."
-    if not state: state.update(step=0, exp_avg=torch.zeros_like(grad), exp_avg_sq=torch.zeros_like(grad))
-    state["step"] += 1
-    return _adam_moments(state["exp_avg"], state["exp_avg_sq"], grad, betas, eps,
-                         1 - betas[0] ** state["step"], 1 - betas[1] ** state["step"])
 
 # %% ../nbs/10_optim.ipynb 9
 _COMPILED: dict = {}
@@ -181,7 +174,6 @@ class GridOptim(_FusedAdamBase):
         if rung_clip <= 0: raise ValueError(f"rung_clip must be positive, got {rung_clip}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
         self.rung_clip, self.ulp_lr_scale, self.generator = rung_clip, ulp_lr_scale, generator
-        self._grids: dict = {}  # the formats' non-negative grids, per (format, device)
         self._counts: list[Tensor] = []  # per parameter [flips, updates] of the last step, kept on the device
 
     @property
@@ -200,9 +192,7 @@ class GridOptim(_FusedAdamBase):
             noise = grid = None
             if fmt is not None:
                 noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
-                if (fmt, p.device) not in self._grids:
-                    self._grids[fmt, p.device] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=p.device)
-                grid = self._grids[fmt, p.device]
+                grid = grid_tensor(fmt, p.device)
             counts = _fused(_grid_update, p)(
                 p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, noise, grid, fmt=fmt,
                 betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"], rung_clip=self.rung_clip,
