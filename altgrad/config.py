@@ -73,7 +73,10 @@ class TrainConfig:
     emergency_shift_nan_patience: int = 3
     emergency_shift_stall_threshold: float = 0.98
     # diagnostics and ULP-aware optimisation
-    diagnostic_interval: int = 50
+    diagnostic_interval: int = 50  # steps between sampled steps (cheap diagnostics: stall, ULP movement, gradient norms)
+    # every Nth sampled step is a full one, which adds the costly diagnostics: an eager pass with the
+    # overflow/underflow counters, the FP32 reference gradients, rank health and dead neurons
+    full_diagnostic_every: int = 4
     log_stiffness: bool = True
     log_grid_alignment: bool = True
     log_ulp: bool = True
@@ -117,7 +120,7 @@ class TrainConfig:
             if not ok: raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
         for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size", "max_steps",
                     "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
-                    "amax_history_len", "diagnostic_interval", "dead_neuron_window", "emergency_shift_nan_patience"):
+                    "amax_history_len", "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
             need(getattr(self, key) > 0, key, "must be positive")
         for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
                     "grid_rung_clip"):

@@ -12,7 +12,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, quantize, quantized_layers
+from .quantize import QuantizedLinear, quantize, quantized_layers, read_back
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',
@@ -43,58 +43,63 @@ def compute_stiffness_field(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.
     return fmt.stiffness(w.detach().float() * scale) / scale
 
 
-def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict:
+def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
     "Distance of each (master) weight to its nearest grid value, in ULPs: mean, max, fraction exactly on grid."
     x = w.detach().double() * scale
     distance = (x - quantize(x, fmt)).abs() / fmt.ulp(x)
-    return dict(mean_ulp_distance=float(distance.mean()), max_ulp_distance=float(distance.max()),
-                on_grid_fraction=float((distance == 0).double().mean()))
+    return dict(mean_ulp_distance=distance.mean(), max_ulp_distance=distance.max(),
+                on_grid_fraction=(distance == 0).double().mean())
 
 
-def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict:
+def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
     "How many codes each weight moved between two snapshots: mean, max, and the fraction that did not move."
     moved = (code_index(w_after * scale, fmt) - code_index(w_before * scale, fmt)).abs().double()
-    return dict(mean_codes_moved=float(moved.mean()), max_codes_moved=float(moved.max()),
-                zero_move_fraction=float((moved == 0).double().mean()))
+    return dict(mean_codes_moved=moved.mean(), max_codes_moved=moved.max(), zero_move_fraction=(moved == 0).double().mean())
 
 
-def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict:
+def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
     """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
-    local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2 S(w)."""
-    update, stiffness = update.detach().double(), compute_stiffness_field(w, fmt, scale).double()
+    local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2 S(w) over the
+    non-zero updates (NaN where there are none or one side is constant)."""
+    update, stiffness = update.detach().double().abs(), compute_stiffness_field(w, fmt, scale).double()
     nonzero = update != 0
-    if not nonzero.any(): return dict(sub_half_ulp_fraction=0.0, log_correlation=math.nan)
-    u, s = update[nonzero].abs(), stiffness[nonzero]
-    below = float((u < s / 2).double().mean())
-    lu, ls = u.log2(), s.log2()
-    lu, ls = lu - lu.mean(), ls - ls.mean()
-    denom = (lu.square().sum() * ls.square().sum()).sqrt()
-    return dict(sub_half_ulp_fraction=below, log_correlation=float((lu * ls).sum() / denom) if denom > 0 else math.nan)
+    count = nonzero.sum()
+    # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the count
+    below = ((update < stiffness / 2) & nonzero).sum().double() / count
+    lu = torch.where(nonzero, update.clamp_min(torch.finfo(torch.float64).tiny).log2(), 0.0)
+    ls = torch.where(nonzero, stiffness.log2(), 0.0)
+    lu = torch.where(nonzero, lu - lu.sum() / count, 0.0)
+    ls = torch.where(nonzero, ls - ls.sum() / count, 0.0)
+    correlation = (lu * ls).sum() / (lu.square().sum() * ls.square().sum()).sqrt()
+    return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
+
 
 # %% ../nbs/08_diagnostics.ipynb 8
 COLLAPSE_THRESHOLD = 0.1
 STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
 
-def rank_health(w: Tensor, name: str = "") -> dict:
+def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
+    "Stable rank, effective rank and a collapse warning for weight matrix `w` (module `name` picks the threshold)."
     # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384 lm_head a
     # 384 x 384 eigenproblem instead of a tall SVD
     w = w.detach().double()
     gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
     s = torch.linalg.eigvalsh(gram).flip(0).clamp_min(0).sqrt()
-    if s.numel() == 0 or s[0] == 0: return dict(stable_rank=0.0, effective_rank=0.0, collapse_warning=True)
     p = s / s.sum()
-    effective = float(torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum()))
+    effective = torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum())
+    stable = (s ** 2).sum() / s[0] ** 2
+    zero = s[0] == 0  # an all-zero matrix: both ranks 0
+    effective, stable = torch.where(zero, 0.0, effective), torch.where(zero, 0.0, stable)
     strict = name.endswith(("lm_head", "c_proj")) or ".c_proj" in name
     threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
-    return dict(stable_rank=float((s ** 2).sum() / s[0] ** 2), effective_rank=effective,
-                collapse_warning=effective < threshold * min(w.shape))
+    return dict(stable_rank=stable, effective_rank=effective, collapse_warning=effective < threshold * min(w.shape))
+
 
 # %% ../nbs/08_diagnostics.ipynb 11
-def gradient_norms(model: nn.Module) -> dict[str, dict]:
-    "L2 and L∞ norm of each quantized layer's weight gradient."
-    return {n: dict(l2=float(l.weight.grad.float().norm()), linf=float(l.weight.grad.float().abs().max()))
-            for n, l in quantized_layers(model).items() if l.weight.grad is not None}
+def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
+    "Per gradient: L2 norm, L∞ norm and the number of exactly-zero entries."
+    return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
 
 
 def reference_gradients(model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Tensor]:
@@ -113,16 +118,17 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Ten
         for n, p in model.named_parameters(): p.grad = saved_grads[n]
 
 
-def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict]:
+def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
+    "Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf if g == r)."
     out = {}
     for name, r in reference.items():
         g = grads.get(name)
         if g is None: continue
         g, r = g.double().flatten(), r.double().flatten()
-        noise = (g - r).square().sum()
-        cos = float(g @ r / (g.norm() * r.norm())) if g.norm() > 0 and r.norm() > 0 else 0.0
-        snr = math.inf if noise == 0 else float(10 * torch.log10(r.square().sum() / noise))
-        out[name] = dict(cosine=cos, snr_db=snr)
+        noise, norms = (g - r).square().sum(), g.norm() * r.norm()
+        cosine = torch.where(norms > 0, g @ r / norms, 0.0)
+        snr = torch.where(noise > 0, 10 * torch.log10(r.square().sum() / noise), math.inf)
+        out[name] = dict(cosine=cosine, snr_db=snr)
     return out
 
 # %% ../nbs/08_diagnostics.ipynb 14
@@ -140,20 +146,20 @@ class DeadNeuronTracker:
         for name, layer in self.layers.items():
             def hook(module, inputs, output, name=name):
                 peak = torch.nn.functional.gelu(output.detach().float()).abs().flatten(0, -2).amax(0)
-                self.history[name] = (self.history[name] + [peak.cpu()])[-self.window:]
+                self.history[name] = (self.history[name] + [peak])[-self.window:]  # kept on the device
             self._handles.append(layer.register_forward_hook(hook))
 
     def detach(self):
         for h in self._handles: h.remove()
         self._handles = []
 
-    def dead_fraction(self) -> float:
+    def dead_fraction(self) -> Tensor | float:
+        "Dead fraction over all tracked neurons (NaN before any recorded pass)."
         peaks = [torch.stack(h).amax(0) for h in self.history.values() if h]
         if not peaks: return math.nan
-        all_peaks = torch.cat(peaks)
-        return float((all_peaks < self.threshold).double().mean())
+        return (torch.cat(peaks) < self.threshold).double().mean()
 
 
-def zero_update_fraction(w_before: Tensor, w_after: Tensor) -> float:
+def zero_update_fraction(w_before: Tensor, w_after: Tensor) -> Tensor:
     "Fraction of weights a step left exactly unchanged."
-    return float((w_before == w_after).double().mean())
+    return (w_before == w_after).double().mean()

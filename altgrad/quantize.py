@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -306,23 +306,50 @@ def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, 
 import fnmatch
 
 
-def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, int]:
-    """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs.
-    A per-tensor scale lets the count run in chunks of `chunk` values: the lm_head's output gradient holds
-    batch x block x 50257 of them, and whole-tensor temporaries would take gigabytes."""
+def read_back(tree):
+    """`tree` (nested dicts/lists/tuples) with every tensor replaced by a Python number (bool, int or float), read
+    from each device in one transfer: each `float(t)` on a GPU tensor waits for the GPU, and a diagnostics
+    sample would make hundreds of them. Tensors must hold one value."""
+    leaves = []
+    def collect(node):
+        if isinstance(node, Tensor): leaves.append(node)
+        elif isinstance(node, dict): [collect(v) for v in node.values()]
+        elif isinstance(node, (list, tuple)): [collect(v) for v in node]
+    collect(tree)
+    values, by_device = [None] * len(leaves), {}
+    for i, t in enumerate(leaves): by_device.setdefault(t.device, []).append(i)
+    for indices in by_device.values():
+        flat = torch.cat([leaves[i].detach().reshape(1).double() for i in indices]).tolist()
+        for i, value in zip(indices, flat): values[i] = value
+    numbers = iter(values)
+    def rebuild(node):
+        if isinstance(node, Tensor):
+            value = next(numbers)
+            return bool(value) if node.dtype == torch.bool else value if node.is_floating_point() else int(value)
+        if isinstance(node, dict): return {k: rebuild(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)): return type(node)(rebuild(v) for v in node)
+        return node
+    return rebuild(tree)
+
+
+def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, Tensor]:
+    """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs, as
+    0-d tensors on x's device (`read_back` them). A per-tensor scale lets the count run in chunks of `chunk`
+    values: the lm_head's output gradient holds batch x block x 50257 of them, and whole-tensor temporaries
+    would take gigabytes."""
     x, q = x.detach(), q.detach()
     if scale is None or scale.numel() == 1:
         pieces = zip(x.reshape(-1).split(chunk), q.reshape(-1).split(chunk))
     else:  # a per-block scale (MX) has x's shape up to its blocks: count the tensor at once
         pieces = [(x, q)]
-    counts = torch.zeros(3, dtype=torch.int64, device=x.device)  # summed on the device: one host sync at the end
+    counts = torch.zeros(3, dtype=torch.int64, device=x.device)
     for xc, qc in pieces:
         xc = xc.float()
         scaled = xc if scale is None else xc * scale.float()
         finite = torch.isfinite(xc)
         counts += torch.stack([torch.count_nonzero(finite & (scaled.abs() > fmt.max_finite)),
                                torch.count_nonzero((xc != 0) & (qc == 0)), torch.count_nonzero(~finite)])
-    overflow, underflow, nonfinite = counts.tolist()
+    overflow, underflow, nonfinite = counts.unbind()
     return dict(numel=x.numel(), overflow=overflow, underflow=underflow, nonfinite=nonfinite)
 
 
@@ -350,7 +377,7 @@ class QuantizedLinear(nn.Module):
                                       and (s := _make_scaler(scaling, role, history_len, margin)) is not None})
         self.grad_rounding = grad_rounding
         self.collect_stats = False
-        self.stats: dict[str, dict[str, int]] = {}
+        self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
     def extra_repr(self):
         names = ", ".join(f"{r}={f.name if f else 'fp'}" for r, f in self.formats.items())

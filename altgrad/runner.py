@@ -16,10 +16,11 @@ import torch.nn as nn
 
 from .config import TrainConfig, load_config
 from .data import TokenData, atomic_write_bytes
-from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity,
-                                 gradient_stiffness_correlation, rank_health, reference_gradients, ulp_statistics)
+from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity, gradient_norms,
+                                 gradient_stiffness_correlation, rank_health, reference_gradients, ulp_statistics,
+                                 zero_update_fraction)
 from .formats import get_format
-from .quantize import QuantizedLinear, quantized_layers
+from .quantize import QuantizedLinear, quantized_layers, read_back
 from .stability import BitStallDetector, EmergencyMantissaShift, PartitionRelativeClipper
 from .train import CheckpointManager, RunTracker, Trainer, read_metrics
 
@@ -51,7 +52,10 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
 
 
 class DiagnosticsHook:
-    "Samples altgrad.diagnostics on the trainer's sampled steps (every diagnostic_interval)."
+    """Samples altgrad.diagnostics on the trainer's sampled steps (every `diagnostic_interval`): gradient norms,
+    bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment; on full samples
+    (every `full_diagnostic_every`-th) also the FP32 reference gradients, rank health and dead neurons. Each event
+    reads its measurements back from the device in one transfer."""
 
     def __init__(self, trainer: Trainer):
         c = trainer.config
@@ -59,24 +63,30 @@ class DiagnosticsHook:
         self.stall = BitStallDetector(trainer.model)
         self.dead = DeadNeuronTracker(trainer.model, c.dead_neuron_threshold, c.dead_neuron_window)
         self.linears = {n: m for n, m in trainer.model.named_modules() if isinstance(m, (nn.Linear, QuantizedLinear))}
-        self._before, self._proposed, self._grads = {}, {}, {}
+        self._before, self._proposed = {}, {}
 
     def before_forward(self, trainer, sample):
-        if sample: self.dead.attach()
+        if trainer.full_sample: self.dead.attach()
 
     def after_backward(self, trainer, sample):
         if not sample: return
-        self.dead.detach()
-        out = {"diag/dead_neuron_fraction": self.dead.dead_fraction()}
         grads = {n: m.weight.grad for n, m in self.linears.items() if m.weight.grad is not None}
-        out |= _by_type({n: float(g.float().norm()) for n, g in grads.items()}, "grad_l2")
-        out |= _by_type({n: float(g.float().abs().max()) for n, g in grads.items()}, "grad_linf")
-        zeros = sum(int((g == 0).sum()) for g in grads.values())
-        out["diag/grad_zero_fraction"] = zeros / max(1, sum(g.numel() for g in grads.values()))
+        measured = dict(norms=gradient_norms(grads))
         layers = quantized_layers(trainer.model)
-        if layers:  # fidelity against an FP32 pass on the same batch, quantization off
-            self._grads = {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
-            fidelity = gradient_fidelity(self._grads, reference_gradients(trainer.model, *trainer.last_batch))
+        if trainer.full_sample:
+            self.dead.detach()
+            measured["dead"] = self.dead.dead_fraction()
+            if layers:  # fidelity against an FP32 pass on the same batch, quantization off
+                quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
+                measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *trainer.last_batch))
+        measured = read_back(measured)
+        norms = measured["norms"]
+        out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
+        out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
+        out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(1, sum(g.numel() for g in grads.values()))
+        if "dead" in measured: out["diag/dead_neuron_fraction"] = measured["dead"]
+        if "fidelity" in measured:
+            fidelity = measured["fidelity"]
             out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
             out |= _by_type({n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])}, "grad_snr_db")
         return out
@@ -96,24 +106,30 @@ class DiagnosticsHook:
         if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
             out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
             out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-        out |= _by_type({n: float((self._before[n] == m.weight.detach()).double().mean())
-                         for n, m in self.linears.items()}, "zero_update_fraction")
-        health = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
-        out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
-                        "effective_rank_ratio")
-        out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
-        ulp, corr, align = {}, {}, {}
+        measured = dict(zero_update={n: zero_update_fraction(self._before[n], m.weight.detach())
+                                     for n, m in self.linears.items()}, ulp={}, corr={}, align={})
+        if trainer.full_sample:
+            measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
         for name, layer in self.stall.layers.items():
             fmt, scale = layer.formats["weight"], _scale_of(layer)
             w1 = self._proposed.get(name, layer.weight.detach())
-            if c.log_ulp: ulp[name] = ulp_statistics(self._before[name], layer.weight.detach(), fmt, scale)
-            if c.log_stiffness: corr[name] = gradient_stiffness_correlation(w1 - self._before[name], self._before[name], fmt, scale)
-            if c.log_grid_alignment and c.use_shadow: align[name] = grid_alignment_statistics(w1, fmt, scale)
+            if c.log_ulp: measured["ulp"][name] = ulp_statistics(self._before[name], layer.weight.detach(), fmt, scale)
+            if c.log_stiffness:
+                measured["corr"][name] = gradient_stiffness_correlation(w1 - self._before[name], self._before[name], fmt, scale)
+            if c.log_grid_alignment and c.use_shadow: measured["align"][name] = grid_alignment_statistics(w1, fmt, scale)
+        measured = read_back(measured)
+        out |= _by_type(measured["zero_update"], "zero_update_fraction")
+        if "rank" in measured:
+            health = measured["rank"]
+            out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+                            "effective_rank_ratio")
+            out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
         for key in ("mean_codes_moved", "zero_move_fraction"):
-            out |= _by_type({n: v[key] for n, v in ulp.items()}, key)
-        out |= _by_type({n: v["sub_half_ulp_fraction"] for n, v in corr.items()}, "sub_half_ulp_fraction")
-        out |= _by_type({n: v["mean_ulp_distance"] for n, v in align.items()}, "master_ulp_distance")
+            out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
+        out |= _by_type({n: v["sub_half_ulp_fraction"] for n, v in measured["corr"].items()}, "sub_half_ulp_fraction")
+        out |= _by_type({n: v["mean_ulp_distance"] for n, v in measured["align"].items()}, "master_ulp_distance")
         return out
+
 
 # %% ../nbs/09_runner.ipynb 7
 class StabilityHook:
@@ -137,8 +153,9 @@ class StabilityHook:
 
     def after_backward(self, trainer, sample):
         if self.clipper is None: return
-        result = self.clipper.clip_(self.last_overflow_rate if sample else None)
-        if sample: return {"clip/clipped": int(result["clipped"]), "clip/min_factor": result["min_factor"]}
+        # the factor moves once per full sample, on the overflow rate the previous full sample measured
+        result = self.clipper.clip_(self.last_overflow_rate if trainer.full_sample else None)
+        if sample: return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
 
     def after_step(self, trainer, metrics: dict) -> str | None:
         rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]

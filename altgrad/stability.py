@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, quantize, quantized_layers
+from .quantize import QuantizedLinear, quantize, quantized_layers, read_back
 
 # %% auto 0
 __all__ = ['MANTISSA_LADDER', 'projected_weight', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'PartitionRelativeClipper',
@@ -43,16 +43,17 @@ class BitStallDetector:
         """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
         stored on the grid (use_shadow=False), so an update rounded away still counts as an update."""
         if self._before is None: raise RuntimeError("call before_step() first")
-        per_layer, total_updates, total_flips = {}, 0, 0
+        counts = {}
         for name, layer in self.layers.items():
             w0, q0 = self._before[name]
             w1 = proposed[name] if proposed and name in proposed else layer.weight.detach()
             updated = w1 != w0
-            flipped = updated & (projected_weight(layer) != q0)
-            u, f = int(updated.sum()), int(flipped.sum())
+            counts[name] = (updated.sum(), (updated & (projected_weight(layer) != q0)).sum())
+        self._before = None
+        per_layer, total_updates, total_flips = {}, 0, 0
+        for name, (u, f) in read_back(counts).items():  # one device read for all layers
             per_layer[name] = dict(updates=u, flips=f, stall_rate=1 - f / u if u else 0.0)
             total_updates, total_flips = total_updates + u, total_flips + f
-        self._before = None
         return dict(updates=total_updates, flips=total_flips,
                     stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
 

@@ -19,7 +19,7 @@ import yaml
 from .config import TrainConfig
 from .data import TokenData, atomic_write_bytes, prepare
 from .model import GPT, GPTConfig
-from .quantize import (calibrate_scalers, quantize_model, quantized_layers, set_collect_stats,
+from .quantize import (calibrate_scalers, quantize_model, quantized_layers, read_back, set_collect_stats,
                               store_weights_on_grid)
 
 # %% auto 0
@@ -248,6 +248,7 @@ class Trainer:
         self.checkpoints = checkpoint_manager
         self.hooks: list = []  # objects with any of the train_step hook methods (stability, diagnostics)
         self.last_batch = None
+        self.full_sample = False  # this step runs the full diagnostics (see train_step)
         self.step = 0
         self.nonfinite_streak = 0
         self.stop_reason: str | None = None
@@ -270,8 +271,9 @@ class Trainer:
         `after_update` (new weights, before they are stored on the grid) and `after_store`."""
         c = self.config
         sample = self.step % c.diagnostic_interval == 0
-        set_collect_stats(self.model, sample and c.use_fp8)
-        model = self.model if sample else self.compiled
+        self.full_sample = sample and (self.step // c.diagnostic_interval) % c.full_diagnostic_every == 0
+        set_collect_stats(self.model, self.full_sample and c.use_fp8)
+        model = self.model if self.full_sample else self.compiled
         model.train()
         lr = lr_at(c, self.step)
         for group in self.optimizer.param_groups: group["lr"] = lr
@@ -298,16 +300,16 @@ class Trainer:
         self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
         metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
                        step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
-        if sample and c.use_fp8: metrics.update(self.quantization_rates())
+        if self.full_sample and c.use_fp8: metrics.update(self.quantization_rates())
         if sample and hasattr(self.optimizer, "mean_ulp_movement"): metrics["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
         if sample and hasattr(self.optimizer, "last") and finite: metrics |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
-        metrics.update(extra)
+        metrics = read_back(metrics | extra)
         set_collect_stats(self.model, False)
         self.step += 1
         return metrics
 
     def quantization_rates(self) -> dict:
-        "Overflow / underflow / non-finite fractions per tensor role, over all quantized layers (sampled step)."
+        "Overflow / underflow / non-finite fractions per tensor role, over all quantized layers (full sample)."
         totals = {}
         for layer in quantized_layers(self.model).values():
             for role, counts in layer.stats.items():

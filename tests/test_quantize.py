@@ -52,14 +52,14 @@ def test_fake_quant_with_a_scaler_passes_gradients_straight_through():
 
 
 def test_quant_stats_in_chunks_counts_like_whole_tensors():
-    from altgrad.quantize import quant_stats, quantize
+    from altgrad.quantize import quant_stats, quantize, read_back
     torch.manual_seed(0)
     x = torch.randn(1000) * 3e4
     x[::97] = float("nan")
     x[5::89] = 1e-9
     q, scale = quantize(x, "E5M2"), torch.tensor(4.0)
-    whole = quant_stats(x, q, scale, get_format("E5M2"), chunk=x.numel())
-    assert whole == quant_stats(x, q, scale, get_format("E5M2"), chunk=7)
+    whole = read_back(quant_stats(x, q, scale, get_format("E5M2"), chunk=x.numel()))
+    assert whole == read_back(quant_stats(x, q, scale, get_format("E5M2"), chunk=7))
     assert whole["overflow"] > 0 and whole["underflow"] > 0 and whole["nonfinite"] == 11
 
 
@@ -68,11 +68,11 @@ def test_gradient_counters_see_the_gradient_before_it_is_projected():
     scaling maps amax 1 below max_finite 127/128 with scale 1/2; E0M7's step is 1/128, so g/2 < 1/256 (g < 2^-7)
     rounds to 0 — the values 2^(-20 + 20i/63) with i <= 40, 41 of them."""
     import torch.nn as nn
-    from altgrad.quantize import QuantizedLinear
+    from altgrad.quantize import QuantizedLinear, read_back
     layer = QuantizedLinear(nn.Linear(4, 64, bias=False), grad="E0M7", scaling="current")
     layer.collect_stats = True
     y = layer(torch.randn(1, 4))
     y.backward(torch.logspace(-20, 0, 64, base=2.0).reshape(1, 64))
-    counts = layer.stats["grad"]
+    counts = read_back(layer.stats["grad"])
     assert counts["numel"] == 64
     assert counts["underflow"] == 41
