@@ -15,7 +15,7 @@ from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, quantize, quantized_layers, read_back
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'Segments', 'compute_stiffness_field',
            'grid_alignment_statistics', 'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health',
            'gradient_norms', 'reference_gradients', 'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
@@ -38,39 +38,73 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     return torch.where(q < 0, -index, index)
 
 
+class Segments:
+    """Several tensors laid end to end as one flat tensor (`cat`), with reductions per tensor. A diagnostic run
+    once over the flat tensor costs a few kernel launches instead of a few per layer; on a GPU a small model's
+    per-layer diagnostics are bound by those launches, not by arithmetic."""
+
+    def __init__(self, shapes: list, device: torch.device | str = "cpu"):
+        sizes = [math.prod(s) for s in shapes]
+        self.n = len(sizes)
+        self.counts = torch.tensor(sizes, dtype=torch.float64, device=device)
+        # output_size given: otherwise repeat_interleave reads the sizes back from the device
+        self.ids = torch.repeat_interleave(torch.arange(self.n, device=device), torch.tensor(sizes, device=device),
+                                           output_size=sum(sizes))
+
+    def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
+    def sum(self, x: Tensor) -> Tensor: return torch.zeros(self.n, dtype=x.dtype, device=x.device).index_add_(0, self.ids, x)
+    def max(self, x: Tensor) -> Tensor:
+        return torch.full((self.n,), -math.inf, dtype=x.dtype, device=x.device).scatter_reduce_(0, self.ids, x, "amax")
+    def spread(self, per_segment: Tensor) -> Tensor: return per_segment[self.ids]  # back to one value per element
+
+
+# the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
+def _sum(x: Tensor, segments: Segments | None) -> Tensor: return x.double().sum() if segments is None else segments.sum(x.double())
+def _mean(x: Tensor, segments: Segments | None) -> Tensor: return _sum(x, segments) / (x.numel() if segments is None else segments.counts)
+def _max(x: Tensor, segments: Segments | None) -> Tensor: return x.max() if segments is None else segments.max(x)
+def _spread(v: Tensor, segments: Segments | None) -> Tensor: return v if segments is None else segments.spread(v)
+
+
 def compute_stiffness_field(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> Tensor:
     "S(w) for every weight, in the weight's own units: the ULP of the format at w·scale, divided by scale."
     return fmt.stiffness(w.detach().float() * scale) / scale
 
 
-def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
+# Each statistic below is a 0-d tensor, or with `segments` (w is then their flat concatenation and `scale` one
+# value per element) a vector with one value per segment.
+
+def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
+                              segments: Segments | None = None) -> dict[str, Tensor]:
     "Distance of each (master) weight to its nearest grid value, in ULPs: mean, max, fraction exactly on grid."
     x = w.detach().double() * scale
     distance = (x - quantize(x, fmt)).abs() / fmt.ulp(x)
-    return dict(mean_ulp_distance=distance.mean(), max_ulp_distance=distance.max(),
-                on_grid_fraction=(distance == 0).double().mean())
+    return dict(mean_ulp_distance=_mean(distance, segments), max_ulp_distance=_max(distance, segments),
+                on_grid_fraction=_mean(distance == 0, segments))
 
 
-def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
+def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
+                   segments: Segments | None = None) -> dict[str, Tensor]:
     "How many codes each weight moved between two snapshots: mean, max, and the fraction that did not move."
     moved = (code_index(w_after * scale, fmt) - code_index(w_before * scale, fmt)).abs().double()
-    return dict(mean_codes_moved=moved.mean(), max_codes_moved=moved.max(), zero_move_fraction=(moved == 0).double().mean())
+    return dict(mean_codes_moved=_mean(moved, segments), max_codes_moved=_max(moved, segments),
+                zero_move_fraction=_mean(moved == 0, segments))
 
 
-def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> dict[str, Tensor]:
+def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
+                                   segments: Segments | None = None) -> dict[str, Tensor]:
     """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
     local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2 S(w) over the
     non-zero updates (NaN where there are none or one side is constant)."""
     update, stiffness = update.detach().double().abs(), compute_stiffness_field(w, fmt, scale).double()
     nonzero = update != 0
-    count = nonzero.sum()
+    count = _sum(nonzero, segments)
     # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the count
-    below = ((update < stiffness / 2) & nonzero).sum().double() / count
+    below = _sum((update < stiffness / 2) & nonzero, segments) / count
     lu = torch.where(nonzero, update.clamp_min(torch.finfo(torch.float64).tiny).log2(), 0.0)
     ls = torch.where(nonzero, stiffness.log2(), 0.0)
-    lu = torch.where(nonzero, lu - lu.sum() / count, 0.0)
-    ls = torch.where(nonzero, ls - ls.sum() / count, 0.0)
-    correlation = (lu * ls).sum() / (lu.square().sum() * ls.square().sum()).sqrt()
+    lu = torch.where(nonzero, lu - _spread(_sum(lu, segments) / count, segments), 0.0)
+    ls = torch.where(nonzero, ls - _spread(_sum(ls, segments) / count, segments), 0.0)
+    correlation = _sum(lu * ls, segments) / (_sum(lu.square(), segments) * _sum(ls.square(), segments)).sqrt()
     return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
 
 
@@ -160,6 +194,6 @@ class DeadNeuronTracker:
         return (torch.cat(peaks) < self.threshold).double().mean()
 
 
-def zero_update_fraction(w_before: Tensor, w_after: Tensor) -> Tensor:
-    "Fraction of weights a step left exactly unchanged."
-    return (w_before == w_after).double().mean()
+def zero_update_fraction(w_before: Tensor, w_after: Tensor, segments: Segments | None = None) -> Tensor:
+    "Fraction of weights a step left exactly unchanged (per segment with `segments`)."
+    return _mean(w_before == w_after, segments)

@@ -307,9 +307,9 @@ import fnmatch
 
 
 def read_back(tree):
-    """`tree` (nested dicts/lists/tuples) with every tensor replaced by a Python number (bool, int or float), read
-    from each device in one transfer: each `float(t)` on a GPU tensor waits for the GPU, and a diagnostics
-    sample would make hundreds of them. Tensors must hold one value."""
+    """`tree` (nested dicts/lists/tuples) with every tensor replaced by Python numbers (bool, int or float; a
+    list, nested like the tensor's shape, for more than 0 dimensions), read from each device in one transfer:
+    each `float(t)` on a GPU tensor waits for the GPU, and a diagnostics sample would make hundreds of them."""
     leaves = []
     def collect(node):
         if isinstance(node, Tensor): leaves.append(node)
@@ -319,13 +319,18 @@ def read_back(tree):
     values, by_device = [None] * len(leaves), {}
     for i, t in enumerate(leaves): by_device.setdefault(t.device, []).append(i)
     for indices in by_device.values():
-        flat = torch.cat([leaves[i].detach().reshape(1).double() for i in indices]).tolist()
-        for i, value in zip(indices, flat): values[i] = value
-    numbers = iter(values)
+        flat = torch.cat([leaves[i].detach().reshape(-1).double() for i in indices]).tolist()
+        for i in indices: values[i], flat = flat[:leaves[i].numel()], flat[leaves[i].numel():]
+    def number(t: Tensor, value: float): return bool(value) if t.dtype == torch.bool else value if t.is_floating_point() else int(value)
+    def nest(t: Tensor, flat: list, shape: tuple):
+        if not shape: return number(t, flat[0])
+        step = len(flat) // shape[0] if shape[0] else 0
+        return [nest(t, flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+    leaf_values = iter(zip(leaves, values))
     def rebuild(node):
         if isinstance(node, Tensor):
-            value = next(numbers)
-            return bool(value) if node.dtype == torch.bool else value if node.is_floating_point() else int(value)
+            t, flat = next(leaf_values)
+            return nest(t, flat, tuple(t.shape))
         if isinstance(node, dict): return {k: rebuild(v) for k, v in node.items()}
         if isinstance(node, (list, tuple)): return type(node)(rebuild(v) for v in node)
         return node

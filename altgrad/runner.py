@@ -16,9 +16,9 @@ import torch.nn as nn
 
 from .config import TrainConfig, load_config
 from .data import TokenData, atomic_write_bytes
-from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity, gradient_norms,
-                                 gradient_stiffness_correlation, rank_health, reference_gradients, ulp_statistics,
-                                 zero_update_fraction)
+from .diagnostics import (DeadNeuronTracker, Segments, grid_alignment_statistics, gradient_fidelity,
+                                 gradient_norms, gradient_stiffness_correlation, rank_health, reference_gradients,
+                                 ulp_statistics, zero_update_fraction)
 from .formats import get_format
 from .quantize import QuantizedLinear, quantized_layers, read_back
 from .stability import BitStallDetector, EmergencyMantissaShift, PartitionRelativeClipper
@@ -64,6 +64,14 @@ class DiagnosticsHook:
         self.dead = DeadNeuronTracker(trainer.model, c.dead_neuron_threshold, c.dead_neuron_window)
         self.linears = {n: m for n, m in trainer.model.named_modules() if isinstance(m, (nn.Linear, QuantizedLinear))}
         self._before, self._proposed = {}, {}
+        self._segments: dict[tuple, Segments] = {}  # per group of layer names: their weights laid end to end
+
+    def _segments_of(self, names: list[str]) -> Segments:
+        key = tuple(names)
+        if key not in self._segments:
+            weights = [self.linears[n].weight for n in names]
+            self._segments[key] = Segments([w.shape for w in weights], weights[0].device)
+        return self._segments[key]
 
     def before_forward(self, trainer, sample):
         if trainer.full_sample: self.dead.attach()
@@ -106,17 +114,28 @@ class DiagnosticsHook:
         if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
             out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
             out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-        measured = dict(zero_update={n: zero_update_fraction(self._before[n], m.weight.detach())
-                                     for n, m in self.linears.items()}, ulp={}, corr={}, align={})
+        names = list(self.linears)
+        everything = self._segments_of(names)
+        zero_update = zero_update_fraction(everything.cat([self._before[n] for n in names]),
+                                           everything.cat([self.linears[n].weight for n in names]), everything)
+        measured = dict(zero_update=dict(zip(names, zero_update.unbind())), ulp={}, corr={}, align={})
         if trainer.full_sample:
             measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
-        for name, layer in self.stall.layers.items():
-            fmt, scale = layer.formats["weight"], _scale_of(layer)
-            w1 = self._proposed.get(name, layer.weight.detach())
-            if c.log_ulp: measured["ulp"][name] = ulp_statistics(self._before[name], layer.weight.detach(), fmt, scale)
-            if c.log_stiffness:
-                measured["corr"][name] = gradient_stiffness_correlation(w1 - self._before[name], self._before[name], fmt, scale)
-            if c.log_grid_alignment and c.use_shadow: measured["align"][name] = grid_alignment_statistics(w1, fmt, scale)
+        groups = {}  # quantized layers by weight format (a mantissa shift can move some of them)
+        for name, layer in self.stall.layers.items(): groups.setdefault(layer.formats["weight"], []).append(name)
+        for fmt, names in groups.items():  # each statistic once per format, over all its layers
+            layers, segments = [self.stall.layers[n] for n in names], self._segments_of(names)
+            before = segments.cat([self._before[n] for n in names])
+            stored = segments.cat([layer.weight for layer in layers])
+            proposed = segments.cat([self._proposed.get(n, layer.weight) for n, layer in zip(names, layers)])
+            scale = segments.cat([torch.as_tensor(_scale_of(layer), device=layer.weight.device).float()
+                                  .expand(layer.weight.shape) for layer in layers])
+            group = {}
+            if c.log_ulp: group["ulp"] = ulp_statistics(before, stored, fmt, scale, segments)
+            if c.log_stiffness: group["corr"] = gradient_stiffness_correlation(proposed - before, before, fmt, scale, segments)
+            if c.log_grid_alignment and c.use_shadow: group["align"] = grid_alignment_statistics(proposed, fmt, scale, segments)
+            for kind, stats in group.items():
+                measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
         measured = read_back(measured)
         out |= _by_type(measured["zero_update"], "zero_update_fraction")
         if "rank" in measured:
