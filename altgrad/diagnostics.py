@@ -44,18 +44,24 @@ class Segments:
     per-layer diagnostics are bound by those launches, not by arithmetic."""
 
     def __init__(self, shapes: list, device: torch.device | str = "cpu"):
-        sizes = [math.prod(s) for s in shapes]
-        self.n = len(sizes)
-        self.counts = torch.tensor(sizes, dtype=torch.float64, device=device)
-        # output_size given: otherwise repeat_interleave reads the sizes back from the device
-        self.ids = torch.repeat_interleave(torch.arange(self.n, device=device), torch.tensor(sizes, device=device),
-                                           output_size=sum(sizes))
+        self.sizes = [math.prod(s) for s in shapes]
+        self.n, self.total = len(self.sizes), sum(self.sizes)
+        self.counts = torch.tensor(self.sizes, dtype=torch.float64, device=device)
+        self.lengths = torch.tensor(self.sizes, device=device)
+        self.ends = torch.cumsum(self.lengths, 0) - 1
 
     def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
-    def sum(self, x: Tensor) -> Tensor: return torch.zeros(self.n, dtype=x.dtype, device=x.device).index_add_(0, self.ids, x)
-    def max(self, x: Tensor) -> Tensor:
-        return torch.full((self.n,), -math.inf, dtype=x.dtype, device=x.device).scatter_reduce_(0, self.ids, x, "amax")
-    def spread(self, per_segment: Tensor) -> Tensor: return per_segment[self.ids]  # back to one value per element
+
+    def sum(self, x: Tensor) -> Tensor:
+        # differences of a running sum at the segment ends: one scan, where index_add_ into a few bins would
+        # serialize millions of atomic adds on a GPU
+        return torch.diff(torch.cumsum(x, 0)[self.ends], prepend=x.new_zeros(1))
+
+    def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
+
+    def spread(self, per_segment: Tensor) -> Tensor:
+        "Each segment's value repeated over its elements (output_size given: no read-back of the lengths)."
+        return per_segment.repeat_interleave(self.lengths, output_size=self.total)
 
 
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
