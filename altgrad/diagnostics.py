@@ -12,10 +12,10 @@ import torch.nn as nn
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, quantize, quantized_layers, read_back
+from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'Segments', 'compute_stiffness_field',
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',
            'grid_alignment_statistics', 'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health',
            'gradient_norms', 'reference_gradients', 'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
@@ -36,32 +36,6 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     q = quantize(x.detach().double(), fmt)
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
-
-
-class Segments:
-    """Several tensors laid end to end as one flat tensor (`cat`), with reductions per tensor. A diagnostic run
-    once over the flat tensor costs a few kernel launches instead of a few per layer; on a GPU a small model's
-    per-layer diagnostics are bound by those launches, not by arithmetic."""
-
-    def __init__(self, shapes: list, device: torch.device | str = "cpu"):
-        self.sizes = [math.prod(s) for s in shapes]
-        self.n, self.total = len(self.sizes), sum(self.sizes)
-        self.counts = torch.tensor(self.sizes, dtype=torch.float64, device=device)
-        self.lengths = torch.tensor(self.sizes, device=device)
-        self.ends = torch.cumsum(self.lengths, 0) - 1
-
-    def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
-
-    def sum(self, x: Tensor) -> Tensor:
-        # differences of a running sum at the segment ends: one scan, where index_add_ into a few bins would
-        # serialize millions of atomic adds on a GPU
-        return torch.diff(torch.cumsum(x, 0)[self.ends], prepend=x.new_zeros(1))
-
-    def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
-
-    def spread(self, per_segment: Tensor) -> Tensor:
-        "Each segment's value repeated over its elements (output_size given: no read-back of the lengths)."
-        return per_segment.repeat_interleave(self.lengths, output_size=self.total)
 
 
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given

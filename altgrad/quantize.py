@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -335,6 +335,34 @@ def read_back(tree):
         if isinstance(node, (list, tuple)): return type(node)(rebuild(v) for v in node)
         return node
     return rebuild(tree)
+
+
+class Segments:
+    """Several tensors laid end to end as one flat tensor (`cat`), with reductions per tensor. A diagnostic run
+    once over the flat tensor costs a few kernel launches instead of a few per layer; on a GPU a small model's
+    per-layer diagnostics are bound by those launches, not by arithmetic."""
+
+    def __init__(self, shapes: list, device: torch.device | str = "cpu"):
+        self.sizes = [math.prod(s) for s in shapes]
+        self.n, self.total = len(self.sizes), sum(self.sizes)
+        self.counts = torch.tensor(self.sizes, dtype=torch.float64, device=device)
+        self.lengths = torch.tensor(self.sizes, device=device)
+        self.ends = torch.cumsum(self.lengths, 0) - 1
+
+    def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
+
+    def sum(self, x: Tensor) -> Tensor:
+        "Per-segment sums, in float64."
+        # differences of a running sum at the segment ends: one scan, where index_add_ into a few bins would
+        # serialize millions of atomic adds on a GPU
+        ends = torch.cumsum(x, 0, dtype=torch.float64)[self.ends]
+        return torch.diff(ends, prepend=ends.new_zeros(1))
+
+    def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
+
+    def spread(self, per_segment: Tensor) -> Tensor:
+        "Each segment's value repeated over its elements (output_size given: no read-back of the lengths)."
+        return per_segment.repeat_interleave(self.lengths, output_size=self.total)
 
 
 def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, Tensor]:

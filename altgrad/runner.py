@@ -35,11 +35,6 @@ def layer_type(name: str) -> str:
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
 
-def _scale_of(layer: QuantizedLinear) -> torch.Tensor | float:
-    if "weight" not in layer.scalers: return 1.0
-    return layer.scalers["weight"].scale_for(layer.weight.detach(), layer.formats["weight"])
-
-
 def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
@@ -63,15 +58,8 @@ class DiagnosticsHook:
         self.stall = BitStallDetector(trainer.model)
         self.dead = DeadNeuronTracker(trainer.model, c.dead_neuron_threshold, c.dead_neuron_window)
         self.linears = {n: m for n, m in trainer.model.named_modules() if isinstance(m, (nn.Linear, QuantizedLinear))}
-        self._before, self._proposed = {}, {}
-        self._segments: dict[tuple, Segments] = {}  # per group of layer names: their weights laid end to end
-
-    def _segments_of(self, names: list[str]) -> Segments:
-        key = tuple(names)
-        if key not in self._segments:
-            weights = [self.linears[n].weight for n in names]
-            self._segments[key] = Segments([w.shape for w in weights], weights[0].device)
-        return self._segments[key]
+        self.everything = Segments([m.weight.shape for m in self.linears.values()], trainer.device)
+        self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
 
     def before_forward(self, trainer, sample):
         if trainer.full_sample: self.dead.attach()
@@ -102,7 +90,7 @@ class DiagnosticsHook:
     def before_update(self, trainer, sample):
         if not sample: return
         self.stall.before_step()
-        self._before = {n: m.weight.detach().clone() for n, m in self.linears.items()}
+        self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
     def after_update(self, trainer, sample):
         if sample: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
@@ -114,26 +102,19 @@ class DiagnosticsHook:
         if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
             out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
             out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-        names = list(self.linears)
-        everything = self._segments_of(names)
-        zero_update = zero_update_fraction(everything.cat([self._before[n] for n in names]),
-                                           everything.cat([self.linears[n].weight for n in names]), everything)
-        measured = dict(zero_update=dict(zip(names, zero_update.unbind())), ulp={}, corr={}, align={})
+        zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
+                                           self.everything)
+        measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
         if trainer.full_sample:
             measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
-        groups = {}  # quantized layers by weight format (a mantissa shift can move some of them)
-        for name, layer in self.stall.layers.items(): groups.setdefault(layer.formats["weight"], []).append(name)
-        for fmt, names in groups.items():  # each statistic once per format, over all its layers
-            layers, segments = [self.stall.layers[n] for n in names], self._segments_of(names)
-            before = segments.cat([self._before[n] for n in names])
-            stored = segments.cat([layer.weight for layer in layers])
-            proposed = segments.cat([self._proposed.get(n, layer.weight) for n, layer in zip(names, layers)])
-            scale = segments.cat([torch.as_tensor(_scale_of(layer), device=layer.weight.device).float()
-                                  .expand(layer.weight.shape) for layer in layers])
+        for fmt, flat in self.stall.flat.items():  # each statistic once per weight format, over all its layers
+            names, segments, before, scale = flat["names"], flat["segments"], flat["before"], flat["scale"]
             group = {}
-            if c.log_ulp: group["ulp"] = ulp_statistics(before, stored, fmt, scale, segments)
-            if c.log_stiffness: group["corr"] = gradient_stiffness_correlation(proposed - before, before, fmt, scale, segments)
-            if c.log_grid_alignment and c.use_shadow: group["align"] = grid_alignment_statistics(proposed, fmt, scale, segments)
+            if c.log_ulp: group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
+            if c.log_stiffness:
+                group["corr"] = gradient_stiffness_correlation(flat["proposed"] - before, before, fmt, scale, segments)
+            if c.log_grid_alignment and c.use_shadow:
+                group["align"] = grid_alignment_statistics(flat["proposed"], fmt, scale, segments)
             for kind, stats in group.items():
                 measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
         measured = read_back(measured)

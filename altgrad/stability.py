@@ -9,53 +9,78 @@ import math
 
 import torch
 import torch.nn as nn
+from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, quantize, quantized_layers, read_back
+from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
 
 # %% auto 0
-__all__ = ['MANTISSA_LADDER', 'projected_weight', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'PartitionRelativeClipper',
-           'next_rung', 'EmergencyMantissaShift']
+__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'PartitionRelativeClipper', 'next_rung',
+           'EmergencyMantissaShift']
 
 # %% ../nbs/07_stability.ipynb 5
-def projected_weight(layer: QuantizedLinear) -> torch.Tensor:
-    "The weight as the forward pass sees it: projected onto its format's grid with its current scale."
-    fmt = layer.formats["weight"]
-    w = layer.weight.detach()
-    scaler = layer.scalers["weight"] if "weight" in layer.scalers else None
-    if scaler is None: return quantize(w, fmt)
-    scale = scaler.scale_for(w, fmt).to(w.dtype)
-    return quantize(w * scale, fmt) / scale
+def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
 
 
 class BitStallDetector:
-    "Counts, per quantized layer, weights updated by a step and weights whose code flipped."
+    """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The layers of one
+    weight format are measured together, laid end to end (`Segments`); `flat` keeps each format's tensors of the
+    last step for other diagnostics."""
 
     def __init__(self, model: nn.Module):
         self.layers = {n: l for n, l in quantized_layers(model).items() if l.formats["weight"] is not None}
+        self._segments: dict[tuple, Segments] = {}
         self._before = None
+        self.flat: dict[FPFormat, dict] = {}
+
+    def _groups(self) -> dict[FPFormat, tuple[list[str], Segments]]:
+        "Layer names by weight format (a mantissa shift can move layers), with their Segments."
+        names_by_format = {}
+        for name, layer in self.layers.items(): names_by_format.setdefault(layer.formats["weight"], []).append(name)
+        groups = {}
+        for fmt, names in names_by_format.items():
+            if tuple(names) not in self._segments:
+                self._segments[tuple(names)] = Segments([self.layers[n].weight.shape for n in names], self.layers[names[0]].weight.device)
+            groups[fmt] = names, self._segments[tuple(names)]
+        return groups
+
+    def _scales(self, names: list[str], segments: Segments) -> Tensor:
+        "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
+        def scale(layer):
+            if "weight" not in layer.scalers: return torch.ones_like(layer.weight)
+            return layer.scalers["weight"].scale_for(layer.weight.detach(), layer.formats["weight"]).expand(layer.weight.shape)
+        return segments.cat([scale(self.layers[n]) for n in names]).float()
 
     def before_step(self):
         "Snapshot the weights and their projections (call just before optimizer.step())."
-        self._before = {n: (l.weight.detach().clone(), projected_weight(l)) for n, l in self.layers.items()}
+        self._before = {}
+        for fmt, (names, segments) in self._groups().items():
+            w0, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
+            self._before[fmt] = dict(names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale))
 
-    def after_step(self, proposed: dict[str, torch.Tensor] | None = None) -> dict:
+    def after_step(self, proposed: dict[str, Tensor] | None = None) -> dict:
         """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
         stored on the grid (use_shadow=False), so an update rounded away still counts as an update."""
         if self._before is None: raise RuntimeError("call before_step() first")
-        counts = {}
-        for name, layer in self.layers.items():
-            w0, q0 = self._before[name]
-            w1 = proposed[name] if proposed and name in proposed else layer.weight.detach()
-            updated = w1 != w0
-            counts[name] = (updated.sum(), (updated & (projected_weight(layer) != q0)).sum())
+        counts, self.flat = {}, {}
+        for fmt, snap in self._before.items():
+            names, segments = snap["names"], snap["segments"]
+            stored, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
+            w1 = segments.cat([(proposed or {}).get(n, self.layers[n].weight) for n in names])
+            updated = w1 != snap["before"]
+            flipped = updated & (_project(stored, fmt, scale) != snap["projected"])
+            updates, flips = segments.sum(updated), segments.sum(flipped)
+            counts |= {n: (updates[i], flips[i]) for i, n in enumerate(names)}
+            self.flat[fmt] = dict(names=names, segments=segments, before=snap["before"], proposed=w1, stored=stored, scale=scale)
         self._before = None
         per_layer, total_updates, total_flips = {}, 0, 0
         for name, (u, f) in read_back(counts).items():  # one device read for all layers
+            u, f = int(u), int(f)
             per_layer[name] = dict(updates=u, flips=f, stall_rate=1 - f / u if u else 0.0)
             total_updates, total_flips = total_updates + u, total_flips + f
         return dict(updates=total_updates, flips=total_flips,
                     stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
+
 
 # %% ../nbs/07_stability.ipynb 8
 class NanWatch:
