@@ -439,7 +439,9 @@ class QuantizedLinear(nn.Module):
         if self.collect_stats and out.requires_grad:
             def count(grad):
                 scale = None if scaler is None else scaler.scale_for(grad, fmt)
-                self._record("grad", fmt, grad, scaled_quantize(grad, fmt, scaler, self.grad_rounding), scale)
+                # projected in the scaled domain, where only its zeros matter to the counts
+                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, self.grad_rounding)
+                self._record("grad", fmt, grad, q, scale)
             out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
         return out
 
