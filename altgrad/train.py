@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -218,6 +219,13 @@ def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
     return CompiledGPT(model, config.compile_mode)
 
 
+def _freeze_long_lived_objects():
+    # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage collection
+    # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the objects that
+    # exist now out of the collector's reach (they are still freed by reference counting).
+    gc.freeze()
+
+
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
@@ -305,6 +313,7 @@ class Trainer:
         if sample and hasattr(self.optimizer, "last") and finite: metrics |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
         metrics = read_back(metrics | extra)
         set_collect_stats(self.model, False)
+        if self.step < 4 or sample: _freeze_long_lived_objects()  # the steps that compile or record graphs
         self.step += 1
         return metrics
 
@@ -331,6 +340,7 @@ class Trainer:
         val_loss = float(torch.stack(losses).mean())
         self.last_eval = dict(step=self.step, val_loss=val_loss,
                               val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
+        _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
         return self.last_eval
 
     # --- state ------------------------------------------------------------------------------------------------
