@@ -11,8 +11,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
+from .formats import FPFormat
+from .quantize import Segments, quantize, quantized_layers
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',

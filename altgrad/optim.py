@@ -13,7 +13,7 @@ from torch import Tensor
 
 import altgrad.quantize
 from .diagnostics import code_index, grid_tensor
-from .formats import FPFormat, get_format
+from .formats import FPFormat
 from .quantize import QuantizedLinear, quantized_layers
 
 # %% auto 0

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
 import torch.nn as nn
 
 from .config import TrainConfig, load_config

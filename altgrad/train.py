@@ -5,7 +5,6 @@
 # %% ../nbs/06_train.ipynb 2
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import math
