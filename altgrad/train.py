@@ -260,6 +260,7 @@ class Trainer:
         self.nonfinite_streak = 0
         self.stop_reason: str | None = None
         self.last_eval: dict = {}
+        self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
 
     # --- one step -------------------------------------------------------------------------------------------
     def _sync(self):
@@ -339,6 +340,8 @@ class Trainer:
         val_loss = float(torch.stack(losses).mean())
         self.last_eval = dict(step=self.step, val_loss=val_loss,
                               val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
+        if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
+            self.best_val_loss = val_loss
         _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
         return self.last_eval
 
@@ -347,12 +350,14 @@ class Trainer:
         rng = dict(cpu=torch.get_rng_state())
         if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
-                    config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak)
+                    config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
+                    best_val_loss=self.best_val_loss)
 
     def load_state_dict(self, state: dict):
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.nonfinite_streak = state["step"], state["nonfinite_streak"]
+        self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
         torch.set_rng_state(state["rng"]["cpu"])
         if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
@@ -394,7 +399,7 @@ class Trainer:
         summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
                        stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
                        final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                       placement=self.placement, best_val_loss=self.checkpoints.index.get("best_val_loss"),
+                       placement=self.placement, best_val_loss=self.best_val_loss,
                        wall_s=time.perf_counter() - fit_started)
         self.tracker.finish(summary)
         return summary

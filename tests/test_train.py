@@ -125,3 +125,17 @@ def test_damaged_checkpoint_is_reported(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(ValueError, match="damaged"):
         CheckpointManager.load(bad)
+
+
+def test_best_val_loss_covers_every_evaluation_and_survives_resume(data, tmp_path):
+    """Without checkpoints (as in a sweep) and for a run that stops before its first checkpoint, the summary still
+    has the best validation loss; a resumed trainer continues from the saved best."""
+    cfg = load_config(**TINY, save_checkpoints=False, checkpoint_dir=str(tmp_path), run_name="nockpt")
+    summary = Trainer(cfg, data).fit(progress=False)
+    evaluated = [r["val_loss"] for r in read_metrics(tmp_path / "nockpt") if "val_loss" in r]
+    assert len(evaluated) == 2 and summary["best_val_loss"] == min(evaluated)
+    first = Trainer(cfg, data)
+    first.best_val_loss = 1.5
+    second = Trainer(cfg, data)
+    second.load_state_dict(first.state_dict())
+    assert second.best_val_loss == 1.5
