@@ -307,30 +307,23 @@ import fnmatch
 
 
 def read_back(tree):
-    """`tree` (nested dicts/lists/tuples) with every tensor replaced by Python numbers (bool, int or float; a
-    list, nested like the tensor's shape, for more than 0 dimensions), read from each device in one transfer:
-    each `float(t)` on a GPU tensor waits for the GPU, and a diagnostics sample would make hundreds of them."""
+    """`tree` (nested dicts/lists/tuples) with every tensor replaced by its `tolist()` (a Python number for a 0-d
+    tensor), read from each device in one transfer: each `float(t)` on a GPU tensor waits for the GPU, and a
+    diagnostics sample would make hundreds of them."""
     leaves = []
     def collect(node):
         if isinstance(node, Tensor): leaves.append(node)
         elif isinstance(node, dict): [collect(v) for v in node.values()]
         elif isinstance(node, (list, tuple)): [collect(v) for v in node]
     collect(tree)
-    values, by_device = [None] * len(leaves), {}
-    for i, t in enumerate(leaves): by_device.setdefault(t.device, []).append(i)
-    for indices in by_device.values():
-        flat = torch.cat([leaves[i].detach().reshape(-1).double() for i in indices]).tolist()
-        for i in indices: values[i], flat = flat[:leaves[i].numel()], flat[leaves[i].numel():]
-    def number(t: Tensor, value: float): return bool(value) if t.dtype == torch.bool else value if t.is_floating_point() else int(value)
-    def nest(t: Tensor, flat: list, shape: tuple):
-        if not shape: return number(t, flat[0])
-        step = len(flat) // shape[0] if shape[0] else 0
-        return [nest(t, flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-    leaf_values = iter(zip(leaves, values))
+    host = {}
+    for device in {t.device for t in leaves}:
+        on_device = [t for t in leaves if t.device == device]
+        flat = torch.cat([t.detach().reshape(-1).double() for t in on_device]).cpu()  # the one transfer
+        for t, part in zip(on_device, flat.split([t.numel() for t in on_device])):
+            host[id(t)] = part.reshape(t.shape).to(t.dtype).tolist()
     def rebuild(node):
-        if isinstance(node, Tensor):
-            t, flat = next(leaf_values)
-            return nest(t, flat, tuple(t.shape))
+        if isinstance(node, Tensor): return host[id(node)]
         if isinstance(node, dict): return {k: rebuild(v) for k, v in node.items()}
         if isinstance(node, (list, tuple)): return type(node)(rebuild(v) for v in node)
         return node
