@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .data import atomic_write_bytes
+from .files import DirectoryLock, atomic_write_bytes
 
 # %% auto 0
 __all__ = ['FAIL_GAP', 'DATA_CREDIT', 'HOW_TO_RUN', 'Run', 'ExperimentDataLoader', 'FormatComparator', 'FailureDiagnosis',
@@ -275,15 +275,21 @@ class ReportGenerator:
         self.analyzer.calibrate(runs)
 
     def write(self, reports_dir: str | Path) -> dict[str, Path]:
+        """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
+        `runs_dir` must not replace real reports with empty ones."""
+        if not self.runs:
+            raise ValueError(f"no runs found under {self.runs_root} (a run directory holds config.yaml, metrics.jsonl "
+                             f"and summary.json); the reports in {reports_dir} were left as they are")
         reports_dir = Path(reports_dir)
-        (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
-        texts = {"format_comparison.md": self.format_comparison(reports_dir),
-                 "failure_modes.md": self.failure_modes(reports_dir),
-                 "manifold_comparison.md": self.manifold_comparison(reports_dir)}
-        paths = {}
-        for name, text in texts.items():
-            atomic_write_bytes(reports_dir / name, text.encode())
-            paths[name] = reports_dir / name
+        with DirectoryLock(reports_dir, "reports folder"):
+            (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
+            texts = {"format_comparison.md": self.format_comparison(reports_dir),
+                     "failure_modes.md": self.failure_modes(reports_dir),
+                     "manifold_comparison.md": self.manifold_comparison(reports_dir)}
+            paths = {}
+            for name, text in texts.items():
+                atomic_write_bytes(reports_dir / name, text.encode())
+                paths[name] = reports_dir / name
         return paths
 
     def _empty(self, title: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from .formats import get_format
 
 # %% auto 0
 __all__ = ['SCALINGS', 'OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'UNQUANTIZED', 'CONFIG_DIR', 'TrainConfig',
-           'resolve_config_path', 'load_config']
+           'resolve_config_path', 'load_config', 'parse_overrides']
 
 # %% ../nbs/04_config.ipynb 5
 SCALINGS = ("none", "current", "delayed", "mx")
@@ -96,6 +97,7 @@ class TrainConfig:
     checkpoint_dir: str = "runs"
     max_checkpoints: int = 2
     save_checkpoints: bool = True  # False: no regular/best checkpoints (a sweep of many runs); anomalies still saved
+    resume: str = "auto"  # auto: continue the run in its directory; never: a fresh directory beside it; or a checkpoint path
     project: str | None = None  # W&B project; None: no W&B
     run_name: str | None = None  # None: derived from the config file name
     tags: list = field(default_factory=list)
@@ -114,6 +116,9 @@ class TrainConfig:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             setattr(self, f.name, _check_type(f.name, getattr(self, f.name), f.type))
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"config key '{f.name}' = {value!r}: must be a finite number")
         self._check_values()
 
     def _check_values(self):
@@ -151,6 +156,8 @@ class TrainConfig:
         for key in ("fp8_format", "weight_format", "activation_format", "grad_format"):
             _check_format(key, getattr(self, key))
         need(self.use_fp8 or not self.layer_formats, "layer_formats", "places formats, so it needs use_fp8: true")
+        need(self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(), "resume",
+             "use auto, never, or the path of an existing checkpoint file")
         for pattern, spec in self.layer_formats.items():
             parts = spec if isinstance(spec, dict) else {"all": spec}
             for role, name in parts.items():
@@ -158,6 +165,20 @@ class TrainConfig:
                     raise ValueError(f"config key 'layer_formats.{pattern}': unknown role {role!r} "
                                      "(use weight, activation, grad)")
                 _check_format(f"layer_formats.{pattern}", name)
+
+    def _fitted(self, interval: int) -> int:
+        # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
+        return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
+
+    @property
+    def eval_every(self) -> int:
+        "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
+        return self._fitted(self.eval_interval)
+
+    @property
+    def sample_every(self) -> int:
+        "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
+        return self._fitted(self.diagnostic_interval)
 
     @property
     def optimizer_name(self) -> str:
@@ -212,8 +233,10 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     values = {}
     if path is not None:
         file = resolve_config_path(path)
-        try: values = yaml.safe_load(file.read_text()) or {}
+        try: values = yaml.safe_load(file.read_text())
         except yaml.YAMLError as e: raise ValueError(f"{file} is not valid YAML: {e}") from None
+        except UnicodeDecodeError as e: raise ValueError(f"{file} is not a text file (byte {e.start}: {e.reason})") from None
+        if values is None: raise ValueError(f"config file {file} has no keys (it is empty or only comments)")
         if not isinstance(values, dict): raise ValueError(f"{file} must hold a mapping of config keys")
         values.setdefault("run_name", file.stem)
     values.update(overrides)
@@ -223,3 +246,14 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
             close = difflib.get_close_matches(key, known, n=1)
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TrainConfig(**values)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip(): raise ValueError(f"override {pair!r} is not of the form key=value")
+        try: out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e: raise ValueError(f"override {pair!r}: the value is not valid YAML ({e})") from None
+    return out

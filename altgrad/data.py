@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import sqlite3
 from functools import cache
 from importlib import metadata
@@ -17,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .files import atomic_write_bytes
+
 # %% auto 0
 __all__ = ['GPT2_BPE_SHA256', 'EOT_TOKEN', 'DOC_SEPARATOR', 'PACKAGED_CORPUS', 'PREPARE_VERSION', 'gpt2_tokenizer',
-           'packaged_documents', 'text_documents', 'eurlex_hf_documents', 'load_documents', 'atomic_write_bytes',
-           'is_prepared', 'prepare', 'TokenData']
+           'packaged_documents', 'text_documents', 'eurlex_hf_documents', 'load_documents', 'is_prepared', 'prepare',
+           'TokenData']
 
 # %% ../nbs/03_data.ipynb 5
 GPT2_BPE_SHA256 = {  # the hashes tiktoken pins for GPT-2's files
@@ -77,9 +78,16 @@ def packaged_documents() -> list[str]:
 
 
 def _read_text(path: Path) -> str:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return f.read()
+    "A UTF-8 text file (gzip-compressed when it ends in .gz); anything else fails naming the file and the byte."
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f: raw = f.read()
+    except (OSError, EOFError) as e:
+        raise ValueError(f"corpus file {path} cannot be read ({type(e).__name__}: {e})") from None
+    try: return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        where = "of the decompressed text" if path.suffix == ".gz" else "of the file"
+        raise ValueError(f"corpus file {path} is not UTF-8 text: byte offset {e.start} {where} is {raw[e.start:e.start + 1]!r} "
+                         f"({e.reason}); give text files (.txt, .txt.gz)") from None
 
 
 def text_documents(path: str | Path) -> list[str]:
@@ -118,17 +126,6 @@ def load_documents(source: str = "packaged", data_path: str | Path | None = None
 
 # %% ../nbs/03_data.ipynb 11
 PREPARE_VERSION = 1
-
-
-def atomic_write_bytes(path: Path, data: bytes):
-    "Write to a temporary file in the same directory, fsync, then rename over `path`."
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _request(source, data_path, val_fraction, split_seed) -> dict:

@@ -50,13 +50,18 @@ class FPFormat:
     bias: int | None = None  # None: `default_bias(E)`
     subnormals: bool = True
     specials: str | None = None  # None: `default_specials(E, M)`
-    name: str | None = None  # None: "ExMy" plus the settings that differ from the defaults
+    name: str | None = None  # None: "ExMy" plus the settings that differ from the registered ExMy (or the defaults)
 
     def __post_init__(self):
         for key in ("E", "M"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
+        if self.E + self.M == 0: raise ValueError("E0M0 has no non-zero value: a format needs E + M >= 1")
+        if self.bias is not None and (not isinstance(self.bias, int) or isinstance(self.bias, bool)):
+            raise ValueError(f"bias must be a whole number (int), got {self.bias!r} ({type(self.bias).__name__})")
+        if not isinstance(self.subnormals, bool):
+            raise ValueError(f"subnormals must be True or False, got {self.subnormals!r}")
         if 1 + self.E + self.M > MAX_BITS:
             raise ValueError(f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
                              f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})")
@@ -80,9 +85,13 @@ class FPFormat:
         self._derive_limits()
 
     def _default_name(self) -> str:
+        "'ExMy' plus what differs from the registered ExMy (or, for unregistered ones, from the default layout)."
         name = f"E{self.E}M{self.M}"
-        if self.bias != default_bias(self.E): name += f"_b{self.bias}"
-        if self.E > 0 and self.specials != default_specials(self.E, self.M): name += f"_{self.specials}"
+        reference = globals().get("FORMAT_REGISTRY", {}).get(name)
+        bias = reference.bias if reference else default_bias(self.E)
+        specials = reference.specials if reference else ("none" if self.E == 0 else default_specials(self.E, self.M))
+        if self.bias != bias: name += f"_b{self.bias}"
+        if self.specials != specials: name += f"_{self.specials}"
         if not self.subnormals: name += "_nosub"
         return name
 
@@ -161,7 +170,7 @@ FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [
 FP8Format = FPFormat  # the name the original study used
 EIGHT_BIT_FORMATS = [name for name, f in FORMAT_REGISTRY.items() if f.bits == 8]
 
-_EXMY = re.compile(r"^E(\d+)M(\d+)$", re.IGNORECASE)
+_EXMY = re.compile(r"^E(0|[1-9]\d*)M(0|[1-9]\d*)$", re.IGNORECASE)  # plain numbers: "E04M03" is no name
 
 
 def get_format(name: str | FPFormat, bias: int | None = None, specials: str | None = None,
@@ -177,8 +186,9 @@ def get_format(name: str | FPFormat, bias: int | None = None, specials: str | No
         if base is None:
             match = _EXMY.match(key)
             if match is None:
-                raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMAT_REGISTRY)} "
-                                 f"or any 'ExMy' with E+M <= {MAX_BITS - 1} (e.g. 'E4M3', 'E6M1')")
+                raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMAT_REGISTRY)} or any 'ExMy' "
+                                 f"(E and M whole numbers without leading zeros, 1 <= E+M <= {MAX_BITS - 1}; "
+                                 "e.g. 'E4M3', 'E6M1')")
             base = FPFormat(int(match[1]), int(match[2]))
     if not overrides: return base
     return dataclasses.replace(base, name=None, **{"specials": base.specials, **overrides})

@@ -7,24 +7,26 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch.nn as nn
 
-from .config import TrainConfig, load_config
-from .data import TokenData, atomic_write_bytes
+from .config import TrainConfig, load_config, parse_overrides
+from .data import TokenData
+from .files import LockedError, WriteError, atomic_write, atomic_write_bytes
 from .diagnostics import (DeadNeuronTracker, Segments, grid_alignment_statistics, gradient_fidelity,
                                  gradient_norms, gradient_stiffness_correlation, rank_health, reference_gradients,
                                  ulp_statistics, zero_update_fraction)
 from .formats import get_format
 from .quantize import QuantizedLinear, quantized_layers, read_back
-from .stability import BitStallDetector, EmergencyMantissaShift, PartitionRelativeClipper
+from .stability import BitStallDetector, DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
 from .train import CheckpointManager, RunTracker, Trainer, read_metrics
 
 # %% auto 0
-__all__ = ['layer_type', 'DiagnosticsHook', 'StabilityHook', 'write_failure_report', 'ExperimentResult', 'FormatExperimentRunner',
-           'run_format_experiment']
+__all__ = ['CURVE_PANELS', 'layer_type', 'DiagnosticsHook', 'StabilityHook', 'write_failure_report', 'ExperimentResult',
+           'FormatExperimentRunner', 'run_format_experiment', 'plot_curves', 'main']
 
 # %% ../nbs/09_runner.ipynb 5
 def layer_type(name: str) -> str:
@@ -61,6 +63,13 @@ class DiagnosticsHook:
 
     def before_forward(self, trainer, sample):
         if trainer.full_sample: self.dead.attach()
+
+    def state_dict(self) -> dict:
+        "The dead-neuron window: the only measurement that spans samples."
+        return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
+
+    def load_state_dict(self, state: dict):
+        self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
 
     def after_backward(self, trainer, sample):
         if not sample: return
@@ -128,7 +137,6 @@ class DiagnosticsHook:
         out |= _by_type({n: v["mean_ulp_distance"] for n, v in measured["align"].items()}, "master_ulp_distance")
         return out
 
-
 # %% ../nbs/09_runner.ipynb 7
 class StabilityHook:
     "Partition-relative clipping, the emergency mantissa shift, and the collapse rule."
@@ -146,8 +154,8 @@ class StabilityHook:
                         if c.enable_emergency_shift and c.use_fp8 else None)
         self.last_overflow_rate = None
         self.stalled_samples = 0
-        self.recent_losses: list[float] = []
-        self.lowest_mean = math.inf
+        self.divergence = DivergenceRule(c.divergence_nats, self.DIVERGENCE_WINDOW)
+        self.model = trainer.model
 
     def after_backward(self, trainer, sample):
         if self.clipper is None: return
@@ -176,17 +184,28 @@ class StabilityHook:
         return None
 
     def _divergence(self, metrics: dict) -> str | None:
-        "The run learned, then its mean training loss over the last DIVERGENCE_WINDOW steps climbed `divergence_nats` above its lowest."
-        if not self.config.divergence_nats or metrics["skipped"] or not math.isfinite(metrics["loss"]): return None
-        self.recent_losses = (self.recent_losses + [metrics["loss"]])[-self.DIVERGENCE_WINDOW:]
-        if len(self.recent_losses) < self.DIVERGENCE_WINDOW: return None
-        mean = sum(self.recent_losses) / len(self.recent_losses)
-        self.lowest_mean = min(self.lowest_mean, mean)
-        if mean > self.lowest_mean + self.config.divergence_nats:
-            return (f"divergence: the {self.DIVERGENCE_WINDOW}-step mean training loss rose to {mean:.3f}, "
-                    f"{mean - self.lowest_mean:.2f} nats above its lowest {self.lowest_mean:.3f} (divergence_nats="
-                    f"{self.config.divergence_nats})")
-        return None
+        if metrics["skipped"]: return None
+        return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
+
+    def state_dict(self) -> dict:
+        "The running state a resumed run needs: the divergence window, stall count, clip factors, shifted formats."
+        state = dict(last_overflow_rate=self.last_overflow_rate, stalled_samples=self.stalled_samples,
+                     divergence=self.divergence.state_dict())
+        if self.clipper is not None: state["clip_factors"] = dict(self.clipper.factor)
+        if self.shifter is not None:
+            state["shift"] = dict(events=self.shifter.events, streak=self.shifter.nan_watch.streak,
+                                  formats={n: {r: f.name if f else None for r, f in l.formats.items()}
+                                           for n, l in quantized_layers(self.model).items()})
+        return state
+
+    def load_state_dict(self, state: dict):
+        self.last_overflow_rate, self.stalled_samples = state["last_overflow_rate"], state["stalled_samples"]
+        self.divergence.load_state_dict(state["divergence"])
+        if self.clipper is not None: self.clipper.factor.update(state.get("clip_factors", {}))
+        if self.shifter is not None and "shift" in state:
+            self.shifter.events, self.shifter.nan_watch.streak = list(state["shift"]["events"]), state["shift"]["streak"]
+            for name, layer in quantized_layers(self.model).items():
+                layer.formats = {r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()}
 
     @property
     def events(self) -> list[dict]: return self.shifter.events if self.shifter else []
@@ -272,9 +291,9 @@ class FormatExperimentRunner:
                  device: str | None = None, tracker: RunTracker | None = None,
                  checkpoint_manager: CheckpointManager | None = None):
         data = TokenData(data_dir) if data_dir is not None else None
-        self.config = config
         self.trainer = Trainer(config, data, device=device, tracker=tracker, checkpoint_manager=checkpoint_manager,
                                model=model)
+        self.config = self.trainer.config  # resume: never may have named a fresh run directory
         self.stability = StabilityHook(self.trainer)
         self.trainer.hooks += [DiagnosticsHook(self.trainer), self.stability]
 
@@ -285,18 +304,23 @@ class FormatExperimentRunner:
         stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
         overflow = next((max(v for k, v in r.items() if k.endswith("overflow_rate"))
                          for r in reversed(records) if any(k.endswith("overflow_rate") for k in r)), None)
-        report = None
-        if self.trainer.stop_reason:
-            report = str(write_failure_report(run_dir, self.config, self.trainer.stop_reason, self.trainer.step,
-                                              self.trainer.placement, self.stability.events))
-        formats = sorted({f for roles in self.trainer.placement.values() for f in roles.values()} - {"fp"}) or ["bf16"]
+        stop_reason, steps = summary.get("stop_reason"), summary["steps"]
+        # a run that was already over when this command started keeps its report and recorded shifts
+        events = self.stability.events or (summary.get("result") or {}).get("mantissa_shifts", [])
+        report = run_dir / "failure_report.md"
+        if stop_reason and (self.trainer.stop_reason or not report.exists()):
+            write_failure_report(run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events)
+        report = str(report) if stop_reason else None
+        formats = sorted({f for roles in (summary.get("placement") or {}).values() for f in roles.values()} - {"fp"}) or ["bf16"]
         result = ExperimentResult(
             run_name=self.config.run_name or run_dir.name, formats=formats, run_dir=str(run_dir),
-            completed=summary["completed"], steps=summary["steps"], final_val_loss=summary["final_val_loss"],
-            best_val_loss=summary["best_val_loss"], collapse_step=self.trainer.step if self.trainer.stop_reason else None,
-            collapse_reason=self.trainer.stop_reason, failure_report=report, stall_rate=stall, overflow_rate=overflow,
-            mantissa_shifts=self.stability.events, wandb_url=summary.get("wandb_url"))
-        atomic_write_bytes(run_dir / "summary.json", json.dumps(summary | {"result": result.to_dict()}, indent=1).encode())
+            completed=summary["completed"], steps=steps, final_val_loss=summary["final_val_loss"],
+            best_val_loss=summary["best_val_loss"], collapse_step=steps if stop_reason else None,
+            collapse_reason=stop_reason, failure_report=report, stall_rate=stall, overflow_rate=overflow,
+            mantissa_shifts=events, wandb_url=summary.get("wandb_url"))
+        summary = {k: v for k, v in summary.items() if k != "result"} | {"result": result.to_dict()}
+        atomic_write_bytes(run_dir / "summary.json", json.dumps(summary, indent=1).encode())
+        plot_curves(run_dir)
         return result
 
 
@@ -304,3 +328,55 @@ def run_format_experiment(config_path: str | Path, data_dir: str | Path | None =
                           progress: bool = True, **overrides) -> ExperimentResult:
     "Load a config (name in configs/ or a path) with overrides, and run it."
     return FormatExperimentRunner(load_config(config_path, **overrides), data_dir=data_dir, device=device).run(progress)
+
+# %% ../nbs/09_runner.ipynb 13
+CURVE_PANELS = (("loss", "train loss"), ("val_loss", "val loss"), ("diag/stall_rate", "bit-stall rate"),
+                ("max_overflow_rate", "overflow rate (max over roles)"), ("diag/mean_codes_moved", "codes moved per step"))
+
+
+def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baseline", "e5m2_short")) -> Path:
+    "Write `curves.png` into the run directory (atomically) and return its path."
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    run_dir = Path(run_dir)
+    runs = {run_dir.name: run_dir} | {b: run_dir.parent / b for b in baselines
+                                      if b != run_dir.name and (run_dir.parent / b / "metrics.jsonl").exists()}
+    fig, axes = plt.subplots(1, len(CURVE_PANELS), figsize=(4 * len(CURVE_PANELS), 3.2))
+    for name, path in runs.items():
+        frame = pd.DataFrame(read_metrics(path))
+        if frame.empty: continue
+        frame = frame.set_index("step")
+        overflow = [c for c in frame.columns if c.endswith("overflow_rate")]
+        frame["max_overflow_rate"] = frame[overflow].max(axis=1) if overflow else math.nan
+        for ax, (column, title) in zip(axes, CURVE_PANELS):
+            if column in frame and frame[column].notna().any():
+                ax.plot(frame[column].dropna(), label=name, marker=None if column == "loss" else ".")
+            ax.set(title=title, xlabel="step")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = run_dir / "curves.png"
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plt.close(fig)
+    return path
+
+# %% ../nbs/09_runner.ipynb 15
+def main(argv: list[str] | None = None) -> None:
+    "The `altgrad-train` command (returns nothing: a console script's return value would become its exit status)."
+    import argparse
+    parser = argparse.ArgumentParser(prog="altgrad-train", description="Train one AltGrad config (with diagnostics, "
+                                     "stability rules and a failure report), resuming the run if it exists.")
+    parser.add_argument("config", help="a YAML file, or a name in configs/")
+    parser.add_argument("overrides", nargs="*", help="key=value config overrides")
+    args = parser.parse_args(argv)
+    try:
+        result = run_format_experiment(args.config, **parse_overrides(args.overrides))
+    except (ValueError, TypeError, FileNotFoundError, MemoryError, LockedError, WriteError) as e:
+        print(f"altgrad-train: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(json.dumps(result.to_dict(), indent=1))
+
+# %% ../nbs/09_runner.ipynb 16
+#| eval: false
+if __name__ == "__main__": main()

@@ -15,8 +15,8 @@ from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
 
 # %% auto 0
-__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'PartitionRelativeClipper', 'next_rung',
-           'EmergencyMantissaShift']
+__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'DivergenceRule', 'PartitionRelativeClipper',
+           'next_rung', 'EmergencyMantissaShift']
 
 # %% ../nbs/07_stability.ipynb 5
 def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
@@ -81,7 +81,6 @@ class BitStallDetector:
         return dict(updates=total_updates, flips=total_flips,
                     stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
 
-
 # %% ../nbs/07_stability.ipynb 8
 class NanWatch:
     "Counts consecutive non-finite steps; `tripped` once `patience` of them come in a row."
@@ -113,6 +112,49 @@ class AmaxEMA:
         return dict(self.log2_amax)
 
 # %% ../nbs/07_stability.ipynb 11
+class DivergenceRule:
+    "Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and keeps returning it)."
+
+    def __init__(self, nats: float = 1.0, window: int = 50):
+        self.nats, self.window = nats, window
+        self.points: list[tuple[int, float]] = []  # the (step, loss) points of the current window
+        self.first_step: int | None = None
+        self.lowest = math.inf
+        self.onset: int | None = None
+        self.mean_at_onset = math.nan
+
+    def update(self, step: int, loss: float) -> int | None:
+        if self.onset is not None or not self.nats or not math.isfinite(loss): return self.onset
+        if self.first_step is None: self.first_step = step
+        self.points = [p for p in self.points if p[0] > step - self.window] + [(step, loss)]
+        if step - self.first_step + 1 < self.window: return None  # the first window is not full yet
+        mean = sum(l for _, l in self.points) / len(self.points)
+        if mean > self.lowest + self.nats: self.onset, self.mean_at_onset = step, mean
+        self.lowest = min(self.lowest, mean)
+        return self.onset
+
+    def describe(self) -> str:
+        return (f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
+                f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} (divergence_nats={self.nats})")
+
+    @classmethod
+    def onset_of(cls, steps, losses, nats: float = 1.0, window: int = 50) -> int | None:
+        "The onset step in a whole loss curve, or None."
+        rule = cls(nats, window)
+        for step, loss in zip(steps, losses):
+            if rule.update(int(step), float(loss)) is not None: return rule.onset
+        return None
+
+    def state_dict(self) -> dict:
+        return dict(points=[list(p) for p in self.points], first_step=self.first_step, lowest=self.lowest,
+                    onset=self.onset, mean_at_onset=self.mean_at_onset)
+
+    def load_state_dict(self, state: dict):
+        self.points = [(int(s), float(l)) for s, l in state["points"]]
+        self.first_step, self.lowest, self.onset = state["first_step"], state["lowest"], state["onset"]
+        self.mean_at_onset = state["mean_at_onset"]
+
+# %% ../nbs/07_stability.ipynb 15
 class PartitionRelativeClipper:
     "Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic range."
 
@@ -145,7 +187,7 @@ class PartitionRelativeClipper:
         return dict(clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
                     min_factor=min(self.factor.values(), default=math.nan))
 
-# %% ../nbs/07_stability.ipynb 14
+# %% ../nbs/07_stability.ipynb 18
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
 
 

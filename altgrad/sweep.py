@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from .config import load_config, resolve_config_path
-from .data import atomic_write_bytes
+from .config import load_config, parse_overrides, resolve_config_path
+from .files import DirectoryLock, atomic_write_bytes
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'RunSpec', 'run_spec', 'load_sweep', 'run_sweep', 'main']
@@ -54,15 +54,29 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int) -> RunSpec:
 def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     "(base config path, shared settings, runs) of a sweep file; every run's config is checked before any runs."
     path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"sweep file {path} does not exist")
     try: spec = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from None
+    except UnicodeDecodeError as e: raise ValueError(f"{path} is not a text file (byte {e.start}: {e.reason})") from None
+    if spec is None: raise ValueError(f"sweep file {path} is empty: it needs base and grids")
+    if not isinstance(spec, dict): raise ValueError(f"sweep file {path} must hold a mapping with base, settings, grids")
     unknown = set(spec) - {"base", "settings", "grids"}
     if unknown: raise ValueError(f"{path}: unknown sweep keys {sorted(unknown)} (use base, settings, grids)")
-    base, settings = str(resolve_config_path(spec["base"])), spec.get("settings") or {}
+    for key in ("base", "grids"):
+        if not spec.get(key): raise ValueError(f"{path}: the sweep key '{key}' is missing or empty")
+    if not isinstance(spec["grids"], list) or not all(isinstance(g, dict) for g in spec["grids"]):
+        raise ValueError(f"{path}: 'grids' must be a list of mappings of axes ({', '.join(AXES)})")
+    settings = spec.get("settings") or {}
+    if not isinstance(settings, dict): raise ValueError(f"{path}: 'settings' must be a mapping of config keys")
+    load_config(None, **settings)  # unknown, mistyped or impossible settings are named before anything else
+    base = str(resolve_config_path(spec["base"]))
     runs = []
-    for i, grid in enumerate(spec.get("grids") or []):
+    for i, grid in enumerate(spec["grids"]):
         missing, extra = set(AXES) - set(grid), set(grid) - set(AXES)
         if missing or extra: raise ValueError(f"{path}: grid {i} needs exactly the axes {AXES} (missing {sorted(missing)}, unknown {sorted(extra)})")
+        for axis in AXES:
+            if not isinstance(grid[axis], list) or not grid[axis]:
+                raise ValueError(f"{path}: grid {i}, axis '{axis}' must be a non-empty list, got {grid[axis]!r}")
         runs += [run_spec(*point) for point in itertools.product(*(grid[a] for a in AXES))]
     names = [r.name for r in runs]
     if len(set(names)) != len(names): raise ValueError(f"{path}: the grids repeat runs")
@@ -70,9 +84,11 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     return base, settings, runs
 
 # %% ../nbs/12_sweep.ipynb 7
-def _done(out_dir: Path, name: str) -> bool:
-    try: return json.loads((out_dir / name / "summary.json").read_text()).get("steps", 0) > 0
+def _done(out_dir: Path, name: str, max_steps: int) -> bool:
+    "The run finished in `out_dir` (all its steps, or stopped by a collapse rule); a partial run is not done."
+    try: summary = json.loads((out_dir / name / "summary.json").read_text())
     except (OSError, ValueError): return False
+    return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
 
 def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
@@ -92,44 +108,48 @@ def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict,
 
 def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **settings) -> dict:
     """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
-    returns the study log (also written to <out_dir>/sweep.json)."""
+    returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`."""
     from altgrad.train import prepare_data
+    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     base, shared, runs = load_sweep(path)
     shared = shared | settings
+    max_steps = {r.name: load_config(base, **shared, **r.overrides).max_steps for r in runs}
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    todo = [r for r in runs if not _done(out_dir, r.name)]
-    prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
-    started = time.perf_counter()
-    # each worker takes a contiguous share of the runs sorted by format and placement, so it meets few distinct
-    # graphs (a compilation each) and reuses the compiled code for the rest
-    todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
-    shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
-              for i in range(workers)]
-    if workers == 1:
-        _worker(0, shares[0], base, shared, str(out_dir))
-    else:
-        import torch.multiprocessing as mp
-        context = mp.get_context("spawn")
-        procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers))
-                 for i, share in enumerate(shares)]
-        for p in procs: p.start()
-        for p in procs: p.join()
-        failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
-        if failed: raise RuntimeError(f"sweep workers {failed} failed; completed runs are kept, rerun to resume")
-    log = dict(sweep=str(path), runs=len(runs), ran=len(todo), workers=workers, wall_s=time.perf_counter() - started,
-               incomplete=[r.name for r in runs if not _done(out_dir, r.name)])
-    atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
+    with DirectoryLock(out_dir, "sweep output folder"):  # two sweeps into one folder would run the same runs twice
+        todo = [r for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
+        prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
+        started = time.perf_counter()
+        # each worker takes a contiguous share of the runs sorted by format and placement, so it meets few distinct
+        # graphs (a compilation each) and reuses the compiled code for the rest
+        todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
+        shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
+                  for i in range(workers)]
+        if workers == 1:
+            _worker(0, shares[0], base, shared, str(out_dir))
+        else:
+            import torch.multiprocessing as mp
+            context = mp.get_context("spawn")
+            procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers))
+                     for i, share in enumerate(shares)]
+            for p in procs: p.start()
+            for p in procs: p.join()
+            failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
+            if failed: raise RuntimeError(f"sweep workers {failed} failed; completed runs are kept, rerun to resume")
+        log = dict(sweep=str(path), runs=len(runs), ran=len(todo), workers=workers, wall_s=time.perf_counter() - started,
+                   incomplete=[r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])])
+        atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
 
 def main(argv: list[str] | None = None) -> dict:
     import argparse
-    from altgrad.train import parse_overrides
+    def positive(text: str) -> int:
+        if not text.isdigit() or int(text) < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+        return int(text)
     parser = argparse.ArgumentParser(description="Run an AltGrad sweep file.")
     parser.add_argument("sweep")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
     parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
     args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
     log = run_sweep(args.sweep, args.out, args.workers, **parse_overrides(args.overrides))

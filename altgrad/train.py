@@ -5,10 +5,12 @@
 # %% ../nbs/06_train.ipynb 2
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -16,23 +18,23 @@ from pathlib import Path
 import torch
 import yaml
 
-from .config import TrainConfig
-from .data import TokenData, atomic_write_bytes, prepare
+from .config import TrainConfig, load_config
+from .data import TokenData, prepare
+from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, say, scrub_temporary_files
 from .model import GPT, GPTConfig
 from .quantize import (calibrate_scalers, quantize_model, quantized_layers, read_back, set_collect_stats,
                               store_weights_on_grid)
 
 # %% auto 0
-__all__ = ['atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device', 'default_data_dir',
-           'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model',
-           'lr_at', 'Trainer', 'parse_overrides', 'main']
+__all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device',
+           'default_data_dir', 'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'CompiledGPT',
+           'compile_model', 'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment',
+           'available_memory', 'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Trainer']
 
 # %% ../nbs/06_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    "`torch.save` through `atomic_write`: a crash or a full disk leaves the previous file and no temporary one."
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 class CheckpointManager:
@@ -49,11 +51,8 @@ class CheckpointManager:
         atomic_write_bytes(self.directory / "index.json", json.dumps(self.index, indent=1).encode())
 
     def regular(self) -> list[Path]:
+        "The regular checkpoints, oldest first."
         return sorted(self.directory.glob("step_*.pt"))
-
-    def latest(self) -> Path | None:
-        found = self.regular()
-        return found[-1] if found else None
 
     def save(self, state: dict, step: int, val_loss: float | None = None) -> Path:
         path = self.directory / f"step_{step:07d}.pt"
@@ -61,7 +60,12 @@ class CheckpointManager:
         for old in self.regular()[:-self.max_checkpoints]: old.unlink()
         best = self.index["best_val_loss"]
         if val_loss is not None and math.isfinite(val_loss) and (best is None or val_loss < best):
-            atomic_torch_save(state, self.directory / "best.pt")
+            # best.pt is a second name for the same file (a hard link, no second copy on disk), replaced atomically
+            link = self.directory / f".best.pt.{os.getpid()}.tmp"
+            link.unlink(missing_ok=True)
+            try: os.link(path, link)
+            except OSError: atomic_torch_save(state, link)  # a file system without hard links
+            os.replace(link, self.directory / "best.pt")
             self.index.update(best_val_loss=val_loss, best_step=step)
         self._write_index()
         return path
@@ -86,12 +90,16 @@ class CheckpointManager:
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
 
-    def __init__(self, run_dir: str | Path, config: TrainConfig, resume: bool = True):
-        "`resume=False` (a run starting at step 0) replaces the metrics of an earlier, interrupted attempt."
+    def __init__(self, run_dir: str | Path, config: TrainConfig, first_step: int = 0):
+        """Metrics continue from `first_step`: records of earlier steps are kept, those of `first_step` on (an
+        interrupted attempt's, after the checkpoint it resumes from) are dropped, so no step appears twice."""
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
-        self.metrics_file = open(self.run_dir / "metrics.jsonl", "a" if resume else "w")
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        kept = [r for r in read_metrics(self.run_dir) if r.get("step", math.inf) < first_step] if first_step else []
+        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        self.metrics_file = open(self.metrics_path, "a")
         self.wandb = None
         if config.project:
             mode = os.environ.get("WANDB_MODE", config.wandb_mode)
@@ -107,8 +115,13 @@ class RunTracker:
         return getattr(self.wandb, "url", None) if self.wandb is not None else None
 
     def log(self, metrics: dict):
-        self.metrics_file.write(json.dumps(metrics) + "\n")
-        self.metrics_file.flush()
+        "Append one record (one write of one whole line; a crash can tear only the last line, which readers skip)."
+        try:
+            self.metrics_file.write(json.dumps(metrics) + "\n")
+            self.metrics_file.flush()
+        except OSError as e:
+            raise WriteError(e.errno, f"could not append to {self.metrics_path}: {e.strerror}; the records before "
+                             f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
         self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
 
     def finish(self, summary: dict):
@@ -126,9 +139,10 @@ class RunTracker:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
-    "The records of a run's metrics.jsonl (a torn last line from a killed run is skipped)."
-    records = []
-    for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
+    "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
+    path, records = Path(run_dir) / "metrics.jsonl", []
+    if not path.exists(): return records
+    for line in path.read_text(errors="replace").splitlines():
         try: records.append(json.loads(line))
         except ValueError: pass
     return records
@@ -230,17 +244,128 @@ def lr_at(config: TrainConfig, step: int) -> float:
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
 
-# %% ../nbs/06_train.ipynb 11
+# %% ../nbs/06_train.ipynb 12
+# keys that say how or where a run is carried out, not what it computes: they may change between attempts
+OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
+                    "data_dir", "project", "wandb_mode", "tags")
+
+
+def run_directory(config: TrainConfig) -> Path:
+    """`<checkpoint_dir>/<run_name>`; with `resume: never` and that directory already used, the first free
+    `<run_name>-2`, `-3`, ... beside it."""
+    base = Path(config.checkpoint_dir) / (config.run_name or "run")
+    if config.resume != "never": return base
+    path, n = base, 1
+    while path.exists() and any(path.iterdir()):
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
+    """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
+    (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
+    their defaults)."""
+    defaults = TrainConfig().to_dict()
+    wanted = config.to_dict()
+    out = []
+    for key, value in wanted.items():
+        if key in OPERATIONAL_KEYS: continue
+        old = recorded.get(key, defaults[key])
+        if key == "max_steps" and isinstance(old, int) and value >= old: continue
+        if old != value: out.append(f"{key}: {old!r} -> {value!r}")
+    return out
+
+
+def check_same_experiment(run_dir: Path, config: TrainConfig):
+    "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists(): return
+    try: recorded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError: return  # unreadable (a file from an interrupted write cannot exist; a hand edit can)
+    differences = experiment_differences(recorded, config)
+    if differences:
+        raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
+                         "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
+
+# %% ../nbs/06_train.ipynb 15
+def available_memory() -> int | None:
+    "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"): return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError): pass
+    return None
+
+
+def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
+    """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
+    training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
+    b = batch_size or config.batch_size
+    params = config.vocab_size * config.n_embd + config.n_layer * 12 * config.n_embd ** 2
+    logits = config.block_size * config.vocab_size * 4  # bytes of one sequence's logits
+    activations = config.block_size * config.n_embd * 4 * config.n_layer  # one activation tensor of every layer
+    runtime = 400 * 2 ** 20  # torch and the interpreter
+    if not config.use_fp8:  # weights, gradients, two AdamW moments; ~4 logit-sized and ~24 activation-sized tensors
+        return int(runtime + 16 * params + b * (4 * logits + 24 * activations))
+    # quantized: ~11 logit-sized copies (the gradient's projection onto the grid makes most of them) and ~40
+    # activation-sized ones per sequence; a full diagnostic sample holds ~36 float32-sized copies of every weight
+    training = runtime + 40 * params + b * (11 * logits + 40 * activations)
+    diagnostics = 4 * 36 * params + b * 2 * logits
+    return int(max(training, diagnostics))
+
+
+def check_cpu_memory(config: TrainConfig, free: int | None = None):
+    "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
+    free = available_memory() if free is None else free
+    if free is None: return
+    margin = 1.1  # the fit's largest error on the measured points is under 3%
+    need = estimate_cpu_memory(config)
+    if margin * need <= free: return
+    fits = next((b for b in range(config.batch_size - 1, 0, -1) if margin * estimate_cpu_memory(config, b) <= free), None)
+    advice = (f"batch_size {fits} fits: add -y \"overrides: {{batch_size: {fits}}}\" to papermill, or batch_size={fits} "
+              "to altgrad-train" if fits else "even batch_size 1 does not fit: use a smaller model or a GPU")
+    raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
+                      f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
+
+# %% ../nbs/06_train.ipynb 19
+class Progress:
+    "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
+
+    def __init__(self, total: int, initial: int, name: str, enabled: bool = True):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=total, initial=initial, desc=name, disable=not enabled)
+        self.total, self.name, self.started, self.first = total, name, time.perf_counter(), initial
+        self.terminal = sys.__stderr__ if enabled and "ipykernel" in sys.modules and sys.stderr is not sys.__stderr__ else None
+        self.every = max(1, total // 10)
+
+    def update(self, metrics: dict):
+        self.bar.update(1)
+        shown = dict(loss=f"{metrics['loss']:.3f}") | ({"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {})
+        if "loss" in metrics: self.bar.set_postfix(shown, refresh=False)
+        done = metrics["step"] + 1
+        if self.terminal is not None and (done % self.every == 0 or "val_loss" in metrics or done == self.total):
+            rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
+            left = (self.total - done) / rate if rate > 0 else math.inf
+            print(f"[{self.name}] step {done}/{self.total} " + " ".join(f"{k} {v}" for k, v in shown.items()) +
+                  f" | {rate:.2f} steps/s, {left:.0f} s left", file=self.terminal, flush=True)
+
+    def close(self): self.bar.close()
+
+# %% ../nbs/06_train.ipynb 20
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
     def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
                  device: str | None = None, tracker: RunTracker | None = None,
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
+        self.run_dir = Path(run_dir) if run_dir else run_directory(config)
+        if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
+            config = dataclasses.replace(config, run_name=self.run_dir.name)  # a fresh run beside the old one
         self.config = config
         self.device = resolve_device(device or config.device)
+        if self.device.type == "cpu": check_cpu_memory(config)
         self.data = data if data is not None else prepare_data(config)
-        self.run_dir = Path(run_dir) if run_dir else Path(config.checkpoint_dir) / (config.run_name or "run")
         self.model, self.placement = build_model(config) if model is None else (model, {})
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model, config, self.device.type)
@@ -278,8 +403,8 @@ class Trainer:
         called at `before_forward`, `after_backward` (gradients ready, before clipping), `before_update`,
         `after_update` (new weights, before they are stored on the grid) and `after_store`."""
         c = self.config
-        sample = self.step % c.diagnostic_interval == 0
-        self.full_sample = sample and (self.step // c.diagnostic_interval) % c.full_diagnostic_every == 0
+        sample = self.step % c.sample_every == 0
+        self.full_sample = sample and (self.step // c.sample_every) % c.full_diagnostic_every == 0
         set_collect_stats(self.model, self.full_sample and c.use_fp8)
         model = self.model if self.full_sample else self.compiled
         model.train()
@@ -347,11 +472,13 @@ class Trainer:
 
     # --- state ------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        "Everything a resumed run needs to continue the same trajectory, the hooks' running state included."
         rng = dict(cpu=torch.get_rng_state())
         if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        hooks = {type(h).__name__: h.state_dict() for h in self.hooks if hasattr(h, "state_dict")}
         return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
                     config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
-                    best_val_loss=self.best_val_loss)
+                    best_val_loss=self.best_val_loss, hooks=hooks)
 
     def load_state_dict(self, state: dict):
         self.model.load_state_dict(state["model"])
@@ -360,26 +487,66 @@ class Trainer:
         self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
         torch.set_rng_state(state["rng"]["cpu"])
         if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        for hook in self.hooks:
+            if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
     def resume(self, path: str | Path):
         "Continue from a checkpoint written by this trainer's CheckpointManager."
         self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
     # --- the whole run -----------------------------------------------------------------------------------------
-    def fit(self, progress: bool = True) -> dict:
-        "Train to max_steps (or until nan_patience non-finite steps in a row); returns the run summary."
-        from tqdm.auto import tqdm
+    def _resume_newest(self):
+        "Load the newest checkpoint of the run directory that loads, saying which and why older ones were used."
+        for path in reversed(CheckpointManager(self.run_dir / "checkpoints").regular()):
+            try: state = CheckpointManager.load(path, map_location=self.device)
+            except ValueError as e:
+                say(f"{e}; trying an older checkpoint")
+                continue
+            self.load_state_dict(state)  # a checkpoint that loads but does not fit this model is an error
+            say(f"resuming {self.run_dir} from {path.name} (step {self.step} of {self.config.max_steps})")
+            return
+        if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
+
+    def _open_run_directory(self) -> dict | None:
+        """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
+        Returns the recorded summary when the run is already over (nothing to do)."""
         c = self.config
-        self.tracker = self.tracker or RunTracker(self.run_dir, c, resume=self.step > 0)
+        for folder in (self.run_dir, self.run_dir / "checkpoints"):
+            if folder.is_dir(): scrub_temporary_files(folder)  # half-written files of a killed attempt
+        check_same_experiment(self.run_dir, c)
+        if self.step == 0 and c.resume != "never":
+            try: summary = json.loads((self.run_dir / "summary.json").read_text())
+            except (OSError, ValueError): summary = None
+            if summary and (summary.get("stop_reason") or summary.get("steps", 0) >= c.max_steps):
+                say(f"{self.run_dir} already holds this run ({summary.get('steps')} steps"
+                    f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); nothing to do. "
+                    "resume: never starts a fresh run beside it")
+                return summary
+            if c.resume == "auto": self._resume_newest()
+            else: self.resume(c.resume)
+        self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
         self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
-        bar = tqdm(total=c.max_steps, initial=self.step, desc=c.run_name or "train", disable=not progress)
+        return None
+
+    def fit(self, progress: bool = True) -> dict:
+        """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
+        returns the run summary."""
+        with DirectoryLock(self.run_dir, "run directory"):
+            finished = self._open_run_directory()
+            return finished if finished is not None else self._train(progress)
+
+    def _train(self, progress: bool) -> dict:
+        c = self.config
+        bar = Progress(c.max_steps, self.step, c.run_name or "train", progress)
         fit_started = time.perf_counter()
+        # a run shorter than one checkpoint interval (a smoke run) writes no regular checkpoint
+        checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
         while self.step < c.max_steps and self.stop_reason is None:
             metrics = self.train_step()
-            bar.update(1)
             last = self.step == c.max_steps
-            if self.step % c.eval_interval == 0 or last:  # val loss after this step's update, in this step's record
+            if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
                 metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
+            bar.update(metrics)
             reason = None
             for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
                 if hasattr(hook, "after_step"): reason = hook.after_step(self, metrics) or reason
@@ -389,11 +556,10 @@ class Trainer:
             if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
                     or any(k.startswith(("diag/", "event/")) for k in metrics)):
                 self.tracker.log(metrics)
-                bar.set_postfix(loss=f"{metrics['loss']:.3f}", **({"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {}))
             if reason:
                 self.stop_reason = reason
                 self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
-            elif c.save_checkpoints and (self.step % c.checkpoint_interval == 0 or last):
+            elif checkpointing and (self.step % c.checkpoint_interval == 0 or last):
                 self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
         bar.close()
         summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
@@ -403,29 +569,3 @@ class Trainer:
                        wall_s=time.perf_counter() - fit_started)
         self.tracker.finish(summary)
         return summary
-
-# %% ../nbs/06_train.ipynb 13
-def parse_overrides(pairs: list[str]) -> dict:
-    "`key=value` strings to a dict, each value parsed as YAML (so numbers, booleans and lists keep their types)."
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep: raise ValueError(f"override {pair!r} is not of the form key=value")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
-def main(argv: list[str] | None = None) -> dict:
-    import argparse
-    from altgrad.config import load_config
-    parser = argparse.ArgumentParser(description="Train one AltGrad config.")
-    parser.add_argument("config", help="a YAML file, or a name in configs/")
-    parser.add_argument("overrides", nargs="*", help="key=value config overrides")
-    args = parser.parse_args(argv)
-    summary = Trainer(load_config(args.config, **parse_overrides(args.overrides))).fit()
-    print(json.dumps(summary, indent=1))
-    return summary
-
-# %% ../nbs/06_train.ipynb 14
-#| eval: false
-if __name__ == "__main__": main()
