@@ -30,3 +30,9 @@ def test_a_bad_config_fails_the_run_with_its_name(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="did you mean 'max_steps'"):
         run(tmp_path, config="e7m0_uniform.yaml", device="cpu", out_dir=str(tmp_path / "runs"),
             overrides={"max_step": 3})
+
+
+def test_a_misspelt_parameter_stops_the_run_naming_it(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError, match=r"unknown papermill parameter 'max_step' \(did you mean 'max_steps'\?\)"):
+        run(tmp_path, config="e7m0_uniform.yaml", max_step=3, device="cpu", out_dir=str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()  # stopped before anything trained

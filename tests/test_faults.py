@@ -1,0 +1,220 @@
+"""Fault injection on the CPU: whatever happens to a run (kill -9 while training or while writing a checkpoint, a
+damaged checkpoint, a full disk, a read-only directory, a second writer, torn metrics lines, a wrong runs_dir for the
+analysis), no finished work is lost, and re-running the same command finishes the run with the numbers an
+uninterrupted run gets. The runs go through the installed `altgrad-train` command, as a user would start them."""
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from altgrad.config import load_config
+from altgrad.files import WriteError
+from altgrad.runner import FormatExperimentRunner
+from altgrad.train import CheckpointManager, read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=2, max_steps=12, warmup_steps=2,
+            eval_interval=4, eval_iters=1, log_interval=1, checkpoint_interval=3, diagnostic_interval=4, device="cpu")
+TIMING = {"step_ms", "tokens_per_s"}  # the only metrics allowed to differ between attempts
+
+# Runs the runner's command line in a fresh process, killing itself (SIGKILL: no cleanup of any kind) before
+# training step N ("step N") or half-way through writing the checkpoint of step N ("checkpoint N").
+KILLER = textwrap.dedent("""
+    import io, os, signal, sys
+    import torch
+    from altgrad import runner, train
+    mode, when, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    if mode == "step":
+        train_step = train.Trainer.train_step
+        def dying_step(self):
+            if self.step == when: os.kill(os.getpid(), signal.SIGKILL)
+            return train_step(self)
+        train.Trainer.train_step = dying_step
+    else:
+        save = torch.save
+        def dying_save(obj, f, *args, **kwargs):
+            if isinstance(obj, dict) and obj.get("step") == when:
+                whole = io.BytesIO(); save(obj, whole)
+                f.write(whole.getvalue()[: len(whole.getvalue()) // 2]); f.flush(); os.fsync(f.fileno())
+                os.kill(os.getpid(), signal.SIGKILL)
+            return save(obj, f, *args, **kwargs)
+        torch.save = dying_save
+    runner.main(argv)
+""")
+
+
+def command_line(tmp_path: Path, name: str, **extra) -> list[str]:
+    settings = TINY | dict(checkpoint_dir=str(tmp_path), run_name=name) | extra
+    return ["e7m0_uniform"] + [f"{k}={v}" for k, v in settings.items()]
+
+
+def altgrad_train(args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    "The installed console script, as a user runs it."
+    exe = shutil.which("altgrad-train")
+    assert exe, "altgrad-train is not installed (pip install -e . must install the console script)"
+    done = subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if check: assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def killed(mode: str, when: int, args: list[str]):
+    done = subprocess.run([sys.executable, "-c", KILLER, mode, str(when), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == -9, f"the run was meant to be killed, exit {done.returncode}: {done.stderr[-2000:]}"
+
+
+def records(run_dir: Path) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in read_metrics(run_dir)]
+
+
+def final_weights(run_dir: Path) -> dict:
+    return CheckpointManager.load(run_dir / "checkpoints" / "step_0000012.pt")["model"]
+
+
+def same_run(run_dir: Path, reference: Path):
+    "Metrics record for record (no step twice, none missing) and the final weights bit for bit."
+    got, want = records(run_dir), records(reference)
+    assert [r["step"] for r in got] == [r["step"] for r in want]
+    assert got == want
+    a, b = final_weights(run_dir), final_weights(reference)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 12
+    assert not list(run_dir.rglob("*.tmp")) and not (run_dir / ".lock").exists()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    "An uninterrupted run: what every interrupted one must end up as."
+    root = tmp_path_factory.mktemp("reference")
+    altgrad_train(command_line(root, "run"))
+    return root / "run"
+
+
+def test_the_console_script_runs_the_full_experiment(reference):
+    summary = json.loads((reference / "summary.json").read_text())
+    assert summary["result"]["formats"] == ["E7M0"] and summary["completed"]
+    assert (reference / "curves.png").exists()
+    assert any(k.startswith("diag/") for r in read_metrics(reference) for k in r)  # the runner's diagnostics
+
+
+def test_kill_during_training_then_rerun(tmp_path, reference):
+    args = command_line(tmp_path, "run")
+    killed("step", 7, args)  # checkpoints of steps 3 and 6 exist; steps 6 and 7 were logged, 7 half done
+    with open(tmp_path / "run" / "metrics.jsonl", "a") as f: f.write('{"step": 7, "loss": 4.1')  # a torn last line
+    rerun = altgrad_train(args)
+    assert "taking over the lock" in rerun.stderr and "from step_0000006.pt" in rerun.stderr
+    assert all(json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+    same_run(tmp_path / "run", reference)
+
+
+def test_kill_during_a_checkpoint_write_then_rerun(tmp_path, reference):
+    args = command_line(tmp_path, "run")
+    killed("checkpoint", 6, args)  # half of step 6's checkpoint is on disk under a temporary name
+    assert list((tmp_path / "run" / "checkpoints").glob(".step_0000006.pt.*.tmp"))
+    rerun = altgrad_train(args)
+    assert "from step_0000003.pt" in rerun.stderr
+    same_run(tmp_path / "run", reference)
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, reference):
+    args = command_line(tmp_path, "run")
+    killed("step", 10, args)  # keeps the checkpoints of steps 6 and 9
+    newest = tmp_path / "run" / "checkpoints" / "step_0000009.pt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # a disk error, a bad copy
+    rerun = altgrad_train(args)
+    assert "step_0000009.pt is damaged" in rerun.stderr and "from step_0000006.pt" in rerun.stderr
+    same_run(tmp_path / "run", reference)
+
+
+def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, reference):
+    args = command_line(tmp_path, "run")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from altgrad.files import DirectoryLock; "
+                               "DirectoryLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(120)",
+                               str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        second = altgrad_train(args, check=False)
+        assert second.returncode == 2 and f"in use by pid {holder.pid}" in second.stderr
+    finally:
+        holder.kill(); holder.wait()
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # the refused run wrote nothing
+    assert "taking over the lock" in altgrad_train(args).stderr
+    same_run(tmp_path / "run", reference)
+
+
+def test_a_changed_config_is_refused_and_resume_never_starts_beside_it(tmp_path, reference):
+    args = command_line(tmp_path, "run")
+    shutil.copytree(reference, tmp_path / "run")  # a finished run (checkpoint_dir may differ: it is operational)
+    changed = altgrad_train(args + ["learning_rate=0.003"], check=False)
+    assert changed.returncode == 2 and "learning_rate: 0.001 -> 0.003" in changed.stderr
+    again = altgrad_train(args)  # the same command on a finished run: nothing to do, nothing changed
+    assert "nothing to do" in again.stderr
+    same_run(tmp_path / "run", reference)
+    altgrad_train(args + ["resume=never", "learning_rate=0.003"])
+    assert json.loads((tmp_path / "run-2" / "summary.json").read_text())["run_name"] == "run-2"
+    same_run(tmp_path / "run", reference)  # the old run is untouched
+
+
+def full_disk_at(step: int):
+    "A torch.save that writes part of the checkpoint of `step`, then finds the disk full."
+    save = torch.save
+    def save_until_full(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("step") == step:
+            f.write(b"\0" * 4096)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save(obj, f, *args, **kwargs)
+    return save_until_full
+
+
+def test_a_full_disk_stops_the_run_with_its_reason_and_loses_nothing(tmp_path, monkeypatch):
+    config = load_config("e7m0_uniform", **TINY, checkpoint_dir=str(tmp_path), run_name="run")
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "save", full_disk_at(6))
+        with pytest.raises(WriteError, match=r"could not write .*step_0000006.pt: No space left on device"):
+            FormatExperimentRunner(config).run(progress=False)
+    run = tmp_path / "run"
+    assert not list(run.rglob("*.tmp")) and not (run / ".lock").exists()
+    assert CheckpointManager.load(run / "checkpoints" / "step_0000003.pt")["step"] == 3
+    assert [r["step"] for r in read_metrics(run)] == list(range(6))
+    result = FormatExperimentRunner(config).run(progress=False)  # space freed: the same run finishes
+    assert result.completed and [r["step"] for r in read_metrics(run)] == list(range(12))
+
+
+def test_a_read_only_run_directory_is_named(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    if os.geteuid() != 0:
+        run.chmod(0o555)
+    else:  # root writes anywhere: refuse writes into the directory the way a read-only mount does
+        import altgrad.files
+        def read_only_open(path, mode="r", *args, **kwargs):
+            if Path(path).parent == run and any(m in mode for m in "wax+"):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return open(path, mode, *args, **kwargs)
+        monkeypatch.setattr(altgrad.files, "open", read_only_open, raising=False)
+    try:
+        config = load_config("e7m0_uniform", **TINY, checkpoint_dir=str(tmp_path), run_name="run")
+        with pytest.raises(OSError, match=r"(could not write .*run.*Permission denied)|(Permission denied.*run)"):
+            FormatExperimentRunner(config).run(progress=False)
+    finally:
+        run.chmod(0o755)
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_the_analysis_refuses_a_wrong_runs_dir_and_keeps_the_reports(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "format_comparison.md").write_text("the committed report")
+    with pytest.raises(papermill.PapermillExecutionError, match="no runs found under"):
+        papermill.execute_notebook(str(ROOT / "nbs" / "analysis.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters=dict(runs_dir=str(ROOT / "results" / "stdy"), reports_dir=str(reports)),
+                                   cwd=str(ROOT), kernel_name="python3", progress_bar=False)
+    assert (reports / "format_comparison.md").read_text() == "the committed report"
