@@ -197,3 +197,15 @@ class TokenData:
         if torch.device(device).type == "cuda":
             batch = batch.pin_memory().to(device, non_blocking=True)
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()
+
+    def eval_batch(self, index: int, count: int, batch_size: int, block_size: int,
+                   device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        "Batch `index` of the validation set: `count` windows spread evenly over the val split (no seed involved)."
+        data = self.splits["val"]
+        if len(data) <= block_size + 1:
+            raise ValueError(f"the val split has {len(data)} tokens, too few for block_size {block_size}")
+        starts = np.linspace(0, len(data) - block_size - 1, count).astype(np.int64)[index * batch_size:(index + 1) * batch_size]
+        batch = torch.from_numpy(np.stack([data[s: s + block_size + 1] for s in starts]).astype(np.int64))
+        if torch.device(device).type == "cuda":
+            batch = batch.pin_memory().to(device, non_blocking=True)
+        return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

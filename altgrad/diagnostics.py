@@ -15,7 +15,7 @@ from .formats import FPFormat
 from .quantize import Segments, quantize, quantized_layers
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'grid_tensor', 'code_index', 'compute_stiffness_field',
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'ROLES', 'grid_tensor', 'code_index', 'compute_stiffness_field',
            'grid_alignment_statistics', 'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health',
            'gradient_norms', 'reference_gradients', 'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
@@ -87,7 +87,6 @@ def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, sca
     correlation = _sum(lu * ls, segments) / (_sum(lu.square(), segments) * _sum(ls.square(), segments)).sqrt()
     return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
 
-
 # %% ../nbs/08_diagnostics.ipynb 8
 COLLAPSE_THRESHOLD = 0.1
 STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
@@ -109,27 +108,43 @@ def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
     threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
     return dict(stable_rank=stable, effective_rank=effective, collapse_warning=effective < threshold * min(w.shape))
 
-
 # %% ../nbs/08_diagnostics.ipynb 11
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     "Per gradient: L2 norm, L∞ norm and the number of exactly-zero entries."
     return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
 
 
-def reference_gradients(model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Tensor]:
-    "Weight gradients of the quantized layers from an FP32 pass with all quantization off (model grads untouched)."
+ROLES = ("weight", "activation", "grad")
+
+
+def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,
+                        autocast: dict | None = None, rng_state: dict | None = None) -> dict[str, Tensor]:
+    """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by default all
+    roles and no autocast (FP32); `autocast` takes `torch.autocast` keywords. `rng_state` (`{"cpu": ..., "cuda":
+    ...}`, taken before the run's own pass) replays the run's random draws, so that stochastic rounding of the roles
+    left on draws the same numbers as in the run. The model is left as it was."""
     layers = quantized_layers(model)
     saved_formats = {n: dict(l.formats) for n, l in layers.items()}
+    saved_stats = {n: {role: {k: v.clone() if isinstance(v, Tensor) else v for k, v in c.items()}
+                       for role, c in l.stats.items()} for n, l in layers.items()}
     saved_grads = {n: p.grad for n, p in model.named_parameters()}
+    saved_buffers = {n: b.clone() for n, b in model.named_buffers()}  # delayed scaling records every projection
+    devices = [x.device] if x.device.type == "cuda" else []
     try:
-        for l in layers.values(): l.formats = dict.fromkeys(l.formats)
-        for p in model.parameters(): p.grad = None
-        with torch.autocast(x.device.type, enabled=False):
-            model(x, y)[1].backward()
-        return {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
+        with torch.random.fork_rng(devices=devices):
+            if rng_state is not None:
+                torch.set_rng_state(rng_state["cpu"])
+                if devices: torch.cuda.set_rng_state(rng_state["cuda"], x.device)
+            for l in layers.values(): l.formats = {r: None if r in roles else f for r, f in l.formats.items()}
+            for p in model.parameters(): p.grad = None
+            with torch.autocast(**(autocast or dict(device_type=x.device.type, enabled=False))):
+                model(x, y)[1].backward()
+            return {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
     finally:
-        for n, l in layers.items(): l.formats = saved_formats[n]
+        for n, l in layers.items(): l.formats, l.stats = saved_formats[n], saved_stats[n]
         for n, p in model.named_parameters(): p.grad = saved_grads[n]
+        with torch.no_grad():
+            for n, b in model.named_buffers(): b.copy_(saved_buffers[n])
 
 
 def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
 import torch.nn as nn
 
 from .config import TrainConfig, load_config, parse_overrides
@@ -49,7 +50,8 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
 class DiagnosticsHook:
     """Samples altgrad.diagnostics on the trainer's sampled steps (every `diagnostic_interval`): gradient norms,
     bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment; on full samples
-    (every `full_diagnostic_every`-th) also the FP32 reference gradients, rank health and dead neurons. Each event
+    (every `full_diagnostic_every`-th) also the gradients' fidelity (against an FP32 pass with all quantization
+    off, and against passes that differ from the run in one tensor role), rank health and dead neurons. Each event
     reads its measurements back from the device in one transfer."""
 
     def __init__(self, trainer: Trainer):
@@ -60,9 +62,14 @@ class DiagnosticsHook:
         self.linears = {n: m for n, m in trainer.model.named_modules() if isinstance(m, (nn.Linear, QuantizedLinear))}
         self.everything = Segments([m.weight.shape for m in self.linears.values()], trainer.device)
         self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
+        self._rng: dict = {}
 
     def before_forward(self, trainer, sample):
-        if trainer.full_sample: self.dead.attach()
+        if not trainer.full_sample: return
+        self.dead.attach()
+        # the random state the step starts from: the per-role references replay its stochastic rounding draws
+        self._rng = dict(cpu=torch.get_rng_state())
+        if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
     def state_dict(self) -> dict:
         "The dead-neuron window: the only measurement that spans samples."
@@ -82,6 +89,11 @@ class DiagnosticsHook:
             if layers:  # fidelity against an FP32 pass on the same batch, quantization off
                 quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
                 measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *trainer.last_batch))
+                # and against passes that differ from the run in one tensor role only
+                for role in sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None}):
+                    reference = reference_gradients(trainer.model, *trainer.last_batch, roles=(role,),
+                                                    autocast=trainer.autocast, rng_state=self._rng)
+                    measured[f"role/{role}"] = gradient_fidelity(quantized, reference)
         measured = read_back(measured)
         norms = measured["norms"]
         out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
@@ -92,6 +104,8 @@ class DiagnosticsHook:
             fidelity = measured["fidelity"]
             out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
             out |= _by_type({n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])}, "grad_snr_db")
+        for key in [k for k in measured if k.startswith("role/")]:  # diag/role_cosine/<role>[/<layer type>]
+            out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
         return out
 
     def before_update(self, trainer, sample):

@@ -454,12 +454,12 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict:
-        "Mean validation loss (and perplexity) over the fixed batches 0 .. eval_iters-1 of the val split."
+        "Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`): eval_iters batches."
         c = self.config
         self.compiled.eval()
         losses = []
         for i in range(c.eval_iters):
-            x, y = self.data.get_batch("val", i, c.batch_size, c.block_size, seed=c.seed, device=self.device)
+            x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
             with torch.autocast(**self.autocast):
                 losses.append(self.compiled(x, y)[1].float().clone())  # a CUDA graph reuses its output
         val_loss = float(torch.stack(losses).mean())
