@@ -228,11 +228,13 @@ class DelayedScaling(Scaler):
         if history_len < 1: raise ValueError(f"history_len must be >= 1, got {history_len}")
         self.margin, self.power_of_two = margin, power_of_two
         self.register_buffer("amax_history", torch.zeros(history_len))
+        self.calibrating = False  # True: scale from the tensor itself (`calibrate_scalers`' first pass)
 
     def scale_for(self, x, fmt):
         # from the history alone (scale 1 while it is empty, as Transformer Engine starts), so the projection
         # does not wait for this tensor's own amax; `calibrate_scalers` fills the history before training
-        return _amax_scale(self.amax_history.amax(), fmt, self.margin, self.power_of_two).to(x.device)
+        amax = x.abs().amax() if self.calibrating else self.amax_history.amax()
+        return _amax_scale(amax, fmt, self.margin, self.power_of_two).to(x.device)
 
     def record(self, x):
         amax = x.abs().amax().float().to(self.amax_history.device)
@@ -506,9 +508,15 @@ def set_collect_stats(model: nn.Module, on: bool):
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
-    the first training step is already scaled. The first pass sees scale 1; the second, the scales the first
-    recorded. Stateless scalers are unaffected."""
-    for _ in range(passes): model(*inputs)
+    the first training step is already scaled. The first pass scales each tensor by its own amax (current
+    scaling) — not by 1, which would project the unscaled tensors onto each format's own range and make formats
+    that differ only by a power of two (E0M7 and E1M6) record different histories; later passes use the
+    histories. Stateless scalers are unaffected."""
+    delayed = [m for m in model.modules() if isinstance(m, DelayedScaling)]
+    for i in range(passes):
+        for m in delayed: m.calibrating = i == 0
+        model(*inputs)
+    for m in delayed: m.calibrating = False
 
 
 def store_weights_on_grid(model: nn.Module):
