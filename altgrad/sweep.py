@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,12 +115,15 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
 
 
 def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
-            memory_share: float = 1.0):
+            memory_share: float = 1.0, deadline: float = math.inf):
     import torch
     from altgrad.runner import run_format_experiment
     # a worker's share of the GPU: its allocator frees cached blocks at the cap rather than take another's memory
     if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
     for name, overrides in jobs:
+        if time.time() > deadline:  # no new run after the deadline: the sweep ends between runs, resumable
+            print(f"[worker {index}] deadline reached: {name} and later runs are left for the next call", flush=True)
+            return
         started = time.perf_counter()
         result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
         memory = f", peak {torch.cuda.max_memory_reserved() / 2 ** 30:.1f} GiB" if torch.cuda.is_available() else ""
@@ -128,9 +132,12 @@ def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict,
               f"({time.perf_counter() - started:.0f} s{memory})", flush=True)
 
 
-def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **settings) -> dict:
+def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
+              **settings) -> dict:
     """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
-    returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`."""
+    returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`.
+    `stop_after` (seconds): start no run after that long, so that a sweep split over time-limited calls ends
+    between runs; the next call resumes it."""
     from altgrad.train import prepare_data
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     base, shared, runs = load_sweep(path)
@@ -141,24 +148,26 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, **setting
         todo = [r for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
         prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
         started = time.perf_counter()
+        deadline = time.time() + stop_after if stop_after is not None else math.inf
         # each worker takes a contiguous share of the runs sorted by format and placement, so it meets few distinct
         # graphs (a compilation each) and reuses the compiled code for the rest
         todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
         shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
                   for i in range(workers)]
         if workers == 1:
-            _worker(0, shares[0], base, shared, str(out_dir))
+            _worker(0, shares[0], base, shared, str(out_dir), deadline=deadline)
         else:
             import torch.multiprocessing as mp
             context = mp.get_context("spawn")
-            procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers))
+            procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers, deadline))
                      for i, share in enumerate(shares)]
             for p in procs: p.start()
             for p in procs: p.join()
             failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
             if failed: raise RuntimeError(f"sweep workers {failed} failed; completed runs are kept, rerun to resume")
-        log = dict(sweep=str(path), runs=len(runs), ran=len(todo), workers=workers, wall_s=time.perf_counter() - started,
-                   incomplete=[r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])])
+        incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
+        log = dict(sweep=str(path), runs=len(runs), ran=len(todo) - len(incomplete), workers=workers,
+                   wall_s=time.perf_counter() - started, incomplete=incomplete)
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
@@ -172,9 +181,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("sweep")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
+    parser.add_argument("--stop-after", type=float, default=None, help="seconds after which no new run starts")
     parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
     args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
-    log = run_sweep(args.sweep, args.out, args.workers, **parse_overrides(args.overrides))
+    log = run_sweep(args.sweep, args.out, args.workers, args.stop_after, **parse_overrides(args.overrides))
     print(json.dumps(log, indent=1))
     return log
 
