@@ -514,7 +514,7 @@ class Trainer:
         for folder in (self.run_dir, self.run_dir / "checkpoints"):
             if folder.is_dir(): scrub_temporary_files(folder)  # half-written files of a killed attempt
         check_same_experiment(self.run_dir, c)
-        if self.step == 0 and c.resume != "never":
+        if self.step == 0 and c.resume == "auto":
             try: summary = json.loads((self.run_dir / "summary.json").read_text())
             except (OSError, ValueError): summary = None
             if summary and (summary.get("stop_reason") or summary.get("steps", 0) >= c.max_steps):
@@ -522,8 +522,10 @@ class Trainer:
                     f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); nothing to do. "
                     "resume: never starts a fresh run beside it")
                 return summary
-            if c.resume == "auto": self._resume_newest()
-            else: self.resume(c.resume)
+            self._resume_newest()
+        elif self.step == 0 and c.resume != "never":  # a checkpoint named by the user: continue from it, whatever followed
+            self.resume(c.resume)
+            say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
         self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
         self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
         return None

@@ -218,3 +218,14 @@ def test_the_analysis_refuses_a_wrong_runs_dir_and_keeps_the_reports(tmp_path):
                                    parameters=dict(runs_dir=str(ROOT / "results" / "stdy"), reports_dir=str(reports)),
                                    cwd=str(ROOT), kernel_name="python3", progress_bar=False)
     assert (reports / "format_comparison.md").read_text() == "the committed report"
+
+
+def test_a_second_writer_of_the_reports_is_refused(tmp_path, reference):
+    from altgrad.analysis import ExperimentDataLoader, ReportGenerator
+    from altgrad.files import DirectoryLock, LockedError
+    runs = ExperimentDataLoader(reference.parent).load()
+    with DirectoryLock(tmp_path / "reports", "reports folder"):
+        with pytest.raises(LockedError, match="reports folder"):
+            ReportGenerator(runs, reference.parent).write(tmp_path / "reports")
+    assert sorted(ReportGenerator(runs, reference.parent).write(tmp_path / "reports")) == [
+        "failure_modes.md", "format_comparison.md", "manifold_comparison.md"]

@@ -23,3 +23,18 @@ def test_sweep_runs_in_worker_processes(tmp_path):
     assert log["incomplete"] == [] and log["ran"] == 2
     summary = json.loads((tmp_path / "runs" / "e5m2_uniform_adamw_s1" / "summary.json").read_text())
     assert summary["steps"] == 2 and summary["result"]["formats"] == ["E5M2"]
+
+
+def test_one_sweep_per_output_folder_and_at_least_one_worker(tmp_path):
+    import pytest
+    from altgrad.files import DirectoryLock, LockedError
+    from altgrad.sweep import main
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: e5m2_short.yaml\ngrids:\n  - {format: [bf16], optimizer: [adamw], placement: [uniform], seed: [1]}\n")
+    with DirectoryLock(tmp_path / "runs", "sweep output folder"):  # another sweep is writing there
+        with pytest.raises(LockedError, match="already being written"):
+            run_sweep(sweep, tmp_path / "runs", device="cpu")
+    with pytest.raises(ValueError, match="workers must be a whole number >= 1"):
+        run_sweep(sweep, tmp_path / "runs", workers=0)
+    with pytest.raises(SystemExit):
+        main([str(sweep), "--out", str(tmp_path / "runs"), "--workers", "0"])

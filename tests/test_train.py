@@ -150,3 +150,16 @@ def test_e1m6_trains_exactly_as_e0m7(data, tmp_path, scaling):
         trainer = Trainer(load_config(**TINY, use_fp8=True, fp8_format=fmt, scaling=scaling, checkpoint_dir=str(tmp_path)), data)
         return [trainer.train_step()["loss"] for _ in range(6)]
     assert losses("E1M6") == losses("E0M7")
+
+
+def test_a_larger_max_steps_extends_the_run_and_resume_takes_a_path(data, tmp_path):
+    cfg = load_config(**TINY, run_name="grow", checkpoint_dir=str(tmp_path))  # checkpoints at steps 4 and 8
+    Trainer(cfg, data).fit(progress=False)
+    longer = Trainer(load_config(**TINY | dict(max_steps=12), run_name="grow", checkpoint_dir=str(tmp_path)), data)
+    assert longer.fit(progress=False)["steps"] == 12
+    assert [r["step"] for r in read_metrics(tmp_path / "grow")] == list(range(12))  # 0..7, then 8..11: none twice
+    # resume: PATH continues from that checkpoint (here the one of step 8, in the same run directory)
+    path = tmp_path / "grow" / "checkpoints" / "step_0000008.pt"
+    again = Trainer(load_config(**TINY | dict(max_steps=12), run_name="grow", checkpoint_dir=str(tmp_path), resume=str(path)), data)
+    again.fit(progress=False)
+    assert again.step == 12 and [r["step"] for r in read_metrics(tmp_path / "grow")] == list(range(12))
