@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -189,6 +189,66 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
 # %% ../nbs/01_quantize.ipynb 16
+SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
+
+
+def _scale_format(name: str) -> FPFormat | None:
+    "None for E8M0 (the power-of-two scale), else the format whose positive values hold the block scale."
+    key = str(name).strip().upper()
+    if key in ("E8M0", "UE8M0"): return None
+    return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
+
+
+def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
+                 scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
+    """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
+    dequantized ones q · back. `x` holds whole blocks along its last dim."""
+    blocks = x.float().unflatten(-1, (-1, block_size))
+    amax = blocks.abs().amax(-1, keepdim=True)
+    scale_fmt = _scale_format(scale_format)
+    if scale_fmt is not None:  # a block scale amax / max_elem in scale_fmt, under an optional FP32 tensor scale
+        scale = amax / fmt.max_finite
+        outer = x.float().abs().amax() / (scale_fmt.max_finite * fmt.max_finite) if tensor_scale else None
+        if outer is not None: scale = scale / outer
+        stored = quantize(scale.clamp(scale_fmt.min_normal, scale_fmt.max_finite), scale_fmt)
+        if outer is None: return 1.0 / stored, stored
+        return (1.0 / outer) / stored, outer * stored  # the reciprocal of the product, computed as torchao does
+    if scale_rounding == "rceil":
+        exponent = torch.ceil(torch.log2(amax / fmt.max_finite)).clamp(-127, 127)
+        into = torch.where(exponent == -127, 1.0, torch.exp2(-exponent))  # torchao leaves a block at the floor unscaled
+        nan = torch.isnan(amax)
+        return torch.where(nan, amax, into), torch.where(nan, amax, torch.exp2(exponent))
+    bits = amax.view(torch.int32)
+    if scale_rounding == "even":  # round amax to the element's mantissa width before taking its exponent
+        bits = (bits + (1 << (23 - fmt.M - 1))) & (0x1FF << 23)
+    exponent = ((bits >> 23) & 0xFF) - 127  # the biased exponent field: float32 subnormals count as 2^-127
+    if scale_rounding == "ceil": exponent = exponent + ((bits & 0x7FFFFF) > 0).to(exponent.dtype)
+    exponent = (exponent - fmt.emax).clamp(-127, 127).float()
+    nan = torch.isnan(amax)
+    return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
+
+
+def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
+                   scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
+                   generator: torch.Generator | None = None) -> Tensor:
+    """`x` projected onto block-scaled `fmt`: blocks of `block_size` consecutive values along the last dim share a
+    scale in `scale_format` (see above); returns the dequantized tensor in `x`'s dtype. A last dim that is not a
+    multiple of `block_size` is zero-padded (zeros do not change a block's amax)."""
+    fmt = get_format(fmt)
+    if scale_rounding not in SCALE_ROUNDINGS:
+        raise ValueError(f"scale_rounding must be one of {SCALE_ROUNDINGS}, got {scale_rounding!r}")
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive whole number, got {block_size!r}")
+    if tensor_scale and _scale_format(scale_format) is None:
+        raise ValueError("tensor_scale (NVFP4's second level) needs a block scale format other than E8M0, e.g. 'E4M3'")
+    n = x.shape[-1]
+    padded = F.pad(x, (0, (-n) % block_size)) if n % block_size else x
+    into, back = block_scales(padded, fmt, block_size, scale_format, scale_rounding, tensor_scale)
+    scaled = (padded.float().unflatten(-1, (-1, block_size)) * into).clamp(-fmt.max_finite, fmt.max_finite)
+    q = quantize(scaled, fmt, rounding, generator=generator) * back
+    return q.flatten(-2)[..., :n].to(x.dtype)
+
+# %% ../nbs/01_quantize.ipynb 20
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -242,19 +302,17 @@ class DelayedScaling(Scaler):
 
 
 class MXScaling(Scaler):
-    "OCP MX block scaling: `block_size` consecutive values on the last dim share a power-of-two scale."
+    "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
-    def __init__(self, block_size: int = 32):
+    def __init__(self, block_size: int = 32, scale_rounding: str = "floor"):
         super().__init__()
-        self.block_size = block_size
+        self.block_size, self.scale_rounding = block_size, scale_rounding
 
     def scale_for(self, x, fmt):
         n = x.shape[-1]
-        blocks = F.pad(x, (0, (-n) % self.block_size)).unflatten(-1, (-1, self.block_size))
-        amax = blocks.abs().amax(-1, keepdim=True).float()
-        shared_exponent = (fmt.emax - (torch.frexp(amax)[1] - 1)).clamp(-127, 127)
-        scale = torch.where(amax > 0, torch.ldexp(torch.ones_like(amax), shared_exponent), 1.0)
-        return scale.expand(blocks.shape).flatten(-2)[..., :n]
+        padded = F.pad(x, (0, (-n) % self.block_size))
+        into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
+        return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
 
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
@@ -264,7 +322,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/01_quantize.ipynb 19
+# %% ../nbs/01_quantize.ipynb 23
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
