@@ -8,8 +8,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -18,8 +19,8 @@ from .config import load_config, parse_overrides, resolve_config_path
 from .files import DirectoryLock, atomic_write_bytes
 
 # %% auto 0
-__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'ROLES', 'RunSpec', 'run_spec',
-           'load_sweep', 'run_sweep', 'main']
+__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'ROLES', 'MAX_ATTEMPTS', 'RunSpec',
+           'run_spec', 'load_sweep', 'RunRecord', 'SweepProgress', 'run_sweep', 'main']
 
 # %% ../nbs/12_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -107,6 +108,9 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     return base, settings, runs
 
 # %% ../nbs/12_sweep.ipynb 7
+MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
+
+
 def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     "The run finished in `out_dir` (all its steps, or stopped by a collapse rule); a partial run is not done."
     try: summary = json.loads((out_dir / name / "summary.json").read_text())
@@ -114,22 +118,151 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
 
+@dataclass
+class RunRecord:
+    "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
+    name: str
+    status: str = "pending"
+    worker: int | None = None
+    attempts: int = 0
+    wall_s: float | None = None
+    val_loss: float | None = None
+    error: str | None = None
+
+
 def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
-            memory_share: float = 1.0, deadline: float = math.inf):
+            memory_share: float, deadline: float, events):
+    """Run `jobs` in order in this process, reporting (event, worker, run, payload) tuples through the pipe end
+    `events` (a send completes before the run starts, so even a killed worker has said which run it was on)."""
     import torch
     from altgrad.runner import run_format_experiment
     # a worker's share of the GPU: its allocator frees cached blocks at the cap rather than take another's memory
     if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
     for name, overrides in jobs:
         if time.time() > deadline:  # no new run after the deadline: the sweep ends between runs, resumable
-            print(f"[worker {index}] deadline reached: {name} and later runs are left for the next call", flush=True)
+            events.send(("deadline", index, name, None))
             return
+        events.send(("start", index, name, None))
         started = time.perf_counter()
-        result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
-        memory = f", peak {torch.cuda.max_memory_reserved() / 2 ** 30:.1f} GiB" if torch.cuda.is_available() else ""
-        print(f"[worker {index}] {name}: val {result.final_val_loss} "
-              f"{'collapsed: ' + str(result.collapse_reason) if result.collapse_reason else ''} "
-              f"({time.perf_counter() - started:.0f} s{memory})", flush=True)
+        try:
+            result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
+        except Exception as e:  # this run's failure, not the worker's: report it and go on
+            events.send(("error", index, name, f"{type(e).__name__}: {e}"[:1000]))
+            if torch.cuda.is_available(): torch.cuda.empty_cache()
+            continue
+        memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
+        events.send(("done", index, name, dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss,
+                                              stopped=result.collapse_reason, peak_gib=memory)))
+
+
+class SweepProgress:
+    "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
+
+    def __init__(self, total: int, workers: int):
+        from tqdm.auto import tqdm
+        self.tqdm, self.started = tqdm, time.perf_counter()
+        shown = sys.stderr.isatty()
+        self.overall = tqdm(total=total, desc="sweep", position=0, disable=not shown)
+        self.lanes = [tqdm(total=0, bar_format="{desc}", position=i + 1, disable=not shown) for i in range(workers)]
+
+    def update(self, records: dict[str, RunRecord], event: str, worker: int, name: str, payload):
+        counts = {k: sum(r.status == k for r in records.values()) for k in ("done", "failed", "pending", "running")}
+        if event in ("done", "failed"): self.overall.update(1)
+        self.overall.set_postfix(done=counts["done"], failed=counts["failed"], left=counts["pending"] + counts["running"])
+        if event == "start": self.lanes[worker].set_description_str(f"  worker {worker}: {name} (attempt {records[name].attempts})")
+        if event == "done":
+            stopped = f", stopped: {payload['stopped']}" if payload.get("stopped") else ""
+            memory = f", peak {payload['peak_gib']:.1f} GiB" if payload.get("peak_gib") else ""
+            self.tqdm.write(f"[worker {worker}] {name}: val {payload['val_loss']}{stopped} ({payload['wall_s']:.0f} s{memory})")
+        if event in ("error", "failed"):
+            self.tqdm.write(f"[worker {worker}] {name}: {'FAILED' if event == 'failed' else 'will retry'}: {payload}")
+
+    def close(self):
+        for bar in [*self.lanes, self.overall]: bar.close()
+
+
+def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, out_dir: Path, deadline: float) -> dict[str, RunRecord]:
+    "Run every share in its own worker process; restart workers and retry runs as described above."
+    from multiprocessing.connection import wait
+    import torch.multiprocessing as mp
+    from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
+    context = mp.get_context("spawn")
+    overrides = {name: o for share in shares for name, o in share}
+    records = {name: RunRecord(name) for name in overrides}
+    waiting = {i: list(share) for i, share in enumerate(shares)}  # runs not yet handed to a process
+    workers, running = {}, {}  # worker -> (process, pipe end, runs handed to it); worker -> run in progress
+    display = SweepProgress(len(records), len(shares))
+
+    def launch(i: int):
+        if not waiting[i] or time.time() > deadline: return
+        jobs, waiting[i] = waiting[i], []
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=sweep._worker, args=(i, jobs, base, settings, str(out_dir),
+                                                                0.95 / len(shares), deadline, sender))
+        process.start()
+        sender.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
+        workers[i] = (process, receiver, [name for name, _ in jobs])
+
+    def failed(i: int, name: str, error: str):
+        record = records[name]
+        record.error = error
+        if record.attempts < MAX_ATTEMPTS:
+            record.status = "pending"
+            waiting[i].append((name, overrides[name]))
+            display.update(records, "error", i, name, error)
+        else:
+            record.status = "failed"
+            display.update(records, "failed", i, name, error)
+
+    def handle(event: str, i: int, name: str, payload):
+        record = records[name]
+        if event == "start":
+            record.status, record.worker, record.attempts = "running", i, record.attempts + 1
+            running[i] = name
+        elif event == "done":
+            record.status, record.wall_s, record.val_loss, record.error = "done", payload["wall_s"], payload["val_loss"], None
+            running.pop(i, None)
+        elif event == "error":
+            running.pop(i, None)
+            failed(i, name, payload)
+        elif event == "deadline":
+            for n in workers[i][2]:
+                if records[n].status == "pending": records[n].status = "left"
+        display.update(records, event, i, name, payload)
+
+    def drain(receiver):
+        try:
+            while receiver.poll(): handle(*receiver.recv())
+        except (EOFError, OSError): pass
+
+    try:
+        for i in range(len(shares)): launch(i)
+        while workers:
+            wait([w[1] for w in workers.values()] + [w[0].sentinel for w in workers.values()], timeout=1.0)
+            for i, (process, receiver, handed) in list(workers.items()):
+                drain(receiver)
+                if process.is_alive(): continue
+                process.join()
+                drain(receiver)
+                receiver.close()
+                del workers[i]
+                died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
+                if i in running:  # it died in the middle of a run
+                    failed(i, running.pop(i), died)
+                elif process.exitcode != 0 and records[handed[0]].status == "pending":  # before its first run
+                    records[handed[0]].attempts += 1  # counts as an attempt, so a worker that cannot start ends
+                    failed(i, handed[0], died + " before its first run")
+                handed_back = {n for n, _ in waiting[i]}
+                waiting[i] = [(n, overrides[n]) for n in handed if records[n].status == "pending"
+                              and n not in handed_back] + waiting[i]
+                launch(i)
+    finally:
+        for process, _, _ in workers.values(): process.kill()
+        display.close()
+    for i, rest in waiting.items():  # not run because the deadline came
+        for name, _ in rest:
+            if records[name].status == "pending": records[name].status = "left"
+    return records
 
 
 def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
@@ -138,7 +271,7 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_afte
     returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`.
     `stop_after` (seconds): start no run after that long, so that a sweep split over time-limited calls ends
     between runs; the next call resumes it."""
-    from altgrad.train import prepare_data
+    from altgrad.train import prepare_data, resolve_device
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     base, shared, runs = load_sweep(path)
     shared = shared | settings
@@ -149,25 +282,18 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_afte
         prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
         started = time.perf_counter()
         deadline = time.time() + stop_after if stop_after is not None else math.inf
-        # each worker takes a contiguous share of the runs sorted by format and placement, so it meets few distinct
-        # graphs (a compilation each) and reuses the compiled code for the rest
         todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
         shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
                   for i in range(workers)]
-        if workers == 1:
-            _worker(0, shares[0], base, shared, str(out_dir), deadline=deadline)
-        else:
-            import torch.multiprocessing as mp
-            context = mp.get_context("spawn")
-            procs = [context.Process(target=_worker, args=(i, share, base, shared, str(out_dir), 0.95 / workers, deadline))
-                     for i, share in enumerate(shares)]
-            for p in procs: p.start()
-            for p in procs: p.join()
-            failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
-            if failed: raise RuntimeError(f"sweep workers {failed} failed; completed runs are kept, rerun to resume")
+        records = _supervise([s for s in shares if s], base, shared, out_dir, deadline) if todo else {}
+        wall = time.perf_counter() - started
         incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
-        log = dict(sweep=str(path), runs=len(runs), ran=len(todo) - len(incomplete), workers=workers,
-                   wall_s=time.perf_counter() - started, incomplete=incomplete)
+        gpus = 1 if resolve_device(load_config(base, **shared).device).type == "cuda" else 0
+        ran = sum(r.status == "done" for r in records.values())
+        log = dict(sweep=str(path), runs=len(runs), ran=ran, workers=workers, wall_s=wall, gpus=gpus,
+                   runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
+                   failed=[dict(name=r.name, attempts=r.attempts, error=r.error) for r in records.values() if r.status == "failed"],
+                   incomplete=incomplete, per_run={n: asdict(r) for n, r in records.items()})
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
@@ -185,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
     args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
     log = run_sweep(args.sweep, args.out, args.workers, args.stop_after, **parse_overrides(args.overrides))
-    print(json.dumps(log, indent=1))
+    print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
 # %% ../nbs/12_sweep.ipynb 8

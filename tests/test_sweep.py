@@ -38,3 +38,76 @@ def test_one_sweep_per_output_folder_and_at_least_one_worker(tmp_path):
         run_sweep(sweep, tmp_path / "runs", workers=0)
     with pytest.raises(SystemExit):
         main([str(sweep), "--out", str(tmp_path / "runs"), "--workers", "0"])
+
+
+TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=2, max_steps=4, warmup_steps=1, eval_interval=2,
+            eval_iters=1, diagnostic_interval=2, device="cpu", save_checkpoints=False)
+# Loaded by every Python process started with this folder on PYTHONPATH (the sweep's spawned workers): makes the run
+# named in ALTGRAD_TEST_KILL kill its own worker the first time it starts, and the one in ALTGRAD_TEST_RAISE fail
+# every time, as a CUDA out-of-memory error would.
+FAULTS = '''
+import os, signal
+from pathlib import Path
+import altgrad.runner as runner
+original = runner.run_format_experiment
+def faulty(*args, run_name=None, **kwargs):
+    marker = Path(os.environ["ALTGRAD_TEST_MARKERS"]) / str(run_name)
+    if run_name == os.environ.get("ALTGRAD_TEST_KILL") and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    if run_name == os.environ.get("ALTGRAD_TEST_RAISE"):
+        raise RuntimeError("CUDA out of memory (simulated)")
+    return original(*args, run_name=run_name, **kwargs)
+runner.run_format_experiment = faulty
+'''
+
+
+def test_a_dying_worker_loses_only_its_run_which_is_retried_and_a_failing_run_is_marked(tmp_path, monkeypatch):
+    import os
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(FAULTS)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("ALTGRAD_TEST_MARKERS", str(tmp_path))
+    monkeypatch.setenv("ALTGRAD_TEST_KILL", "e5m2_uniform_adamw_s1")
+    monkeypatch.setenv("ALTGRAD_TEST_RAISE", "e3m4_uniform_adamw_s1")
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: e5m2_short.yaml\ngrids:\n"
+                     "  - {format: [E5M2, E3M4, bf16], optimizer: [adamw], placement: [uniform], seed: [1]}\n")
+    log = run_sweep(sweep, tmp_path / "runs", workers=2, **TINY)
+    runs = log["per_run"]
+    assert runs["e5m2_uniform_adamw_s1"]["status"] == "done" and runs["e5m2_uniform_adamw_s1"]["attempts"] == 2
+    assert runs["bf16_uniform_adamw_s1"]["status"] == "done" and runs["bf16_uniform_adamw_s1"]["attempts"] == 1
+    assert log["failed"] == [dict(name="e3m4_uniform_adamw_s1", attempts=2,
+                                  error="RuntimeError: CUDA out of memory (simulated)")]
+    assert log["incomplete"] == ["e3m4_uniform_adamw_s1"] and log["ran"] == 2
+    assert json.loads((tmp_path / "runs" / "sweep.json").read_text())["failed"] == log["failed"]
+
+
+def test_a_killed_sweep_restarts_and_finishes_without_stale_runs(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: e5m2_short.yaml\ngrids:\n"
+                     "  - {format: [E5M2, bf16], optimizer: [adamw], placement: [uniform], seed: [1, 2]}\n")
+    args = [sys.executable, "-m", "altgrad.sweep", str(sweep), "--out", str(tmp_path / "runs"), "--workers", "2",
+            *[f"{k}={v}" for k, v in (TINY | dict(max_steps=10)).items()]]
+    sweep_process = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+    summaries = lambda: list((tmp_path / "runs").glob("*/summary.json"))
+    deadline = time.time() + 240
+    while len(summaries()) < 1 and time.time() < deadline and sweep_process.poll() is None: time.sleep(0.1)
+    os.killpg(sweep_process.pid, signal.SIGKILL)  # the sweep and its workers, in the middle of their runs
+    sweep_process.wait()
+    assert 1 <= len(summaries()) < 4, "the sweep was meant to be killed half-way"
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = json.loads((tmp_path / "runs" / "sweep.json").read_text())
+    assert log["incomplete"] == [] and log["failed"] == []
+    for run in (tmp_path / "runs").iterdir():
+        if not run.is_dir(): continue
+        steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == 9, run.name  # no stale, none twice
