@@ -562,9 +562,9 @@ def _fmt(v, digits: int = 3) -> str:
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
-    def __init__(self, runs: list[Run], runs_root: str | Path):
+    def __init__(self, runs: list[Run], runs_root: str | Path, tuning_seeds: set[int] = TUNING_SEEDS):
         self.runs, self.runs_root = runs, Path(runs_root)
-        self.study = Study(runs)
+        self.study = Study(runs, tuning_seeds)
         self.formats = FormatComparator(self.study)
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
@@ -585,7 +585,10 @@ class ReportGenerator:
         return {name: reports_dir / name for name in texts}
 
     def _header(self, title: str) -> list[str]:
-        return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.", ""]
+        tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
+        note = (f" Seed{'s' if len(tuning) > 1 else ''} {', '.join(map(str, tuning))} only chose step sizes (the "
+                "tuning seeds): no comparison below uses them." if tuning else "")
+        return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
     # --- format_comparison.md -------------------------------------------------------------------------------
     def format_answer(self, reports_dir: Path) -> list[str]:
