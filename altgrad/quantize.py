@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -249,6 +249,34 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     return q.flatten(-2)[..., :n].to(x.dtype)
 
 # %% ../nbs/01_quantize.ipynb 20
+def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
+    "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
+    if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
+    if mode not in ("nearest", "truncate"): raise ValueError(f"mode must be 'nearest' or 'truncate', got {mode!r}")
+    drop = 52 - bits
+    if drop == 0: return x
+    bits64 = x.double().view(torch.int64)
+    if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
+    return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
+
+
+def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
+                       mode: str = "nearest") -> Tensor:
+    """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
+    sum to FP32 every `promote_every` elements of K; returns float32."""
+    K = a.shape[-1]
+    if b.shape[0] != K: raise ValueError(f"a has K={K} but b has {b.shape[0]} rows")
+    pad = (-K) % promote_every  # zero products change no partial sum
+    a64 = F.pad(a.double(), (0, pad)).unflatten(-1, (-1, promote_every))  # (..., chunks, promote_every)
+    b64 = F.pad(b.double(), (0, 0, 0, pad)).unflatten(0, (-1, promote_every))  # (chunks, promote_every, N)
+    partial = torch.zeros(*a64.shape[:-1], b.shape[-1], dtype=torch.float64, device=a.device)
+    for j in range(promote_every):  # one product per chunk at a time, as the accumulator sees them
+        partial = round_mantissa(partial + a64[..., j, None] * b64[:, j, :], mantissa_bits, mode)
+    total = torch.zeros(partial.shape[:-2] + partial.shape[-1:], dtype=torch.float32, device=a.device)
+    for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
+    return total
+
+# %% ../nbs/01_quantize.ipynb 24
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -322,7 +350,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/01_quantize.ipynb 23
+# %% ../nbs/01_quantize.ipynb 27
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
