@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -481,8 +481,10 @@ class QuantizedLinear(nn.Module):
 
     def __init__(self, linear: nn.Linear, weight: str | FPFormat | None = None,
                  activation: str | FPFormat | None = None, grad: str | FPFormat | None = None,
-                 scaling: str = "delayed", history_len: int = 16, margin: int = 0, grad_rounding: str = "nearest"):
+                 scaling: str = "delayed", history_len: int = 16, margin: int = 0, grad_rounding: str = "nearest",
+                 gemm: "GemmRecipe | None" = None):
         super().__init__()
+        self.gemm = gemm  # None: each tensor projected once and shared by its GEMMs; else per-GEMM casts (below)
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight, self.bias = linear.weight, linear.bias  # the same Parameters: ties and optimizers survive
         self.formats = {role: None if name is None else get_format(name)
@@ -498,9 +500,15 @@ class QuantizedLinear(nn.Module):
         return f"{self.in_features}, {self.out_features}, {names}, scaling={[type(s).__name__ for s in self.scalers.values()]}"
 
     def _record(self, role: str, fmt: FPFormat, x: Tensor, q: Tensor, scale: Tensor | None):
-        counts = quant_stats(x, q, scale, fmt)
+        self._add_counts(role, quant_stats(x, q, scale, fmt))
+
+    def _add_counts(self, role: str, counts: dict):
         total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
         for key, value in counts.items(): total[key] += value
+
+    def _recorder(self, operand: str):
+        "The counter of one GEMM operand (e.g. 'wgrad.dy') while counting is on, else None."
+        return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
     def _project(self, role: str, x: Tensor) -> Tensor:
         fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
@@ -512,6 +520,7 @@ class QuantizedLinear(nn.Module):
         return q
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.gemm is not None: return _gemm_forward(self, x)
         y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
         fmt = self.formats["grad"]
         if fmt is None: return y
@@ -608,3 +617,162 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
 def store_weights_on_grid(model: nn.Module):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid()
+
+# %% ../nbs/05_layers.ipynb 11
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cast:
+    "How one GEMM operand is quantized; `format=None` leaves it in high precision."
+    format: str | None = None
+    scaling: str = "tensor"  # tensor | block | tile
+    block: int = 32  # values per block along the contraction axis (scaling "block")
+    tile: int = 16  # side of the square tiles (scaling "tile")
+    scale_format: str = "E8M0"
+    scale_rounding: str = "floor"
+    tensor_scale: bool = False
+    rounding: str = "nearest"
+
+    def __post_init__(self):
+        if self.format is not None: get_format(self.format)
+        if self.scaling not in ("tensor", "block", "tile"):
+            raise ValueError(f"Cast scaling must be tensor, block or tile, got {self.scaling!r}")
+        if self.rounding not in ROUNDINGS: raise ValueError(f"Cast rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
+
+
+@dataclass(frozen=True)
+class GemmRecipe:
+    "The casts of the six operands of a linear layer's three GEMMs, and the Hadamard transform of the wgrad GEMM."
+    forward_x: Cast = Cast()
+    forward_w: Cast = Cast()
+    dgrad_dy: Cast = Cast()
+    dgrad_w: Cast = Cast()
+    wgrad_dy: Cast = Cast()
+    wgrad_x: Cast = Cast()
+    hadamard: bool = False
+    hadamard_seed: int = 0
+
+    @classmethod
+    def per_tensor(cls, weight: str | None, activation: str | None, grad: str | None, grad_rounding: str = "nearest"):
+        "Each role's format with one scale per tensor in every GEMM: the numbers of the plain path."
+        x, w, dy = Cast(activation), Cast(weight), Cast(grad, rounding=grad_rounding)
+        return cls(x, w, dy, w, dy, x)
+
+
+def _as_blocks(t: Tensor, cast: Cast, axis: int):
+    "(blocks of shape (..., n, size), undo) for a block cast (along `axis`) or a tile cast (a 2-D `t`)."
+    if cast.scaling == "tile":
+        rows, cols, side = *t.shape, cast.tile
+        padded = F.pad(t, (0, (-cols) % side, 0, (-rows) % side))
+        r, c = padded.shape[0] // side, padded.shape[1] // side
+        squares = padded.reshape(r, side, c, side).transpose(1, 2).reshape(r, c, side * side)
+        undo = lambda b: b.reshape(r, c, side, side).transpose(1, 2).reshape(padded.shape)[:rows, :cols]
+        return squares, undo
+    moved = t.movedim(axis, -1)
+    n = moved.shape[-1]
+    padded = F.pad(moved, (0, (-n) % cast.block)) if n % cast.block else moved
+    undo = lambda b: b.flatten(-2)[..., :n].movedim(-1, axis)
+    return padded.unflatten(-1, (-1, cast.block)), undo
+
+
+def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
+    "A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as `w.T` tiled."
+    squares, undo = _as_blocks(w, Cast(scaling="tile", tile=tile), 0)
+    return undo(block_quantize(squares, fmt, tile * tile, **block_options))
+
+
+def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tensor:
+    "The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of 16 rows."
+    h = torch.ones(1, 1, dtype=torch.float64)
+    while h.shape[0] < n: h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+    signs = torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
+    return (h * signs / math.sqrt(n)).to(device=device, dtype=dtype)
+
+
+def _rotate(t: Tensor, h: Tensor) -> Tensor:
+    "t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute nothing)."
+    m = t.shape[0]
+    padded = F.pad(t, (0, 0, 0, (-m) % h.shape[0]))
+    return torch.einsum("ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))).flatten(0, 1)
+
+
+def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
+    "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
+    scale_fmt = _scale_format(cast.scale_format)
+    if scale_fmt is None:  # E8M0: the exponent floor(log2 amax) − emax_elem clamps at ±127
+        exponent = torch.floor(torch.log2(amax)) - fmt.emax
+        high, low = exponent > 127, (amax > 0) & (exponent < -127)
+    else:
+        scale = amax / fmt.max_finite
+        high, low = scale > scale_fmt.max_finite, (scale > 0) & (scale < scale_fmt.min_normal)
+    return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
+
+
+def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
+    """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
+    multiplier for scaling "tensor" (default: from the tensor's own amax, a power of two). `record(counts)` is given
+    the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps)."""
+    if cast.format is None: return t
+    fmt = get_format(cast.format)
+    if cast.scaling == "tensor":
+        s = (_amax_scale(t.detach().abs().amax(), fmt, 0, True) if scale is None else scale).to(t.dtype)
+        q = quantize(t * s, fmt, cast.rounding) / s
+        if record is not None: record(quant_stats(t, q, s, fmt))
+        return q
+    options = dict(scale_format=cast.scale_format, scale_rounding=cast.scale_rounding, tensor_scale=cast.tensor_scale)
+    blocks, undo = _as_blocks(t, cast, axis)
+    size = blocks.shape[-1]
+    q = block_quantize(blocks, fmt, size, rounding=cast.rounding, **options)
+    if record is not None:
+        into, _ = block_scales(blocks, fmt, size, **options)
+        counts = quant_stats(blocks.unsqueeze(-2), q.unsqueeze(-2), into, fmt)
+        record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
+    return undo(q)
+
+
+class _GemmLinear(torch.autograd.Function):
+    "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, recipe, scales, grad_scaler, layer):
+        ctx.save_for_backward(x, weight)
+        ctx.recipe, ctx.scales, ctx.grad_scaler, ctx.has_bias, ctx.layer = recipe, scales, grad_scaler, bias is not None, layer
+        xq = cast_operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"))
+        wq = cast_operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"))
+        y = xq @ wq.t()
+        return y if bias is None else y + bias
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, weight = ctx.saved_tensors
+        r, scales = ctx.recipe, ctx.scales
+        fmt = r.dgrad_dy.format or r.wgrad_dy.format
+        s_dy = (ctx.grad_scaler.scale_for(dy, get_format(fmt)) if ctx.grad_scaler is not None and fmt else None)
+        record = ctx.layer._recorder
+        dy_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"))
+        dx = dy_dgrad @ cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"))
+        a, b = dy, x
+        if r.hadamard:
+            h = hadamard_blocks(16, r.hadamard_seed, dy.device)
+            a, b = _rotate(a, h), _rotate(b, h)
+        dw = (cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy")).t()
+              @ cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x")))
+        # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
+        # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
+        return dx, dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
+
+
+def _gemm_forward(layer, x: Tensor) -> Tensor:
+    "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
+    flat = x.reshape(-1, x.shape[-1])
+    scales = {}
+    for key, role, cast in (("x", "activation", layer.gemm.forward_x), ("w", "weight", layer.gemm.forward_w)):
+        if cast.format is not None and cast.scaling == "tensor" and role in layer.scalers:
+            tensor = flat if key == "x" else layer.weight
+            scales[key] = layer.scalers[role].scale_for(tensor.detach(), get_format(cast.format))
+            layer.scalers[role].record(tensor.detach())
+    grad_scaler = layer.scalers["grad"] if "grad" in layer.scalers else None
+    y = _GemmLinear.apply(flat, layer.weight, layer.bias, layer.gemm, scales, grad_scaler, layer)
+    return y.reshape(*x.shape[:-1], y.shape[-1])

@@ -443,14 +443,17 @@ class Trainer:
         return metrics
 
     def quantization_rates(self) -> dict:
-        "Overflow / underflow / non-finite fractions per tensor role, over all quantized layers (full sample)."
+        """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers (full samples): the shares of
+        values that overflow, underflow or are not finite, and with block scales the shares of blocks whose scale
+        saturates or underflows."""
         totals = {}
         for layer in quantized_layers(self.model).values():
             for role, counts in layer.stats.items():
-                t = totals.setdefault(role, dict.fromkeys(counts, 0))
-                for key, value in counts.items(): t[key] += value
-        return {f"{role}/{key}_rate": t[key] / max(1, t["numel"]) for role, t in totals.items()
-                for key in ("overflow", "underflow", "nonfinite")}
+                t = totals.setdefault(role, {})
+                for key, value in counts.items(): t[key] = t.get(key, 0) + value
+        shares = (("overflow", "numel"), ("underflow", "numel"), ("nonfinite", "numel"),
+                  ("scale_saturated", "blocks"), ("scale_underflow", "blocks"))
+        return {f"{role}/{key}_rate": t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
 
     @torch.no_grad()
     def evaluate(self) -> dict:
