@@ -309,33 +309,37 @@ class FormatExperimentRunner:
                                model=model)
         self.config = self.trainer.config  # resume: never may have named a fresh run directory
         self.stability = StabilityHook(self.trainer)
-        self.trainer.hooks += [DiagnosticsHook(self.trainer), self.stability]
+        self.trainer.hooks += [DiagnosticsHook(self.trainer), self.stability, self]
+
+    def after_fit(self, trainer, summary: dict) -> dict:
+        "At the end of the run, under its lock and before its summary is written: failure report, curves, result."
+        return {"result": self._result(summary, write_files=True).to_dict()}
 
     def run(self, progress: bool = True) -> ExperimentResult:
         summary = self.trainer.fit(progress=progress)
+        if "result" in summary: return ExperimentResult(**summary["result"])
+        return self._result(summary, write_files=False)  # a finished run whose summary predates kept results
+
+    def _result(self, summary: dict, write_files: bool) -> ExperimentResult:
         run_dir = self.trainer.run_dir
         records = read_metrics(run_dir)
         stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
         overflow = next((max(v for k, v in r.items() if k.endswith("overflow_rate"))
                          for r in reversed(records) if any(k.endswith("overflow_rate") for k in r)), None)
         stop_reason, steps = summary.get("stop_reason"), summary["steps"]
-        # a run that was already over when this command started keeps its report and recorded shifts
-        events = self.stability.events or (summary.get("result") or {}).get("mantissa_shifts", [])
+        events = self.stability.events
         report = run_dir / "failure_report.md"
-        if stop_reason and (self.trainer.stop_reason or not report.exists()):
+        if stop_reason and write_files:
             write_failure_report(run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events)
-        report = str(report) if stop_reason else None
+        if write_files: plot_curves(run_dir)
         formats = sorted({f for roles in (summary.get("placement") or {}).values() for f in roles.values()} - {"fp"}) or ["bf16"]
-        result = ExperimentResult(
+        wandb_url = self.trainer.tracker.wandb_url if self.trainer.tracker is not None else summary.get("wandb_url")
+        return ExperimentResult(
             run_name=self.config.run_name or run_dir.name, formats=formats, run_dir=str(run_dir),
             completed=summary["completed"], steps=steps, final_val_loss=summary["final_val_loss"],
             best_val_loss=summary["best_val_loss"], collapse_step=steps if stop_reason else None,
-            collapse_reason=stop_reason, failure_report=report, stall_rate=stall, overflow_rate=overflow,
-            mantissa_shifts=events, wandb_url=summary.get("wandb_url"))
-        summary = {k: v for k, v in summary.items() if k != "result"} | {"result": result.to_dict()}
-        atomic_write_bytes(run_dir / "summary.json", json.dumps(summary, indent=1).encode())
-        plot_curves(run_dir)
-        return result
+            collapse_reason=stop_reason, failure_report=str(report) if stop_reason and report.exists() else None,
+            stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
 
 
 def run_format_experiment(config_path: str | Path, data_dir: str | Path | None = None, device: str | None = None,
