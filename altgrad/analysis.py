@@ -16,23 +16,18 @@ import pandas as pd
 import yaml
 
 from .files import DirectoryLock, atomic_write, atomic_write_bytes
+from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
 __all__ = ['LAYER_TYPES', 'ROLES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP',
-           'OPTIMIZERS', 'DATA_CREDIT', 'LIMITS', 'layer_kind', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader',
-           't975', 'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size', 'Intervention',
-           'FailureAnalyzer', 'OptimizerComparator', 'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator',
-           'i_desc']
+           'OPTIMIZERS', 'DATA_CREDIT', 'LIMITS', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader', 't975',
+           'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size', 'Intervention', 'FailureAnalyzer',
+           'OptimizerComparator', 'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/11_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
 ROLES = ("weight", "activation", "grad")
-
-
-def layer_kind(name: str) -> str:
-    "attn, mlp or lm_head for a linear layer's module name."
-    return "lm_head" if name.endswith("lm_head") else name.split(".")[-2]
 
 
 @dataclass(frozen=True)
@@ -58,15 +53,16 @@ class Recipe:
         return " · ".join(parts)
 
 
-def recipe_of(config: dict, placement: dict) -> Recipe:
-    "The recipe a run recorded: its config and its placement ({layer: {role: format or 'fp'}})."
+def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe:
+    """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
+    (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
     quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items() if f != "fp"}
-    if not config.get("use_fp8") or not quantized: fmt, where, roles = "BF16", "uniform", "all"
+    if not quantized: fmt, where, roles = "BF16", "uniform", "all"
     else:
         forward = sorted({f for _, r, f in quantized if r != "grad"})
         backward = sorted({f for _, r, f in quantized if r == "grad"})
-        fmt = "+".join(forward or backward) if not forward or not backward or forward == backward \
-            else f"{'+'.join(forward)}/{'+'.join(backward)}"
+        fmt = label or ("+".join(forward or backward) if not forward or not backward or forward == backward
+                        else f"{'+'.join(forward)}/{'+'.join(backward)}")
         kinds = {k for k, _, _ in quantized}
         everywhere = {layer_kind(n) for n in placement}
         where = ("uniform" if kinds == everywhere else "no_lm_head" if kinds == everywhere - {"lm_head"}
@@ -97,7 +93,7 @@ class Run:
     def name(self) -> str: return self.config.get("run_name") or self.path.name
 
     @property
-    def recipe(self) -> Recipe: return recipe_of(self.config, self.summary.get("placement") or {})
+    def recipe(self) -> Recipe: return recipe_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
 
     @property
     def seed(self) -> int: return int(self.config.get("seed", 0))

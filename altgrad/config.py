@@ -15,18 +15,21 @@ from pathlib import Path
 
 import yaml
 
-from .formats import get_format
+from .recipes import Recipe, known_recipes, load_recipe
 
 # %% auto 0
-__all__ = ['SCALINGS', 'OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'UNQUANTIZED', 'CONFIG_DIR', 'TrainConfig',
-           'resolve_config_path', 'load_config', 'parse_overrides']
+__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'CONFIG_DIR', 'TrainConfig', 'resolve_config_path',
+           'load_config', 'parse_overrides']
 
 # %% ../nbs/04_config.ipynb 5
-SCALINGS = ("none", "current", "delayed", "mx")
 OPTIMIZERS = ("adamw", "manifold_adamw", "grid")
 MANIFOLD_MODES = ("update", "gradient")
 DATA_SOURCES = ("packaged", "text", "eurlex_hf")
-UNQUANTIZED = ("bf16", "fp32", "none")
+REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what replaced each
+    "use_fp8": "recipe", "fp8_format": "recipe", "weight_format": "recipe.weight", "activation_format": "recipe.activation",
+    "grad_format": "recipe.grad", "layer_formats": "recipe.layers", "scaling": "recipe.<role>.scaling",
+    "amax_history_len": "recipe.<role>.history", "scaling_margin": "recipe.<role>.margin",
+    "grad_rounding": "recipe.grad.rounding"}
 
 
 @dataclass
@@ -50,16 +53,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     optimizer: str = "adamw"
     # simulated low precision
-    use_fp8: bool = False
-    fp8_format: str = "E5M2"
-    weight_format: str | None = None  # None: fp8_format
-    activation_format: str | None = None  # None: fp8_format
-    grad_format: str | None = None  # None: fp8_format
-    layer_formats: dict = field(default_factory=dict)
-    scaling: str = "delayed"
-    amax_history_len: int = 16
-    scaling_margin: int = 0
-    grad_rounding: str = "nearest"
+    recipe: str | dict = "bf16"  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
     use_shadow: bool = True
     # stability
     nan_patience: int = 5
@@ -126,7 +120,7 @@ class TrainConfig:
             if not ok: raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
         for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size", "max_steps",
                     "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
-                    "amax_history_len", "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
+                    "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
             need(getattr(self, key) > 0, key, "must be positive")
         for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
                     "grid_rung_clip"):
@@ -142,10 +136,8 @@ class TrainConfig:
             need(0 <= getattr(self, key) <= 1, key, "is a fraction in [0, 1]")
         need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
         need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
-        need(self.scaling in SCALINGS, "scaling", f"use one of {SCALINGS}")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
         need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")
-        need(self.grad_rounding in ("nearest", "stochastic"), "grad_rounding", "use 'nearest' or 'stochastic'")
         need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
         need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
         need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
@@ -153,18 +145,9 @@ class TrainConfig:
         modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
         need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
         need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
-        for key in ("fp8_format", "weight_format", "activation_format", "grad_format"):
-            _check_format(key, getattr(self, key))
-        need(self.use_fp8 or not self.layer_formats, "layer_formats", "places formats, so it needs use_fp8: true")
         need(self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(), "resume",
              "use auto, never, or the path of an existing checkpoint file")
-        for pattern, spec in self.layer_formats.items():
-            parts = spec if isinstance(spec, dict) else {"all": spec}
-            for role, name in parts.items():
-                if role not in ("all", "weight", "activation", "grad"):
-                    raise ValueError(f"config key 'layer_formats.{pattern}': unknown role {role!r} "
-                                     "(use weight, activation, grad)")
-                _check_format(f"layer_formats.{pattern}", name)
+        self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
 
     def _fitted(self, interval: int) -> int:
         # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
@@ -185,19 +168,17 @@ class TrainConfig:
         "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
         return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
-    def format_for(self, role: str) -> str | None:
-        "The global format of 'weight', 'activation' or 'grad' (None: not quantized)."
-        if not self.use_fp8: return None
-        name = getattr(self, f"{role}_format") or self.fp8_format
-        return None if str(name).lower() in UNQUANTIZED else name
+    @property
+    def quantization(self) -> Recipe:
+        "The typed recipe of the `recipe` key."
+        return self._quantization
+
+    @property
+    def quantized(self) -> bool:
+        "The recipe quantizes some operand of some layer."
+        return self._quantization.quantizes
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
-
-
-def _check_format(key: str, name):
-    if name is None or str(name).lower() in UNQUANTIZED: return
-    try: get_format(name)
-    except ValueError as e: raise ValueError(f"config key '{key}': {e}") from None
 
 
 def _check_type(key: str, value, annotation):
@@ -242,6 +223,10 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     values.update(overrides)
     known = [f.name for f in dataclasses.fields(TrainConfig)]
     for key in values:
+        if key in REPLACED_KEYS:
+            raise ValueError(f"config key {key!r} was replaced by '{REPLACED_KEYS[key]}': write e.g. `recipe: e5m2`, "
+                             f"`recipe: E4M3/E5M2` or `recipe: {{base: mxfp8, grad: {{rounding: stochastic}}}}` "
+                             f"(named recipes: {', '.join(known_recipes())})")
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))

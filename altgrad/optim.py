@@ -20,11 +20,6 @@ from .quantize import QuantizedLinear, quantized_layers
 __all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
 
 # %% ../nbs/10_optim.ipynb 5
-def _weight_scale(layer: QuantizedLinear) -> Tensor | float:
-    if "weight" not in layer.scalers: return 1.0
-    return layer.scalers["weight"].scale_for(layer.weight.detach(), layer.formats["weight"]).float()
-
-
 def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Tensor | float = 1.0,
                           mantissa_bits: int | None = None) -> Tensor:
     """Grid spacing at w in the direction `sign(direction)`, in w's units. `mantissa_bits` overrides the
@@ -49,7 +44,6 @@ def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tupl
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     return (exp_avg / bias1) / ((exp_avg_sq / bias2).sqrt() + eps)
-
 
 # %% ../nbs/10_optim.ipynb 9
 _COMPILED: dict = {}
@@ -85,7 +79,7 @@ class _FusedAdamBase(torch.optim.Optimizer):
                                                dtype=torch.float32, device=p.device)
                 layer = self.layer_of.get(id(p))
                 fmt = None if layer is None else layer.formats["weight"]
-                yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else _weight_scale(layer))
+                yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else layer.weight_scale())
 
 # %% ../nbs/10_optim.ipynb 11
 def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, betas, eps, weight_decay,

@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'UNQUANTIZED_NAMES', 'read_back', 'Segments', 'quant_stats', 'QuantizedLinear', 'match_layer', 'quantize_model', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'OPERAND_ROLES', 'read_back', 'Segments', 'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -192,10 +192,11 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
 SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
-def _scale_format(name: str) -> FPFormat | None:
-    "None for E8M0 (the power-of-two scale), else the format whose positive values hold the block scale."
+def _scale_format(name: str) -> FPFormat | str | None:
+    "None for E8M0 (the power-of-two scale), 'FP32' for unrounded scales, else the format that holds the block scale."
     key = str(name).strip().upper()
     if key in ("E8M0", "UE8M0"): return None
+    if key in ("FP32", "F32"): return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
 
@@ -206,6 +207,9 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
     blocks = x.float().unflatten(-1, (-1, block_size))
     amax = blocks.abs().amax(-1, keepdim=True)
     scale_fmt = _scale_format(scale_format)
+    if scale_fmt == "FP32":
+        into = fmt.max_finite / amax.clamp_min(1e-12)
+        return into, 1.0 / into
     if scale_fmt is not None:  # a block scale amax / max_elem in scale_fmt, under an optional FP32 tensor scale
         scale = amax / fmt.max_finite
         outer = x.float().abs().amax() / (scale_fmt.max_finite * fmt.max_finite) if tensor_scale else None
@@ -239,8 +243,9 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
         raise ValueError(f"scale_rounding must be one of {SCALE_ROUNDINGS}, got {scale_rounding!r}")
     if not isinstance(block_size, int) or block_size < 1:
         raise ValueError(f"block_size must be a positive whole number, got {block_size!r}")
-    if tensor_scale and _scale_format(scale_format) is None:
-        raise ValueError("tensor_scale (NVFP4's second level) needs a block scale format other than E8M0, e.g. 'E4M3'")
+    if tensor_scale and _scale_format(scale_format) in (None, "FP32"):
+        raise ValueError("tensor_scale (NVFP4's second level) needs a narrow block scale format such as 'E4M3', "
+                         f"not {scale_format}")
     n = x.shape[-1]
     padded = F.pad(x, (0, (-n) % block_size)) if n % block_size else x
     into, back = block_scales(padded, fmt, block_size, scale_format, scale_rounding, tensor_scale)
@@ -391,9 +396,6 @@ def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, 
     return _QuantizeGrad.apply(x, get_format(fmt), scaler, rounding, saturate)
 
 # %% ../nbs/05_layers.ipynb 2
-import fnmatch
-
-
 def read_back(tree):
     """`tree` (nested dicts/lists/tuples) with every tensor replaced by its `tolist()` (a Python number for a 0-d
     tensor), read from each device in one transfer: each `float(t)` on a GPU tensor waits for the GPU, and a
@@ -466,180 +468,46 @@ def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk
     overflow, underflow, nonfinite = counts.unbind()
     return dict(numel=x.numel(), overflow=overflow, underflow=underflow, nonfinite=nonfinite)
 
-
-def _make_scaler(scaling: str, role: str, history_len: int, margin: int) -> Scaler | None:
-    "The scaler of one tensor role; gradients use current scaling where 'delayed' is asked (see quantize_grad)."
-    if scaling == "none": return None
-    if scaling == "mx": return MXScaling()
-    if scaling == "delayed" and role != "grad": return DelayedScaling(history_len, margin)
-    if scaling in ("current", "delayed"): return CurrentScaling(margin)
-    raise ValueError(f"scaling must be one of none, current, delayed, mx; got {scaling!r}")
-
-
-class QuantizedLinear(nn.Module):
-    "A linear layer whose weight, input activation and output gradient are projected onto ExMy grids."
-
-    def __init__(self, linear: nn.Linear, weight: str | FPFormat | None = None,
-                 activation: str | FPFormat | None = None, grad: str | FPFormat | None = None,
-                 scaling: str = "delayed", history_len: int = 16, margin: int = 0, grad_rounding: str = "nearest",
-                 gemm: "GemmRecipe | None" = None):
-        super().__init__()
-        self.gemm = gemm  # None: each tensor projected once and shared by its GEMMs; else per-GEMM casts (below)
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.weight, self.bias = linear.weight, linear.bias  # the same Parameters: ties and optimizers survive
-        self.formats = {role: None if name is None else get_format(name)
-                        for role, name in dict(weight=weight, activation=activation, grad=grad).items()}
-        self.scalers = nn.ModuleDict({role: s for role in self.formats if self.formats[role] is not None
-                                      and (s := _make_scaler(scaling, role, history_len, margin)) is not None})
-        self.grad_rounding = grad_rounding
-        self.collect_stats = False
-        self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
-
-    def extra_repr(self):
-        names = ", ".join(f"{r}={f.name if f else 'fp'}" for r, f in self.formats.items())
-        return f"{self.in_features}, {self.out_features}, {names}, scaling={[type(s).__name__ for s in self.scalers.values()]}"
-
-    def _record(self, role: str, fmt: FPFormat, x: Tensor, q: Tensor, scale: Tensor | None):
-        self._add_counts(role, quant_stats(x, q, scale, fmt))
-
-    def _add_counts(self, role: str, counts: dict):
-        total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
-        for key, value in counts.items(): total[key] += value
-
-    def _recorder(self, operand: str):
-        "The counter of one GEMM operand (e.g. 'wgrad.dy') while counting is on, else None."
-        return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
-
-    def _project(self, role: str, x: Tensor) -> Tensor:
-        fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
-        if fmt is None: return x
-        if not self.collect_stats: return fake_quant(x, fmt, scaler)
-        scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
-        q = fake_quant(x, fmt, scaler)
-        self._record(role, fmt, x, q, scale)
-        return q
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.gemm is not None: return _gemm_forward(self, x)
-        y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
-        fmt = self.formats["grad"]
-        if fmt is None: return y
-        scaler = self.scalers["grad"] if "grad" in self.scalers else None
-        out = quantize_grad(y, fmt, scaler, self.grad_rounding)
-        if self.collect_stats and out.requires_grad:
-            def count(grad):
-                scale = None if scaler is None else scaler.scale_for(grad, fmt)
-                # projected in the scaled domain, where only its zeros matter to the counts
-                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, self.grad_rounding)
-                self._record("grad", fmt, grad, q, scale)
-            out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
-        return out
-
-    @torch.no_grad()
-    def store_weight_on_grid(self):
-        "Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale."
-        fmt = self.formats["weight"]
-        if fmt is None: return
-        scaler = self.scalers["weight"] if "weight" in self.scalers else None
-        scale = None if scaler is None else scaler.scale_for(self.weight, fmt).to(self.weight.dtype)
-        stored = quantize(self.weight if scale is None else self.weight * scale, fmt)
-        stored = stored if scale is None else stored / scale
-        if self.collect_stats: self._record("optimizer", fmt, self.weight, stored, scale)
-        self.weight.copy_(stored)
-
 # %% ../nbs/05_layers.ipynb 4
-UNQUANTIZED_NAMES = ("bf16", "fp32", "none")
-
-
-def _roles(spec) -> dict:
-    if isinstance(spec, dict):
-        unknown = set(spec) - {"weight", "activation", "grad"}
-        if unknown: raise ValueError(f"unknown roles {sorted(unknown)} in layer config (use weight, activation, grad)")
-        return {role: spec[role] for role in spec}
-    return dict(weight=spec, activation=spec, grad=spec)
-
-
-def _format_or_none(name):
-    return None if name is None or str(name).lower() in UNQUANTIZED_NAMES else get_format(name)
-
-
-def match_layer(name: str, patterns) -> str | None:
-    "The first pattern that matches module `name` exactly or as a dotted suffix."
-    return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
-
-
-def quantize_model(model: nn.Module, layer_config: dict, scaling: str = "delayed", history_len: int = 16,
-                   margin: int = 0, grad_rounding: str = "nearest") -> dict[str, dict]:
-    "Swap each nn.Linear of `model` for a QuantizedLinear as `layer_config` says; returns {layer: formats}."
-    default = {role: None for role in ("weight", "activation", "grad")} | _roles(layer_config.get("default"))
-    patterns = [p for p in layer_config if p != "default"]
-    placement = {}
-    for parent_name, parent in list(model.named_modules()):
-        for child_name, child in list(parent.named_children()):
-            if not isinstance(child, nn.Linear) or isinstance(child, QuantizedLinear): continue
-            name = f"{parent_name}.{child_name}" if parent_name else child_name
-            pattern = match_layer(name, patterns)
-            roles = default | (_roles(layer_config[pattern]) if pattern else {})
-            formats = {role: _format_or_none(value) for role, value in roles.items()}
-            setattr(parent, child_name, QuantizedLinear(child, **formats, scaling=scaling, history_len=history_len,
-                                                        margin=margin, grad_rounding=grad_rounding))
-            placement[name] = {role: f.name if f else "fp" for role, f in formats.items()}
-    unused = [p for p in patterns if not any(match_layer(n, [p]) for n in placement)]
-    if unused: raise ValueError(f"layer patterns {unused} match no linear layer; layers are {sorted(placement)}")
-    return placement
-
-
-def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
-    return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
-
-
-def set_collect_stats(model: nn.Module, on: bool):
-    "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
-    for layer in quantized_layers(model).values():
-        layer.collect_stats = on
-        if on: layer.stats = {}
-
-
-@torch.no_grad()
-def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
-    """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
-    the first training step is already scaled. The first pass scales each tensor by its own amax (current
-    scaling) — not by 1, which would project the unscaled tensors onto each format's own range and make formats
-    that differ only by a power of two (E0M7 and E1M6) record different histories; later passes use the
-    histories. Stateless scalers are unaffected."""
-    delayed = [m for m in model.modules() if isinstance(m, DelayedScaling)]
-    for i in range(passes):
-        for m in delayed: m.calibrating = i == 0
-        model(*inputs)
-    for m in delayed: m.calibrating = False
-
-
-def store_weights_on_grid(model: nn.Module):
-    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid."
-    for layer in quantized_layers(model).values(): layer.store_weight_on_grid()
-
-# %% ../nbs/05_layers.ipynb 11
 import math
 from dataclasses import dataclass
+
+CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
+PER_TENSOR_SCALINGS = ("none", "current", "delayed")
+ROLES = ("weight", "activation", "grad")
 
 
 @dataclass(frozen=True)
 class Cast:
     "How one GEMM operand is quantized; `format=None` leaves it in high precision."
     format: str | None = None
-    scaling: str = "tensor"  # tensor | block | tile
+    scaling: str = "current"  # one of CAST_SCALINGS (see the table above)
     block: int = 32  # values per block along the contraction axis (scaling "block")
-    tile: int = 16  # side of the square tiles (scaling "tile")
-    scale_format: str = "E8M0"
-    scale_rounding: str = "floor"
-    tensor_scale: bool = False
-    rounding: str = "nearest"
+    tile: int = 16  # side of the square tiles of a 2-D weight (scaling "tile")
+    scale_format: str = "E8M0"  # block scales: E8M0 (a power of two), FP32 (unrounded) or an ExMy such as E4M3
+    scale_rounding: str = "floor"  # E8M0 block scales: floor (OCP), ceil, even or rceil
+    tensor_scale: bool = False  # NVFP4's FP32 second-level scale over the block scales
+    rounding: str = "nearest"  # of the elements: nearest (to even) or stochastic
+    history: int = 16  # delayed scaling: steps of amax history
+    margin: int = 0  # per-tensor scales: powers of two of headroom below the format's largest value
 
     def __post_init__(self):
+        def need(ok: bool, key: str, why: str):
+            if not ok: raise ValueError(f"'{key}' = {getattr(self, key)!r}: {why}")
         if self.format is not None: get_format(self.format)
-        if self.scaling not in ("tensor", "block", "tile"):
-            raise ValueError(f"Cast scaling must be tensor, block or tile, got {self.scaling!r}")
-        if self.rounding not in ROUNDINGS: raise ValueError(f"Cast rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
+        need(self.scaling in CAST_SCALINGS, "scaling", f"use one of {', '.join(CAST_SCALINGS)}")
+        need(self.rounding in ROUNDINGS, "rounding", f"use one of {', '.join(ROUNDINGS)}")
+        need(self.scale_rounding in SCALE_ROUNDINGS, "scale_rounding", f"use one of {', '.join(SCALE_ROUNDINGS)}")
+        for key in ("block", "tile", "history"):
+            value = getattr(self, key)
+            need(isinstance(value, int) and not isinstance(value, bool) and value >= 1, key, "must be a positive whole number")
+        need(isinstance(self.margin, int) and self.margin >= 0, "margin", "must be a whole number >= 0")
+        _scale_format(self.scale_format)  # an unknown scale format is named here
+        need(not self.tensor_scale or _scale_format(self.scale_format) not in (None, "FP32"), "tensor_scale",
+             "needs a narrow block scale format such as E4M3")
+
+    @property
+    def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
 
 
 @dataclass(frozen=True)
@@ -654,15 +522,42 @@ class GemmRecipe:
     hadamard: bool = False
     hadamard_seed: int = 0
 
+    def __post_init__(self):
+        for name in ("dgrad_dy", "wgrad_dy"):
+            if getattr(self, name).scaling == "delayed":
+                raise ValueError(f"{name}: a gradient's amax is known only in its backward pass, so gradients are "
+                                 "scaled by their current amax: use scaling 'current'")
+
     @classmethod
-    def per_tensor(cls, weight: str | None, activation: str | None, grad: str | None, grad_rounding: str = "nearest"):
-        "Each role's format with one scale per tensor in every GEMM: the numbers of the plain path."
-        x, w, dy = Cast(activation), Cast(weight), Cast(grad, rounding=grad_rounding)
+    def per_tensor(cls, weight: str | None = None, activation: str | None = None, grad: str | None = None,
+                   scaling: str = "delayed", grad_rounding: str = "nearest", history: int = 16, margin: int = 0):
+        "Each role's format with one scale per tensor in every GEMM; 'delayed' scales gradients by their current amax."
+        kind = lambda role: "current" if scaling == "delayed" and role == "grad" else scaling
+        x, w = (Cast(f, kind(r), history=history, margin=margin) for r, f in (("activation", activation), ("weight", weight)))
+        dy = Cast(grad, kind("grad"), rounding=grad_rounding, history=history, margin=margin)
         return cls(x, w, dy, w, dy, x)
+
+    def role_cast(self, role: str) -> Cast:
+        "The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only wgrad quantizes it)."
+        if role == "grad": return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
+        return dict(weight=self.forward_w, activation=self.forward_x)[role]
+
+    @property
+    def casts(self) -> tuple[Cast, ...]:
+        return self.forward_x, self.forward_w, self.dgrad_dy, self.dgrad_w, self.wgrad_dy, self.wgrad_x
+
+    @property
+    def quantizes(self) -> bool: return any(c.format is not None for c in self.casts)
+
+    @property
+    def shares_casts(self) -> bool:
+        "Every tensor is cast alike, one scale per tensor, in each GEMM that reads it: it can be cast once for all."
+        return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
+                and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts))
 
 
 def _as_blocks(t: Tensor, cast: Cast, axis: int):
-    "(blocks of shape (..., n, size), undo) for a block cast (along `axis`) or a tile cast (a 2-D `t`)."
+    "(blocks of shape (..., n, size), undo) for a rows or block cast (along `axis`) or a tile cast (a 2-D `t`)."
     if cast.scaling == "tile":
         rows, cols, side = *t.shape, cast.tile
         padded = F.pad(t, (0, (-cols) % side, 0, (-rows) % side))
@@ -672,9 +567,10 @@ def _as_blocks(t: Tensor, cast: Cast, axis: int):
         return squares, undo
     moved = t.movedim(axis, -1)
     n = moved.shape[-1]
-    padded = F.pad(moved, (0, (-n) % cast.block)) if n % cast.block else moved
+    size = n if cast.scaling == "rows" else cast.block
+    padded = F.pad(moved, (0, (-n) % size)) if n % size else moved
     undo = lambda b: b.flatten(-2)[..., :n].movedim(-1, axis)
-    return padded.unflatten(-1, (-1, cast.block)), undo
+    return padded.unflatten(-1, (-1, size)), undo
 
 
 def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
@@ -701,7 +597,9 @@ def _rotate(t: Tensor, h: Tensor) -> Tensor:
 def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
     scale_fmt = _scale_format(cast.scale_format)
-    if scale_fmt is None:  # E8M0: the exponent floor(log2 amax) − emax_elem clamps at ±127
+    if scale_fmt == "FP32":  # an unrounded float32 scale holds every block's
+        high = low = torch.zeros_like(amax, dtype=torch.bool)
+    elif scale_fmt is None:  # E8M0: the exponent floor(log2 amax) − emax_elem clamps at ±127
         exponent = torch.floor(torch.log2(amax)) - fmt.emax
         high, low = exponent > 127, (amax > 0) & (exponent < -127)
     else:
@@ -712,13 +610,15 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
 
 def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
     """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
-    multiplier for scaling "tensor" (default: from the tensor's own amax, a power of two). `record(counts)` is given
-    the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps)."""
+    multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
+    is given the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps)."""
     if cast.format is None: return t
     fmt = get_format(cast.format)
-    if cast.scaling == "tensor":
-        s = (_amax_scale(t.detach().abs().amax(), fmt, 0, True) if scale is None else scale).to(t.dtype)
-        q = quantize(t * s, fmt, cast.rounding) / s
+    if cast.per_tensor:
+        s = None if cast.scaling == "none" else (
+            _amax_scale(t.detach().abs().amax(), fmt, cast.margin, True) if scale is None else scale).to(t.dtype)
+        q = quantize(t if s is None else t * s, fmt, cast.rounding)
+        q = q if s is None else q / s
         if record is not None: record(quant_stats(t, q, s, fmt))
         return q
     options = dict(scale_format=cast.scale_format, scale_rounding=cast.scale_rounding, tensor_scale=cast.tensor_scale)
@@ -763,16 +663,145 @@ class _GemmLinear(torch.autograd.Function):
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx, dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
+# %% ../nbs/05_layers.ipynb 6
+from dataclasses import replace
 
-def _gemm_forward(layer, x: Tensor) -> Tensor:
+OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
+                     wgrad_dy="grad", wgrad_x="activation")
+
+
+def _make_scaler(cast: Cast) -> Scaler | None:
+    "The per-tensor scaler that keeps a role's state (a delayed cast's amax history); None for other casts."
+    if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
+    return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
+
+
+class QuantizedLinear(nn.Module):
+    "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
+
+    def __init__(self, linear: nn.Linear, recipe: GemmRecipe = GemmRecipe(), per_gemm: bool = False):
+        super().__init__()
+        self.recipe = recipe
+        # a recipe whose casts every GEMM shares is computed by casting each tensor once (faster, the same numbers);
+        # per_gemm=True runs the per-GEMM path anyway (tests and benchmarks compare the two)
+        self.per_gemm = per_gemm or not recipe.shares_casts
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight, self.bias = linear.weight, linear.bias  # the same Parameters: ties and optimizers survive
+        self.casts = {role: recipe.role_cast(role) for role in ROLES}
+        # each role's live format: the FP32 reference sets roles to None, a mantissa shift moves them (new dicts)
+        self.formats = self._recipe_formats = {role: None if c.format is None else get_format(c.format)
+                                               for role, c in self.casts.items()}
+        self.scalers = nn.ModuleDict({role: s for role, c in self.casts.items() if (s := _make_scaler(c)) is not None})
+        self.collect_stats = False
+        self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
+
+    def extra_repr(self):
+        names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
+        return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
+
+    def _add_counts(self, role: str, counts: dict):
+        total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
+        for key, value in counts.items(): total[key] += value
+
+    def _recorder(self, operand: str):
+        "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
+        return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
+
+    def live_recipe(self) -> GemmRecipe:
+        "The recipe with each role's live format (see `formats`)."
+        if self.formats is self._recipe_formats: return self.recipe
+        def live(operand, cast):
+            fmt = self.formats[OPERAND_ROLES[operand]]
+            return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
+        return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
+
+    def _project(self, role: str, x: Tensor) -> Tensor:
+        fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
+        if fmt is None: return x
+        q = fake_quant(x, fmt, scaler, self.casts[role].rounding)
+        if self.collect_stats:
+            scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
+            self._add_counts(role, quant_stats(x, q, scale, fmt))
+        return q
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.per_gemm: return _gemm_forward(self, x)
+        y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
+        fmt, rounding = self.formats["grad"], self.casts["grad"].rounding
+        if fmt is None: return y
+        scaler = self.scalers["grad"] if "grad" in self.scalers else None
+        out = quantize_grad(y, fmt, scaler, rounding)
+        if self.collect_stats and out.requires_grad:
+            def count(grad):
+                scale = None if scaler is None else scaler.scale_for(grad, fmt)
+                # projected in the scaled domain, where only its zeros matter to the counts
+                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
+                self._add_counts("grad", quant_stats(grad, q, scale, fmt))
+            out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
+        return out
+
+    def weight_scale(self) -> Tensor:
+        "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
+        cast, fmt, w = self.casts["weight"], self.formats["weight"], self.weight.detach()
+        if fmt is None or cast.scaling == "none": return torch.ones((), device=w.device)
+        if cast.per_tensor: return self.scalers["weight"].scale_for(w, fmt).float()
+        blocks, undo = _as_blocks(w, cast, -1)  # blocks along the forward GEMM's contraction axis, or tiles
+        into, _ = block_scales(blocks.flatten(-2), fmt, blocks.shape[-1], cast.scale_format, cast.scale_rounding,
+                               cast.tensor_scale)
+        return undo(into.expand(blocks.shape))
+
+    @torch.no_grad()
+    def store_weight_on_grid(self):
+        "Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s)."
+        fmt = self.formats["weight"]
+        if fmt is None: return
+        cast = replace(self.casts["weight"], format=fmt.name, rounding="nearest")
+        scale = self.weight_scale() if cast.per_tensor and cast.scaling != "none" else None
+        record = self._recorder("optimizer")
+        self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
+
+
+def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
+    recipe = layer.live_recipe()
     flat = x.reshape(-1, x.shape[-1])
     scales = {}
-    for key, role, cast in (("x", "activation", layer.gemm.forward_x), ("w", "weight", layer.gemm.forward_w)):
-        if cast.format is not None and cast.scaling == "tensor" and role in layer.scalers:
+    for key, role, cast in (("x", "activation", recipe.forward_x), ("w", "weight", recipe.forward_w)):
+        if cast.format is not None and cast.per_tensor and role in layer.scalers:
             tensor = flat if key == "x" else layer.weight
             scales[key] = layer.scalers[role].scale_for(tensor.detach(), get_format(cast.format))
             layer.scalers[role].record(tensor.detach())
     grad_scaler = layer.scalers["grad"] if "grad" in layer.scalers else None
-    y = _GemmLinear.apply(flat, layer.weight, layer.bias, layer.gemm, scales, grad_scaler, layer)
+    y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
+
+# %% ../nbs/05_layers.ipynb 14
+def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
+
+
+def set_collect_stats(model: nn.Module, on: bool):
+    "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
+    for layer in quantized_layers(model).values():
+        layer.collect_stats = on
+        if on: layer.stats = {}
+
+
+@torch.no_grad()
+def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
+    """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
+    the first training step is already scaled. The first pass scales each tensor by its own amax (current
+    scaling) — not by 1, which would project the unscaled tensors onto each format's own range and make formats
+    that differ only by a power of two (E0M7 and E1M6) record different histories; later passes use the
+    histories. Stateless scalers are unaffected."""
+    delayed = [m for m in model.modules() if isinstance(m, DelayedScaling)]
+    if not delayed: return  # nothing to fill (and no forward pass to draw random numbers)
+    for i in range(passes):
+        for m in delayed: m.calibrating = i == 0
+        model(*inputs)
+    for m in delayed: m.calibrating = False
+
+
+def store_weights_on_grid(model: nn.Module):
+    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid."
+    for layer in quantized_layers(model).values(): layer.store_weight_on_grid()

@@ -162,10 +162,10 @@ class StabilityHook:
         c = trainer.config
         self.config = c
         self.clipper = (PartitionRelativeClipper(trainer.model, c.partition_clip_base, c.overflow_threshold)
-                        if c.enable_partition_clipping and c.use_fp8 else None)
+                        if c.enable_partition_clipping and c.quantized else None)
         self.shifter = (EmergencyMantissaShift(trainer.model, c.emergency_shift_nan_patience,
                                                c.emergency_shift_stall_threshold)
-                        if c.enable_emergency_shift and c.use_fp8 else None)
+                        if c.enable_emergency_shift and c.quantized else None)
         self.last_overflow_rate = None
         self.stalled_samples = 0
         self.divergence = DivergenceRule(c.divergence_nats, self.DIVERGENCE_WINDOW)
@@ -260,7 +260,7 @@ def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: 
     lines = [f"# Failure report: {config.run_name}", "",
              f"- **Collapse step:** {step}", f"- **Reason:** {reason}", f"- **Failure kind:** {kind}",
              f"- **Formats:** {', '.join(formats)}; master weights: {'FP32 shadow' if config.use_shadow else 'stored in format'}; "
-             f"scaling: {config.scaling}",
+             f"recipe: {config.quantization.name} ({config.quantization.description})",
              f"- **Gradient sparsity** (exactly-zero weight-gradient entries, last sample): "
              f"{diag.get('diag/grad_zero_fraction', float('nan')):.4f}",
              f"- **Zero-update regions** (layer types with > 90% of weights unchanged by the last sampled step): "

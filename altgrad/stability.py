@@ -47,8 +47,7 @@ class BitStallDetector:
     def _scales(self, names: list[str], segments: Segments) -> Tensor:
         "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
         def scale(layer):
-            if "weight" not in layer.scalers: return torch.ones_like(layer.weight)
-            return layer.scalers["weight"].scale_for(layer.weight.detach(), layer.formats["weight"]).expand(layer.weight.shape)
+            return layer.weight_scale().expand(layer.weight.shape)
         return segments.cat([scale(self.layers[n]) for n in names]).float()
 
     def before_step(self):
@@ -218,7 +217,7 @@ class EmergencyMantissaShift:
         for name, layer in quantized_layers(self.model).items():
             for role, fmt in layer.formats.items():
                 if fmt is None or (target := next_rung(fmt)) is None: continue
-                layer.formats[role] = target
+                layer.formats = {**layer.formats, role: target}  # a new dict: the per-GEMM path sees the change
                 moved[f"{name}.{role}"] = (fmt.name, target.name)
         if not moved: return None
         self.nan_watch.streak = 0

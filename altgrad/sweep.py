@@ -50,20 +50,13 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if roles not in ("all", *ROLES): raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
     if weights not in ("shadow", "stored"): raise ValueError(f"unknown weights {weights!r}: use shadow or stored")
     quantized = str(format).lower() != "bf16"
-    overrides = dict(use_fp8=quantized, seed=int(seed), layer_formats={}, use_shadow=weights == "shadow",
-                     **OPTIMIZER_SETTINGS[optimizer])
+    overrides = dict(recipe="bf16", seed=int(seed), use_shadow=weights == "shadow", **OPTIMIZER_SETTINGS[optimizer])
     if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
-    if quantized:
-        forward, _, gradient = str(format).partition("/")
-        per_role = dict(weight=forward, activation=forward, grad=gradient or forward)
-        if roles != "all": per_role = {r: f if r == roles else "bf16" for r, f in per_role.items()}
-        overrides |= dict(fp8_format=forward, **{f"{r}_format": f for r, f in per_role.items()})
-        if placement == "no_lm_head":
-            overrides["layer_formats"] = {"lm_head": "bf16"}
-        elif placement != "uniform":
-            overrides |= dict(weight_format="bf16", activation_format="bf16", grad_format="bf16",
-                              layer_formats={PLACEMENT_PATTERNS[placement]: per_role})
+    if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
+        layer = {"base": str(format)} | ({r: "bf16" for r in ROLES if r != roles} if roles != "all" else {})
+        overrides["recipe"] = (layer if placement == "uniform" else layer | {"layers": {"lm_head": "bf16"}}
+                               if placement == "no_lm_head" else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
     elif roles != "all" or placement != "uniform":
         raise ValueError(f"format bf16 quantizes nothing: give it placement uniform and roles all")
     name = f"{str(format).replace('/', '-')}_{placement}" + (f"-{roles}" if roles != "all" else "") + f"_{optimizer}"
@@ -282,7 +275,7 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_afte
         prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
         started = time.perf_counter()
         deadline = time.time() + stop_after if stop_after is not None else math.inf
-        todo.sort(key=lambda r: (str(r.overrides.get("fp8_format")), str(r.overrides["layer_formats"]), r.name))
+        todo.sort(key=lambda r: (str(r.overrides["recipe"]), r.name))  # a worker compiles one recipe after another
         shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
                   for i in range(workers)]
         records = _supervise([s for s in shares if s], base, shared, out_dir, deadline) if todo else {}

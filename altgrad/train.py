@@ -22,14 +22,15 @@ from .config import TrainConfig, load_config
 from .data import TokenData, prepare
 from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, say, scrub_temporary_files
 from .model import GPT, GPTConfig
-from .quantize import (calibrate_scalers, quantize_model, quantized_layers, read_back, set_collect_stats,
+from .recipes import Placement, quantize_model
+from .quantize import (calibrate_scalers, quantized_layers, read_back, set_collect_stats,
                               store_weights_on_grid)
 
 # %% auto 0
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device',
-           'default_data_dir', 'prepare_data', 'layer_config_from', 'build_model', 'build_optimizer', 'CompiledGPT',
-           'compile_model', 'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment',
-           'available_memory', 'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Trainer']
+           'default_data_dir', 'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model',
+           'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Trainer']
 
 # %% ../nbs/06_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -170,23 +171,12 @@ def prepare_data(config: TrainConfig) -> TokenData:
     return TokenData(data_dir)
 
 
-def layer_config_from(config: TrainConfig) -> dict:
-    "The `quantize_model` layer config of a TrainConfig."
-    default = {role: config.format_for(role) for role in ("weight", "activation", "grad")}
-    return {"default": default, **config.layer_formats}
-
-
-def build_model(config: TrainConfig) -> tuple[GPT, dict]:
-    "The GPT of `config`, its linears quantized when `use_fp8`; returns (model, placement)."
+def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
+    "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
     torch.manual_seed(config.seed)  # identical initial weights for every format
     model = GPT(GPTConfig(block_size=config.block_size, vocab_size=config.vocab_size, n_layer=config.n_layer,
                           n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout))
-    placement = {}
-    if config.use_fp8:
-        placement = quantize_model(model, layer_config_from(config), scaling=config.scaling,
-                                   history_len=config.amax_history_len, margin=config.scaling_margin,
-                                   grad_rounding=config.grad_rounding)
-    return model, placement
+    return model, quantize_model(model, config.quantization) if config.quantized else None
 
 
 def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
@@ -306,7 +296,7 @@ def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> i
     logits = config.block_size * config.vocab_size * 4  # bytes of one sequence's logits
     activations = config.block_size * config.n_embd * 4 * config.n_layer  # one activation tensor of every layer
     runtime = 400 * 2 ** 20  # torch and the interpreter
-    if not config.use_fp8:  # weights, gradients, two AdamW moments; ~4 logit-sized and ~24 activation-sized tensors
+    if not config.quantized:  # weights, gradients, two AdamW moments; ~4 logit-sized and ~24 activation-sized tensors
         return int(runtime + 16 * params + b * (4 * logits + 24 * activations))
     # quantized: ~11 logit-sized copies (the gradient's projection onto the grid makes most of them) and ~40
     # activation-sized ones per sequence; a full diagnostic sample holds ~36 float32-sized copies of every weight
@@ -366,14 +356,14 @@ class Trainer:
         self.device = resolve_device(device or config.device)
         if self.device.type == "cpu": check_cpu_memory(config)
         self.data = data if data is not None else prepare_data(config)
-        self.model, self.placement = build_model(config) if model is None else (model, {})
+        self.model, self.placement = build_model(config) if model is None else (model, None)
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
         self.compiled = compile_model(self.model, config) if cuda and config.compile else self.model
         self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
                              enabled=cuda and config.dtype != "float32")
-        if config.use_fp8 and config.scaling == "delayed":  # amax histories from the first batch, before step 0
+        if config.quantized:  # delayed scaling's amax histories from the first batch, before step 0
             x, y = self.data.get_batch("train", 0, config.batch_size, config.block_size, seed=config.seed, device=self.device)
             with torch.autocast(**self.autocast): calibrate_scalers(self.model, x)
         self.tracker = tracker
@@ -405,7 +395,7 @@ class Trainer:
         c = self.config
         sample = self.step % c.sample_every == 0
         self.full_sample = sample and (self.step // c.sample_every) % c.full_diagnostic_every == 0
-        set_collect_stats(self.model, self.full_sample and c.use_fp8)
+        set_collect_stats(self.model, self.full_sample and c.quantized)
         model = self.model if self.full_sample else self.compiled
         model.train()
         lr = lr_at(c, self.step)
@@ -433,7 +423,7 @@ class Trainer:
         self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
         metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
                        step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
-        if self.full_sample and c.use_fp8: metrics.update(self.quantization_rates())
+        if self.full_sample and c.quantized: metrics.update(self.quantization_rates())
         if sample and hasattr(self.optimizer, "mean_ulp_movement"): metrics["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
         if sample and hasattr(self.optimizer, "last") and finite: metrics |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
         metrics = read_back(metrics | extra)
@@ -570,7 +560,8 @@ class Trainer:
         summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
                        stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
                        final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                       placement=self.placement, best_val_loss=self.best_val_loss,
+                       placement=self.placement.formats() if self.placement else {},
+                       recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
                        wall_s=time.perf_counter() - fit_started)
         for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
             if hasattr(hook, "after_fit"): summary |= hook.after_fit(self, summary) or {}

@@ -62,7 +62,7 @@ def main():
     parser.add_argument("--format", default="E5M2")
     parser.add_argument("--steps", type=int, default=1200)
     args = parser.parse_args()
-    base = dict(data_source="text", data_path=args.data_path, device="cuda", use_fp8=True, fp8_format=args.format,
+    base = dict(data_source="text", data_path=args.data_path, device="cuda", recipe=args.format,
                 max_steps=10 ** 6, checkpoint_dir=tempfile.mkdtemp())
     data = prepare_data(load_config("e5m2_short", **base))
     defaults = TrainConfig()

@@ -6,15 +6,15 @@ import torch
 import torch.nn as nn
 
 from altgrad.diagnostics import gradient_stiffness_correlation, ulp_statistics
-from altgrad.quantize import QuantizedLinear, read_back
+from altgrad.quantize import GemmRecipe, QuantizedLinear, read_back
 from altgrad.stability import BitStallDetector
 
 
 def _model():
     torch.manual_seed(0)
-    layers = nn.Sequential(QuantizedLinear(nn.Linear(16, 8), weight="E3M4", scaling="current"),
-                           QuantizedLinear(nn.Linear(8, 8), weight="E5M2", scaling="current"),
-                           QuantizedLinear(nn.Linear(8, 4), weight="E3M4", scaling="none"))
+    layers = nn.Sequential(QuantizedLinear(nn.Linear(16, 8), GemmRecipe.per_tensor(weight="E3M4", scaling="current")),
+                           QuantizedLinear(nn.Linear(8, 8), GemmRecipe.per_tensor(weight="E5M2", scaling="current")),
+                           QuantizedLinear(nn.Linear(8, 4), GemmRecipe.per_tensor(weight="E3M4", scaling="none")))
     return layers
 
 

@@ -2,7 +2,7 @@
 import torch
 
 from altgrad.formats import get_format
-from altgrad.quantize import CurrentScaling, DelayedScaling, MXScaling, fake_quant, quantize, scaled_quantize
+from altgrad.quantize import CurrentScaling, DelayedScaling, GemmRecipe, MXScaling, fake_quant, quantize, scaled_quantize
 
 
 def test_non_contiguous_and_multi_dimensional_inputs():
@@ -69,7 +69,7 @@ def test_gradient_counters_see_the_gradient_before_it_is_projected():
     rounds to 0 — the values 2^(-20 + 20i/63) with i <= 40, 41 of them."""
     import torch.nn as nn
     from altgrad.quantize import QuantizedLinear, read_back
-    layer = QuantizedLinear(nn.Linear(4, 64, bias=False), grad="E0M7", scaling="current")
+    layer = QuantizedLinear(nn.Linear(4, 64, bias=False), GemmRecipe.per_tensor(grad="E0M7", scaling="current"))
     layer.collect_stats = True
     y = layer(torch.randn(1, 4))
     y.backward(torch.logspace(-20, 0, 64, base=2.0).reshape(1, 64))

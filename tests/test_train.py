@@ -24,12 +24,14 @@ def data(tmp_path_factory):
 
 
 @pytest.mark.parametrize("settings", [
-    dict(use_fp8=False),
-    dict(use_fp8=True, fp8_format="E5M2", scaling="delayed", grad_rounding="stochastic"),
-    dict(use_fp8=True, fp8_format="E3M4", scaling="current", use_shadow=False),
-    dict(use_fp8=True, fp8_format="E5M2", use_manifold_aware=True),
-    dict(use_fp8=True, fp8_format="E3M4", optimizer="grid"),
-], ids=["bf16", "e5m2-delayed-sr", "e3m4-stored", "e5m2-manifold", "e3m4-grid"])
+    dict(recipe="bf16"),
+    dict(recipe={"base": "E5M2", "grad": {"rounding": "stochastic"}}),
+    dict(recipe={"base": "E3M4", "weight": {"scaling": "current"}, "activation": {"scaling": "current"}}, use_shadow=False),
+    dict(recipe="E5M2", use_manifold_aware=True),
+    dict(recipe="E3M4", optimizer="grid"),
+    dict(recipe="mxfp8", use_shadow=False),
+    dict(recipe="nvfp4", optimizer="grid"),
+], ids=["bf16", "e5m2-delayed-sr", "e3m4-stored", "e5m2-manifold", "e3m4-grid", "mxfp8-stored", "nvfp4-grid"])
 def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings):
     cfg = load_config(**TINY, **settings, checkpoint_dir=str(tmp_path))
     straight = Trainer(cfg, data)
@@ -47,10 +49,10 @@ def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings
 
 def test_optimizer_choice_and_its_metrics(data, tmp_path):
     from altgrad.optim import GridOptim, ManifoldAdamW
-    manifold = Trainer(load_config(**TINY, use_fp8=True, use_manifold_aware=True, checkpoint_dir=str(tmp_path)), data)
+    manifold = Trainer(load_config(**TINY, recipe="E5M2", use_manifold_aware=True, checkpoint_dir=str(tmp_path)), data)
     assert isinstance(manifold.optimizer, ManifoldAdamW) and manifold.optimizer.mode == "update"
     assert manifold.train_step()["optim/ulp_movement"] > 0
-    grid = Trainer(load_config(**TINY, use_fp8=True, optimizer="grid", checkpoint_dir=str(tmp_path)), data)
+    grid = Trainer(load_config(**TINY, recipe="E5M2", optimizer="grid", checkpoint_dir=str(tmp_path)), data)
     assert isinstance(grid.optimizer, GridOptim)
     metrics = grid.train_step()
     assert 0 < metrics["optim/flips"] <= metrics["optim/updates"]
@@ -59,7 +61,7 @@ def test_optimizer_choice_and_its_metrics(data, tmp_path):
 def test_run_directory_and_wandb_offline(data, tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setenv("WANDB_SILENT", "true")
-    cfg = load_config(**TINY, use_fp8=True, project="altgrad-test", run_name="offline", tags=["ci"],
+    cfg = load_config(**TINY, recipe="E5M2", project="altgrad-test", run_name="offline", tags=["ci"],
                       checkpoint_dir=str(tmp_path))
     summary = Trainer(cfg, data).fit(progress=False)
     run = tmp_path / "offline"
@@ -147,7 +149,8 @@ def test_e1m6_trains_exactly_as_e0m7(data, tmp_path, scaling):
     train bit for bit alike. (The 93-run study's E1M6 runs differed from step 0: delayed scaling's calibration
     projected its first pass at scale 1, onto each format's own range; it now scales that pass by the tensor.)"""
     def losses(fmt):
-        trainer = Trainer(load_config(**TINY, use_fp8=True, fp8_format=fmt, scaling=scaling, checkpoint_dir=str(tmp_path)), data)
+        recipe = {"base": fmt} | ({} if scaling == "delayed" else {"weight": {"scaling": "current"}, "activation": {"scaling": "current"}})
+        trainer = Trainer(load_config(**TINY, recipe=recipe, checkpoint_dir=str(tmp_path)), data)
         return [trainer.train_step()["loss"] for _ in range(6)]
     assert losses("E1M6") == losses("E0M7")
 
