@@ -635,33 +635,39 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
 class _GemmLinear(torch.autograd.Function):
     "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
 
+    # Under autocast all three GEMMs run in its dtype, as F.linear's would (the backward runs outside autocast, so
+    # the dtype is kept). A value on an element grid with a power-of-two scale is exact in BF16; with FP32 scales
+    # (NVFP4's tensor scale, fp8_blockwise) the dequantized operand is rounded to BF16 once more (2^-9 relative).
     @staticmethod
     def forward(ctx, x, weight, bias, recipe, scales, grad_scaler, layer):
         ctx.save_for_backward(x, weight)
         ctx.recipe, ctx.scales, ctx.grad_scaler, ctx.has_bias, ctx.layer = recipe, scales, grad_scaler, bias is not None, layer
+        device = x.device.type
+        ctx.dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+                     else torch.promote_types(x.dtype, weight.dtype))
         xq = cast_operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"))
         wq = cast_operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"))
-        y = xq @ wq.t()
-        return y if bias is None else y + bias
+        y = xq.to(ctx.dtype) @ wq.to(ctx.dtype).t()
+        return y if bias is None else y + bias.to(ctx.dtype)
 
     @staticmethod
     def backward(ctx, dy):
         x, weight = ctx.saved_tensors
-        r, scales = ctx.recipe, ctx.scales
+        r, scales, dtype = ctx.recipe, ctx.scales, ctx.dtype
         fmt = r.dgrad_dy.format or r.wgrad_dy.format
         s_dy = (ctx.grad_scaler.scale_for(dy, get_format(fmt)) if ctx.grad_scaler is not None and fmt else None)
         record = ctx.layer._recorder
         dy_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"))
-        dx = dy_dgrad @ cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"))
+        dx = dy_dgrad.to(dtype) @ cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w")).to(dtype)
         a, b = dy, x
         if r.hadamard:
             h = hadamard_blocks(16, r.hadamard_seed, dy.device)
             a, b = _rotate(a, h), _rotate(b, h)
-        dw = (cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy")).t()
-              @ cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x")))
+        dw = (cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy")).to(dtype).t()
+              @ cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x")).to(dtype))
         # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
-        return dx, dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
+        return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
 # %% ../nbs/05_layers.ipynb 6
 from dataclasses import replace

@@ -40,8 +40,8 @@ class TorchaoMXFP8Linear(nn.Module):
         self.args = (torch.float8_e4m3fn, torch.float8_e4m3fn, torch.float8_e4m3fn, 32, KernelPreference.EMULATED,
                      MXFP8Dim0CastKernelChoice.TORCH, MXFP8Dim1CastKernelChoice.TORCH, ScaleCalculationMode.FLOOR, False)
 
-    def forward(self, x):
-        y = self.mm.apply(x, self.weight, *self.args)
+    def forward(self, x):  # the operands in BF16, as autocast gives F.linear (mx_mm does not autocast itself)
+        y = self.mm.apply(x.to(torch.bfloat16), self.weight.to(torch.bfloat16), *self.args)
         return y if self.bias is None else y + self.bias
 
 
