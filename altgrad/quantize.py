@@ -660,9 +660,7 @@ class _GemmLinear(torch.autograd.Function):
         dy_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"))
         dx = dy_dgrad.to(dtype) @ cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w")).to(dtype)
         a, b = dy, x
-        if r.hadamard:
-            h = hadamard_blocks(16, r.hadamard_seed, dy.device)
-            a, b = _rotate(a, h), _rotate(b, h)
+        if r.hadamard: a, b = _rotate(a, ctx.layer.hadamard), _rotate(b, ctx.layer.hadamard)
         dw = (cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy")).to(dtype).t()
               @ cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x")).to(dtype))
         # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
@@ -698,6 +696,9 @@ class QuantizedLinear(nn.Module):
         self.formats = self._recipe_formats = {role: None if c.format is None else get_format(c.format)
                                                for role, c in self.casts.items()}
         self.scalers = nn.ModuleDict({role: s for role, c in self.casts.items() if (s := _make_scaler(c)) is not None})
+        # the wgrad GEMM's Hadamard matrix, built once (a buffer: it follows the layer to its device; not saved)
+        self.register_buffer("hadamard", hadamard_blocks(16, recipe.hadamard_seed) if recipe.hadamard else None,
+                             persistent=False)
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 

@@ -14,15 +14,16 @@ def test_formats_compiled_one_after_another_match_eager():
     torch._dynamo.reset()
     x, y = torch.randint(0, 256, (2, 16)), torch.randint(0, 256, (2, 16))
     current_e3m4 = {"base": "E3M4", "weight": {"scaling": "current"}, "activation": {"scaling": "current"}}
-    for recipe in ["E5M2", current_e3m4, "mxfp4", "nvfp4"]:  # per-tensor (cast once), then per-GEMM block recipes
+    # per-tensor recipes (each tensor cast once), then per-GEMM block recipes; nvfp4 with its gradients rounded to
+    # nearest: compiled stochastic rounding draws other random numbers than eager (inductor's generator)
+    nvfp4_nearest = {"base": "nvfp4", "grad": {"rounding": "nearest"}}
+    for recipe in ["E5M2", current_e3m4, "mxfp4", nvfp4_nearest]:
         cfg = load_config(recipe=recipe, n_layer=1, n_embd=32, n_head=2, block_size=16, vocab_size=256)
         model, _ = build_model(cfg)
         calibrate_scalers(model, x)
         eager = copy.deepcopy(model)
-        torch.manual_seed(0)  # nvfp4 rounds gradients stochastically: the same draws in both
         compiled_loss = compile_model(model, cfg)(x, y)[1]
         compiled_loss.backward()
-        torch.manual_seed(0)
         eager_loss = eager(x, y)[1]
         eager_loss.backward()
         assert compiled_loss.item() == pytest.approx(eager_loss.item(), rel=1e-5)
