@@ -212,7 +212,8 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
         return into, 1.0 / into
     if scale_fmt is not None:  # a block scale amax / max_elem in scale_fmt, under an optional FP32 tensor scale
         scale = amax / fmt.max_finite
-        outer = x.float().abs().amax() / (scale_fmt.max_finite * fmt.max_finite) if tensor_scale else None
+        # the tensor's amax is the largest block amax: no second pass over the data
+        outer = amax.max() / (scale_fmt.max_finite * fmt.max_finite) if tensor_scale else None
         if outer is not None: scale = scale / outer
         stored = quantize(scale.clamp(scale_fmt.min_normal, scale_fmt.max_finite), scale_fmt)
         if outer is None: return 1.0 / stored, stored
