@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import hashlib
+import json
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -178,6 +180,9 @@ def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
     layers = tuple((pattern, _gemm_recipe(_merge(value, f"{where}.layers.{pattern}", onto=merged), f"{where}.layers.{pattern}"))
                    for pattern, value in (merged.get("layers") or {}).items())
     name = merged.get("name") or (spec if isinstance(spec, str) else "custom")
+    if isinstance(spec, dict) and "name" not in spec and set(spec) - {"base", "description"}:
+        # a changed recipe is not its base: its own name (a digest of the changes) keeps it out of the base's cells
+        name += "+" + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return Recipe(name, merged.get("description", ""), _gemm_recipe(merged, where), layers)
 
 # %% ../nbs/05b_recipes.ipynb 13

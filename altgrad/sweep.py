@@ -55,8 +55,10 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
         layer = {"base": str(format)} | ({r: "bf16" for r in ROLES if r != roles} if roles != "all" else {})
-        overrides["recipe"] = (layer if placement == "uniform" else layer | {"layers": {"lm_head": "bf16"}}
-                               if placement == "no_lm_head" else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
+        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": "bf16"}}
+                  if placement == "no_lm_head" else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
+        # named by its format: where and which roles are the run's placement and roles, recorded beside it
+        overrides["recipe"] = {"name": str(format)} | recipe
     elif roles != "all" or placement != "uniform":
         raise ValueError(f"format bf16 quantizes nothing: give it placement uniform and roles all")
     name = f"{str(format).replace('/', '-')}_{placement}" + (f"-{roles}" if roles != "all" else "") + f"_{optimizer}"
