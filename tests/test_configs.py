@@ -25,6 +25,14 @@ def test_study_configs_differ_only_in_formats():
 
 def test_placement_configs_quantize_one_layer_type():
     _, placement = build_model(load_config("e3m4_mlp_only", n_layer=1))
-    quantized = {name for name, roles in placement.items() if roles["weight"] == "E3M4"}
+    formats = placement.formats()
+    quantized = {name for name, roles in formats.items() if roles["weight"] == "E3M4"}
     assert quantized == {"transformer.h.0.mlp.c_fc", "transformer.h.0.mlp.c_proj"}
-    assert placement["lm_head"]["weight"] == "fp"
+    assert formats["lm_head"]["weight"] == "fp"
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "recipes").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_named_recipes_build_a_model(path):
+    _, placement = build_model(load_config(recipe=path.stem, n_layer=1, n_embd=32, n_head=2, vocab_size=64, block_size=16))
+    assert (placement is None) == (path.stem == "bf16")
