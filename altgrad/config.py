@@ -18,8 +18,8 @@ import yaml
 from .recipes import Recipe, known_recipes, load_recipe
 
 # %% auto 0
-__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'CONFIG_DIR', 'TrainConfig', 'resolve_config_path',
-           'load_config', 'parse_overrides']
+__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'TrainConfig',
+           'resolve_config_path', 'load_config', 'parse_overrides']
 
 # %% ../nbs/04_config.ipynb 5
 OPTIMIZERS = ("adamw", "manifold_adamw", "grid")
@@ -30,6 +30,7 @@ REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what re
     "grad_format": "recipe.grad", "layer_formats": "recipe.layers", "scaling": "recipe.<role>.scaling",
     "amax_history_len": "recipe.<role>.history", "scaling_margin": "recipe.<role>.margin",
     "grad_rounding": "recipe.grad.rounding"}
+REMOVED_KEYS = {"log_bit_position": "the positions it recorded were never read; delete the key"}
 
 
 @dataclass
@@ -76,7 +77,6 @@ class TrainConfig:
     log_stiffness: bool = True
     log_grid_alignment: bool = True
     log_ulp: bool = True
-    log_bit_position: bool = False
     use_manifold_aware: bool = False
     manifold_mode: str = "update"
     manifold_mantissa_bits: int | None = None  # None: the weight format's M
@@ -223,6 +223,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     values.update(overrides)
     known = [f.name for f in dataclasses.fields(TrainConfig)]
     for key in values:
+        if key in REMOVED_KEYS: raise ValueError(f"config key {key!r} was removed: {REMOVED_KEYS[key]}")
         if key in REPLACED_KEYS:
             raise ValueError(f"config key {key!r} was replaced by '{REPLACED_KEYS[key]}': write e.g. `recipe: e5m2`, "
                              f"`recipe: E4M3/E5M2` or `recipe: {{base: mxfp8, grad: {{rounding: stochastic}}}}` "

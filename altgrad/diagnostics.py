@@ -12,32 +12,14 @@ import torch.nn as nn
 from torch import Tensor
 
 from .formats import FPFormat
-from .quantize import Segments, quantize, quantized_layers
+from .quantize import Segments, code_index, quantize, quantized_layers
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'ROLES', 'grid_tensor', 'code_index', 'compute_stiffness_field',
-           'grid_alignment_statistics', 'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health',
-           'gradient_norms', 'reference_gradients', 'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'ROLES', 'compute_stiffness_field', 'grid_alignment_statistics',
+           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'gradient_norms', 'reference_gradients',
+           'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/08_diagnostics.ipynb 5
-_GRIDS: dict = {}
-
-
-def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
-    "The format's non-negative grid as float64 on `device`, made once per (format, device)."
-    key = (fmt, torch.device(device))
-    if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
-    return _GRIDS[key]
-
-
-def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
-    """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
-    `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
-    q = quantize(x.detach().double(), fmt)
-    index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
-    return torch.where(q < 0, -index, index)
-
-
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
 def _sum(x: Tensor, segments: Segments | None) -> Tensor: return x.double().sum() if segments is None else segments.sum(x.double())
 def _mean(x: Tensor, segments: Segments | None) -> Tensor: return _sum(x, segments) / (x.numel() if segments is None else segments.counts)

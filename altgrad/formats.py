@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['SPECIALS', 'MAX_BITS', 'FORMAT_REGISTRY', 'FP8Format', 'EIGHT_BIT_FORMATS', 'default_bias', 'default_specials',
-           'FPFormat', 'get_format']
+__all__ = ['SPECIALS', 'MAX_BITS', 'FORMAT_REGISTRY', 'EIGHT_BIT_FORMATS', 'default_bias', 'default_specials', 'FPFormat',
+           'get_format']
 
 # %% ../nbs/00_formats.ipynb 5
 SPECIALS = ("ieee", "fn", "none")
@@ -167,7 +167,6 @@ FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [
     FPFormat(8, 7, specials="ieee", name="BF16"),
     FPFormat(5, 10, specials="ieee", name="FP16"),
 ]}
-FP8Format = FPFormat  # the name the original study used
 EIGHT_BIT_FORMATS = [name for name, f in FORMAT_REGISTRY.items() if f.bits == 8]
 
 _EXMY = re.compile(r"^E(0|[1-9]\d*)M(0|[1-9]\d*)$", re.IGNORECASE)  # plain numbers: "E04M03" is no name

@@ -12,9 +12,8 @@ import torch.nn as nn
 from torch import Tensor
 
 import altgrad.quantize
-from .diagnostics import code_index, grid_tensor
 from .formats import FPFormat
-from .quantize import QuantizedLinear, quantized_layers
+from .quantize import QuantizedLinear, code_index, grid_tensor, quantized_layers
 
 # %% auto 0
 __all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
@@ -108,12 +107,12 @@ class ManifoldAdamW(_FusedAdamBase):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
                  layers: dict[Tensor, QuantizedLinear] | None = None, mode: str = "update", max_stiffness: float = 1e3,
-                 mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0, track_bit_position: bool = False):
+                 mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0):
         if mode not in ("update", "gradient"): raise ValueError(f"mode must be 'update' or 'gradient', got {mode!r}")
         if max_stiffness <= 0: raise ValueError(f"max_stiffness must be positive, got {max_stiffness}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
         self.mode, self.max_stiffness, self.mantissa_bits = mode, max_stiffness, mantissa_bits
-        self.ulp_lr_scale, self.track_bit_position = ulp_lr_scale, track_bit_position
+        self.ulp_lr_scale = ulp_lr_scale
         self.ulp_movement: dict[str, Tensor] = {}  # mean |Δw| / S per formatted parameter, last step
 
     @torch.no_grad()
@@ -129,7 +128,6 @@ class ManifoldAdamW(_FusedAdamBase):
                 max_stiffness=self.max_stiffness, mantissa_bits=self.mantissa_bits, ulp_lr_scale=self.ulp_lr_scale)
             if movement is None: continue
             self.ulp_movement[f"param{len(self.ulp_movement)}"] = movement
-            if self.track_bit_position: state["bit_position"] = code_index(p * scale, fmt)
         return loss
 
     def mean_ulp_movement(self) -> float:

@@ -17,7 +17,7 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'OPERAND_ROLES', 'read_back', 'Segments', 'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul', 'grid_tensor', 'code_index', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad', 'CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'OPERAND_ROLES', 'read_back', 'Segments', 'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/01_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -282,7 +282,25 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/01_quantize.ipynb 24
+# %% ../nbs/01_quantize.ipynb 22
+_GRIDS: dict = {}
+
+
+def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
+    "The format's non-negative grid as float64 on `device`, made once per (format, device)."
+    key = (fmt, torch.device(device))
+    if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
+    return _GRIDS[key]
+
+
+def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
+    """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
+    `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
+    q = quantize(x.detach().double(), fmt)
+    index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
+    return torch.where(q < 0, -index, index)
+
+# %% ../nbs/01_quantize.ipynb 27
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -356,7 +374,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/01_quantize.ipynb 27
+# %% ../nbs/01_quantize.ipynb 30
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):

@@ -144,11 +144,17 @@ class DiagnosticsHook:
             health = measured["rank"]
             out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
                             "effective_rank_ratio")
+            out |= _by_type({n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+                            "stable_rank_ratio")
             out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
-        for key in ("mean_codes_moved", "zero_move_fraction"):
+        # every statistic measured is logged (per layer type, the mean over its layers: of each layer's max for max_*)
+        for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
             out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
-        out |= _by_type({n: v["sub_half_ulp_fraction"] for n, v in measured["corr"].items()}, "sub_half_ulp_fraction")
-        out |= _by_type({n: v["mean_ulp_distance"] for n, v in measured["align"].items()}, "master_ulp_distance")
+        for key in ("sub_half_ulp_fraction", "log_correlation"):
+            out |= _by_type({n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key)
+        for key, name in (("mean_ulp_distance", "master_ulp_distance"), ("max_ulp_distance", "master_max_ulp_distance"),
+                          ("on_grid_fraction", "master_on_grid_fraction")):
+            out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
         return out
 
 # %% ../nbs/09_runner.ipynb 7

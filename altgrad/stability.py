@@ -15,8 +15,8 @@ from .formats import FPFormat, get_format
 from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
 
 # %% auto 0
-__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'AmaxEMA', 'DivergenceRule', 'PartitionRelativeClipper',
-           'next_rung', 'EmergencyMantissaShift']
+__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 'PartitionRelativeClipper', 'next_rung',
+           'EmergencyMantissaShift']
 
 # %% ../nbs/07_stability.ipynb 5
 def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
@@ -85,30 +85,14 @@ class NanWatch:
     "Counts consecutive non-finite steps; `tripped` once `patience` of them come in a row."
 
     def __init__(self, patience: int):
-        self.patience, self.streak, self.total = patience, 0, 0
+        self.patience, self.streak = patience, 0
 
     def update(self, finite: bool) -> bool:
         self.streak = 0 if finite else self.streak + 1
-        self.total += not finite
         return self.tripped
 
     @property
     def tripped(self) -> bool: return self.streak >= self.patience
-
-
-class AmaxEMA:
-    "Exponential moving average of each tensor role's amax, in log2 (binades): the dynamic range in use."
-
-    def __init__(self, beta: float = 0.9):
-        self.beta, self.log2_amax = beta, {}
-
-    def update(self, amax: dict[str, float]) -> dict[str, float]:
-        for key, value in amax.items():
-            if not (value > 0 and math.isfinite(value)): continue
-            old = self.log2_amax.get(key)
-            new = math.log2(value)
-            self.log2_amax[key] = new if old is None else self.beta * old + (1 - self.beta) * new
-        return dict(self.log2_amax)
 
 # %% ../nbs/07_stability.ipynb 11
 class DivergenceRule:

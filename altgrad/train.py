@@ -190,7 +190,7 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
         "adamw": None,
         "manifold_adamw": partial(ManifoldAdamW, mode=config.manifold_mode, max_stiffness=config.manifold_max_stiffness,
                                   mantissa_bits=config.manifold_mantissa_bits,
-                                  track_bit_position=config.log_bit_position, **common),
+                                  **common),
         "grid": partial(GridOptim, rung_clip=config.grid_rung_clip, **common),
     }[name]
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
