@@ -12,7 +12,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from .formats import FPFormat
-from .quantize import Segments, code_index, quantize, quantized_layers
+from .device import Segments
+from .layers import quantized_layers
+from .quantize import code_index, quantize
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'ROLES', 'compute_stiffness_field', 'grid_alignment_statistics',

@@ -13,7 +13,8 @@ from torch import Tensor
 
 import altgrad.quantize
 from .formats import FPFormat
-from .quantize import QuantizedLinear, code_index, grid_tensor, quantized_layers
+from .layers import QuantizedLinear, quantized_layers
+from .quantize import code_index, grid_tensor
 
 # %% auto 0
 __all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']

@@ -17,7 +17,7 @@ import torch.nn as nn
 import yaml
 
 from .formats import get_format
-from .quantize import OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
+from .layers import OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
 
 # %% auto 0
 __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST_TYPES', 'known_recipes', 'match_layer', 'Recipe',

@@ -21,7 +21,8 @@ from .diagnostics import (DeadNeuronTracker, Segments, grid_alignment_statistics
                                  gradient_norms, gradient_stiffness_correlation, rank_health, reference_gradients,
                                  ulp_statistics, zero_update_fraction)
 from .formats import get_format
-from .quantize import QuantizedLinear, quantized_layers, read_back
+from .device import read_back
+from .layers import QuantizedLinear, quantized_layers
 from .stability import BitStallDetector, DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
 from .train import CheckpointManager, RunTracker, Trainer, read_metrics
 

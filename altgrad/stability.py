@@ -12,7 +12,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .quantize import QuantizedLinear, Segments, quantize, quantized_layers, read_back
+from .device import Segments, read_back
+from .layers import QuantizedLinear, quantized_layers
+from .quantize import quantize
 
 # %% auto 0
 __all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 'PartitionRelativeClipper', 'next_rung',

@@ -23,8 +23,8 @@ from .data import TokenData, prepare
 from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, say, scrub_temporary_files
 from .model import GPT, GPTConfig
 from .recipes import Placement, quantize_model
-from .quantize import (calibrate_scalers, quantized_layers, read_back, set_collect_stats,
-                              store_weights_on_grid)
+from .device import read_back
+from .layers import calibrate_scalers, quantized_layers, set_collect_stats, store_weights_on_grid
 
 # %% auto 0
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device',

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from altgrad.config import load_config
-from altgrad.quantize import calibrate_scalers
+from altgrad.layers import calibrate_scalers
 from altgrad.train import build_model, compile_model
 
 

@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 
 from altgrad.diagnostics import gradient_stiffness_correlation, ulp_statistics
-from altgrad.quantize import GemmRecipe, QuantizedLinear, read_back
+from altgrad.device import read_back
+from altgrad.layers import GemmRecipe, QuantizedLinear
 from altgrad.stability import BitStallDetector
 
 

@@ -2,7 +2,8 @@
 import torch
 
 from altgrad.formats import get_format
-from altgrad.quantize import CurrentScaling, DelayedScaling, GemmRecipe, MXScaling, fake_quant, quantize, scaled_quantize
+from altgrad.layers import GemmRecipe
+from altgrad.quantize import CurrentScaling, DelayedScaling, MXScaling, fake_quant, quantize, scaled_quantize
 
 
 def test_non_contiguous_and_multi_dimensional_inputs():
@@ -52,7 +53,9 @@ def test_fake_quant_with_a_scaler_passes_gradients_straight_through():
 
 
 def test_quant_stats_in_chunks_counts_like_whole_tensors():
-    from altgrad.quantize import quant_stats, quantize, read_back
+    from altgrad.device import read_back
+    from altgrad.layers import quant_stats
+    from altgrad.quantize import quantize
     torch.manual_seed(0)
     x = torch.randn(1000) * 3e4
     x[::97] = float("nan")
@@ -68,7 +71,8 @@ def test_gradient_counters_see_the_gradient_before_it_is_projected():
     scaling maps amax 1 below max_finite 127/128 with scale 1/2; E0M7's step is 1/128, so g/2 < 1/256 (g < 2^-7)
     rounds to 0 — the values 2^(-20 + 20i/63) with i <= 40, 41 of them."""
     import torch.nn as nn
-    from altgrad.quantize import QuantizedLinear, read_back
+    from altgrad.device import read_back
+    from altgrad.layers import QuantizedLinear
     layer = QuantizedLinear(nn.Linear(4, 64, bias=False), GemmRecipe.per_tensor(grad="E0M7", scaling="current"))
     layer.collect_stats = True
     y = layer(torch.randn(1, 4))
