@@ -1,0 +1,37 @@
+"""The package's layout: notebooks numbered in dependency order, no import tucked inside a function to dodge it."""
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules() -> dict[str, tuple[int, ast.Module]]:
+    "{module: (number of the notebook it is exported from, its syntax tree)} for every exported module."
+    out = {}
+    for path in sorted((ROOT / "altgrad").glob("*.py")):
+        source = path.read_text()
+        notebook = re.search(r"File to edit: \.\./nbs/(\d+)_\w+\.ipynb", source)
+        if notebook: out[path.stem] = int(notebook.group(1)), ast.parse(source)
+    return out
+
+
+def _imports(tree: ast.Module):
+    "(altgrad module imported, at module level?) for every import of the package in `tree`."
+    top = set(map(id, tree.body))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and (node.level == 1 or node.module.startswith("altgrad.")):
+            yield node.module.split(".")[-1], id(node) in top
+
+
+def test_each_module_imports_only_modules_of_earlier_notebooks():
+    modules = _modules()
+    assert len(modules) >= 15
+    late = [(name, imported) for name, (number, tree) in modules.items() for imported, _ in _imports(tree)
+            if imported in modules and modules[imported][0] >= number]
+    assert late == []
+
+
+def test_no_import_of_the_package_inside_a_function():
+    tucked = [(name, imported) for name, (_, tree) in _modules().items() for imported, top in _imports(tree) if not top]
+    assert tucked == []
