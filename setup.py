@@ -14,7 +14,7 @@ setup(
     python_requires=">=" + cfg["min_python"],
     packages=find_packages(include=[cfg["lib_path"], cfg["lib_path"] + ".*"]),
     install_requires=cfg["requirements"].split(),
-    extras_require={"dev": cfg["dev_requirements"].split()},
+    extras_require={"dev": cfg["dev_requirements"].split(), "cluster": cfg["cluster_requirements"].split()},
     entry_points={"console_scripts": cfg.get("console_scripts", "").split()},
     include_package_data=True,
     zip_safe=False,

@@ -22,7 +22,7 @@ from .train import prepare_data, resolve_device
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'ROLES', 'MAX_ATTEMPTS', 'RunSpec',
-           'run_spec', 'load_sweep', 'RunRecord', 'SweepProgress', 'run_sweep', 'main']
+           'run_spec', 'load_sweep', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus', 'run_sweep', 'main']
 
 # %% ../nbs/15_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -121,34 +121,41 @@ class RunRecord:
     name: str
     status: str = "pending"
     worker: int | None = None
-    attempts: int = 0
+    attempts: int | None = 0  # None under Dask, which retries by itself
     wall_s: float | None = None
     val_loss: float | None = None
     error: str | None = None
 
 
-def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
-            memory_share: float, deadline: float, events):
-    """Run `jobs` in order in this process, reporting (event, worker, run, payload) tuples through the pipe end
-    `events` (a send completes before the run starts, so even a killed worker has said which run it was on)."""
+def run_one(name: str, overrides: dict, base: str, settings: dict, out_dir: str) -> dict:
+    "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
-    # a worker's share of the GPU: its allocator frees cached blocks at the cap rather than take another's memory
+    started = time.perf_counter()
+    try: result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
+    finally:
+        if torch.cuda.is_available(): torch.cuda.empty_cache()  # a failed run leaves no cached blocks to the next
+    memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
+    return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
+                peak_gib=memory)
+
+
+def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
+            memory_share: float, deadline: float, events, gpu: int | None = None):
+    """Run `jobs` in order in this process (on GPU `gpu` of the host), reporting (event, worker, run, payload) tuples
+    through the pipe end `events` (a send completes before the run starts, so even a killed worker has said which run
+    it was on)."""
+    import torch
+    if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
+    # a worker's share of its GPU: its allocator frees cached blocks at the cap rather than take another's memory
     if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
     for name, overrides in jobs:
         if time.time() > deadline:  # no new run after the deadline: the sweep ends between runs, resumable
             events.send(("deadline", index, name, None))
             return
         events.send(("start", index, name, None))
-        started = time.perf_counter()
-        try:
-            result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
+        try: events.send(("done", index, name, run_one(name, overrides, base, settings, out_dir)))
         except Exception as e:  # this run's failure, not the worker's: report it and go on
             events.send(("error", index, name, f"{type(e).__name__}: {e}"[:1000]))
-            if torch.cuda.is_available(): torch.cuda.empty_cache()
-            continue
-        memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
-        events.send(("done", index, name, dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss,
-                                              stopped=result.collapse_reason, peak_gib=memory)))
 
 
 class SweepProgress:
@@ -177,7 +184,13 @@ class SweepProgress:
         for bar in [*self.lanes, self.overall]: bar.close()
 
 
-def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, out_dir: Path, deadline: float) -> dict[str, RunRecord]:
+def worker_gpus(workers: int, gpus: int) -> list[int | None]:
+    "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
+    return [i % gpus if gpus else None for i in range(workers)]
+
+
+def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, out_dir: Path, deadline: float,
+               gpus: int = 0) -> dict[str, RunRecord]:
     "Run every share in its own worker process; restart workers and retry runs as described above."
     from multiprocessing.connection import wait
     import torch.multiprocessing as mp
@@ -188,13 +201,15 @@ def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, 
     waiting = {i: list(share) for i, share in enumerate(shares)}  # runs not yet handed to a process
     workers, running = {}, {}  # worker -> (process, pipe end, runs handed to it); worker -> run in progress
     display = SweepProgress(len(records), len(shares))
+    placed = worker_gpus(len(shares), gpus)
 
     def launch(i: int):
         if not waiting[i] or time.time() > deadline: return
         jobs, waiting[i] = waiting[i], []
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=sweep._worker, args=(i, jobs, base, settings, str(out_dir),
-                                                                0.95 / len(shares), deadline, sender))
+        on_gpu = placed.count(placed[i])  # workers sharing this worker's GPU split its memory
+        process = context.Process(target=sweep._worker, args=(i, jobs, base, settings, str(out_dir), 0.95 / on_gpu,
+                                                                deadline, sender, placed[i]))
         process.start()
         sender.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
         workers[i] = (process, receiver, [name for name, _ in jobs])
@@ -261,13 +276,63 @@ def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, 
     return records
 
 
+def _dask_task(name: str, overrides: dict, base: str, settings: dict, out_dir: str, deadline: float) -> dict | None:
+    "A run as a Dask task; None when it would start after the sweep's deadline."
+    return None if time.time() > deadline else run_one(name, overrides, base, settings, out_dir)
+
+
+def _run_on_dask(todo: list[RunSpec], base: str, settings: dict, out_dir: Path, deadline: float, address: str | None,
+                 workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
+    """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
+    asks for `gpus_per_run` of a worker's GPU resource. A task that raises is retried once by Dask (one whose worker
+    dies is rescheduled by Dask itself), then recorded as failed; a task that would start after the deadline runs
+    nothing and its run is left for the next call."""
+    try: from distributed import Client, LocalCluster, as_completed
+    except ImportError: raise ImportError("--scheduler dask needs dask's distributed package: pip install -e '.[cluster]'") from None
+    from altgrad import sweep  # the task by its importable name, also when this module runs as __main__
+    records = {r.name: RunRecord(r.name, attempts=None) for r in todo}
+    display = SweepProgress(len(records), 0)
+    cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None)
+    try:
+        with Client(address or cluster) as client:
+            resources = {"GPU": gpus_per_run} if gpus_per_run else None
+            futures = {client.submit(sweep._dask_task, r.name, r.overrides, base, settings, str(out_dir), deadline,
+                                     pure=False, retries=MAX_ATTEMPTS - 1, resources=resources): r.name for r in todo}
+            for future in as_completed(futures):
+                record = records[futures[future]]
+                try: payload = future.result()
+                except Exception as e:
+                    record.status, record.error = "failed", f"{type(e).__name__}: {e}"[:1000]
+                    display.update(records, "failed", 0, record.name, record.error)
+                    continue
+                if payload is None: record.status = "left"
+                else:
+                    record.status, record.wall_s, record.val_loss = "done", payload["wall_s"], payload["val_loss"]
+                    display.update(records, "done", 0, record.name, payload)
+    finally:
+        display.close()
+        if cluster is not None: cluster.close()
+    return records
+
+
 def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
-              **settings) -> dict:
+              gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
+              gpus_per_run: float | None = None, **settings) -> dict:
     """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
     returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`.
     `stop_after` (seconds): start no run after that long, so that a sweep split over time-limited calls ends
-    between runs; the next call resumes it."""
+    between runs; the next call resumes it. `gpus` (local pool): 'all' or a number of this host's GPUs to spread the
+    workers over (0: the default device). `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or
+    on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker)."""
+    import torch
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
+    if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
+    visible = torch.cuda.device_count()
+    gpus = visible if gpus == "all" else gpus
+    if not isinstance(gpus, int) or not 0 <= gpus <= visible:
+        raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     base, shared, runs = load_sweep(path)
     shared = shared | settings
     max_steps = {r.name: load_config(base, **shared, **r.overrides).max_steps for r in runs}
@@ -280,12 +345,14 @@ def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_afte
         todo.sort(key=lambda r: (str(r.overrides["recipe"]), r.name))  # a worker compiles one recipe after another
         shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
                   for i in range(workers)]
-        records = _supervise([s for s in shares if s], base, shared, out_dir, deadline) if todo else {}
+        if scheduler == "dask": records = _run_on_dask(todo, base, shared, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
+        else: records = _supervise([s for s in shares if s], base, shared, out_dir, deadline, gpus) if todo else {}
         wall = time.perf_counter() - started
         incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
-        gpus = 1 if resolve_device(load_config(base, **shared).device).type == "cuda" else 0
+        on_cuda = resolve_device(load_config(base, **shared).device).type == "cuda"
+        gpus = 0 if not on_cuda or scheduler == "dask" else max(gpus, 1)  # a cluster's GPUs are not counted here
         ran = sum(r.status == "done" for r in records.values())
-        log = dict(sweep=str(path), runs=len(runs), ran=ran, workers=workers, wall_s=wall, gpus=gpus,
+        log = dict(sweep=str(path), runs=len(runs), ran=ran, workers=workers, scheduler=scheduler, wall_s=wall, gpus=gpus,
                    runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
                    failed=[dict(name=r.name, attempts=r.attempts, error=r.error) for r in records.values() if r.status == "failed"],
                    incomplete=incomplete, per_run={n: asdict(r) for n, r in records.items()})
@@ -303,9 +370,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
     parser.add_argument("--stop-after", type=float, default=None, help="seconds after which no new run starts")
+    parser.add_argument("--gpus", default="0", help="all, or how many of this host's GPUs the workers spread over (0: the default device)")
+    parser.add_argument("--scheduler", choices=("local", "dask"), default="local",
+                        help="local: this host's worker processes; dask: one Dask task per run")
+    parser.add_argument("--address", default=None, help="a Dask scheduler's address (default: a local cluster of --workers)")
+    parser.add_argument("--gpus-per-run", type=float, default=None, help="Dask: the GPU resource one run asks for (e.g. 0.25)")
     parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
     args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
-    log = run_sweep(args.sweep, args.out, args.workers, args.stop_after, **parse_overrides(args.overrides))
+    gpus = args.gpus if args.gpus == "all" else positive(args.gpus) if args.gpus != "0" else 0
+    log = run_sweep(args.sweep, args.out, args.workers, args.stop_after, gpus, args.scheduler, args.address,
+                    args.gpus_per_run, **parse_overrides(args.overrides))
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
