@@ -23,7 +23,7 @@ from .config import TrainConfig, load_config
 from .data import TokenData, prepare
 from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, say, scrub_temporary_files
 from .device import read_back
-from .layers import calibrate_scalers, quantized_layers, set_collect_stats, store_weights_on_grid
+from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT, GPTConfig
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
@@ -32,7 +32,7 @@ from .recipes import Placement, quantize_model
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device',
            'default_data_dir', 'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model',
            'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
-           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Trainer']
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
 
 # %% ../nbs/12_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -342,7 +342,23 @@ class Progress:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/12_train.ipynb 20
+# %% ../nbs/12_train.ipynb 21
+class Hook:
+    "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
+
+    def wants_eager(self, trainer) -> bool: return False  # run this step's forward and backward uncompiled
+    def before_forward(self, trainer, batch: tuple) -> dict | None: pass  # batch: (inputs, targets) of this step
+    def after_backward(self, trainer) -> dict | None: pass  # gradients ready, before clipping
+    def before_update(self, trainer) -> dict | None: pass  # a finite step, just before optimizer.step()
+    def after_update(self, trainer) -> dict | None: pass  # new weights, before they are stored on their grid
+    def after_store(self, trainer) -> dict | None: pass  # weights as the next step sees them
+    def end_step(self, trainer) -> dict | None: pass  # every step, finite or not, before its metrics are read back
+    def after_step(self, trainer, metrics: dict) -> str | None: pass  # the step's record (host numbers); a reason stops the run
+    def after_fit(self, trainer, summary: dict) -> dict | None: pass  # what to add to summary.json
+    def state_dict(self) -> dict: return {}  # running state a resumed run needs
+    def load_state_dict(self, state: dict): pass
+
+# %% ../nbs/12_train.ipynb 22
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -368,9 +384,7 @@ class Trainer:
             with torch.autocast(**self.autocast): calibrate_scalers(self.model, x)
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
-        self.hooks: list = []  # objects with any of the train_step hook methods (stability, diagnostics)
-        self.last_batch = None
-        self.full_sample = False  # this step runs the full diagnostics (see train_step)
+        self.hooks: list[Hook] = []  # called at the events of every step (see Hook)
         self.step = 0
         self.nonfinite_streak = 0
         self.stop_reason: str | None = None
@@ -381,69 +395,47 @@ class Trainer:
     def _sync(self):
         if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-    def _hooks(self, event: str, sample: bool) -> dict:
-        "Call `event(trainer, sample)` on every hook that has it; merge the metrics they return."
+    def _hooks(self, event: str, *args) -> dict:
+        "Call `event(trainer, *args)` on every hook; merge the metrics they return."
         metrics = {}
-        for hook in self.hooks:
-            if hasattr(hook, event): metrics.update(getattr(hook, event)(self, sample) or {})
+        for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
         return metrics
 
     def train_step(self) -> dict:
-        """One optimizer step on the batch of the current step; returns its metrics. Hooks (see `hooks`) are
-        called at `before_forward`, `after_backward` (gradients ready, before clipping), `before_update`,
-        `after_update` (new weights, before they are stored on the grid) and `after_store`."""
+        "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
         c = self.config
-        sample = self.step % c.sample_every == 0
-        self.full_sample = sample and (self.step // c.sample_every) % c.full_diagnostic_every == 0
-        set_collect_stats(self.model, self.full_sample and c.quantized)
-        model = self.model if self.full_sample else self.compiled
+        eager = any(hook.wants_eager(self) for hook in self.hooks)
+        model = self.model if eager else self.compiled
         model.train()
         lr = lr_at(c, self.step)
         for group in self.optimizer.param_groups: group["lr"] = lr
         x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
-        self.last_batch = (x, y)
         self._sync()
         start = time.perf_counter()
-        extra = self._hooks("before_forward", sample)
+        extra = self._hooks("before_forward", (x, y))
         with torch.autocast(**self.autocast):
             _, loss = model(x, y)
         loss.backward()
-        extra |= self._hooks("after_backward", sample)
+        extra |= self._hooks("after_backward")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
         if finite:
-            extra |= self._hooks("before_update", sample)
+            extra |= self._hooks("before_update")
             self.optimizer.step()
-            extra |= self._hooks("after_update", sample)
+            extra |= self._hooks("after_update")
             if not c.use_shadow: store_weights_on_grid(self.model)
-            extra |= self._hooks("after_store", sample)
+            extra |= self._hooks("after_store")
         self.optimizer.zero_grad(set_to_none=True)
         self._sync()
         seconds = time.perf_counter() - start
         self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
         metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
                        step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
-        if self.full_sample and c.quantized: metrics.update(self.quantization_rates())
-        if sample and hasattr(self.optimizer, "mean_ulp_movement"): metrics["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
-        if sample and hasattr(self.optimizer, "last") and finite: metrics |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
+        extra |= self._hooks("end_step")
         metrics = read_back(metrics | extra)
-        set_collect_stats(self.model, False)
-        if self.step < 4 or sample: _freeze_long_lived_objects()  # the steps that compile or record graphs
+        if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
         self.step += 1
         return metrics
-
-    def quantization_rates(self) -> dict:
-        """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers (full samples): the shares of
-        values that overflow, underflow or are not finite, and with block scales the shares of blocks whose scale
-        saturates or underflows."""
-        totals = {}
-        for layer in quantized_layers(self.model).values():
-            for role, counts in layer.stats.items():
-                t = totals.setdefault(role, {})
-                for key, value in counts.items(): t[key] = t.get(key, 0) + value
-        shares = (("overflow", "numel"), ("underflow", "numel"), ("nonfinite", "numel"),
-                  ("scale_saturated", "blocks"), ("scale_underflow", "blocks"))
-        return {f"{role}/{key}_rate": t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
 
     @torch.no_grad()
     def evaluate(self) -> dict:
@@ -468,7 +460,7 @@ class Trainer:
         "Everything a resumed run needs to continue the same trajectory, the hooks' running state included."
         rng = dict(cpu=torch.get_rng_state())
         if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        hooks = {type(h).__name__: h.state_dict() for h in self.hooks if hasattr(h, "state_dict")}
+        hooks = {type(h).__name__: state for h in self.hooks if (state := h.state_dict())}
         return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
                     config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
                     best_val_loss=self.best_val_loss, hooks=hooks)
@@ -544,7 +536,7 @@ class Trainer:
             bar.update(metrics)
             reason = None
             for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
-                if hasattr(hook, "after_step"): reason = hook.after_step(self, metrics) or reason
+                reason = hook.after_step(self, metrics) or reason
             if self.nonfinite_streak >= c.nan_patience:
                 reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
             if reason: metrics["stop_reason"] = reason
@@ -564,6 +556,6 @@ class Trainer:
                        recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
                        wall_s=time.perf_counter() - fit_started)
         for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
-            if hasattr(hook, "after_fit"): summary |= hook.after_fit(self, summary) or {}
+            summary |= hook.after_fit(self, summary) or {}
         self.tracker.finish(summary)  # summary.json, written once
         return summary

@@ -19,38 +19,40 @@ from pathlib import Path
 import torch
 
 from altgrad.config import TrainConfig, load_config
-from altgrad.runner import DiagnosticsHook, StabilityHook
+from altgrad.probes import Probes
+from altgrad.runner import StabilityHook
 from altgrad.train import Trainer, prepare_data
 
 
-def timed_hooks(hook, totals: dict):
-    """Wrap the hook's methods so each adds its wall time (GPU work included: synchronized) to
+def timed_hooks(probes: Probes, totals: dict):
+    """Wrap the probes' events so each adds its wall time (GPU work included: synchronized) to
     totals[(kind, event)], kind "light" or "full" sample."""
-    for event in ("before_forward", "after_backward", "before_update", "after_update", "after_store"):
-        method = getattr(hook, event)
-        def timed(trainer, sample, method=method, event=event):
-            if not sample: return method(trainer, sample)
+    for event in ("before_forward", "after_backward", "before_update", "after_update", "after_store", "end_step"):
+        method = getattr(probes, event)
+        def timed(trainer, *args, method=method, event=event):
+            kind = probes.schedule.kind(trainer.step)
+            if not kind: return method(trainer, *args)
             torch.cuda.synchronize(); started = time.perf_counter()
-            out = method(trainer, sample)
+            out = method(trainer, *args)
             torch.cuda.synchronize()
-            key = ("full" if trainer.full_sample else "light", event)
-            totals[key] = totals.get(key, 0.0) + 1e3 * (time.perf_counter() - started)
+            totals[(kind, event)] = totals.get((kind, event), 0.0) + 1e3 * (time.perf_counter() - started)
             return out
-        setattr(hook, event, timed)
+        setattr(probes, event, timed)
 
 
 def timed_run(cfg: TrainConfig, data, steps: int, hook_ms: dict | None = None) -> list[dict]:
     torch._dynamo.reset()
     trainer = Trainer(cfg, data)
-    trainer.hooks += [DiagnosticsHook(trainer), StabilityHook(trainer)]
-    if hook_ms is not None: timed_hooks(trainer.hooks[0], hook_ms)
+    probes = Probes(trainer)
+    trainer.hooks += [probes, StabilityHook(trainer)]
+    if hook_ms is not None: timed_hooks(probes, hook_ms)
     for _ in range(10): trainer.train_step()  # compile and warm up (steps 0..9; step 0 is sampled)
     if hook_ms is not None: hook_ms.clear()
     out = []
     for _ in range(steps):
+        kind = probes.schedule.kind(trainer.step)
         started = time.perf_counter()
-        metrics = trainer.train_step()
-        kind = ("full" if trainer.full_sample else "light") if "diag/grad_zero_fraction" in metrics else None
+        trainer.train_step()
         out.append(dict(ms=1e3 * (time.perf_counter() - started), kind=kind))
     return out
 

@@ -49,10 +49,14 @@ def test_resume_reproduces_the_uninterrupted_trajectory(data, tmp_path, settings
 
 def test_optimizer_choice_and_its_metrics(data, tmp_path):
     from altgrad.optim import GridOptim, ManifoldAdamW
-    manifold = Trainer(load_config(**TINY, recipe="E5M2", use_manifold_aware=True, checkpoint_dir=str(tmp_path)), data)
+    from altgrad.probes import Probes
+    def measured(trainer):  # the optimizers' own statistics are the measurement layer's to read
+        trainer.hooks.append(Probes(trainer))
+        return trainer
+    manifold = measured(Trainer(load_config(**TINY, recipe="E5M2", use_manifold_aware=True, checkpoint_dir=str(tmp_path)), data))
     assert isinstance(manifold.optimizer, ManifoldAdamW) and manifold.optimizer.mode == "update"
     assert manifold.train_step()["optim/ulp_movement"] > 0
-    grid = Trainer(load_config(**TINY, recipe="E5M2", optimizer="grid", checkpoint_dir=str(tmp_path)), data)
+    grid = measured(Trainer(load_config(**TINY, recipe="E5M2", optimizer="grid", checkpoint_dir=str(tmp_path)), data))
     assert isinstance(grid.optimizer, GridOptim)
     metrics = grid.train_step()
     assert 0 < metrics["optim/flips"] <= metrics["optim/updates"]
