@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .files import DirectoryLock, atomic_write, atomic_write_bytes
+from .files import DirectoryLock, atomic_write, atomic_write_bytes, read_metrics
 from .recipes import layer_kind
 from .stability import DivergenceRule
 
@@ -146,10 +146,7 @@ class ExperimentDataLoader:
     def load(self) -> list[Run]:
         runs = []
         for d in self.run_dirs():
-            rows = []
-            for line in (d / "metrics.jsonl").read_text().splitlines():
-                try: rows.append(json.loads(line))
-                except ValueError: pass  # a torn line of a killed run
+            rows = read_metrics(d)
             metrics = pd.DataFrame(rows).set_index("step", drop=False) if rows else pd.DataFrame()
             if not metrics.empty: metrics = metrics[~metrics.index.duplicated(keep="last")]
             summary = json.loads((d / "summary.json").read_text())

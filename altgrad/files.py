@@ -17,7 +17,7 @@ from typing import Callable, BinaryIO
 
 # %% auto 0
 __all__ = ['say', 'WriteError', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'scrub_temporary_files', 'LockedError',
-           'DirectoryLock']
+           'DirectoryLock', 'read_metrics']
 
 # %% ../nbs/00_files.ipynb 5
 def say(message: str):
@@ -165,3 +165,13 @@ class DirectoryLock:
     def __enter__(self): return self.acquire()
 
     def __exit__(self, *exc): self.release()
+
+# %% ../nbs/00_files.ipynb 21
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
+    path, records = Path(run_dir) / "metrics.jsonl", []
+    if not path.exists(): return records
+    for line in path.read_text(errors="replace").splitlines():
+        try: records.append(json.loads(line))
+        except ValueError: pass
+    return records

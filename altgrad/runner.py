@@ -16,11 +16,11 @@ import torch.nn as nn
 
 from .config import TrainConfig, load_config, parse_overrides
 from .data import TokenData
-from .files import LockedError, WriteError, atomic_write, atomic_write_bytes
+from .files import LockedError, WriteError, atomic_write, atomic_write_bytes, read_metrics
 from .formats import get_format
 from .probes import Probes, SampleSchedule
 from .stability import DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
-from .train import CheckpointManager, Hook, RunTracker, Trainer, read_metrics
+from .train import CheckpointManager, Hook, RunTracker, Trainer
 
 # %% auto 0
 __all__ = ['CURVE_PANELS', 'StabilityHook', 'write_failure_report', 'ExperimentResult', 'FormatExperimentRunner',

@@ -21,7 +21,8 @@ import yaml
 
 from .config import TrainConfig, load_config
 from .data import TokenData, prepare
-from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, say, scrub_temporary_files
+from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, read_metrics, say,
+                           scrub_temporary_files)
 from .device import read_back
 from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT, GPTConfig
@@ -29,10 +30,10 @@ from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
 
 # %% auto 0
-__all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'read_metrics', 'resolve_device',
-           'default_data_dir', 'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model',
-           'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
-           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
+__all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
+           'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'lr_at', 'run_directory',
+           'experiment_differences', 'check_same_experiment', 'available_memory', 'estimate_cpu_memory',
+           'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
 
 # %% ../nbs/12_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -139,16 +140,6 @@ class RunTracker:
         except Exception as e:
             warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
             self.wandb = None
-
-
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
-    path, records = Path(run_dir) / "metrics.jsonl", []
-    if not path.exists(): return records
-    for line in path.read_text(errors="replace").splitlines():
-        try: records.append(json.loads(line))
-        except ValueError: pass
-    return records
 
 # %% ../nbs/12_train.ipynb 10
 def resolve_device(device: str) -> torch.device:

@@ -17,7 +17,8 @@ import torch
 from altgrad.config import load_config
 from altgrad.files import WriteError
 from altgrad.runner import FormatExperimentRunner
-from altgrad.train import CheckpointManager, read_metrics
+from altgrad.files import read_metrics
+from altgrad.train import CheckpointManager
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=2, max_steps=12, warmup_steps=2,
