@@ -16,18 +16,18 @@ import pandas as pd
 import yaml
 
 from .files import DirectoryLock, atomic_write, atomic_write_bytes, read_metrics
+from .layers import ROLES
 from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
-__all__ = ['LAYER_TYPES', 'ROLES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP',
-           'OPTIMIZERS', 'DATA_CREDIT', 'LIMITS', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader', 't975',
-           'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size', 'Intervention', 'FailureAnalyzer',
-           'OptimizerComparator', 'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator', 'i_desc']
+__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'OPTIMIZERS',
+           'DATA_CREDIT', 'LIMITS', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired',
+           'Study', 'FormatComparator', 'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator',
+           'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/15_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
-ROLES = ("weight", "activation", "grad")
 
 
 @dataclass(frozen=True)

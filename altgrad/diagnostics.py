@@ -13,11 +13,11 @@ from torch import Tensor
 
 from .formats import FPFormat
 from .device import Segments
-from .layers import quantized_layers
+from .layers import ROLES, quantized_layers
 from .quantize import code_index, quantize
 
 # %% auto 0
-__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'ROLES', 'compute_stiffness_field', 'grid_alignment_statistics',
+__all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'compute_stiffness_field', 'grid_alignment_statistics',
            'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'gradient_norms', 'reference_gradients',
            'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
 
@@ -98,7 +98,6 @@ def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
 
 
-ROLES = ("weight", "activation", "grad")
 
 
 def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,

@@ -17,11 +17,12 @@ import yaml
 
 from .config import load_config, parse_overrides, resolve_config_path
 from .files import DirectoryLock, atomic_write_bytes
+from .layers import ROLES
 from .runner import run_format_experiment
 from .train import prepare_data, resolve_device
 
 # %% auto 0
-__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'ROLES', 'MAX_ATTEMPTS', 'RunSpec',
+__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATTEMPTS', 'RunSpec',
            'run_spec', 'load_sweep', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus', 'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
@@ -35,7 +36,6 @@ OPTIMIZER_SETTINGS = {
 }
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
 PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head")
-ROLES = ("weight", "activation", "grad")
 
 
 @dataclass
