@@ -21,7 +21,7 @@ from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
-__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'OPTIMIZERS',
+__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS',
            'DATA_CREDIT', 'LIMITS', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired',
            'Study', 'FormatComparator', 'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator',
            'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator', 'i_desc']
@@ -47,9 +47,14 @@ class Recipe:
         "The optimizer's step-size setting as written in tables: `lr 0.001` or `0.5 ULP`."
         return f"{self.manifold_lr:g} ULP" if self.manifold_lr is not None else f"lr {self.learning_rate:g}"
 
+    @property
+    def arm(self) -> str:
+        "The optimizer, and `_sr` where stored weights are rounded onto the grid stochastically."
+        return self.optimizer + ("_sr" if self.weights == "stored_sr" else "")
+
     def label(self) -> str:
         parts = [self.format, self.placement] + ([self.roles] if self.roles != "all" else [])
-        parts += [self.optimizer] + (["stored"] if self.weights == "stored" else [])
+        parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
         return " · ".join(parts)
 
 
@@ -71,7 +76,9 @@ def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe
         roles = "all" if used == set(ROLES) else "+".join(r for r in ROLES if r in used)
     optimizer = config.get("optimizer", "adamw")
     if optimizer == "adamw" and config.get("use_manifold_aware"): optimizer = f"manifold_{config.get('manifold_mode', 'update')}"
-    return Recipe(fmt, where, roles, optimizer, "shadow" if config.get("use_shadow", True) else "stored",
+    weights = ("shadow" if config.get("use_shadow", True) else
+               "stored_sr" if config.get("stored_rounding") == "stochastic" else "stored")
+    return Recipe(fmt, where, roles, optimizer, weights,
                   float(config.get("learning_rate", 1e-3)),
                   float(config.get("manifold_lr", 0.25)) if optimizer in ("manifold_update", "grid") else None,
                   int(config.get("max_steps", 500)))
@@ -375,7 +382,7 @@ class FailureAnalyzer:
         return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
 # %% ../nbs/15_analysis.ipynb 23
-OPTIMIZERS = ("adamw", "manifold_update", "manifold_gradient", "grid")
+ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 
 class OptimizerComparator:
@@ -385,13 +392,13 @@ class OptimizerComparator:
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
     def stored(self) -> list[Recipe]:
-        return [r for r in self.study.by_recipe if r.weights == "stored" and r.placement == "uniform" and r.roles == "all"]
+        return [r for r in self.study.by_recipe if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
     def formats(self) -> list[str]: return sorted({r.format for r in self.stored()})
 
     def tuning(self, fmt: str, optimizer: str) -> list[tuple[Recipe, Run]]:
         "(recipe, tuning run) for every setting tried, by step size."
-        out = [(r, run) for r in self.stored() if r.format == fmt and r.optimizer == optimizer
+        out = [(r, run) for r in self.stored() if r.format == fmt and r.arm == optimizer
                for run in self.study.runs_of(r, self.tuning_seeds)]
         return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
@@ -811,7 +818,7 @@ class ReportGenerator:
         failed_in = {}
         for fmt in formats:
             parts = []
-            for optimizer in OPTIMIZERS:
+            for optimizer in ARMS:
                 recipe = o.reported(fmt, optimizer)
                 if recipe is None: continue
                 seeds = o.reported_seeds(recipe)
@@ -822,7 +829,7 @@ class ReportGenerator:
                 parts.append(f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
                              f"({_links(s.runs_of(recipe, seeds), reports_dir)})")
             lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]
-        tried = [opt for opt in OPTIMIZERS if any(o.reported(f, opt) for f in formats)]
+        tried = [opt for opt in ARMS if any(o.reported(f, opt) for f in formats)]
         summary = []
         for optimizer in tried:
             ran = [f for f in formats if o.reported(f, optimizer)]
@@ -844,7 +851,7 @@ class ReportGenerator:
                       "loss where it stopped. **Bold**: the best on the tuning seed.", "",
                       "| format | optimizer | " + "settings tried |", "|---|---|---|"]
             for fmt in o.formats():
-                for optimizer in OPTIMIZERS:
+                for optimizer in ARMS:
                     tried = o.tuning(fmt, optimizer)
                     if not tried: continue
                     best = o.tuned(fmt, optimizer)
@@ -859,7 +866,7 @@ class ReportGenerator:
             panels = {}
             for fmt in o.formats():
                 adamw = o.reported(fmt, "adamw")
-                for optimizer in OPTIMIZERS:
+                for optimizer in ARMS:
                     recipe = o.reported(fmt, optimizer)
                     if recipe is None: continue
                     seeds = o.reported_seeds(recipe)

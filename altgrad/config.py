@@ -56,6 +56,7 @@ class TrainConfig:
     # simulated low precision
     recipe: str | dict = "bf16"  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
     use_shadow: bool = True
+    stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
     # stability
     nan_patience: int = 5
     bit_stall_threshold: float = 0.95
@@ -138,6 +139,7 @@ class TrainConfig:
         need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
         need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")
+        need(self.stored_rounding in ("nearest", "stochastic"), "stored_rounding", "use nearest or stochastic")
         need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
         need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
         need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")

@@ -328,11 +328,12 @@ class QuantizedLinear(nn.Module):
         return undo(into.expand(blocks.shape))
 
     @torch.no_grad()
-    def store_weight_on_grid(self):
-        "Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s)."
+    def store_weight_on_grid(self, rounding: str = "nearest"):
+        """Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s):
+        to nearest (an update below half a ULP is lost) or stochastically (kept in expectation)."""
         fmt = self.formats["weight"]
         if fmt is None: return
-        cast = replace(self.casts["weight"], format=fmt.name, rounding="nearest")
+        cast = replace(self.casts["weight"], format=fmt.name, rounding=rounding)
         scale = self.weight_scale() if cast.per_tensor and cast.scaling != "none" else None
         record = self._recorder("optimizer")
         self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
@@ -379,6 +380,6 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     for m in delayed: m.calibrating = False
 
 
-def store_weights_on_grid(model: nn.Module):
-    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid."
-    for layer in quantized_layers(model).values(): layer.store_weight_on_grid()
+def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
+    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
+    for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

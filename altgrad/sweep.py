@@ -5,29 +5,35 @@
 # %% ../nbs/16_sweep.ipynb 2
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from .config import load_config, parse_overrides, resolve_config_path
+from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
 from .files import DirectoryLock, atomic_write_bytes
 from .layers import ROLES
 from .runner import run_format_experiment
 from .train import prepare_data, resolve_device
 
 # %% auto 0
-__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATTEMPTS', 'RunSpec',
-           'run_spec', 'load_sweep', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus', 'run_sweep', 'main']
+__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
+           'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus',
+           'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
-OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None}
+OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None}
 OPTIMIZER_SETTINGS = {
     "adamw": {},
     "manifold_update": dict(use_manifold_aware=True, manifold_mode="update"),
@@ -36,25 +42,33 @@ OPTIMIZER_SETTINGS = {
 }
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
 PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head")
+WEIGHTS = ("shadow", "stored", "stored_sr")  # FP32 masters; stored on the grid, rounded to nearest / stochastically
 
 
 @dataclass
 class RunSpec:
+    "One run of a sweep: its name, and its config: the base file, the sweep's settings, then the run's own overrides."
     name: str
     overrides: dict
+    base: str | None = None
+    settings: dict = field(default_factory=dict)
+
+    def config(self) -> TrainConfig: return load_config(self.base, **self.settings | self.overrides)
 
 
 def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str = "all", weights: str = "shadow",
-             learning_rate: float | None = None, manifold_lr: float | None = None) -> RunSpec:
+             learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None) -> RunSpec:
     "The config overrides of one point of the sweep."
     if optimizer not in OPTIMIZER_SETTINGS: raise ValueError(f"unknown optimizer {optimizer!r}: use {list(OPTIMIZER_SETTINGS)}")
     if placement not in PLACEMENTS: raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
     if roles not in ("all", *ROLES): raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
-    if weights not in ("shadow", "stored"): raise ValueError(f"unknown weights {weights!r}: use shadow or stored")
+    if weights not in WEIGHTS: raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
     quantized = str(format).lower() != "bf16"
     overrides = dict(recipe="bf16", seed=int(seed), use_shadow=weights == "shadow", **OPTIMIZER_SETTINGS[optimizer])
+    if weights == "stored_sr": overrides["stored_rounding"] = "stochastic"
     if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
+    if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
         layer = {"base": str(format)} | ({r: "bf16" for r in ROLES if r != roles} if roles != "all" else {})
         recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": "bf16"}}
@@ -64,8 +78,9 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     elif roles != "all" or placement != "uniform":
         raise ValueError(f"format bf16 quantizes nothing: give it placement uniform and roles all")
     name = f"{str(format).replace('/', '-')}_{placement}" + (f"-{roles}" if roles != "all" else "") + f"_{optimizer}"
-    name += ("_stored" if weights == "stored" else "") + (f"_lr{float(learning_rate):g}" if learning_rate is not None else "")
-    name += (f"_mlr{float(manifold_lr):g}" if manifold_lr is not None else "") + f"_s{seed}"
+    name += (f"_{weights}" if weights != "shadow" else "") + (f"_lr{float(learning_rate):g}" if learning_rate is not None else "")
+    name += (f"_mlr{float(manifold_lr):g}" if manifold_lr is not None else "")
+    name += (f"_steps{int(max_steps)}" if max_steps is not None else "") + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
 
@@ -101,10 +116,33 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
         runs += [run_spec(**dict(zip(axes, point))) for point in itertools.product(*(grid[a] for a in axes))]
     names = [r.name for r in runs]
     if len(set(names)) != len(names): raise ValueError(f"{path}: the grids repeat runs")
-    for r in runs: load_config(base, **settings, **r.overrides)  # fail before anything runs
+    runs = [replace(r, base=base, settings=settings) for r in runs]
+    for r in runs: r.config()  # fail before anything runs
     return base, settings, runs
 
 # %% ../nbs/16_sweep.ipynb 7
+@contextlib.contextmanager
+def cuda_mps():
+    """CUDA MPS for the worker processes started inside: a control daemon of the sweep's own, with its pipe and log
+    folders in a fresh temporary folder (so it neither joins nor stops a daemon someone else runs), told to quit on
+    the way out. With MPS, the kernels of several processes on one GPU run side by side instead of taking turns."""
+    control = shutil.which("nvidia-cuda-mps-control")
+    if control is None: raise RuntimeError("mps: nvidia-cuda-mps-control is not on PATH (it comes with the NVIDIA driver)")
+    folder = Path(tempfile.mkdtemp(prefix="altgrad-mps-"))
+    env = {"CUDA_MPS_PIPE_DIRECTORY": str(folder / "pipe"), "CUDA_MPS_LOG_DIRECTORY": str(folder / "log")}
+    for directory in env.values(): Path(directory).mkdir()
+    saved = {key: os.environ.get(key) for key in env}
+    subprocess.run([control, "-d"], env=os.environ | env, stdin=subprocess.DEVNULL, check=True, timeout=60)
+    os.environ.update(env)  # spawned workers inherit it, and their CUDA connects to this daemon
+    try: yield folder
+    finally:
+        subprocess.run([control], input=b"quit\n", env=os.environ | env, timeout=60)
+        for key, value in saved.items():
+            if value is None: os.environ.pop(key, None)
+            else: os.environ[key] = value
+        shutil.rmtree(folder, ignore_errors=True)
+
+# %% ../nbs/16_sweep.ipynb 9
 MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
 
 
@@ -114,7 +152,7 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     except (OSError, ValueError): return False
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
-
+# %% ../nbs/16_sweep.ipynb 10
 @dataclass
 class RunRecord:
     "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
@@ -126,38 +164,39 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
 
-
-def run_one(name: str, overrides: dict, base: str, settings: dict, out_dir: str) -> dict:
+# %% ../nbs/16_sweep.ipynb 11
+def run_one(run: RunSpec, out_dir: str) -> dict:
     "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
     started = time.perf_counter()
-    try: result = run_format_experiment(base, progress=False, **settings, **overrides, run_name=name, checkpoint_dir=out_dir)
+    try: result = run_format_experiment(run.base, progress=False, **run.settings | run.overrides, run_name=run.name,
+                                        checkpoint_dir=out_dir)
     finally:
         if torch.cuda.is_available(): torch.cuda.empty_cache()  # a failed run leaves no cached blocks to the next
     memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
     return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
                 peak_gib=memory)
 
-
-def _worker(index: int, jobs: list[tuple[str, dict]], base: str, settings: dict, out_dir: str,
-            memory_share: float, deadline: float, events, gpu: int | None = None):
-    """Run `jobs` in order in this process (on GPU `gpu` of the host), reporting (event, worker, run, payload) tuples
-    through the pipe end `events` (a send completes before the run starts, so even a killed worker has said which run
-    it was on)."""
+# %% ../nbs/16_sweep.ipynb 12
+def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int | None = None):
+    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
+    RunSpec's fields or None (no more work), report (event, worker, run, payload) tuples through `connection` (a
+    send completes before the run starts, so even a killed worker has said which run it was on)."""
     import torch
     if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
     # a worker's share of its GPU: its allocator frees cached blocks at the cap rather than take another's memory
     if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
-    for name, overrides in jobs:
-        if time.time() > deadline:  # no new run after the deadline: the sweep ends between runs, resumable
-            events.send(("deadline", index, name, None))
-            return
-        events.send(("start", index, name, None))
-        try: events.send(("done", index, name, run_one(name, overrides, base, settings, out_dir)))
+    while True:
+        connection.send(("ready", index, None, None))
+        job = connection.recv()
+        if job is None: return
+        run = RunSpec(**job)
+        connection.send(("start", index, run.name, None))
+        try: connection.send(("done", index, run.name, run_one(run, out_dir)))
         except Exception as e:  # this run's failure, not the worker's: report it and go on
-            events.send(("error", index, name, f"{type(e).__name__}: {e}"[:1000]))
+            connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
 
-
+# %% ../nbs/16_sweep.ipynb 13
 class SweepProgress:
     "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
 
@@ -183,105 +222,107 @@ class SweepProgress:
     def close(self):
         for bar in [*self.lanes, self.overall]: bar.close()
 
-
+# %% ../nbs/16_sweep.ipynb 14
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
     "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
     return [i % gpus if gpus else None for i in range(workers)]
 
-
-def _supervise(shares: list[list[tuple[str, dict]]], base: str, settings: dict, out_dir: Path, deadline: float,
-               gpus: int = 0) -> dict[str, RunRecord]:
-    "Run every share in its own worker process; restart workers and retry runs as described above."
+# %% ../nbs/16_sweep.ipynb 16
+def _supervise(queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0) -> dict[str, RunRecord]:
+    """Run the `queue` of runs in `workers` processes, each taking the next run when it is free; restart
+    workers and retry runs as described above."""
+    from collections import deque
     from multiprocessing.connection import wait
     import torch.multiprocessing as mp
     from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
     context = mp.get_context("spawn")
-    overrides = {name: o for share in shares for name, o in share}
-    records = {name: RunRecord(name) for name in overrides}
-    waiting = {i: list(share) for i, share in enumerate(shares)}  # runs not yet handed to a process
-    workers, running = {}, {}  # worker -> (process, pipe end, runs handed to it); worker -> run in progress
-    display = SweepProgress(len(records), len(shares))
-    placed = worker_gpus(len(shares), gpus)
+    specs = {r.name: r for r in queue}
+    records = {name: RunRecord(name) for name in specs}
+    waiting = deque(queue)  # runs not yet handed to a worker, the next first
+    processes, running, started = {}, {}, set()  # worker -> (process, connection); worker -> its run; workers that ran one
+    display = SweepProgress(len(records), workers)
+    placed = worker_gpus(workers, gpus)
 
     def launch(i: int):
-        if not waiting[i] or time.time() > deadline: return
-        jobs, waiting[i] = waiting[i], []
-        receiver, sender = context.Pipe(duplex=False)
+        if not waiting or time.time() > deadline: return
+        ours, theirs = context.Pipe(duplex=True)
         on_gpu = placed.count(placed[i])  # workers sharing this worker's GPU split its memory
-        process = context.Process(target=sweep._worker, args=(i, jobs, base, settings, str(out_dir), 0.95 / on_gpu,
-                                                                deadline, sender, placed[i]))
+        process = context.Process(target=sweep._worker, args=(i, str(out_dir), 0.95 / on_gpu, theirs, placed[i]))
         process.start()
-        sender.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
-        workers[i] = (process, receiver, [name for name, _ in jobs])
+        theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
+        processes[i] = (process, ours)
+        started.discard(i)
 
     def failed(i: int, name: str, error: str):
         record = records[name]
         record.error = error
         if record.attempts < MAX_ATTEMPTS:
             record.status = "pending"
-            waiting[i].append((name, overrides[name]))
+            waiting.appendleft(specs[name])  # retried next, by whichever worker is free first
             display.update(records, "error", i, name, error)
         else:
             record.status = "failed"
             display.update(records, "failed", i, name, error)
 
     def handle(event: str, i: int, name: str, payload):
+        if event == "ready":  # hand it the next run, or tell it to end
+            job = waiting.popleft() if waiting and time.time() <= deadline else None
+            try: processes[i][1].send(asdict(job) if job else None)  # plain data: the worker rebuilds its RunSpec
+            except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
+                if job: waiting.appendleft(job)
+            return
         record = records[name]
         if event == "start":
             record.status, record.worker, record.attempts = "running", i, record.attempts + 1
             running[i] = name
+            started.add(i)
         elif event == "done":
             record.status, record.wall_s, record.val_loss, record.error = "done", payload["wall_s"], payload["val_loss"], None
             running.pop(i, None)
         elif event == "error":
             running.pop(i, None)
             failed(i, name, payload)
-        elif event == "deadline":
-            for n in workers[i][2]:
-                if records[n].status == "pending": records[n].status = "left"
         display.update(records, event, i, name, payload)
 
-    def drain(receiver):
+    def drain(connection):
         try:
-            while receiver.poll(): handle(*receiver.recv())
+            while connection.poll(): handle(*connection.recv())
         except (EOFError, OSError): pass
 
     try:
-        for i in range(len(shares)): launch(i)
-        while workers:
-            wait([w[1] for w in workers.values()] + [w[0].sentinel for w in workers.values()], timeout=1.0)
-            for i, (process, receiver, handed) in list(workers.items()):
-                drain(receiver)
+        for i in range(workers): launch(i)
+        while processes:
+            wait([c for _, c in processes.values()] + [p.sentinel for p, _ in processes.values()], timeout=1.0)
+            for i, (process, connection) in list(processes.items()):
+                drain(connection)
                 if process.is_alive(): continue
                 process.join()
-                drain(receiver)
-                receiver.close()
-                del workers[i]
+                drain(connection)
+                connection.close()
+                del processes[i]
                 died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
                 if i in running:  # it died in the middle of a run
                     failed(i, running.pop(i), died)
-                elif process.exitcode != 0 and records[handed[0]].status == "pending":  # before its first run
-                    records[handed[0]].attempts += 1  # counts as an attempt, so a worker that cannot start ends
-                    failed(i, handed[0], died + " before its first run")
-                handed_back = {n for n, _ in waiting[i]}
-                waiting[i] = [(n, overrides[n]) for n in handed if records[n].status == "pending"
-                              and n not in handed_back] + waiting[i]
-                launch(i)
+                elif process.exitcode != 0 and i not in started and waiting:  # before its first run
+                    name = waiting[0].name  # charged to the next run, so that a worker that cannot start ends the sweep
+                    records[name].attempts += 1
+                    waiting.popleft()
+                    failed(i, name, died + " before its first run")
+                if process.exitcode != 0: launch(i)
     finally:
-        for process, _, _ in workers.values(): process.kill()
+        for process, _ in processes.values(): process.kill()
         display.close()
-    for i, rest in waiting.items():  # not run because the deadline came
-        for name, _ in rest:
-            if records[name].status == "pending": records[name].status = "left"
+    for run in waiting:  # not run because the deadline came
+        if records[run.name].status == "pending": records[run.name].status = "left"
     return records
 
-
-def _dask_task(name: str, overrides: dict, base: str, settings: dict, out_dir: str, deadline: float) -> dict | None:
+# %% ../nbs/16_sweep.ipynb 17
+def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
-    return None if time.time() > deadline else run_one(name, overrides, base, settings, out_dir)
+    return None if time.time() > deadline else run_one(run, out_dir)
 
 
-def _run_on_dask(todo: list[RunSpec], base: str, settings: dict, out_dir: Path, deadline: float, address: str | None,
+def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
     asks for `gpus_per_run` of a worker's GPU resource. A task that raises is retried once by Dask (one whose worker
@@ -297,7 +338,7 @@ def _run_on_dask(todo: list[RunSpec], base: str, settings: dict, out_dir: Path, 
     try:
         with Client(address or cluster) as client:
             resources = {"GPU": gpus_per_run} if gpus_per_run else None
-            futures = {client.submit(sweep._dask_task, r.name, r.overrides, base, settings, str(out_dir), deadline,
+            futures = {client.submit(sweep._dask_task, r, str(out_dir), deadline,
                                      pure=False, retries=MAX_ATTEMPTS - 1, resources=resources): r.name for r in todo}
             for future in as_completed(futures):
                 record = records[futures[future]]
@@ -315,58 +356,64 @@ def _run_on_dask(todo: list[RunSpec], base: str, settings: dict, out_dir: Path, 
         if cluster is not None: cluster.close()
     return records
 
-
-def run_sweep(path: str | Path, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
+# %% ../nbs/16_sweep.ipynb 18
+def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
-              gpus_per_run: float | None = None, **settings) -> dict:
+              gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
     """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
     returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`.
     `stop_after` (seconds): start no run after that long, so that a sweep split over time-limited calls ends
     between runs; the next call resumes it. `gpus` (local pool): 'all' or a number of this host's GPUs to spread the
     workers over (0: the default device). `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or
-    on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker)."""
+    on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker). `mps`:
+    the local workers share each GPU through CUDA MPS (a daemon started for this sweep and stopped after it)."""
     import torch
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
     if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
+    if mps and scheduler != "local": raise ValueError("mps serves the local workers: use it with scheduler local")
     visible = torch.cuda.device_count()
     gpus = visible if gpus == "all" else gpus
     if not isinstance(gpus, int) or not 0 <= gpus <= visible:
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
-    base, shared, runs = load_sweep(path)
-    shared = shared | settings
-    max_steps = {r.name: load_config(base, **shared, **r.overrides).max_steps for r in runs}
+    paths = list(path) if isinstance(path, (list, tuple)) else [path]
+    runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
+    max_steps = {r.name: r.config().max_steps for r in runs}
     out_dir = Path(out_dir)
     with DirectoryLock(out_dir, "sweep output folder"):  # two sweeps into one folder would run the same runs twice
         todo = [r for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
-        prepare_data(load_config(base, **shared))  # tokenize once, before the workers start
+        for r in {(r.base, json.dumps(r.settings, sort_keys=True, default=str)): r for r in runs}.values():
+            prepare_data(replace(r, overrides={}).config())  # tokenize once, before the workers start
         started = time.perf_counter()
         deadline = time.time() + stop_after if stop_after is not None else math.inf
-        todo.sort(key=lambda r: (str(r.overrides["recipe"]), r.name))  # a worker compiles one recipe after another
-        shares = [[(r.name, r.overrides) for r in todo[i * len(todo) // workers:(i + 1) * len(todo) // workers]]
-                  for i in range(workers)]
-        if scheduler == "dask": records = _run_on_dask(todo, base, shared, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
-        else: records = _supervise([s for s in shares if s], base, shared, out_dir, deadline, gpus) if todo else {}
+        # the longest runs first, so that none starts last and runs alone; then by recipe, so neighbours share graphs
+        todo.sort(key=lambda r: (-max_steps[r.name], str(r.overrides["recipe"]), r.name))
+        if scheduler == "dask": records = _run_on_dask(todo, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
+        else:
+            with (cuda_mps() if mps else contextlib.nullcontext()):
+                records = _supervise(todo, min(workers, len(todo)), out_dir, deadline, gpus) if todo else {}
         wall = time.perf_counter() - started
         incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
-        on_cuda = resolve_device(load_config(base, **shared).device).type == "cuda"
+        on_cuda = resolve_device(runs[0].config().device).type == "cuda"
         gpus = 0 if not on_cuda or scheduler == "dask" else max(gpus, 1)  # a cluster's GPUs are not counted here
         ran = sum(r.status == "done" for r in records.values())
-        log = dict(sweep=str(path), runs=len(runs), ran=ran, workers=workers, scheduler=scheduler, wall_s=wall, gpus=gpus,
+        log = dict(sweep=[str(p) for p in paths], runs=len(runs), ran=ran, workers=workers, scheduler=scheduler, mps=mps, wall_s=wall, gpus=gpus,
                    runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
                    failed=[dict(name=r.name, attempts=r.attempts, error=r.error) for r in records.values() if r.status == "failed"],
                    incomplete=incomplete, per_run={n: asdict(r) for n, r in records.items()})
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-
+# %% ../nbs/16_sweep.ipynb 19
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
         if not text.isdigit() or int(text) < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
         return int(text)
-    parser = argparse.ArgumentParser(description="Run an AltGrad sweep file.")
-    parser.add_argument("sweep")
+    parser = argparse.ArgumentParser(description="Run AltGrad sweep files (several: one queue of all their runs).")
+    parser.add_argument("sweep", help="a sweep file")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
     parser.add_argument("--stop-after", type=float, default=None, help="seconds after which no new run starts")
@@ -375,14 +422,16 @@ def main(argv: list[str] | None = None) -> dict:
                         help="local: this host's worker processes; dask: one Dask task per run")
     parser.add_argument("--address", default=None, help="a Dask scheduler's address (default: a local cluster of --workers)")
     parser.add_argument("--gpus-per-run", type=float, default=None, help="Dask: the GPU resource one run asks for (e.g. 0.25)")
-    parser.add_argument("overrides", nargs="*", help="key=value settings for every run (e.g. device=cuda max_steps=100)")
-    args = parser.parse_intermixed_args(argv)  # options may sit between the sweep file and the overrides
+    parser.add_argument("--mps", action="store_true", help="local workers share each GPU through CUDA MPS (started and stopped here)")
+    parser.add_argument("overrides", nargs="*", help="more sweep files, then key=value settings for every run (e.g. device=cuda)")
+    args = parser.parse_intermixed_args(argv)  # options may sit between the sweep files and the overrides
     gpus = args.gpus if args.gpus == "all" else positive(args.gpus) if args.gpus != "0" else 0
-    log = run_sweep(args.sweep, args.out, args.workers, args.stop_after, gpus, args.scheduler, args.address,
-                    args.gpus_per_run, **parse_overrides(args.overrides))
+    sweeps = [args.sweep] + [a for a in args.overrides if "=" not in a]
+    log = run_sweep(sweeps if len(sweeps) > 1 else args.sweep, args.out, args.workers, args.stop_after, gpus, args.scheduler, args.address,
+                    args.gpus_per_run, args.mps, **parse_overrides([a for a in args.overrides if "=" in a]))
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 8
+# %% ../nbs/16_sweep.ipynb 20
 #| eval: false
 if __name__ == "__main__": main()

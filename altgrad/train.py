@@ -414,7 +414,7 @@ class Trainer:
             extra |= self._hooks("before_update")
             self.optimizer.step()
             extra |= self._hooks("after_update")
-            if not c.use_shadow: store_weights_on_grid(self.model)
+            if not c.use_shadow: store_weights_on_grid(self.model, c.stored_rounding)
             extra |= self._hooks("after_store")
         self.optimizer.zero_grad(set_to_none=True)
         self._sync()
