@@ -132,11 +132,14 @@ def cuda_mps():
     env = {"CUDA_MPS_PIPE_DIRECTORY": str(folder / "pipe"), "CUDA_MPS_LOG_DIRECTORY": str(folder / "log")}
     for directory in env.values(): Path(directory).mkdir()
     saved = {key: os.environ.get(key) for key in env}
-    subprocess.run([control, "-d"], env=os.environ | env, stdin=subprocess.DEVNULL, check=True, timeout=60)
+    # the daemon sees every GPU: a client's CUDA_VISIBLE_DEVICES is read against the devices its server sees, so a
+    # daemon started inside a worker's restriction (GPU 3) would leave that worker no GPU 3 (seen on a 4-GPU host)
+    daemon = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"} | env
+    subprocess.run([control, "-d"], env=daemon, stdin=subprocess.DEVNULL, check=True, timeout=60)
     os.environ.update(env)  # spawned workers inherit it, and their CUDA connects to this daemon
     try: yield folder
     finally:
-        subprocess.run([control], input=b"quit\n", env=os.environ | env, timeout=60)
+        subprocess.run([control], input=b"quit\n", env=daemon, timeout=60)
         for key, value in saved.items():
             if value is None: os.environ.pop(key, None)
             else: os.environ[key] = value
