@@ -16,9 +16,10 @@ import pandas as pd
 import yaml
 
 from .files import DirectoryLock, atomic_write, atomic_write_bytes, read_metrics
-from .layers import ROLES
+from .layers import NOT_QUANTIZED, ROLES
 from .recipes import layer_kind
 from .stability import DivergenceRule
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS',
@@ -33,7 +34,7 @@ LAYER_TYPES = ("attn", "mlp", "lm_head")
 @dataclass(frozen=True)
 class Recipe:
     "What a run computes, apart from its seed: the cell of a comparison."
-    format: str = "BF16"
+    format: str = NOT_QUANTIZED.upper()  # as the reports name it: BF16
     placement: str = "uniform"
     roles: str = "all"
     optimizer: str = "adamw"
@@ -57,12 +58,13 @@ class Recipe:
         parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
         return " · ".join(parts)
 
-
+# %% ../nbs/15_analysis.ipynb 6
 def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe:
     """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
     (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
-    quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items() if f != "fp"}
-    if not quantized: fmt, where, roles = "BF16", "uniform", "all"
+    quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items()
+                 if f not in (NOT_QUANTIZED, "fp")}  # "fp": the placements of runs before session 6
+    if not quantized: fmt, where, roles = NOT_QUANTIZED.upper(), "uniform", "all"
     else:
         forward = sorted({f for _, r, f in quantized if r != "grad"})
         backward = sorted({f for _, r, f in quantized if r == "grad"})
@@ -83,9 +85,8 @@ def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe
                   float(config.get("manifold_lr", 0.25)) if optimizer in ("manifold_update", "grid") else None,
                   int(config.get("max_steps", 500)))
 
-# %% ../nbs/15_analysis.ipynb 8
+# %% ../nbs/15_analysis.ipynb 9
 FAILURE_KINDS = {"divergence": "diverged", "bit-stall": "stalled", "consecutive non-finite": "non-finite"}
-
 
 @dataclass
 class Run:
@@ -96,49 +97,60 @@ class Run:
     summary: dict
     wandb_url: str | None = None
 
-    @property
-    def name(self) -> str: return self.config.get("run_name") or self.path.name
+# %% ../nbs/15_analysis.ipynb 10
+@patch(as_prop=True)
+def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 
-    @property
-    def recipe(self) -> Recipe: return recipe_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
+# %% ../nbs/15_analysis.ipynb 11
+@patch(as_prop=True)
+def recipe(self: Run) -> Recipe: return recipe_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
 
-    @property
-    def seed(self) -> int: return int(self.config.get("seed", 0))
+# %% ../nbs/15_analysis.ipynb 12
+@patch(as_prop=True)
+def seed(self: Run) -> int: return int(self.config.get("seed", 0))
 
-    @property
-    def final_val_loss(self) -> float:
-        v = self.summary.get("final_val_loss")
-        return math.nan if v is None else float(v)
+# %% ../nbs/15_analysis.ipynb 13
+@patch(as_prop=True)
+def final_val_loss(self: Run) -> float:
+    v = self.summary.get("final_val_loss")
+    return math.nan if v is None else float(v)
 
-    def series(self, column: str) -> pd.Series:
-        return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
+# %% ../nbs/15_analysis.ipynb 14
+@patch
+def series(self: Run, column: str) -> pd.Series:
+    return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
-    @property
-    def failure(self) -> str | None:
-        "diverged, stalled, non-finite, or None."
-        reason = self.summary.get("stop_reason") or ""
-        kind = next((k for prefix, k in FAILURE_KINDS.items() if prefix in reason), None)
-        if kind: return kind
-        if reason: return "stopped"
-        return "diverged" if self._rule_onset() is not None else None
+# %% ../nbs/15_analysis.ipynb 15
+@patch(as_prop=True)
+def failure(self: Run) -> str | None:
+    "diverged, stalled, non-finite, or None."
+    reason = self.summary.get("stop_reason") or ""
+    kind = next((k for prefix, k in FAILURE_KINDS.items() if prefix in reason), None)
+    if kind: return kind
+    if reason: return "stopped"
+    return "diverged" if self._rule_onset() is not None else None
 
-    def _rule_onset(self) -> int | None:
-        loss = self.series("loss")
-        return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
+# %% ../nbs/15_analysis.ipynb 16
+@patch
+def _rule_onset(self: Run) -> int | None:
+    loss = self.series("loss")
+    return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
-    @property
-    def onset(self) -> int | None:
-        "The step the failure happened: where the runner stopped the run, or where the rule fires in its curve."
-        if self.summary.get("stop_reason"): return int(self.summary["steps"])
-        return self._rule_onset()
+# %% ../nbs/15_analysis.ipynb 17
+@patch(as_prop=True)
+def onset(self: Run) -> int | None:
+    "The step the failure happened: where the runner stopped the run, or where the rule fires in its curve."
+    if self.summary.get("stop_reason"): return int(self.summary["steps"])
+    return self._rule_onset()
 
-    @property
-    def best_val_before_onset(self) -> float:
-        val = self.series("val_loss")
-        if self.onset is not None: val = val[val.index < self.onset]
-        return float(val.min()) if len(val) else math.nan
+# %% ../nbs/15_analysis.ipynb 18
+@patch(as_prop=True)
+def best_val_before_onset(self: Run) -> float:
+    val = self.series("val_loss")
+    if self.onset is not None: val = val[val.index < self.onset]
+    return float(val.min()) if len(val) else math.nan
 
-
+# %% ../nbs/15_analysis.ipynb 19
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -172,7 +184,7 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/15_analysis.ipynb 10
+# %% ../nbs/15_analysis.ipynb 21
 # two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is within 4%)
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
@@ -184,7 +196,7 @@ def t975(df: int) -> float:
     if df < 1: return math.nan
     return T975[max(k for k in T975 if k <= df)] if df <= 30 else 1.96
 
-
+# %% ../nbs/15_analysis.ipynb 22
 @dataclass(frozen=True)
 class Paired:
     "Mean difference over seeds with its 95% t-interval; `half_width` is NaN with one seed."
@@ -206,7 +218,7 @@ class Paired:
         if self.n == 1: return f"{self.mean:+.3f} (1 seed, no interval)"
         return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
 
-
+# %% ../nbs/15_analysis.ipynb 23
 def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     "a − b over the seeds in both (values that are NaN are left out)."
     diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if not (math.isnan(a[s]) or math.isnan(b[s]))]
@@ -214,12 +226,10 @@ def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     if len(diffs) == 1: return Paired(1, diffs[0], math.nan)
     return Paired(len(diffs), statistics.fmean(diffs), t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)))
 
-# %% ../nbs/15_analysis.ipynb 13
+# %% ../nbs/15_analysis.ipynb 26
 BASELINE = Recipe()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
-
 TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
-
 
 class Study:
     """Runs grouped by recipe; paired comparisons between recipes. Runs of the `tuning_seeds` are kept apart: the
@@ -230,56 +240,74 @@ class Study:
         self.by_recipe: dict[Recipe, dict[int, Run]] = {}
         for r in runs: self.by_recipe.setdefault(r.recipe, {})[r.seed] = r
 
-    def _chosen(self, recipe: Recipe, seeds: set[int] | None) -> list[tuple[int, Run]]:
-        return [(s, r) for s, r in sorted(self.by_recipe.get(recipe, {}).items())
-                if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
+# %% ../nbs/15_analysis.ipynb 27
+@patch
+def _chosen(self: Study, recipe: Recipe, seeds: set[int] | None) -> list[tuple[int, Run]]:
+    return [(s, r) for s, r in sorted(self.by_recipe.get(recipe, {}).items())
+            if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
 
-    def outcomes(self, recipe: Recipe, seeds: set[int] | None = None) -> dict[int, float]:
-        "Final validation loss per seed; NaN for a failed run."
-        return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
+# %% ../nbs/15_analysis.ipynb 28
+@patch
+def outcomes(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> dict[int, float]:
+    "Final validation loss per seed; NaN for a failed run."
+    return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
 
-    def versus(self, recipe: Recipe, baseline: Recipe = BASELINE, seeds: set[int] | None = None) -> Paired:
-        return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
+# %% ../nbs/15_analysis.ipynb 29
+@patch
+def versus(self: Study, recipe: Recipe, baseline: Recipe = BASELINE, seeds: set[int] | None = None) -> Paired:
+    return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
-    def failures(self, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
-        return [r for _, r in self._chosen(recipe, seeds) if r.failure]
+# %% ../nbs/15_analysis.ipynb 30
+@patch
+def failures(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
+    return [r for _, r in self._chosen(recipe, seeds) if r.failure]
 
-    def seeds(self, recipe: Recipe) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
+# %% ../nbs/15_analysis.ipynb 31
+@patch
+def seeds(self: Study, recipe: Recipe) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
 
-    def runs_of(self, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
-        return [r for _, r in self._chosen(recipe, seeds)]
+# %% ../nbs/15_analysis.ipynb 32
+@patch
+def runs_of(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
+    return [r for _, r in self._chosen(recipe, seeds)]
 
-    def failure_text(self, recipe: Recipe, seeds: set[int] | None = None) -> str:
-        "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
-        failed, n = self.failures(recipe, seeds), len(self.runs_of(recipe, seeds))
-        if not failed: return ""
-        kinds = sorted({r.failure for r in failed})
-        onsets = sorted(r.onset for r in failed if r.onset is not None)
-        where = ("" if not onsets else f" at step {onsets[0]}" if onsets[0] == onsets[-1]
-                 else f" at steps {onsets[0]}–{onsets[-1]}")
-        best = statistics.fmean(r.best_val_before_onset for r in failed)
-        return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
+# %% ../nbs/15_analysis.ipynb 33
+@patch
+def failure_text(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> str:
+    "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
+    failed, n = self.failures(recipe, seeds), len(self.runs_of(recipe, seeds))
+    if not failed: return ""
+    kinds = sorted({r.failure for r in failed})
+    onsets = sorted(r.onset for r in failed if r.onset is not None)
+    where = ("" if not onsets else f" at step {onsets[0]}" if onsets[0] == onsets[-1]
+             else f" at steps {onsets[0]}–{onsets[-1]}")
+    best = statistics.fmean(r.best_val_before_onset for r in failed)
+    return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
-    def baseline_for(self, recipe: Recipe) -> Recipe:
-        "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
-        own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
-        return own if recipe.weights == "shadow" and own in self.by_recipe else BASELINE
+# %% ../nbs/15_analysis.ipynb 34
+@patch
+def baseline_for(self: Study, recipe: Recipe) -> Recipe:
+    "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
+    own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
+    return own if recipe.weights == "shadow" and own in self.by_recipe else BASELINE
 
-    def table(self, recipes: list[Recipe] | None = None) -> pd.DataFrame:
-        "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
-        rows = []
-        for recipe in recipes or sorted(self.by_recipe, key=lambda r: r.label()):
-            runs = self.runs_of(recipe)
-            if not runs: continue
-            healthy = [r.final_val_loss for r in runs if not r.failure]
-            rows.append(dict(recipe=recipe, label=recipe.label(), seeds=len(runs),
-                             val_loss=statistics.fmean(healthy) if healthy else math.nan,
-                             baseline=self.baseline_for(recipe), delta=self.versus(recipe, self.baseline_for(recipe)),
-                             failed=self.failure_text(recipe),
-                             runs=[r for r in runs]))
-        return pd.DataFrame(rows)
+# %% ../nbs/15_analysis.ipynb 35
+@patch
+def table(self: Study, recipes: list[Recipe] | None = None) -> pd.DataFrame:
+    "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
+    rows = []
+    for recipe in recipes or sorted(self.by_recipe, key=lambda r: r.label()):
+        runs = self.runs_of(recipe)
+        if not runs: continue
+        healthy = [r.final_val_loss for r in runs if not r.failure]
+        rows.append(dict(recipe=recipe, label=recipe.label(), seeds=len(runs),
+                         val_loss=statistics.fmean(healthy) if healthy else math.nan,
+                         baseline=self.baseline_for(recipe), delta=self.versus(recipe, self.baseline_for(recipe)),
+                         failed=self.failure_text(recipe),
+                         runs=[r for r in runs]))
+    return pd.DataFrame(rows)
 
-# %% ../nbs/15_analysis.ipynb 17
+# %% ../nbs/15_analysis.ipynb 39
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
@@ -291,7 +319,7 @@ class FormatComparator:
 
     def recipes(self, roles: str = "all") -> list[Recipe]:
         b = self.baseline
-        return [r for r in self.study.by_recipe if r.format != "BF16" and r.roles == roles and r.optimizer == b.optimizer
+        return [r for r in self.study.by_recipe if r.format != BASELINE.format and r.roles == roles and r.optimizer == b.optimizer
                 and r.weights == b.weights and r.learning_rate == b.learning_rate and r.max_steps == b.max_steps]
 
     def grid(self) -> pd.DataFrame:
@@ -319,7 +347,7 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/15_analysis.ipynb 20
+# %% ../nbs/15_analysis.ipynb 42
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -328,7 +356,7 @@ def intervention_size(recipe: Recipe) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-
+# %% ../nbs/15_analysis.ipynb 43
 @dataclass
 class Intervention:
     recipe: Recipe
@@ -336,7 +364,7 @@ class Intervention:
     failed: str
     share: float
 
-
+# %% ../nbs/15_analysis.ipynb 44
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -344,52 +372,61 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-    def uniform(self, fmt: str) -> Recipe: return replace(self.baseline, format=fmt)
+# %% ../nbs/15_analysis.ipynb 45
+@patch
+def uniform(self: FailureAnalyzer, fmt: str) -> Recipe: return replace(self.baseline, format=fmt)
 
-    def failing_formats(self) -> list[str]:
-        out = []
-        for fmt in sorted({r.format for r in self.formats.recipes()}):
-            full = self.uniform(fmt)
-            if full not in self.study.by_recipe: continue
-            if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
-        return out
-
-    def interventions(self, fmt: str) -> list[Intervention]:
+# %% ../nbs/15_analysis.ipynb 46
+@patch
+def failing_formats(self: FailureAnalyzer) -> list[str]:
+    out = []
+    for fmt in sorted({r.format for r in self.formats.recipes()}):
         full = self.uniform(fmt)
-        full_fails = len(self.study.failures(full)) * 2 > len(self.study.seeds(full))
-        full_gap = self.study.versus(full, self.baseline).mean
-        out = []
-        candidates = [r for r in self.study.by_recipe if r.format == fmt and replace(r, placement="uniform", roles="all") == full]
-        for r in sorted(candidates, key=lambda r: (intervention_size(r), r.label())):
-            failed, delta = self.study.failures(r), self.study.versus(r, self.baseline)
-            if full_fails: share = len(failed) / max(1, len(self.study.seeds(r)))
-            else: share = delta.mean / full_gap if delta.n and full_gap else math.nan
-            out.append(Intervention(r, delta, self.study.failure_text(r), share))
-        return out
+        if full not in self.study.by_recipe: continue
+        if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
+    return out
 
-    def explanation(self, fmt: str) -> Intervention | None:
-        "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
-        full = self.uniform(fmt)
-        enough = [i for i in self.interventions(fmt) if i.recipe != full and i.share > 0.5]
-        if not enough: return None
-        smallest = min(intervention_size(i.recipe) for i in enough)
-        return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
+# %% ../nbs/15_analysis.ipynb 47
+@patch
+def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
+    full = self.uniform(fmt)
+    full_fails = len(self.study.failures(full)) * 2 > len(self.study.seeds(full))
+    full_gap = self.study.versus(full, self.baseline).mean
+    out = []
+    candidates = [r for r in self.study.by_recipe if r.format == fmt and replace(r, placement="uniform", roles="all") == full]
+    for r in sorted(candidates, key=lambda r: (intervention_size(r), r.label())):
+        failed, delta = self.study.failures(r), self.study.versus(r, self.baseline)
+        if full_fails: share = len(failed) / max(1, len(self.study.seeds(r)))
+        else: share = delta.mean / full_gap if delta.n and full_gap else math.nan
+        out.append(Intervention(r, delta, self.study.failure_text(r), share))
+    return out
 
-    def role_cosines(self, fmt: str) -> pd.DataFrame:
-        """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
-        (`diag/role_cosine/<role>`, full samples before any failure), overall and on the lm_head."""
-        rows = {}
-        for run in self.study.runs_of(self.uniform(fmt)):
-            before = run.metrics if run.onset is None else run.metrics[run.metrics.index < run.onset]
-            for role in ROLES:
-                for where, key in (("all layers", f"diag/role_cosine/{role}"), ("lm_head", f"diag/role_cosine/{role}/lm_head")):
-                    if key in before and before[key].notna().any():
-                        rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
-        return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
+# %% ../nbs/15_analysis.ipynb 48
+@patch
+def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
+    "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
+    full = self.uniform(fmt)
+    enough = [i for i in self.interventions(fmt) if i.recipe != full and i.share > 0.5]
+    if not enough: return None
+    smallest = min(intervention_size(i.recipe) for i in enough)
+    return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/15_analysis.ipynb 23
+# %% ../nbs/15_analysis.ipynb 49
+@patch
+def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
+    """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
+    (`diag/role_cosine/<role>`, full samples before any failure), overall and on the lm_head."""
+    rows = {}
+    for run in self.study.runs_of(self.uniform(fmt)):
+        before = run.metrics if run.onset is None else run.metrics[run.metrics.index < run.onset]
+        for role in ROLES:
+            for where, key in (("all layers", f"diag/role_cosine/{role}"), ("lm_head", f"diag/role_cosine/{role}/lm_head")):
+                if key in before and before[key].notna().any():
+                    rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
+    return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
+
+# %% ../nbs/15_analysis.ipynb 52
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
-
 
 class OptimizerComparator:
     "Stored-weight recipes: tuning per format × optimizer, and the tuned settings on the reported seeds."
@@ -397,54 +434,70 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-    def stored(self) -> list[Recipe]:
-        return [r for r in self.study.by_recipe if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
+# %% ../nbs/15_analysis.ipynb 53
+@patch
+def stored(self: OptimizerComparator) -> list[Recipe]:
+    return [r for r in self.study.by_recipe if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-    def formats(self) -> list[str]: return sorted({r.format for r in self.stored()})
+# %% ../nbs/15_analysis.ipynb 54
+@patch
+def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-    def tuning(self, fmt: str, optimizer: str) -> list[tuple[Recipe, Run]]:
-        "(recipe, tuning run) for every setting tried, by step size."
-        out = [(r, run) for r in self.stored() if r.format == fmt and r.arm == optimizer
-               for run in self.study.runs_of(r, self.tuning_seeds)]
-        return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
+# %% ../nbs/15_analysis.ipynb 55
+@patch
+def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Recipe, Run]]:
+    "(recipe, tuning run) for every setting tried, by step size."
+    out = [(r, run) for r in self.stored() if r.format == fmt and r.arm == optimizer
+           for run in self.study.runs_of(r, self.tuning_seeds)]
+    return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-    def tuned(self, fmt: str, optimizer: str) -> Recipe | None:
-        tried = self.tuning(fmt, optimizer)
-        return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
+# %% ../nbs/15_analysis.ipynb 56
+@patch
+def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Recipe | None:
+    tried = self.tuning(fmt, optimizer)
+    return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-    def at_edge(self, fmt: str, optimizer: str) -> bool:
-        "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
-        tried = [r for r, _ in self.tuning(fmt, optimizer)]
-        return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
+# %% ../nbs/15_analysis.ipynb 57
+@patch
+def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
+    "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
+    tried = [r for r, _ in self.tuning(fmt, optimizer)]
+    return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-    def reported_seeds(self, recipe: Recipe) -> set[int]: return set(self.study.seeds(recipe))
+# %% ../nbs/15_analysis.ipynb 58
+@patch
+def reported_seeds(self: OptimizerComparator, recipe: Recipe) -> set[int]: return set(self.study.seeds(recipe))
 
-    def reported(self, fmt: str, optimizer: str) -> Recipe | None:
-        """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
-        the reported runs were made — the best tuned setting that has reported runs."""
-        tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
-        return next((r for r, _ in tried if self.reported_seeds(r)), None)
+# %% ../nbs/15_analysis.ipynb 59
+@patch
+def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Recipe | None:
+    """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
+    the reported runs were made — the best tuned setting that has reported runs."""
+    tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
+    return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-    def bf16(self) -> Recipe | None:
-        "BF16 with AdamW at its own tuned learning rate."
-        tried = [(r, run) for r in self.study.by_recipe if r.format == "BF16" and r.optimizer == "adamw"
-                 for run in self.study.runs_of(r, self.tuning_seeds)]
-        return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
+# %% ../nbs/15_analysis.ipynb 60
+@patch
+def bf16(self: OptimizerComparator) -> Recipe | None:
+    "BF16 with AdamW at its own tuned learning rate."
+    tried = [(r, run) for r in self.study.by_recipe if r.format == BASELINE.format and r.optimizer == "adamw"
+             for run in self.study.runs_of(r, self.tuning_seeds)]
+    return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 26
+# %% ../nbs/15_analysis.ipynb 63
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-
+# %% ../nbs/15_analysis.ipynb 64
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-
+# %% ../nbs/15_analysis.ipynb 65
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -484,7 +537,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-
+# %% ../nbs/15_analysis.ipynb 66
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -506,7 +559,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-
+# %% ../nbs/15_analysis.ipynb 67
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -533,7 +586,7 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 28
+# %% ../nbs/15_analysis.ipynb 69
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -559,14 +612,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-
+# %% ../nbs/15_analysis.ipynb 70
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-
+# %% ../nbs/15_analysis.ipynb 71
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 29
+# %% ../nbs/15_analysis.ipynb 72
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -577,379 +630,405 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-    def write(self, reports_dir: str | Path) -> dict[str, Path]:
-        """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
-        `runs_dir` must not replace real reports with empty ones."""
-        if not self.runs:
-            raise ValueError(f"no runs found under {self.runs_root} (a run directory holds config.yaml, metrics.jsonl "
-                             f"and summary.json); the reports in {reports_dir} were left as they are")
-        reports_dir = Path(reports_dir)
-        with DirectoryLock(reports_dir, "reports folder"):
-            (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
-            texts = {"format_comparison.md": self.format_comparison(reports_dir),
-                     "failure_modes.md": self.failure_modes(reports_dir),
-                     "manifold_comparison.md": self.manifold_comparison(reports_dir)}
-            for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
-        return {name: reports_dir / name for name in texts}
+# %% ../nbs/15_analysis.ipynb 73
+@patch
+def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
+    """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
+    `runs_dir` must not replace real reports with empty ones."""
+    if not self.runs:
+        raise ValueError(f"no runs found under {self.runs_root} (a run directory holds config.yaml, metrics.jsonl "
+                         f"and summary.json); the reports in {reports_dir} were left as they are")
+    reports_dir = Path(reports_dir)
+    with DirectoryLock(reports_dir, "reports folder"):
+        (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
+        texts = {"format_comparison.md": self.format_comparison(reports_dir),
+                 "failure_modes.md": self.failure_modes(reports_dir),
+                 "manifold_comparison.md": self.manifold_comparison(reports_dir)}
+        for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
+    return {name: reports_dir / name for name in texts}
 
-    def _header(self, title: str) -> list[str]:
-        tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
-        note = (f" Seed{'s' if len(tuning) > 1 else ''} {', '.join(map(str, tuning))} only chose step sizes (the "
-                "tuning seeds): no comparison below uses them." if tuning else "")
-        return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
+# %% ../nbs/15_analysis.ipynb 74
+@patch
+def _header(self: ReportGenerator, title: str) -> list[str]:
+    tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
+    note = (f" Seed{'s' if len(tuning) > 1 else ''} {', '.join(map(str, tuning))} only chose step sizes (the "
+            "tuning seeds): no comparison below uses them." if tuning else "")
+    return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-    # --- format_comparison.md -------------------------------------------------------------------------------
-    def format_answer(self, reports_dir: Path) -> list[str]:
-        s, f = self.study, self.formats
-        base_runs = s.runs_of(BASELINE)
-        lines = ["## Answer", ""]
-        uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
-                         key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
-        if not uniform or not base_runs: return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
-        parts = []
-        for r in uniform:
-            failed = s.failure_text(r)
-            parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'} ({_links(s.runs_of(r), reports_dir)})")
-        lines.append(f"**Every linear layer quantized** (AdamW, lr {BASELINE.learning_rate:g}, FP32 master weights, paired "
-                     f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
-                     + "; ".join(parts) + ".")
-        best, second = f.best("uniform"), f.runner_up("uniform")
-        if best and second:
-            verdict = ("better, its interval excluding zero" if second[1].excludes_zero and second[1].mean > 0
-                       else "not resolved from it at this number of seeds")
-            lines.append(f"The best is {best[0].format}; the next, {second[0].format}, differs from it by "
-                         f"{second[1]} nats seed by seed: {best[0].format} is {verdict}.")
-        per_type = []
-        for placement in ("attn", "mlp", "lm_head", "no_lm_head"):
-            b = f.best(placement)
-            formats_run = sorted({r.format for r in f.recipes() if r.placement == placement})
-            if b: per_type.append(f"{placement}: {b[0].format} {b[1]} (of {', '.join(formats_run)})")
-        if per_type:
-            lines.append("**Per layer type** (one layer type quantized, the rest BF16; only the formats listed were "
-                         "run there): " + "; ".join(per_type) + ".")
-        lines += self.recipes_answer(reports_dir)
-        lines += self.variant_answer(reports_dir, replace(BASELINE, learning_rate=3e-3), "At the learning rate BF16 prefers, 3e-3")
-        lines += self.variant_answer(reports_dir, replace(BASELINE, max_steps=5000), "Ten times longer, 5000 steps")
-        failing = [r for r in uniform if s.failures(r)]
-        if failing:
-            lines.append("Failing formats and where they fail are in `failure_modes.md`.")
-        return lines + [""]
+# %% ../nbs/15_analysis.ipynb 75
+# --- format_comparison.md -------------------------------------------------------------------------------
+@patch
+def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    s, f = self.study, self.formats
+    base_runs = s.runs_of(BASELINE)
+    lines = ["## Answer", ""]
+    uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
+                     key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
+    if not uniform or not base_runs: return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
+    parts = []
+    for r in uniform:
+        failed = s.failure_text(r)
+        parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'} ({_links(s.runs_of(r), reports_dir)})")
+    lines.append(f"**Every linear layer quantized** (AdamW, lr {BASELINE.learning_rate:g}, FP32 master weights, paired "
+                 f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
+                 + "; ".join(parts) + ".")
+    best, second = f.best("uniform"), f.runner_up("uniform")
+    if best and second:
+        verdict = ("better, its interval excluding zero" if second[1].excludes_zero and second[1].mean > 0
+                   else "not resolved from it at this number of seeds")
+        lines.append(f"The best is {best[0].format}; the next, {second[0].format}, differs from it by "
+                     f"{second[1]} nats seed by seed: {best[0].format} is {verdict}.")
+    per_type = []
+    for placement in ("attn", "mlp", "lm_head", "no_lm_head"):
+        b = f.best(placement)
+        formats_run = sorted({r.format for r in f.recipes() if r.placement == placement})
+        if b: per_type.append(f"{placement}: {b[0].format} {b[1]} (of {', '.join(formats_run)})")
+    if per_type:
+        lines.append("**Per layer type** (one layer type quantized, the rest BF16; only the formats listed were "
+                     "run there): " + "; ".join(per_type) + ".")
+    lines += self.recipes_answer(reports_dir)
+    lines += self.variant_answer(reports_dir, replace(BASELINE, learning_rate=3e-3), "At the learning rate BF16 prefers, 3e-3")
+    lines += self.variant_answer(reports_dir, replace(BASELINE, max_steps=5000), "Ten times longer, 5000 steps")
+    failing = [r for r in uniform if s.failures(r)]
+    if failing:
+        lines.append("Failing formats and where they fail are in `failure_modes.md`.")
+    return lines + [""]
 
-    def recipes_answer(self, reports_dir: Path) -> list[str]:
-        "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
-        s, f = self.study, self.formats
-        kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
-        if not kept: return []
-        kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
-        parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})"
-                 for r in kept]
-        moved = []
-        for r in kept:
-            everywhere = replace(r, placement="uniform")
-            if everywhere in s.by_recipe and not s.failures(r) and not s.failures(everywhere):
-                moved.append(f"{r.format} {s.versus(r, everywhere)}")
-        lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
-                 "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
-        if moved:
-            lines.append("Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, seed by seed: "
-                         + "; ".join(moved) + ".")
-        return lines
+# %% ../nbs/15_analysis.ipynb 76
+@patch
+def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
+    s, f = self.study, self.formats
+    kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
+    if not kept: return []
+    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
+    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})"
+             for r in kept]
+    moved = []
+    for r in kept:
+        everywhere = replace(r, placement="uniform")
+        if everywhere in s.by_recipe and not s.failures(r) and not s.failures(everywhere):
+            moved.append(f"{r.format} {s.versus(r, everywhere)}")
+    lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
+             "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
+    if moved:
+        lines.append("Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, seed by seed: "
+                     + "; ".join(moved) + ".")
+    return lines
 
-    def variant_answer(self, reports_dir: Path, baseline: Recipe, heading: str) -> list[str]:
-        """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
-        BF16 run there, and how its gap to BF16 moved from the study's setting (the same seeds, paired)."""
-        s = self.study
-        recipes = FormatComparator(s, baseline).recipes()
-        if not recipes or not s.runs_of(baseline): return []
-        gap = lambda r, b: {seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)}
-        recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
-        parts = []
-        for r in recipes:
-            short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
-            moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
-                     if short in s.by_recipe and not s.failures(r) and not s.failures(short) else "")
-            where = "" if r.placement == "uniform" else f" ({r.placement})"
-            parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
-                         f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
-        level = statistics.fmean(s.outcomes(baseline).values())
-        return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
-                f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
+# %% ../nbs/15_analysis.ipynb 77
+@patch
+def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Recipe, heading: str) -> list[str]:
+    """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
+    BF16 run there, and how its gap to BF16 moved from the study's setting (the same seeds, paired)."""
+    s = self.study
+    recipes = FormatComparator(s, baseline).recipes()
+    if not recipes or not s.runs_of(baseline): return []
+    gap = lambda r, b: {seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)}
+    recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
+    parts = []
+    for r in recipes:
+        short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
+        moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
+                 if short in s.by_recipe and not s.failures(r) and not s.failures(short) else "")
+        where = "" if r.placement == "uniform" else f" ({r.placement})"
+        parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
+                     f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
+    level = statistics.fmean(s.outcomes(baseline).values())
+    return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
+            f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-    def format_literature(self) -> list[str]:
-        "The published results these runs can be held against, with this study's numbers for the same recipes."
-        s, have = self.study, {r.format: r for r in self.formats.recipes() if r.placement == "uniform"}
-        if not {"E4M3", "E5M2", "E4M3/E5M2"} <= set(have): return []
-        delta_of = lambda recipe: s.failure_text(recipe) or str(s.versus(recipe))
-        delta = lambda fmt: delta_of(have[fmt])
-        kept = {r.format: r for r in self.formats.recipes() if r.placement == "no_lm_head" and r.roles == "all"}
-        blocks = []
-        if {"MXFP8", "MXFP6", "MXFP4"} <= set(kept):
-            blocks.append(f"Rouhani et al. (2023, *Microscaling Data Formats for Deep Learning*) report training GPT-style "
-                          f"models in MXFP8 and in MXFP6 close to their FP32 baselines; here MXFP8 ends "
-                          f"{delta_of(kept['MXFP8'])} and MXFP6 {delta_of(kept['MXFP6'])} nats from BF16 (lm_head in BF16), "
-                          f"and MXFP4 on every tensor, a setting outside that claim, {delta_of(kept['MXFP4'])}.")
-        if {"NVFP4", "MXFP4"} <= set(kept):
-            blocks.append(f"NVIDIA's NVFP4 pretraining recipe (2025: 16-value blocks with E4M3 scales, 2-D weight tiles, "
-                          f"stochastic rounding of gradients, a random Hadamard transform on the weight-gradient GEMM) is "
-                          f"reported closer to FP8 than MXFP4; here NVFP4 ends {delta_of(kept['NVFP4'])} nats from BF16, and "
-                          f"against MXFP4 seed by seed {s.versus(kept['NVFP4'], kept['MXFP4'])}.")
-        if "FP8_BLOCKWISE" in kept:
-            blocks.append(f"DeepSeek-V3 (2024) trains with 1 × 128 / 128 × 128 blockwise FP8 within 0.25% relative loss of "
-                          f"BF16; here that recipe ends {delta_of(kept['FP8_BLOCKWISE'])} nats from BF16 (the final loss is "
-                          "about 3.66).")
-        return ["## Against published results", "",
-                "Micikevicius et al. (2022, *FP8 Formats for Deep Learning*) define E4M3 and E5M2 and train with E4M3 for "
-                "weights and activations and E5M2, whose range is wider, for gradients, matching 16-bit training; Sun et al. "
-                "(2019, *Hybrid 8-bit Floating Point Training*) use the same split. Here the hybrid recipe ends "
-                f"{delta('E4M3/E5M2')} nats from BF16, E5M2 everywhere {delta('E5M2')}, and E4M3 everywhere {delta('E4M3')}: "
-                "the hybrid's closeness to BF16 is reproduced, and E4M3 on the gradients is where a loss appears — "
-                "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
-                "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
+# %% ../nbs/15_analysis.ipynb 78
+@patch
+def format_literature(self: ReportGenerator) -> list[str]:
+    "The published results these runs can be held against, with this study's numbers for the same recipes."
+    s, have = self.study, {r.format: r for r in self.formats.recipes() if r.placement == "uniform"}
+    if not {"E4M3", "E5M2", "E4M3/E5M2"} <= set(have): return []
+    delta_of = lambda recipe: s.failure_text(recipe) or str(s.versus(recipe))
+    delta = lambda fmt: delta_of(have[fmt])
+    kept = {r.format: r for r in self.formats.recipes() if r.placement == "no_lm_head" and r.roles == "all"}
+    blocks = []
+    if {"MXFP8", "MXFP6", "MXFP4"} <= set(kept):
+        blocks.append(f"Rouhani et al. (2023, *Microscaling Data Formats for Deep Learning*) report training GPT-style "
+                      f"models in MXFP8 and in MXFP6 close to their FP32 baselines; here MXFP8 ends "
+                      f"{delta_of(kept['MXFP8'])} and MXFP6 {delta_of(kept['MXFP6'])} nats from BF16 (lm_head in BF16), "
+                      f"and MXFP4 on every tensor, a setting outside that claim, {delta_of(kept['MXFP4'])}.")
+    if {"NVFP4", "MXFP4"} <= set(kept):
+        blocks.append(f"NVIDIA's NVFP4 pretraining recipe (2025: 16-value blocks with E4M3 scales, 2-D weight tiles, "
+                      f"stochastic rounding of gradients, a random Hadamard transform on the weight-gradient GEMM) is "
+                      f"reported closer to FP8 than MXFP4; here NVFP4 ends {delta_of(kept['NVFP4'])} nats from BF16, and "
+                      f"against MXFP4 seed by seed {s.versus(kept['NVFP4'], kept['MXFP4'])}.")
+    if "FP8_BLOCKWISE" in kept:
+        blocks.append(f"DeepSeek-V3 (2024) trains with 1 × 128 / 128 × 128 blockwise FP8 within 0.25% relative loss of "
+                      f"BF16; here that recipe ends {delta_of(kept['FP8_BLOCKWISE'])} nats from BF16 (the final loss is "
+                      "about 3.66).")
+    return ["## Against published results", "",
+            "Micikevicius et al. (2022, *FP8 Formats for Deep Learning*) define E4M3 and E5M2 and train with E4M3 for "
+            "weights and activations and E5M2, whose range is wider, for gradients, matching 16-bit training; Sun et al. "
+            "(2019, *Hybrid 8-bit Floating Point Training*) use the same split. Here the hybrid recipe ends "
+            f"{delta('E4M3/E5M2')} nats from BF16, E5M2 everywhere {delta('E5M2')}, and E4M3 everywhere {delta('E4M3')}: "
+            "the hybrid's closeness to BF16 is reproduced, and E4M3 on the gradients is where a loss appears — "
+            "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
+            "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-    def format_comparison(self, reports_dir: Path) -> str:
-        s, f = self.study, self.formats
-        lines = self._header("Format comparison") + self.format_answer(reports_dir) + self.format_literature()
-        grid = f.grid()
-        if not grid.empty:
-            lines += ["## Format × layer type", "",
-                      "Paired Δ final validation loss vs BF16 (nats, mean [95% interval] over seeds); where runs failed, "
-                      "how many, how, where, and their best validation loss before the failure.", "",
-                      "| format | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
-            lines += [f"| {fmt} | " + " | ".join(row) + " |" for fmt, row in grid.iterrows()]
-        table = s.table([r for r in s.by_recipe if r.weights == "shadow"])
-        lines += ["", "## Every recipe with FP32 master weights", "",
-                  "Δ: paired by seed against BF16 at the same learning rate and number of steps.", "",
-                  "| recipe | step size | steps | seeds | val loss | Δ vs BF16 | failed | runs |", "|---|---|---|---|---|---|---|---|"]
-        for _, row in table.iterrows():
-            lines.append(f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | {_fmt(row.val_loss)} | {row.delta} | "
-                         f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |")
-        figures = reports_dir / "figures"
-        rows = [(r.label(), s.versus(r), s.failure_text(r)) for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))]
-        if rows:
-            plot_forest(rows, figures / "format_deltas.png", "Final validation loss vs BF16, paired by seed (95% intervals)",
-                        "Δ nats (linear within ±0.05, logarithmic beyond)")
-            lines += ["", "![paired differences to BF16](figures/format_deltas.png)", ""]
-        uniform = {r.format: {"AdamW": s.runs_of(r)} for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
-        if uniform:
-            plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
-                        reference=s.runs_of(BASELINE))
-            lines += ["![validation loss per format](figures/format_curves.png)", ""]
-        return "\n".join(lines + [LIMITS, ""])
+# %% ../nbs/15_analysis.ipynb 79
+@patch
+def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
+    s, f = self.study, self.formats
+    lines = self._header("Format comparison") + self.format_answer(reports_dir) + self.format_literature()
+    grid = f.grid()
+    if not grid.empty:
+        lines += ["## Format × layer type", "",
+                  "Paired Δ final validation loss vs BF16 (nats, mean [95% interval] over seeds); where runs failed, "
+                  "how many, how, where, and their best validation loss before the failure.", "",
+                  "| format | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
+        lines += [f"| {fmt} | " + " | ".join(row) + " |" for fmt, row in grid.iterrows()]
+    table = s.table([r for r in s.by_recipe if r.weights == "shadow"])
+    lines += ["", "## Every recipe with FP32 master weights", "",
+              "Δ: paired by seed against BF16 at the same learning rate and number of steps.", "",
+              "| recipe | step size | steps | seeds | val loss | Δ vs BF16 | failed | runs |", "|---|---|---|---|---|---|---|---|"]
+    for _, row in table.iterrows():
+        lines.append(f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | {_fmt(row.val_loss)} | {row.delta} | "
+                     f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |")
+    figures = reports_dir / "figures"
+    rows = [(r.label(), s.versus(r), s.failure_text(r)) for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))]
+    if rows:
+        plot_forest(rows, figures / "format_deltas.png", "Final validation loss vs BF16, paired by seed (95% intervals)",
+                    "Δ nats (linear within ±0.05, logarithmic beyond)")
+        lines += ["", "![paired differences to BF16](figures/format_deltas.png)", ""]
+    uniform = {r.format: {"AdamW": s.runs_of(r)} for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
+    if uniform:
+        plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
+                    reference=s.runs_of(BASELINE))
+        lines += ["![validation loss per format](figures/format_curves.png)", ""]
+    return "\n".join(lines + [LIMITS, ""])
 
-    # --- failure_modes.md -----------------------------------------------------------------------------------
-    def failure_answer(self, reports_dir: Path) -> list[str]:
-        a, s = self.failures, self.study
-        lines = ["## Answer", ""]
-        failing = a.failing_formats()
-        if not failing: return lines + ["No format fails in these runs.", ""]
-        for fmt in failing:
-            full = a.uniform(fmt)
-            how = s.failure_text(full) or f"ends {s.versus(full)} nats above BF16"
-            why = a.explanation(fmt)
-            text = f"**{fmt}** (every layer: {how}; {_links(s.runs_of(full), reports_dir)}): "
-            if why is None:
-                singles = [i for i in a.interventions(fmt) if i.recipe != full]
-                text += ("no single intervention reproduces half of it; " + "; ".join(
-                    f"{i.recipe.placement} {i.recipe.roles}: {i.delta} ({i.share:.0%})" for i in singles[:6])
-                    + ". The failure is spread over roles and layers." if singles else "no interventions were run.")
+# %% ../nbs/15_analysis.ipynb 80
+# --- failure_modes.md -----------------------------------------------------------------------------------
+@patch
+def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    a, s = self.failures, self.study
+    lines = ["## Answer", ""]
+    failing = a.failing_formats()
+    if not failing: return lines + ["No format fails in these runs.", ""]
+    for fmt in failing:
+        full = a.uniform(fmt)
+        how = s.failure_text(full) or f"ends {s.versus(full)} nats above BF16"
+        why = a.explanation(fmt)
+        text = f"**{fmt}** (every layer: {how}; {_links(s.runs_of(full), reports_dir)}): "
+        if why is None:
+            singles = [i for i in a.interventions(fmt) if i.recipe != full]
+            text += ("no single intervention reproduces half of it; " + "; ".join(
+                f"{i.recipe.placement} {i.recipe.roles}: {i.delta} ({i.share:.0%})" for i in singles[:6])
+                + ". The failure is spread over roles and layers." if singles else "no interventions were run.")
+        else:
+            effect = why.failed or f"{why.delta} nats"
+            runs = _links(s.runs_of(why.recipe), reports_dir)
+            if why.share >= 0.8:
+                text += f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, {why.share:.0%} of the failure; {runs})."
             else:
-                effect = why.failed or f"{why.delta} nats"
-                runs = _links(s.runs_of(why.recipe), reports_dir)
-                if why.share >= 0.8:
-                    text += f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, {why.share:.0%} of the failure; {runs})."
-                else:
-                    others = [i for i in a.interventions(fmt) if i.recipe not in (full, why.recipe)
-                              and intervention_size(i.recipe) <= intervention_size(why.recipe)]
-                    text += (f"no intervention reproduces most of it alone; the largest share is {i_desc(why.recipe)} "
-                             f"({effect}, {why.share:.0%}; {runs}), then " + ", ".join(
-                                 f"{i_desc(i.recipe)} {i.share:.0%}" for i in sorted(others, key=lambda i: -i.share)[:5])
-                             + ": the loss is lost a little in every role and layer type.")
-                harmless = [i for i in a.interventions(fmt) if i.recipe.placement == "uniform"
-                            and i.recipe.roles in ("weight", "activation") and not i.failed and not i.delta.excludes_zero]
-                if harmless:
-                    text += " The same format on " + " and on ".join(f"all {i.recipe.roles}s ({i.delta})" for i in harmless) + \
-                            " makes no difference that these seeds resolve."
-            lines.append(text)
-            lines.append("")
-        return lines
+                others = [i for i in a.interventions(fmt) if i.recipe not in (full, why.recipe)
+                          and intervention_size(i.recipe) <= intervention_size(why.recipe)]
+                text += (f"no intervention reproduces most of it alone; the largest share is {i_desc(why.recipe)} "
+                         f"({effect}, {why.share:.0%}; {runs}), then " + ", ".join(
+                             f"{i_desc(i.recipe)} {i.share:.0%}" for i in sorted(others, key=lambda i: -i.share)[:5])
+                         + ": the loss is lost a little in every role and layer type.")
+            harmless = [i for i in a.interventions(fmt) if i.recipe.placement == "uniform"
+                        and i.recipe.roles in ("weight", "activation") and not i.failed and not i.delta.excludes_zero]
+            if harmless:
+                text += " The same format on " + " and on ".join(f"all {i.recipe.roles}s ({i.delta})" for i in harmless) + \
+                        " makes no difference that these seeds resolve."
+        lines.append(text)
+        lines.append("")
+    return lines
 
-    def failure_modes(self, reports_dir: Path) -> str:
-        a, s = self.failures, self.study
-        lines = self._header("Failure modes") + self.failure_answer(reports_dir)
-        lines += ["## Failures per format", "",
-                  "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
-                  "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
-                  "updated weights keeping their code; or non-finite steps), the onset steps, and the best validation loss "
-                  "before the onset. (Runs with weights stored in the format, which stall, are in `manifold_comparison.md`.)",
-                  "", "| recipe | step size | failed | runs |", "|---|---|---|---|"]
-        for recipe in sorted(s.by_recipe, key=lambda r: r.label()):
-            if recipe.weights == "shadow" and s.failures(recipe):
-                lines.append(f"| {recipe.label()} | {recipe.step_size} | {s.failure_text(recipe)} | "
-                             f"{_links(s.failures(recipe), reports_dir)} |")
-        panels = {}
-        for fmt in a.failing_formats():
-            full_fails = bool(s.failures(a.uniform(fmt)))
-            lines += ["", f"## {fmt}: interventions", "",
-                      f"Share: {'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
-                      "", "| quantized | size | Δ vs BF16 | failed | share | runs |", "|---|---|---|---|---|---|"]
-            for i in a.interventions(fmt):
-                lines.append(f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} | "
-                             f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |")
-            cosines = a.role_cosines(fmt)
-            if not cosines.empty:
-                lines += ["", f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role only (last "
-                          "full sample before any failure; 1 = that role's rounding does not turn the gradient): " +
-                          "; ".join(f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}" for role, row in cosines.iterrows())
-                          + ". These correlate with the interventions; the interventions decide."]
-            gap = s.versus(a.uniform(fmt)).mean
-            panels[fmt] = [(i_desc(i.recipe), i.share, *((i.delta.low / gap, i.delta.high / gap) if not full_fails and i.delta.n > 1
-                                                         else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
-        if panels:
-            plot_shares(panels, reports_dir / "figures" / "failure_interventions.png",
-                        "Which single quantization reproduces each format's failure (red: its runs failed; bars: share, "
-                        "lines: 95% interval; dotted: half)")
-            lines += ["", "![interventions](figures/failure_interventions.png)"]
-        lines += ["", "## Against published results", "",
-                  "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
-                  "(Micikevicius et al., 2022; Sun et al., 2019). Here the lm_head's output gradient — the softmax minus the "
-                  "one-hot target, most of whose 50257 entries are tiny — is the one tensor whose quantization alone "
-                  "reproduces the failures of the narrow-range formats (E0M7: 7 binades of range, E3M4 with bias 1: 11).", "",
-                  "## What the earlier stage scores said", "",
-                  "The 93-run study (`results/study/`) named a stage per run from correlated scores (overflow rates, 1 − cosine "
-                  "against an FP32 pass with every quantizer off, the share of sub-half-ULP updates). Those could not tell the "
-                  "stages apart: forward rounding lowered the 'gradient' cosine, the update score was set by each optimizer's "
-                  "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
-                  "replace them.", ""]
-        return "\n".join(lines + [LIMITS, ""])
+# %% ../nbs/15_analysis.ipynb 81
+@patch
+def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
+    a, s = self.failures, self.study
+    lines = self._header("Failure modes") + self.failure_answer(reports_dir)
+    lines += ["## Failures per format", "",
+              "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
+              "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
+              "updated weights keeping their code; or non-finite steps), the onset steps, and the best validation loss "
+              "before the onset. (Runs with weights stored in the format, which stall, are in `manifold_comparison.md`.)",
+              "", "| recipe | step size | failed | runs |", "|---|---|---|---|"]
+    for recipe in sorted(s.by_recipe, key=lambda r: r.label()):
+        if recipe.weights == "shadow" and s.failures(recipe):
+            lines.append(f"| {recipe.label()} | {recipe.step_size} | {s.failure_text(recipe)} | "
+                         f"{_links(s.failures(recipe), reports_dir)} |")
+    panels = {}
+    for fmt in a.failing_formats():
+        full_fails = bool(s.failures(a.uniform(fmt)))
+        lines += ["", f"## {fmt}: interventions", "",
+                  f"Share: {'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
+                  "", "| quantized | size | Δ vs BF16 | failed | share | runs |", "|---|---|---|---|---|---|"]
+        for i in a.interventions(fmt):
+            lines.append(f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} | "
+                         f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |")
+        cosines = a.role_cosines(fmt)
+        if not cosines.empty:
+            lines += ["", f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role only (last "
+                      "full sample before any failure; 1 = that role's rounding does not turn the gradient): " +
+                      "; ".join(f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}" for role, row in cosines.iterrows())
+                      + ". These correlate with the interventions; the interventions decide."]
+        gap = s.versus(a.uniform(fmt)).mean
+        panels[fmt] = [(i_desc(i.recipe), i.share, *((i.delta.low / gap, i.delta.high / gap) if not full_fails and i.delta.n > 1
+                                                     else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
+    if panels:
+        plot_shares(panels, reports_dir / "figures" / "failure_interventions.png",
+                    "Which single quantization reproduces each format's failure (red: its runs failed; bars: share, "
+                    "lines: 95% interval; dotted: half)")
+        lines += ["", "![interventions](figures/failure_interventions.png)"]
+    lines += ["", "## Against published results", "",
+              "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
+              "(Micikevicius et al., 2022; Sun et al., 2019). Here the lm_head's output gradient — the softmax minus the "
+              "one-hot target, most of whose 50257 entries are tiny — is the one tensor whose quantization alone "
+              "reproduces the failures of the narrow-range formats (E0M7: 7 binades of range, E3M4 with bias 1: 11).", "",
+              "## What the earlier stage scores said", "",
+              "The 93-run study (`results/study/`) named a stage per run from correlated scores (overflow rates, 1 − cosine "
+              "against an FP32 pass with every quantizer off, the share of sub-half-ULP updates). Those could not tell the "
+              "stages apart: forward rounding lowered the 'gradient' cosine, the update score was set by each optimizer's "
+              "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
+              "replace them.", ""]
+    return "\n".join(lines + [LIMITS, ""])
 
-    # --- manifold_comparison.md -----------------------------------------------------------------------------
-    def _setting_note(self, fmt: str, optimizer: str) -> str:
-        o = self.optimizers
-        tuned, reported = o.tuned(fmt, optimizer), o.reported(fmt, optimizer)
-        if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
-        return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
+# %% ../nbs/15_analysis.ipynb 82
+# --- manifold_comparison.md -----------------------------------------------------------------------------
+@patch
+def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
+    o = self.optimizers
+    tuned, reported = o.tuned(fmt, optimizer), o.reported(fmt, optimizer)
+    if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
+    return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-    def _step_note(self, runs: list[Run]) -> str:
-        "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
-        moves = [r.series("optim/ulp_movement") for r in runs]
-        below = [r.series("diag/sub_half_ulp_fraction") for r in runs]
-        if not all(len(b) for b in below): return ""
-        span = lambda values, f: f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
-        text = f"; at its last sample {span([b.iloc[-1] for b in below], lambda v: f'{v:.0%}')} of updates were below half a ULP"
-        if all(len(m) for m in moves):
-            text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
-        return text
+# %% ../nbs/15_analysis.ipynb 83
+@patch
+def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
+    "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
+    moves = [r.series("optim/ulp_movement") for r in runs]
+    below = [r.series("diag/sub_half_ulp_fraction") for r in runs]
+    if not all(len(b) for b in below): return ""
+    span = lambda values, f: f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
+    text = f"; at its last sample {span([b.iloc[-1] for b in below], lambda v: f'{v:.0%}')} of updates were below half a ULP"
+    if all(len(m) for m in moves):
+        text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
+    return text
 
-    def optimizer_answer(self, reports_dir: Path) -> list[str]:
-        o, s = self.optimizers, self.study
-        lines = ["## Answer", ""]
-        formats = o.formats()
-        if not formats: return lines + ["No runs with weights stored in the format yet: the question is not answered.", ""]
+# %% ../nbs/15_analysis.ipynb 84
+@patch
+def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    o, s = self.optimizers, self.study
+    lines = ["## Answer", ""]
+    formats = o.formats()
+    if not formats: return lines + ["No runs with weights stored in the format yet: the question is not answered.", ""]
+    bf16 = o.bf16()
+    failed_in = {}
+    for fmt in formats:
+        parts = []
+        for optimizer in ARMS:
+            recipe = o.reported(fmt, optimizer)
+            if recipe is None: continue
+            seeds = o.reported_seeds(recipe)
+            failed = s.failure_text(recipe, seeds)
+            if failed: failed_in.setdefault(optimizer, []).append(fmt)
+            outcome = (failed + self._step_note(s.failures(recipe, seeds)) if failed
+                       else f"{s.versus(recipe, bf16, seeds)} nats vs BF16" if bf16 else "trained")
+            parts.append(f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
+                         f"({_links(s.runs_of(recipe, seeds), reports_dir)})")
+        lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]
+    tried = [opt for opt in ARMS if any(o.reported(f, opt) for f in formats)]
+    summary = []
+    for optimizer in tried:
+        ran = [f for f in formats if o.reported(f, optimizer)]
+        failed = failed_in.get(optimizer, [])
+        summary.append(f"{optimizer} failed in {len(failed)} of {len(ran)} formats" + (f" ({', '.join(failed)})" if failed else ""))
+    lines.append("**In short:** " + "; ".join(summary) + ". " + (
+        f"Δ is the paired difference in final validation loss to BF16 with AdamW at its own tuned {bf16.step_size}, "
+        "on the same seeds (95% interval)." if bf16 else ""))
+    lines.append("A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than 95% of the "
+                 "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
+    rounding = []  # is GridOptim's edge its stochastic rounding? AdamW rounded stochastically against it, seed by seed
+    for fmt in formats:
+        sr, grid = o.reported(fmt, "adamw_sr"), o.reported(fmt, "grid")
+        if sr and grid and not s.failures(sr) and not s.failures(grid):
+            rounding.append(f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}")
+    if rounding:
+        lines.append("GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned "
+                     "step, paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + ".")
+    return lines + [""]
+
+# %% ../nbs/15_analysis.ipynb 85
+@patch
+def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
+    o, s = self.optimizers, self.study
+    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer(reports_dir)
+    if o.formats():
+        lines += ["## Tuning (seed 1: no report uses it)", "",
+                  "Final validation loss of each step size tried; a run that stopped is shown with its failure and the "
+                  "loss where it stopped. **Bold**: the best on the tuning seed.", "",
+                  "| format | optimizer | " + "settings tried |", "|---|---|---|"]
+        for fmt in o.formats():
+            for optimizer in ARMS:
+                tried = o.tuning(fmt, optimizer)
+                if not tried: continue
+                best = o.tuned(fmt, optimizer)
+                cells = []
+                for recipe, run in tried:
+                    text = f"{recipe.step_size}: {_fmt(run.final_val_loss)}" + (f" ({run.failure} at {run.onset})" if run.failure else "")
+                    cells.append(f"**{text}**" if recipe == best else text)
+                lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
         bf16 = o.bf16()
-        failed_in = {}
-        for fmt in formats:
-            parts = []
+        lines += ["", "## Reported seeds", "", "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
+                  "Δ vs BF16 (tuned) | failed | runs |", "|---|---|---|---|---|---|---|---|---|"]
+        panels = {}
+        for fmt in o.formats():
+            adamw = o.reported(fmt, "adamw")
             for optimizer in ARMS:
                 recipe = o.reported(fmt, optimizer)
                 if recipe is None: continue
                 seeds = o.reported_seeds(recipe)
-                failed = s.failure_text(recipe, seeds)
-                if failed: failed_in.setdefault(optimizer, []).append(fmt)
-                outcome = (failed + self._step_note(s.failures(recipe, seeds)) if failed
-                           else f"{s.versus(recipe, bf16, seeds)} nats vs BF16" if bf16 else "trained")
-                parts.append(f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
-                             f"({_links(s.runs_of(recipe, seeds), reports_dir)})")
-            lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]
-        tried = [opt for opt in ARMS if any(o.reported(f, opt) for f in formats)]
-        summary = []
-        for optimizer in tried:
-            ran = [f for f in formats if o.reported(f, optimizer)]
-            failed = failed_in.get(optimizer, [])
-            summary.append(f"{optimizer} failed in {len(failed)} of {len(ran)} formats" + (f" ({', '.join(failed)})" if failed else ""))
-        lines.append("**In short:** " + "; ".join(summary) + ". " + (
-            f"Δ is the paired difference in final validation loss to BF16 with AdamW at its own tuned {bf16.step_size}, "
-            "on the same seeds (95% interval)." if bf16 else ""))
-        lines.append("A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than 95% of the "
-                     "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
-        rounding = []  # is GridOptim's edge its stochastic rounding? AdamW rounded stochastically against it, seed by seed
-        for fmt in formats:
-            sr, grid = o.reported(fmt, "adamw_sr"), o.reported(fmt, "grid")
-            if sr and grid and not s.failures(sr) and not s.failures(grid):
-                rounding.append(f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}")
-        if rounding:
-            lines.append("GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned "
-                         "step, paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + ".")
-        return lines + [""]
+                healthy = [v for v in s.outcomes(recipe, seeds).values() if not math.isnan(v)]
+                versus_adamw = ("—" if adamw is None or optimizer == "adamw" else
+                                "AdamW failed" if s.failures(adamw, seeds) else s.versus(recipe, adamw, seeds))
+                lines.append(f"| {fmt} | {optimizer} | {recipe.step_size} | {len(seeds)} | {_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
+                             f"{versus_adamw} | {s.versus(recipe, bf16, seeds) if bf16 else '—'} | "
+                             f"{s.failure_text(recipe, seeds) or '—'} | {_links(s.runs_of(recipe, seeds), reports_dir)} |")
+                panels.setdefault(fmt, {})[optimizer] = s.runs_of(recipe, seeds)
+        if panels:  # one colour per optimizer in every panel; each panel's title names the step sizes
+            panels = {f"{fmt}: " + ", ".join(f"{opt} {o.reported(fmt, opt).step_size}" for opt in series): series
+                      for fmt, series in panels.items()}
+            reference = s.runs_of(bf16) if bf16 else None
+            plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
+                        "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
+                        reference=reference)
+            lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
+    if o.formats():
+        lines += ["## Against published results", "",
+                  "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding "
+                  "keeps them in expectation (Gupta et al., 2015, *Deep Learning with Limited Numerical Precision*). "
+                  "GridOptim rounds its moves along the grid stochastically; AdamW and ManifoldAdamW (update mode) round "
+                  "to nearest when the weight is stored — the measured shares of sub-half-ULP updates above show where "
+                  "their runs stalled. Moving weights by a fraction of their own magnitude, as a step in grid codes does, "
+                  "is close to the multiplicative updates with which Bernstein et al. (2020, *Learning compositional "
+                  "functions via multiplicative weight updates*) trained weights stored in an 8-bit logarithmic number "
+                  "system. The original study's claim that scaling AdamW's update by the ULP (ManifoldAdamW) delays "
+                  "failure is not reproduced where the weights are stored: the arm that stores its updates "
+                  "stochastically (adamw_sr, GridOptim) is the one that does not stall (Answer above).", ""]
+    shadow = [r for r in s.by_recipe if r.weights == "shadow" and r.optimizer != "adamw"]
+    if shadow:
+        lines += ["## With FP32 master weights", "", "| recipe | step size | seeds | Δ vs AdamW (same format) | failed |", "|---|---|---|---|---|"]
+        for r in sorted(shadow, key=lambda r: r.label()):
+            adamw = replace(r, optimizer="adamw", manifold_lr=None)
+            lines.append(f"| {r.label()} | {r.step_size} | {len(s.seeds(r))} | {s.versus(r, adamw)} | {s.failure_text(r) or '—'} |")
+    lines += ["", LIMITS, "- Optimizers: with stored weights every arm was tuned on seed 1 (AdamW and ManifoldAdamW's "
+              "gradient mode by learning rate, 3 or 4 values; ManifoldAdamW's update mode and GridOptim by ULPs, 4 to 6 "
+              "values); the arms added last (gradient mode, adamw_sr) have 3 reported seeds, the others 5. The "
+              "ULP-aware optimizers with FP32 master weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and applies no weight decay to them "
+              "(AdamW and ManifoldAdamW decay every matrix by 0.1); the step sizes were tuned on one seed.", ""]
+    return "\n".join(lines)
 
-    def manifold_comparison(self, reports_dir: Path) -> str:
-        o, s = self.optimizers, self.study
-        lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer(reports_dir)
-        if o.formats():
-            lines += ["## Tuning (seed 1: no report uses it)", "",
-                      "Final validation loss of each step size tried; a run that stopped is shown with its failure and the "
-                      "loss where it stopped. **Bold**: the best on the tuning seed.", "",
-                      "| format | optimizer | " + "settings tried |", "|---|---|---|"]
-            for fmt in o.formats():
-                for optimizer in ARMS:
-                    tried = o.tuning(fmt, optimizer)
-                    if not tried: continue
-                    best = o.tuned(fmt, optimizer)
-                    cells = []
-                    for recipe, run in tried:
-                        text = f"{recipe.step_size}: {_fmt(run.final_val_loss)}" + (f" ({run.failure} at {run.onset})" if run.failure else "")
-                        cells.append(f"**{text}**" if recipe == best else text)
-                    lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
-            bf16 = o.bf16()
-            lines += ["", "## Reported seeds", "", "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
-                      "Δ vs BF16 (tuned) | failed | runs |", "|---|---|---|---|---|---|---|---|---|"]
-            panels = {}
-            for fmt in o.formats():
-                adamw = o.reported(fmt, "adamw")
-                for optimizer in ARMS:
-                    recipe = o.reported(fmt, optimizer)
-                    if recipe is None: continue
-                    seeds = o.reported_seeds(recipe)
-                    healthy = [v for v in s.outcomes(recipe, seeds).values() if not math.isnan(v)]
-                    versus_adamw = ("—" if adamw is None or optimizer == "adamw" else
-                                    "AdamW failed" if s.failures(adamw, seeds) else s.versus(recipe, adamw, seeds))
-                    lines.append(f"| {fmt} | {optimizer} | {recipe.step_size} | {len(seeds)} | {_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
-                                 f"{versus_adamw} | {s.versus(recipe, bf16, seeds) if bf16 else '—'} | "
-                                 f"{s.failure_text(recipe, seeds) or '—'} | {_links(s.runs_of(recipe, seeds), reports_dir)} |")
-                    panels.setdefault(fmt, {})[optimizer] = s.runs_of(recipe, seeds)
-            if panels:  # one colour per optimizer in every panel; each panel's title names the step sizes
-                panels = {f"{fmt}: " + ", ".join(f"{opt} {o.reported(fmt, opt).step_size}" for opt in series): series
-                          for fmt, series in panels.items()}
-                reference = s.runs_of(bf16) if bf16 else None
-                plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
-                            "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
-                            reference=reference)
-                lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
-        if o.formats():
-            lines += ["## Against published results", "",
-                      "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding "
-                      "keeps them in expectation (Gupta et al., 2015, *Deep Learning with Limited Numerical Precision*). "
-                      "GridOptim rounds its moves along the grid stochastically; AdamW and ManifoldAdamW (update mode) round "
-                      "to nearest when the weight is stored — the measured shares of sub-half-ULP updates above show where "
-                      "their runs stalled. Moving weights by a fraction of their own magnitude, as a step in grid codes does, "
-                      "is close to the multiplicative updates with which Bernstein et al. (2020, *Learning compositional "
-                      "functions via multiplicative weight updates*) trained weights stored in an 8-bit logarithmic number "
-                      "system. The original study's claim that scaling AdamW's update by the ULP (ManifoldAdamW) delays "
-                      "failure is not reproduced where the weights are stored: the arm that stores its updates "
-                      "stochastically (adamw_sr, GridOptim) is the one that does not stall (Answer above).", ""]
-        shadow = [r for r in s.by_recipe if r.weights == "shadow" and r.optimizer != "adamw"]
-        if shadow:
-            lines += ["## With FP32 master weights", "", "| recipe | step size | seeds | Δ vs AdamW (same format) | failed |", "|---|---|---|---|---|"]
-            for r in sorted(shadow, key=lambda r: r.label()):
-                adamw = replace(r, optimizer="adamw", manifold_lr=None)
-                lines.append(f"| {r.label()} | {r.step_size} | {len(s.seeds(r))} | {s.versus(r, adamw)} | {s.failure_text(r) or '—'} |")
-        lines += ["", LIMITS, "- Optimizers: with stored weights every arm was tuned on seed 1 (AdamW and ManifoldAdamW's "
-                  "gradient mode by learning rate, 3 or 4 values; ManifoldAdamW's update mode and GridOptim by ULPs, 4 to 6 "
-                  "values); the arms added last (gradient mode, adamw_sr) have 3 reported seeds, the others 5. The "
-                  "ULP-aware optimizers with FP32 master weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and applies no weight decay to them "
-                  "(AdamW and ManifoldAdamW decay every matrix by 0.1); the step sizes were tuned on one seed.", ""]
-        return "\n".join(lines)
-
-
+# %% ../nbs/15_analysis.ipynb 86
 def i_desc(recipe: Recipe) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from .layers import NOT_QUANTIZED
 from .recipes import Recipe, known_recipes, load_recipe
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'TrainConfig',
@@ -31,7 +33,6 @@ REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what re
     "amax_history_len": "recipe.<role>.history", "scaling_margin": "recipe.<role>.margin",
     "grad_rounding": "recipe.grad.rounding"}
 REMOVED_KEYS = {"log_bit_position": "the positions it recorded were never read; delete the key"}
-
 
 @dataclass
 class TrainConfig:
@@ -54,7 +55,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     optimizer: str = "adamw"
     # simulated low precision
-    recipe: str | dict = "bf16"  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
+    recipe: str | dict = NOT_QUANTIZED  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
     use_shadow: bool = True
     stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
     # stability
@@ -116,73 +117,84 @@ class TrainConfig:
                 raise ValueError(f"config key '{f.name}' = {value!r}: must be a finite number")
         self._check_values()
 
-    def _check_values(self):
-        def need(ok: bool, key: str, why: str):
-            if not ok: raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
-        for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size", "max_steps",
-                    "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
-                    "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
-            need(getattr(self, key) > 0, key, "must be positive")
-        for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
-                    "grid_rung_clip"):
-            need(getattr(self, key) > 0, key, "must be positive")
-        need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
-        need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
-        need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
-        need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")
-        need(0 <= self.warmup_steps, "warmup_steps", "must be >= 0 (it may exceed max_steps in a short smoke run)")
-        need(0 <= self.weight_decay, "weight_decay", "must be >= 0")
-        for key in ("beta1", "beta2"): need(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
-        for key in ("bit_stall_threshold", "overflow_threshold", "emergency_shift_stall_threshold"):
-            need(0 <= getattr(self, key) <= 1, key, "is a fraction in [0, 1]")
-        need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
-        need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
-        need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
-        need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")
-        need(self.stored_rounding in ("nearest", "stochastic"), "stored_rounding", "use nearest or stochastic")
-        need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
-        need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
-        need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
-        need(self.dtype in ("bfloat16", "float16", "float32"), "dtype", "use bfloat16, float16 or float32")
-        modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-        need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
-        need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
-        need(self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(), "resume",
-             "use auto, never, or the path of an existing checkpoint file")
-        self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
+# %% ../nbs/08_config.ipynb 6
+@patch
+def _check_values(self: TrainConfig):
+    def need(ok: bool, key: str, why: str):
+        if not ok: raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
+    for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size", "max_steps",
+                "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
+                "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
+        need(getattr(self, key) > 0, key, "must be positive")
+    for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
+                "grid_rung_clip"):
+        need(getattr(self, key) > 0, key, "must be positive")
+    need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
+    need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
+    need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+    need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")
+    need(0 <= self.warmup_steps, "warmup_steps", "must be >= 0 (it may exceed max_steps in a short smoke run)")
+    need(0 <= self.weight_decay, "weight_decay", "must be >= 0")
+    for key in ("beta1", "beta2"): need(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
+    for key in ("bit_stall_threshold", "overflow_threshold", "emergency_shift_stall_threshold"):
+        need(0 <= getattr(self, key) <= 1, key, "is a fraction in [0, 1]")
+    need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
+    need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
+    need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
+    need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")
+    need(self.stored_rounding in ("nearest", "stochastic"), "stored_rounding", "use nearest or stochastic")
+    need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
+    need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
+    need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
+    need(self.dtype in ("bfloat16", "float16", "float32"), "dtype", "use bfloat16, float16 or float32")
+    modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+    need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
+    need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
+    need(self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(), "resume",
+         "use auto, never, or the path of an existing checkpoint file")
+    self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
 
-    def _fitted(self, interval: int) -> int:
-        # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
-        return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
+# %% ../nbs/08_config.ipynb 7
+@patch
+def _fitted(self: TrainConfig, interval: int) -> int:
+    # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
+    return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
 
-    @property
-    def eval_every(self) -> int:
-        "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
-        return self._fitted(self.eval_interval)
+# %% ../nbs/08_config.ipynb 8
+@patch(as_prop=True)
+def eval_every(self: TrainConfig) -> int:
+    "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
+    return self._fitted(self.eval_interval)
 
-    @property
-    def sample_every(self) -> int:
-        "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
-        return self._fitted(self.diagnostic_interval)
+# %% ../nbs/08_config.ipynb 9
+@patch(as_prop=True)
+def sample_every(self: TrainConfig) -> int:
+    "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
+    return self._fitted(self.diagnostic_interval)
 
-    @property
-    def optimizer_name(self) -> str:
-        "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
-        return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
+# %% ../nbs/08_config.ipynb 10
+@patch(as_prop=True)
+def optimizer_name(self: TrainConfig) -> str:
+    "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
+    return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
-    @property
-    def quantization(self) -> Recipe:
-        "The typed recipe of the `recipe` key."
-        return self._quantization
+# %% ../nbs/08_config.ipynb 11
+@patch(as_prop=True)
+def quantization(self: TrainConfig) -> Recipe:
+    "The typed recipe of the `recipe` key."
+    return self._quantization
 
-    @property
-    def quantized(self) -> bool:
-        "The recipe quantizes some operand of some layer."
-        return self._quantization.quantizes
+# %% ../nbs/08_config.ipynb 12
+@patch(as_prop=True)
+def quantized(self: TrainConfig) -> bool:
+    "The recipe quantizes some operand of some layer."
+    return self._quantization.quantizes
 
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
+# %% ../nbs/08_config.ipynb 13
+@patch
+def to_dict(self: TrainConfig) -> dict: return dataclasses.asdict(self)
 
-
+# %% ../nbs/08_config.ipynb 14
 def _check_type(key: str, value, annotation):
     "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
     hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
@@ -195,7 +207,7 @@ def _check_type(key: str, value, annotation):
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
     raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
 
-# %% ../nbs/08_config.ipynb 7
+# %% ../nbs/08_config.ipynb 16
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals() else Path("configs")
 
 
@@ -210,7 +222,7 @@ def resolve_config_path(config: str | Path) -> Path:
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
                             f"{CONFIG_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
 
-
+# %% ../nbs/08_config.ipynb 17
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     "TrainConfig from a YAML file (see `resolve_config_path`) plus keyword overrides, all checked."
     values = {}
@@ -235,7 +247,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TrainConfig(**values)
 
-
+# %% ../nbs/08_config.ipynb 18
 def parse_overrides(pairs: list[str]) -> dict:
     "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
     out = {}

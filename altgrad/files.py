@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Callable, BinaryIO
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['say', 'WriteError', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'scrub_temporary_files', 'LockedError',
@@ -28,14 +29,14 @@ def say(message: str):
 class WriteError(OSError):
     "A write that failed; the file it was meant to replace is unchanged and no temporary file is left behind."
 
-
+# %% ../nbs/00_files.ipynb 8
 def _describe_failure(path: Path, error: BaseException) -> str:
     reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
     try: free = f"{shutil.disk_usage(path.parent).free / 2 ** 20:.1f} MiB free there"
     except OSError: free = "free space unknown"
     return f"could not write {path}: {reason} ({free}); its previous version, if any, is unchanged"
 
-
+# %% ../nbs/00_files.ipynb 9
 def _fsync_directory(directory: Path):
     "Make a rename in `directory` durable (POSIX); a no-op where directories cannot be opened."
     try: fd = os.open(directory, os.O_RDONLY)
@@ -44,7 +45,7 @@ def _fsync_directory(directory: Path):
     except OSError: pass
     finally: os.close(fd)
 
-
+# %% ../nbs/00_files.ipynb 10
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
     """Replace `path` with what `write(file)` writes, atomically: a temporary file in the same directory, flushed
     and fsynced, then renamed over `path`. On any failure the temporary file is removed and `WriteError` names the
@@ -65,17 +66,17 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
         raise
     _fsync_directory(path.parent)
 
-
+# %% ../nbs/00_files.ipynb 11
 def atomic_write_bytes(path: str | Path, data: bytes):
     "`atomic_write` of a bytes object."
     atomic_write(path, lambda f: f.write(data))
 
-
+# %% ../nbs/00_files.ipynb 12
 def atomic_write_text(path: str | Path, text: str):
     "`atomic_write` of a string, as UTF-8."
     atomic_write_bytes(path, text.encode("utf-8"))
 
-# %% ../nbs/00_files.ipynb 11
+# %% ../nbs/00_files.ipynb 16
 def scrub_temporary_files(directory: str | Path) -> list[Path]:
     "Remove the `.NAME.PID.tmp` files of writes that never finished in `directory` (not recursive)."
     removed = []
@@ -84,17 +85,17 @@ def scrub_temporary_files(directory: str | Path) -> list[Path]:
         except OSError: pass
     return removed
 
-# %% ../nbs/00_files.ipynb 14
+# %% ../nbs/00_files.ipynb 19
 class LockedError(RuntimeError):
     "Another live writer holds the directory."
 
-
+# %% ../nbs/00_files.ipynb 20
 def _process_start(pid: int) -> str | None:
     "The start time of process `pid` in clock ticks since boot (Linux), or None where it cannot be read."
     try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError): return None
 
-
+# %% ../nbs/00_files.ipynb 21
 def _alive(owner: dict) -> bool:
     pid = owner.get("pid")
     if not isinstance(pid, int) or pid <= 0: return False
@@ -104,9 +105,8 @@ def _alive(owner: dict) -> bool:
     started = _process_start(pid)
     return started is None or owner.get("start") in (None, started)
 
-# %% ../nbs/00_files.ipynb 15
+# %% ../nbs/00_files.ipynb 22
 _HELD: set[Path] = set()  # directories whose lock this process holds
-
 
 class DirectoryLock:
     """`with DirectoryLock(directory, what):` — this process is the directory's only writer until the block ends.
@@ -118,55 +118,61 @@ class DirectoryLock:
         self.owner = dict(pid=os.getpid(), host=socket.gethostname(), start=_process_start(os.getpid()),
                           command=" ".join(sys.argv)[:300], since=time.strftime("%Y-%m-%d %H:%M:%S"))
 
-    def _read_owner(self) -> dict | None:
-        try: return json.loads(self.path.read_text())
-        except FileNotFoundError: return None
-        except (OSError, ValueError): return {}  # unreadable: nobody we could wait for
-
-    def acquire(self) -> "DirectoryLock":
-        self.directory.mkdir(parents=True, exist_ok=True)
-        key = self.path.resolve()
-        if key in _HELD:
-            raise LockedError(f"{self.directory} ({self.what}) is already being written by this process")
-        record = self.directory / f".lock-candidate.{os.getpid()}"  # complete before it is linked into place
-        record.write_text(json.dumps(self.owner))
-        try:
-            for _ in range(3):
-                try:
-                    os.link(record, self.path)
-                    break
-                except FileExistsError:
-                    owner = self._read_owner()
-                    if owner is None: continue  # released meanwhile: try again
-                    mine = owner.get("pid") == os.getpid() and owner.get("host") == self.owner["host"]
-                    if owner.get("host") not in (None, self.owner["host"]):
-                        raise LockedError(
-                            f"{self.directory} ({self.what}) is locked by pid {owner.get('pid')} on host {owner['host']} "
-                            f"since {owner.get('since')} ({owner.get('command')}). If that run is gone, remove {self.path}.")
-                    if not mine and _alive(owner):
-                        raise LockedError(
-                            f"{self.directory} ({self.what}) is in use by pid {owner['pid']} since {owner.get('since')} "
-                            f"({owner.get('command')}); wait for it to finish, or write somewhere else")
-                    say(f"{self.path}: taking over the lock of pid {owner.get('pid')}, which is no longer running")
-                    self.path.unlink(missing_ok=True)
-            else:
-                raise LockedError(f"could not lock {self.directory}: {self.path} keeps changing hands")
-        finally:
-            record.unlink(missing_ok=True)
-        _HELD.add(key)
-        return self
-
-    def release(self):
-        key = self.path.resolve()
-        if key not in _HELD: return
-        _HELD.discard(key)
-        if (self._read_owner() or {}).get("pid") == os.getpid(): self.path.unlink(missing_ok=True)
-
     def __enter__(self): return self.acquire()
 
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/00_files.ipynb 21
+# %% ../nbs/00_files.ipynb 23
+@patch
+def _read_owner(self: DirectoryLock) -> dict | None:
+    try: return json.loads(self.path.read_text())
+    except FileNotFoundError: return None
+    except (OSError, ValueError): return {}  # unreadable: nobody we could wait for
+
+# %% ../nbs/00_files.ipynb 24
+@patch
+def acquire(self: DirectoryLock) -> "DirectoryLock":
+    self.directory.mkdir(parents=True, exist_ok=True)
+    key = self.path.resolve()
+    if key in _HELD:
+        raise LockedError(f"{self.directory} ({self.what}) is already being written by this process")
+    record = self.directory / f".lock-candidate.{os.getpid()}"  # complete before it is linked into place
+    record.write_text(json.dumps(self.owner))
+    try:
+        for _ in range(3):
+            try:
+                os.link(record, self.path)
+                break
+            except FileExistsError:
+                owner = self._read_owner()
+                if owner is None: continue  # released meanwhile: try again
+                mine = owner.get("pid") == os.getpid() and owner.get("host") == self.owner["host"]
+                if owner.get("host") not in (None, self.owner["host"]):
+                    raise LockedError(
+                        f"{self.directory} ({self.what}) is locked by pid {owner.get('pid')} on host {owner['host']} "
+                        f"since {owner.get('since')} ({owner.get('command')}). If that run is gone, remove {self.path}.")
+                if not mine and _alive(owner):
+                    raise LockedError(
+                        f"{self.directory} ({self.what}) is in use by pid {owner['pid']} since {owner.get('since')} "
+                        f"({owner.get('command')}); wait for it to finish, or write somewhere else")
+                say(f"{self.path}: taking over the lock of pid {owner.get('pid')}, which is no longer running")
+                self.path.unlink(missing_ok=True)
+        else:
+            raise LockedError(f"could not lock {self.directory}: {self.path} keeps changing hands")
+    finally:
+        record.unlink(missing_ok=True)
+    _HELD.add(key)
+    return self
+
+# %% ../nbs/00_files.ipynb 25
+@patch
+def release(self: DirectoryLock):
+    key = self.path.resolve()
+    if key not in _HELD: return
+    _HELD.discard(key)
+    if (self._read_owner() or {}).get("pid") == os.getpid(): self.path.unlink(missing_ok=True)
+
+# %% ../nbs/00_files.ipynb 31
 def read_metrics(run_dir: str | Path) -> list[dict]:
     "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
     path, records = Path(run_dir) / "metrics.jsonl", []

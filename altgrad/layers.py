@@ -16,11 +16,12 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler, _amax_scale,
                               _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
+from fastcore.basics import patch
 
 # %% auto 0
-__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'OPERAND_ROLES', 'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize',
-           'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats',
-           'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OPERAND_ROLES', 'quant_stats', 'Cast', 'GemmRecipe',
+           'tile_quantize', 'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers',
+           'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/04_layers.ipynb 4
 def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, Tensor]:
@@ -47,6 +48,7 @@ def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk
 CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
 PER_TENSOR_SCALINGS = ("none", "current", "delayed")
 ROLES = ("weight", "activation", "grad")
+NOT_QUANTIZED = "bf16"  # the one name AltGrad writes for a tensor, layer or recipe left unquantized (run in the run's dtype)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Cast:
     @property
     def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
 
-
+# %% ../nbs/04_layers.ipynb 7
 @dataclass(frozen=True)
 class GemmRecipe:
     "The casts of the six operands of a linear layer's three GEMMs, and the Hadamard transform of the wgrad GEMM."
@@ -109,25 +111,30 @@ class GemmRecipe:
         dy = Cast(grad, kind("grad"), rounding=grad_rounding, history=history, margin=margin)
         return cls(x, w, dy, w, dy, x)
 
-    def role_cast(self, role: str) -> Cast:
-        "The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only wgrad quantizes it)."
-        if role == "grad": return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
-        return dict(weight=self.forward_w, activation=self.forward_x)[role]
+# %% ../nbs/04_layers.ipynb 8
+@patch
+def role_cast(self: GemmRecipe, role: str) -> Cast:
+    "The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only wgrad quantizes it)."
+    if role == "grad": return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
+    return dict(weight=self.forward_w, activation=self.forward_x)[role]
 
-    @property
-    def casts(self) -> tuple[Cast, ...]:
-        return self.forward_x, self.forward_w, self.dgrad_dy, self.dgrad_w, self.wgrad_dy, self.wgrad_x
+# %% ../nbs/04_layers.ipynb 9
+@patch(as_prop=True)
+def casts(self: GemmRecipe) -> tuple[Cast, ...]:
+    return self.forward_x, self.forward_w, self.dgrad_dy, self.dgrad_w, self.wgrad_dy, self.wgrad_x
 
-    @property
-    def quantizes(self) -> bool: return any(c.format is not None for c in self.casts)
+# %% ../nbs/04_layers.ipynb 10
+@patch(as_prop=True)
+def quantizes(self: GemmRecipe) -> bool: return any(c.format is not None for c in self.casts)
 
-    @property
-    def shares_casts(self) -> bool:
-        "Every tensor is cast alike, one scale per tensor, in each GEMM that reads it: it can be cast once for all."
-        return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
-                and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts))
+# %% ../nbs/04_layers.ipynb 11
+@patch(as_prop=True)
+def shares_casts(self: GemmRecipe) -> bool:
+    "Every tensor is cast alike, one scale per tensor, in each GEMM that reads it: it can be cast once for all."
+    return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
+            and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts))
 
-
+# %% ../nbs/04_layers.ipynb 12
 def _as_blocks(t: Tensor, cast: Cast, axis: int):
     "(blocks of shape (..., n, size), undo) for a rows or block cast (along `axis`) or a tile cast (a 2-D `t`)."
     if cast.scaling == "tile":
@@ -144,13 +151,13 @@ def _as_blocks(t: Tensor, cast: Cast, axis: int):
     undo = lambda b: b.flatten(-2)[..., :n].movedim(-1, axis)
     return padded.unflatten(-1, (-1, size)), undo
 
-
+# %% ../nbs/04_layers.ipynb 13
 def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
     "A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as `w.T` tiled."
     squares, undo = _as_blocks(w, Cast(scaling="tile", tile=tile), 0)
     return undo(block_quantize(squares, fmt, tile * tile, **block_options))
 
-
+# %% ../nbs/04_layers.ipynb 14
 def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tensor:
     "The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of 16 rows."
     h = torch.ones(1, 1, dtype=torch.float64)
@@ -158,14 +165,14 @@ def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tens
     signs = torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
     return (h * signs / math.sqrt(n)).to(device=device, dtype=dtype)
 
-
+# %% ../nbs/04_layers.ipynb 15
 def _rotate(t: Tensor, h: Tensor) -> Tensor:
     "t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute nothing)."
     m = t.shape[0]
     padded = F.pad(t, (0, 0, 0, (-m) % h.shape[0]))
     return torch.einsum("ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))).flatten(0, 1)
 
-
+# %% ../nbs/04_layers.ipynb 16
 def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
     scale_fmt = _scale_format(cast.scale_format)
@@ -179,7 +186,7 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
         high, low = scale > scale_fmt.max_finite, (scale > 0) & (scale < scale_fmt.min_normal)
     return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
 
-
+# %% ../nbs/04_layers.ipynb 17
 def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
     """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
     multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
@@ -203,7 +210,7 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
         record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
     return undo(q)
 
-
+# %% ../nbs/04_layers.ipynb 18
 class _GemmLinear(torch.autograd.Function):
     "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
 
@@ -239,7 +246,7 @@ class _GemmLinear(torch.autograd.Function):
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
-# %% ../nbs/04_layers.ipynb 8
+# %% ../nbs/04_layers.ipynb 20
 OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
                      wgrad_dy="grad", wgrad_x="activation")
 
@@ -249,7 +256,7 @@ def _make_scaler(cast: Cast) -> Scaler | None:
     if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
     return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
 
-
+# %% ../nbs/04_layers.ipynb 21
 class QuantizedLinear(nn.Module):
     "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
 
@@ -272,73 +279,89 @@ class QuantizedLinear(nn.Module):
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
-    def extra_repr(self):
-        names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
-        return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
+# %% ../nbs/04_layers.ipynb 22
+@patch
+def extra_repr(self: QuantizedLinear):
+    names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
+    return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
 
-    def _add_counts(self, role: str, counts: dict):
-        total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
-        for key, value in counts.items(): total[key] += value
+# %% ../nbs/04_layers.ipynb 23
+@patch
+def _add_counts(self: QuantizedLinear, role: str, counts: dict):
+    total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
+    for key, value in counts.items(): total[key] += value
 
-    def _recorder(self, operand: str):
-        "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
-        return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
+# %% ../nbs/04_layers.ipynb 24
+@patch
+def _recorder(self: QuantizedLinear, operand: str):
+    "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
+    return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
-    def live_recipe(self) -> GemmRecipe:
-        "The recipe with each role's live format (see `formats`)."
-        if self.formats is self._recipe_formats: return self.recipe
-        def live(operand, cast):
-            fmt = self.formats[OPERAND_ROLES[operand]]
-            return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
-        return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
+# %% ../nbs/04_layers.ipynb 25
+@patch
+def live_recipe(self: QuantizedLinear) -> GemmRecipe:
+    "The recipe with each role's live format (see `formats`)."
+    if self.formats is self._recipe_formats: return self.recipe
+    def live(operand, cast):
+        fmt = self.formats[OPERAND_ROLES[operand]]
+        return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
+    return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
 
-    def _project(self, role: str, x: Tensor) -> Tensor:
-        fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
-        if fmt is None: return x
-        q = fake_quant(x, fmt, scaler, self.casts[role].rounding)
-        if self.collect_stats:
-            scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
-            self._add_counts(role, quant_stats(x, q, scale, fmt))
-        return q
+# %% ../nbs/04_layers.ipynb 26
+@patch
+def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
+    fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
+    if fmt is None: return x
+    q = fake_quant(x, fmt, scaler, self.casts[role].rounding)
+    if self.collect_stats:
+        scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
+        self._add_counts(role, quant_stats(x, q, scale, fmt))
+    return q
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.per_gemm: return _gemm_forward(self, x)
-        y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
-        fmt, rounding = self.formats["grad"], self.casts["grad"].rounding
-        if fmt is None: return y
-        scaler = self.scalers["grad"] if "grad" in self.scalers else None
-        out = quantize_grad(y, fmt, scaler, rounding)
-        if self.collect_stats and out.requires_grad:
-            def count(grad):
-                scale = None if scaler is None else scaler.scale_for(grad, fmt)
-                # projected in the scaled domain, where only its zeros matter to the counts
-                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
-                self._add_counts("grad", quant_stats(grad, q, scale, fmt))
-            out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
-        return out
+# %% ../nbs/04_layers.ipynb 27
+@patch
+def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
+    if self.per_gemm: return _gemm_forward(self, x)
+    y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
+    fmt, rounding = self.formats["grad"], self.casts["grad"].rounding
+    if fmt is None: return y
+    scaler = self.scalers["grad"] if "grad" in self.scalers else None
+    out = quantize_grad(y, fmt, scaler, rounding)
+    if self.collect_stats and out.requires_grad:
+        def count(grad):
+            scale = None if scaler is None else scaler.scale_for(grad, fmt)
+            # projected in the scaled domain, where only its zeros matter to the counts
+            q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
+            self._add_counts("grad", quant_stats(grad, q, scale, fmt))
+        out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
+    return out
 
-    def weight_scale(self) -> Tensor:
-        "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
-        cast, fmt, w = self.casts["weight"], self.formats["weight"], self.weight.detach()
-        if fmt is None or cast.scaling == "none": return torch.ones((), device=w.device)
-        if cast.per_tensor: return self.scalers["weight"].scale_for(w, fmt).float()
-        blocks, undo = _as_blocks(w, cast, -1)  # blocks along the forward GEMM's contraction axis, or tiles
-        into, _ = block_scales(blocks.flatten(-2), fmt, blocks.shape[-1], cast.scale_format, cast.scale_rounding,
-                               cast.tensor_scale)
-        return undo(into.expand(blocks.shape))
+# %% ../nbs/04_layers.ipynb 28
+@patch
+def weight_scale(self: QuantizedLinear) -> Tensor:
+    "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
+    cast, fmt, w = self.casts["weight"], self.formats["weight"], self.weight.detach()
+    if fmt is None or cast.scaling == "none": return torch.ones((), device=w.device)
+    if cast.per_tensor: return self.scalers["weight"].scale_for(w, fmt).float()
+    blocks, undo = _as_blocks(w, cast, -1)  # blocks along the forward GEMM's contraction axis, or tiles
+    into, _ = block_scales(blocks.flatten(-2), fmt, blocks.shape[-1], cast.scale_format, cast.scale_rounding,
+                           cast.tensor_scale)
+    return undo(into.expand(blocks.shape))
 
-    @torch.no_grad()
-    def store_weight_on_grid(self, rounding: str = "nearest"):
-        """Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s):
-        to nearest (an update below half a ULP is lost) or stochastically (kept in expectation)."""
-        fmt = self.formats["weight"]
-        if fmt is None: return
-        cast = replace(self.casts["weight"], format=fmt.name, rounding=rounding)
-        scale = self.weight_scale() if cast.per_tensor and cast.scaling != "none" else None
-        record = self._recorder("optimizer")
-        self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
+# %% ../nbs/04_layers.ipynb 29
+@patch
+@torch.no_grad()
+def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
+    """Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s):
+    to nearest (an update below half a ULP is lost) or stochastically (kept in expectation)."""
+    fmt = self.formats["weight"]
+    if fmt is None: return
+    cast = replace(self.casts["weight"], format=fmt.name, rounding=rounding)
+    scale = self.weight_scale() if cast.per_tensor and cast.scaling != "none" else None
+    record = self._recorder("optimizer")
+    self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
 
-
+# %% ../nbs/04_layers.ipynb 30
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
     recipe = layer.live_recipe()
@@ -353,18 +376,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/04_layers.ipynb 16
+# %% ../nbs/04_layers.ipynb 38
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-
+# %% ../nbs/04_layers.ipynb 39
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-
+# %% ../nbs/04_layers.ipynb 40
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -379,7 +402,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-
+# %% ../nbs/04_layers.ipynb 41
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT']
@@ -32,7 +33,7 @@ class GPTConfig:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
 
-
+# %% ../nbs/06_model.ipynb 5
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -48,7 +49,7 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
 
-
+# %% ../nbs/06_model.ipynb 6
 class MLP(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -59,7 +60,7 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
 
-
+# %% ../nbs/06_model.ipynb 7
 class Block(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -72,7 +73,7 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
-# %% ../nbs/06_model.ipynb 6
+# %% ../nbs/06_model.ipynb 9
 class GPT(nn.Module):
     "Decoder-only transformer; `forward(idx, targets)` returns (logits, loss)."
 
@@ -101,39 +102,47 @@ class GPT(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def num_params(self, non_embedding: bool = True) -> int:
-        "Parameter count (the tied lm_head counted once; position embeddings excluded by default)."
-        n = sum(p.numel() for p in self.parameters())
-        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+# %% ../nbs/06_model.ipynb 10
+@patch
+def num_params(self: GPT, non_embedding: bool = True) -> int:
+    "Parameter count (the tied lm_head counted once; position embeddings excluded by default)."
+    n = sum(p.numel() for p in self.parameters())
+    return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx, targets=None, blocks=None, head=None):
-        """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
-        over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
-        B, T = idx.shape
-        if T > self.config.block_size:
-            raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
-        pos = torch.arange(T, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-        for block in blocks or self.transformer.h: x = block(x)
-        return (head or self.head)(x, targets)
+# %% ../nbs/06_model.ipynb 11
+@patch
+def forward(self: GPT, idx, targets=None, blocks=None, head=None):
+    """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
+    over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
+    pos = torch.arange(T, device=idx.device)
+    x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+    for block in blocks or self.transformer.h: x = block(x)
+    return (head or self.head)(x, targets)
 
-    def head(self, x, targets=None):
-        "Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None)."
-        logits = self.lm_head(self.transformer.ln_f(x))
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
-        return logits, loss
+# %% ../nbs/06_model.ipynb 12
+@patch
+def head(self: GPT, x, targets=None):
+    "Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None)."
+    logits = self.lm_head(self.transformer.ln_f(x))
+    loss = None
+    if targets is not None:
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
+    return logits, loss
 
-    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
-                             device_type: str = "cpu", optimizer_cls=None, **kwargs):
-        """AdamW (or `optimizer_cls`) with two groups: matrices (2-D weights, embeddings) get weight decay;
-        biases and LayerNorm gains do not."""
-        params = {n: p for n, p in self.named_parameters() if p.requires_grad}
-        groups = [dict(params=[p for p in params.values() if p.dim() >= 2], weight_decay=weight_decay),
-                  dict(params=[p for p in params.values() if p.dim() < 2], weight_decay=0.0)]
-        if optimizer_cls is None:
-            optimizer_cls = torch.optim.AdamW
-            if device_type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:
-                kwargs.setdefault("fused", True)
-        return optimizer_cls(groups, lr=learning_rate, betas=betas, **kwargs)
+# %% ../nbs/06_model.ipynb 13
+@patch
+def configure_optimizers(self: GPT, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
+                         device_type: str = "cpu", optimizer_cls=None, **kwargs):
+    """AdamW (or `optimizer_cls`) with two groups: matrices (2-D weights, embeddings) get weight decay;
+    biases and LayerNorm gains do not."""
+    params = {n: p for n, p in self.named_parameters() if p.requires_grad}
+    groups = [dict(params=[p for p in params.values() if p.dim() >= 2], weight_decay=weight_decay),
+              dict(params=[p for p in params.values() if p.dim() < 2], weight_decay=0.0)]
+    if optimizer_cls is None:
+        optimizer_cls = torch.optim.AdamW
+        if device_type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:
+            kwargs.setdefault("fused", True)
+    return optimizer_cls(groups, lr=learning_rate, betas=betas, **kwargs)

@@ -55,7 +55,7 @@ def _fused(update_fn, p: Tensor):
     if update_fn not in _COMPILED: _COMPILED[update_fn] = torch.compile(update_fn, dynamic=False)
     return _COMPILED[update_fn]
 
-
+# %% ../nbs/11_optim.ipynb 10
 class _FusedAdamBase(torch.optim.Optimizer):
     "Adam state per parameter, the owning layers, and the per-step hyperparameters as device tensors."
 
@@ -81,7 +81,7 @@ class _FusedAdamBase(torch.optim.Optimizer):
                 fmt = None if layer is None else layer.formats["weight"]
                 yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else layer.weight_scale())
 
-# %% ../nbs/11_optim.ipynb 11
+# %% ../nbs/11_optim.ipynb 12
 def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, betas, eps, weight_decay,
                      max_stiffness, mantissa_bits, ulp_lr_scale):
     "One ManifoldAdamW step of one parameter, in place; returns mean |Δw|/S when it has a format, else None."
@@ -99,7 +99,7 @@ def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, b
     p.sub_(update)
     return None if s is None else (update.abs() / s).mean()
 
-
+# %% ../nbs/11_optim.ipynb 13
 class ManifoldAdamW(_FusedAdamBase):
     """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's stiffness in
     its layer's active format. `layers` maps parameters to the QuantizedLinear that owns them (read at every step,
@@ -136,12 +136,12 @@ class ManifoldAdamW(_FusedAdamBase):
         values = list(self.ulp_movement.values())
         return float(torch.stack(values).mean()) if values else math.nan
 
-# %% ../nbs/11_optim.ipynb 15
+# %% ../nbs/11_optim.ipynb 17
 def layers_by_param(model: nn.Module) -> dict[Tensor, QuantizedLinear]:
     "Each quantized layer's weight mapped to its layer (for ManifoldAdamW / GridOptim)."
     return {l.weight: l for l in quantized_layers(model).values()}
 
-# %% ../nbs/11_optim.ipynb 18
+# %% ../nbs/11_optim.ipynb 20
 def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt, betas, eps, weight_decay,
                  rung_clip, ulp_lr_scale):
     "One GridOptim step of one parameter, in place; returns [flips, updates] when it has a format, else None."
@@ -157,7 +157,7 @@ def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt
     p.copy_((torch.where(ordinal < 0, -grid[index], grid[index]) / scale).to(p.dtype))
     return torch.stack([(steps != 0).sum(), (rungs != 0).sum()])
 
-
+# %% ../nbs/11_optim.ipynb 21
 class GridOptim(_FusedAdamBase):
     "Moves formatted weights an integer number of grid codes per step (stochastic rounding, rung clip)."
 

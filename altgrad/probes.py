@@ -17,6 +17,7 @@ from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient
 from .layers import QuantizedLinear, quantized_layers, set_collect_stats
 from .stability import BitStallDetector
 from .train import Hook
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['SampleSchedule', 'quantization_rates', 'layer_type', 'Probes']
@@ -52,7 +53,7 @@ def layer_type(name: str) -> str:
     parts = name.split(".")
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
-
+# %% ../nbs/13_probes.ipynb 12
 def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
@@ -63,7 +64,7 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     for kind, vs in groups.items(): out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
     return out
 
-# %% ../nbs/13_probes.ipynb 12
+# %% ../nbs/13_probes.ipynb 13
 class Probes(Hook):
     """The measurement layer. On the steps its `schedule` samples it measures, with altgrad.diagnostics: gradient
     norms, bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment, and the ULP-aware
@@ -85,111 +86,129 @@ class Probes(Hook):
         self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
         self._rng: dict = {}
 
-    def wants_eager(self, trainer) -> bool:
-        return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
+# %% ../nbs/13_probes.ipynb 14
+@patch
+def wants_eager(self: Probes, trainer) -> bool:
+    return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
 
-    def before_forward(self, trainer, batch):
-        self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
-        if self.kind != "full": return
-        if self.config.quantized: set_collect_stats(self.model, True)
-        self.dead.attach()
-        # the random state the step starts from: the per-role references replay its stochastic rounding draws
-        self._rng = dict(cpu=torch.get_rng_state())
-        if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+# %% ../nbs/13_probes.ipynb 15
+@patch
+def before_forward(self: Probes, trainer, batch):
+    self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
+    if self.kind != "full": return
+    if self.config.quantized: set_collect_stats(self.model, True)
+    self.dead.attach()
+    # the random state the step starts from: the per-role references replay its stochastic rounding draws
+    self._rng = dict(cpu=torch.get_rng_state())
+    if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
-    def state_dict(self) -> dict:
-        "The dead-neuron window: the only measurement that spans samples."
-        return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
+# %% ../nbs/13_probes.ipynb 16
+@patch
+def state_dict(self: Probes) -> dict:
+    "The dead-neuron window: the only measurement that spans samples."
+    return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
 
-    def load_state_dict(self, state: dict):
-        self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
+# %% ../nbs/13_probes.ipynb 17
+@patch
+def load_state_dict(self: Probes, state: dict):
+    self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
 
-    def after_backward(self, trainer):
-        if not self.kind: return
-        grads = {n: m.weight.grad for n, m in self.linears.items() if m.weight.grad is not None}
-        measured = dict(norms=gradient_norms(grads))
-        layers = quantized_layers(trainer.model)
-        if self.kind == "full":
-            self.dead.detach()
-            measured["dead"] = self.dead.dead_fraction()
-            if layers:  # fidelity against an FP32 pass on the same batch, quantization off
-                quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
-                measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *self._batch))
-                # and against passes that differ from the run in one tensor role only
-                for role in sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None}):
-                    reference = reference_gradients(trainer.model, *self._batch, roles=(role,),
-                                                    autocast=trainer.autocast, rng_state=self._rng)
-                    measured[f"role/{role}"] = gradient_fidelity(quantized, reference)
-        measured = read_back(measured)
-        norms = measured["norms"]
-        out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
-        out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
-        out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(1, sum(g.numel() for g in grads.values()))
-        if "dead" in measured: out["diag/dead_neuron_fraction"] = measured["dead"]
-        if "fidelity" in measured:
-            fidelity = measured["fidelity"]
-            out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
-            out |= _by_type({n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])}, "grad_snr_db")
-        for key in [k for k in measured if k.startswith("role/")]:  # diag/role_cosine/<role>[/<layer type>]
-            out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
-        return out
+# %% ../nbs/13_probes.ipynb 18
+@patch
+def after_backward(self: Probes, trainer):
+    if not self.kind: return
+    grads = {n: m.weight.grad for n, m in self.linears.items() if m.weight.grad is not None}
+    measured = dict(norms=gradient_norms(grads))
+    layers = quantized_layers(trainer.model)
+    if self.kind == "full":
+        self.dead.detach()
+        measured["dead"] = self.dead.dead_fraction()
+        if layers:  # fidelity against an FP32 pass on the same batch, quantization off
+            quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
+            measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *self._batch))
+            # and against passes that differ from the run in one tensor role only
+            for role in sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None}):
+                reference = reference_gradients(trainer.model, *self._batch, roles=(role,),
+                                                autocast=trainer.autocast, rng_state=self._rng)
+                measured[f"role/{role}"] = gradient_fidelity(quantized, reference)
+    measured = read_back(measured)
+    norms = measured["norms"]
+    out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
+    out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
+    out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(1, sum(g.numel() for g in grads.values()))
+    if "dead" in measured: out["diag/dead_neuron_fraction"] = measured["dead"]
+    if "fidelity" in measured:
+        fidelity = measured["fidelity"]
+        out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
+        out |= _by_type({n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])}, "grad_snr_db")
+    for key in [k for k in measured if k.startswith("role/")]:  # diag/role_cosine/<role>[/<layer type>]
+        out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
+    return out
 
-    def before_update(self, trainer):
-        if not self.kind: return
-        self.stall.before_step()
-        self._before = self.everything.cat([m.weight for m in self.linears.values()])
+# %% ../nbs/13_probes.ipynb 19
+@patch
+def before_update(self: Probes, trainer):
+    if not self.kind: return
+    self.stall.before_step()
+    self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
-    def after_update(self, trainer):
-        if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
+# %% ../nbs/13_probes.ipynb 20
+@patch
+def after_update(self: Probes, trainer):
+    if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
 
-    def after_store(self, trainer):
-        self._stored = True
-        if not self.kind: return
-        c, out = self.config, {}
-        stall = self.stall.after_step(self._proposed)
-        if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
-            out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
-            out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-        zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
-                                           self.everything)
-        measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
-        if self.kind == "full":
-            measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
-        for fmt, flat in self.stall.flat.items():  # each statistic once per weight format, over all its layers
-            names, segments, before, scale = flat["names"], flat["segments"], flat["before"], flat["scale"]
-            group = {}
-            if c.log_ulp: group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
-            if c.log_stiffness:
-                group["corr"] = gradient_stiffness_correlation(flat["proposed"] - before, before, fmt, scale, segments)
-            if c.log_grid_alignment and c.use_shadow:
-                group["align"] = grid_alignment_statistics(flat["proposed"], fmt, scale, segments)
-            for kind, stats in group.items():
-                measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
-        measured = read_back(measured)
-        out |= _by_type(measured["zero_update"], "zero_update_fraction")
-        if "rank" in measured:
-            health = measured["rank"]
-            out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
-                            "effective_rank_ratio")
-            out |= _by_type({n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
-                            "stable_rank_ratio")
-            out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
-        # every statistic measured is logged (per layer type, the mean over its layers: of each layer's max for max_*)
-        for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
-            out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
-        for key in ("sub_half_ulp_fraction", "log_correlation"):
-            out |= _by_type({n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key)
-        for key, name in (("mean_ulp_distance", "master_ulp_distance"), ("max_ulp_distance", "master_max_ulp_distance"),
-                          ("on_grid_fraction", "master_on_grid_fraction")):
-            out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
-        return out
+# %% ../nbs/13_probes.ipynb 21
+@patch
+def after_store(self: Probes, trainer):
+    self._stored = True
+    if not self.kind: return
+    c, out = self.config, {}
+    stall = self.stall.after_step(self._proposed)
+    if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
+        out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
+        out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
+    zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
+                                       self.everything)
+    measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
+    if self.kind == "full":
+        measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
+    for fmt, flat in self.stall.flat.items():  # each statistic once per weight format, over all its layers
+        names, segments, before, scale = flat["names"], flat["segments"], flat["before"], flat["scale"]
+        group = {}
+        if c.log_ulp: group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
+        if c.log_stiffness:
+            group["corr"] = gradient_stiffness_correlation(flat["proposed"] - before, before, fmt, scale, segments)
+        if c.log_grid_alignment and c.use_shadow:
+            group["align"] = grid_alignment_statistics(flat["proposed"], fmt, scale, segments)
+        for kind, stats in group.items():
+            measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
+    measured = read_back(measured)
+    out |= _by_type(measured["zero_update"], "zero_update_fraction")
+    if "rank" in measured:
+        health = measured["rank"]
+        out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+                        "effective_rank_ratio")
+        out |= _by_type({n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+                        "stable_rank_ratio")
+        out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
+    # every statistic measured is logged (per layer type, the mean over its layers: of each layer's max for max_*)
+    for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
+        out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
+    for key in ("sub_half_ulp_fraction", "log_correlation"):
+        out |= _by_type({n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key)
+    for key, name in (("mean_ulp_distance", "master_ulp_distance"), ("max_ulp_distance", "master_max_ulp_distance"),
+                      ("on_grid_fraction", "master_on_grid_fraction")):
+        out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
+    return out
 
-    def end_step(self, trainer) -> dict:
-        "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."
-        out = {}
-        if self.kind == "full" and self.config.quantized:
-            out = quantization_rates(self.model)
-            set_collect_stats(self.model, False)
-        if self.kind and hasattr(self.optimizer, "mean_ulp_movement"): out["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
-        if self.kind and self._stored and hasattr(self.optimizer, "last"): out |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
-        return out
+# %% ../nbs/13_probes.ipynb 22
+@patch
+def end_step(self: Probes, trainer) -> dict:
+    "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."
+    out = {}
+    if self.kind == "full" and self.config.quantized:
+        out = quantization_rates(self.model)
+        set_collect_stats(self.model, False)
+    if self.kind and hasattr(self.optimizer, "mean_ulp_movement"): out["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
+    if self.kind and self._stored and hasattr(self.optimizer, "last"): out |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
+    return out

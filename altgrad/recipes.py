@@ -17,7 +17,7 @@ import torch.nn as nn
 import yaml
 
 from .formats import get_format
-from .layers import OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
+from .layers import NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
 
 # %% auto 0
 __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST_TYPES', 'known_recipes', 'match_layer', 'Recipe',
@@ -26,7 +26,7 @@ __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST
 # %% ../nbs/05_recipes.ipynb 5
 RECIPE_DIR = (Path(__file__).resolve().parent.parent / "configs" / "recipes" if "__file__" in globals()
               else Path("../configs/recipes").resolve())  # run as a notebook, from nbs/
-HIGH_PRECISION = ("bf16", "fp32", "none")  # spellings of "not quantized" for a role, GEMM, layer or recipe
+HIGH_PRECISION = (NOT_QUANTIZED, "fp32", "none")  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
 RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "layers")
 GEMM_OPERANDS = {"forward": ("forward_x", "forward_w"), "dgrad": ("dgrad_dy", "dgrad_w"), "wgrad": ("wgrad_dy", "wgrad_x"),
                  **{op.replace("_", "."): (op,) for op in OPERAND_ROLES}}
@@ -40,12 +40,12 @@ def known_recipes() -> list[str]:
     "The named recipes: YAML files in ./configs/recipes and the repository's configs/recipes."
     return sorted({p.stem for d in (Path.cwd() / "configs" / "recipes", RECIPE_DIR) if d.is_dir() for p in d.glob("*.yaml")})
 
-
+# %% ../nbs/05_recipes.ipynb 6
 def _suggest(key: str, valid) -> str:
     close = difflib.get_close_matches(str(key), list(valid), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
-
+# %% ../nbs/05_recipes.ipynb 7
 def _shorthand(spec: str) -> dict:
     "E5M2 or E4M3/E5M2: every linear layer, one scale per tensor."
     forward, _, gradient = spec.upper().partition("/")
@@ -54,7 +54,7 @@ def _shorthand(spec: str) -> dict:
     return dict(name=spec.upper(), description=f"{spec.upper()}: every tensor of every linear layer, one scale per tensor",
                 **{r: dict(format=f, scaling=_ROLE_SCALING[r]) for r, f in formats.items()})
 
-
+# %% ../nbs/05_recipes.ipynb 8
 def _named(name: str, where: str, seen: tuple) -> dict:
     "The merged mapping of a recipe name, a format shorthand or a high-precision spelling."
     if _SHORTHAND.match(name):
@@ -64,7 +64,7 @@ def _named(name: str, where: str, seen: tuple) -> dict:
         if name.lower() != "none" and (file := d / f"{name}.yaml").is_file(): break
     else:
         if name.lower() in HIGH_PRECISION:  # the root of every recipe: nothing quantized
-            return dict(name="bf16", description="no quantization", **{r: dict(format=None, scaling=_ROLE_SCALING[r]) for r in ROLES})
+            return dict(name=NOT_QUANTIZED, description="no quantization", **{r: dict(format=None, scaling=_ROLE_SCALING[r]) for r in ROLES})
         raise ValueError(f"config key '{where}': no recipe {name!r}{_suggest(name, known_recipes())}; named recipes: "
                          f"{', '.join(known_recipes())}, or a format such as E5M2 or E4M3/E5M2")
     if name in seen: raise ValueError(f"config key '{where}': recipe {name!r} is its own base ({' -> '.join(seen + (name,))})")
@@ -73,7 +73,7 @@ def _named(name: str, where: str, seen: tuple) -> dict:
     if not isinstance(spec, dict): raise ValueError(f"recipe file {file} must hold a mapping of recipe keys")
     return _merge({"name": name, **spec}, f"{file.name}", seen + (name,))
 
-
+# %% ../nbs/05_recipes.ipynb 9
 def _cast_fields(value, where: str) -> dict:
     "A role's or GEMM's value as Cast fields: a format, a high-precision spelling, or a mapping of fields."
     if isinstance(value, str) or value is None:
@@ -88,7 +88,7 @@ def _cast_fields(value, where: str) -> dict:
             raise ValueError(f"config key '{where}.{key}' must be {' or '.join('null' if t is type(None) else t.__name__ for t in ok)}, got {v!r}")
     return {k: None if k == "format" and v is not None and v.lower() in HIGH_PRECISION else v for k, v in value.items()}
 
-
+# %% ../nbs/05_recipes.ipynb 10
 def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict:
     "The merged mapping of `spec` (a name or a mapping) on its base, or on `onto` (a layer's override)."
     if isinstance(spec, str): return _named(spec, where, seen)
@@ -97,7 +97,7 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
         if key not in RECIPE_KEYS: raise ValueError(f"config key '{where}': unknown key {key!r}{_suggest(key, RECIPE_KEYS)}; "
                                                     f"use {', '.join(RECIPE_KEYS)}")
     if "base" in spec or onto is None:
-        base = spec.get("base", "bf16")
+        base = spec.get("base", NOT_QUANTIZED)
         if not isinstance(base, str): raise ValueError(f"config key '{where}.base' must be a recipe name, got {base!r}")
         merged = _named(base, f"{where}.base", seen)
     else: merged = {k: v for k, v in onto.items() if k != "layers"}
@@ -126,12 +126,12 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
     merged["layers"].update(layers)
     return merged
 
-# %% ../nbs/05_recipes.ipynb 8
+# %% ../nbs/05_recipes.ipynb 13
 def match_layer(name: str, patterns) -> str | None:
     "The first pattern that matches module `name` exactly or as a dotted suffix."
     return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
 
-
+# %% ../nbs/05_recipes.ipynb 14
 def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     "The typed GemmRecipe of a merged mapping; a Cast's own error is given with the key it came from."
     def cast(fields: dict, key: str) -> Cast:
@@ -144,7 +144,7 @@ def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0))
     except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
 
-
+# %% ../nbs/05_recipes.ipynb 15
 @dataclass(frozen=True)
 class Recipe:
     "A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer pattern."
@@ -173,7 +173,7 @@ class Recipe:
         "The recipe's name in tables, for block-scaled recipes; None for per-tensor ones (named by their formats)."
         return None if self.per_tensor else self.name.upper()
 
-
+# %% ../nbs/05_recipes.ipynb 16
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
     "The `Recipe` of a config's `recipe` value (a name, a format shorthand, or a mapping); errors name the key."
     merged = _merge(spec, where)
@@ -185,12 +185,12 @@ def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
         name += "+" + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return Recipe(name, merged.get("description", ""), _gemm_recipe(merged, where), layers)
 
-# %% ../nbs/05_recipes.ipynb 13
+# %% ../nbs/05_recipes.ipynb 21
 def layer_kind(name: str) -> str:
     "attn, mlp or lm_head for a linear layer's module name (the part of the model a layer belongs to)."
     return "lm_head" if name.endswith("lm_head") else name.split(".")[-2]
 
-
+# %% ../nbs/05_recipes.ipynb 22
 @dataclass(frozen=True)
 class Placement:
     "Which GemmRecipe each linear layer of a model got."
@@ -199,12 +199,12 @@ class Placement:
 
     def formats(self) -> dict[str, dict[str, str]]:
         "{layer: {role: format, or 'fp' in high precision}}, as summary.json records it."
-        return {name: {role: g.role_cast(role).format or "fp" for role in ROLES} for name, g in self.layers.items()}
+        return {name: {role: g.role_cast(role).format or NOT_QUANTIZED for role in ROLES} for name, g in self.layers.items()}
 
     @property
     def quantized(self) -> bool: return any(g.quantizes for g in self.layers.values())
 
-
+# %% ../nbs/05_recipes.ipynb 23
 def quantize_model(model: nn.Module, recipe: Recipe | str | dict) -> Placement:
     "Swap each nn.Linear of `model` for a QuantizedLinear with its layer's recipe."
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)

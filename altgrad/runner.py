@@ -18,9 +18,11 @@ from .config import TrainConfig, load_config, parse_overrides
 from .data import TokenData
 from .files import LockedError, WriteError, atomic_write, atomic_write_bytes, read_metrics
 from .formats import get_format
+from .layers import NOT_QUANTIZED
 from .probes import Probes, SampleSchedule
 from .stability import DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
 from .train import CheckpointManager, Hook, RunTracker, Trainer
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['CURVE_PANELS', 'StabilityHook', 'write_failure_report', 'ExperimentResult', 'FormatExperimentRunner',
@@ -47,64 +49,75 @@ class StabilityHook(Hook):
         self.divergence = DivergenceRule(c.divergence_nats, self.DIVERGENCE_WINDOW)
         self.model = trainer.model
 
-    def after_backward(self, trainer):
-        if self.clipper is None: return
-        # the factor moves once per full sample, on the overflow rate the previous full sample measured
-        kind = self.schedule.kind(trainer.step)
-        result = self.clipper.clip_(self.last_overflow_rate if kind == "full" else None)
-        if kind: return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
-
-    def after_step(self, trainer, metrics: dict) -> str | None:
-        rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]
-        if rates: self.last_overflow_rate = max(rates)
-        stall = metrics.get("diag/stall_rate")
-        if self.shifter is not None:
-            event = self.shifter.check(metrics["step"], not metrics["skipped"], stall)
-            if event:
-                metrics["event/mantissa_shift"] = f"{', '.join(event['shifts'])} ({event['reason']})"
-                trainer.nonfinite_streak = 0  # the new format gets a fresh chance
-                self.stalled_samples = 0
-                return None
-        reason = self._divergence(metrics)
-        if reason: return reason
-        if stall is not None and not self.config.use_shadow:
-            self.stalled_samples = self.stalled_samples + 1 if stall > self.config.bit_stall_threshold else 0
-            if self.stalled_samples >= self.STALL_SAMPLES:
-                return (f"bit-stall: {stall:.3f} of updated weights kept their code on {self.stalled_samples} "
-                        f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})")
-        return None
-
-    def _divergence(self, metrics: dict) -> str | None:
-        if metrics["skipped"]: return None
-        return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
-
-    def state_dict(self) -> dict:
-        "The running state a resumed run needs: the divergence window, stall count, clip factors, shifted formats."
-        state = dict(last_overflow_rate=self.last_overflow_rate, stalled_samples=self.stalled_samples,
-                     divergence=self.divergence.state_dict())
-        if self.clipper is not None: state["clip_factors"] = dict(self.clipper.factor)
-        if self.shifter is not None:
-            state["shift"] = dict(events=self.shifter.events, streak=self.shifter.nan_watch.streak,
-                                  formats={n: {r: f.name if f else None for r, f in l.formats.items()}
-                                           for n, l in quantized_layers(self.model).items()})
-        return state
-
-    def load_state_dict(self, state: dict):
-        self.last_overflow_rate, self.stalled_samples = state["last_overflow_rate"], state["stalled_samples"]
-        self.divergence.load_state_dict(state["divergence"])
-        if self.clipper is not None: self.clipper.factor.update(state.get("clip_factors", {}))
-        if self.shifter is not None and "shift" in state:
-            self.shifter.events, self.shifter.nan_watch.streak = list(state["shift"]["events"]), state["shift"]["streak"]
-            for name, layer in quantized_layers(self.model).items():
-                layer.formats = {r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()}
-
-    @property
-    def events(self) -> list[dict]: return self.shifter.events if self.shifter else []
+# %% ../nbs/14_runner.ipynb 6
+@patch
+def after_backward(self: StabilityHook, trainer):
+    if self.clipper is None: return
+    # the factor moves once per full sample, on the overflow rate the previous full sample measured
+    kind = self.schedule.kind(trainer.step)
+    result = self.clipper.clip_(self.last_overflow_rate if kind == "full" else None)
+    if kind: return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
 
 # %% ../nbs/14_runner.ipynb 7
+@patch
+def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
+    rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]
+    if rates: self.last_overflow_rate = max(rates)
+    stall = metrics.get("diag/stall_rate")
+    if self.shifter is not None:
+        event = self.shifter.check(metrics["step"], not metrics["skipped"], stall)
+        if event:
+            metrics["event/mantissa_shift"] = f"{', '.join(event['shifts'])} ({event['reason']})"
+            trainer.nonfinite_streak = 0  # the new format gets a fresh chance
+            self.stalled_samples = 0
+            return None
+    reason = self._divergence(metrics)
+    if reason: return reason
+    if stall is not None and not self.config.use_shadow:
+        self.stalled_samples = self.stalled_samples + 1 if stall > self.config.bit_stall_threshold else 0
+        if self.stalled_samples >= self.STALL_SAMPLES:
+            return (f"bit-stall: {stall:.3f} of updated weights kept their code on {self.stalled_samples} "
+                    f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})")
+    return None
+
+# %% ../nbs/14_runner.ipynb 8
+@patch
+def _divergence(self: StabilityHook, metrics: dict) -> str | None:
+    if metrics["skipped"]: return None
+    return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
+
+# %% ../nbs/14_runner.ipynb 9
+@patch
+def state_dict(self: StabilityHook) -> dict:
+    "The running state a resumed run needs: the divergence window, stall count, clip factors, shifted formats."
+    state = dict(last_overflow_rate=self.last_overflow_rate, stalled_samples=self.stalled_samples,
+                 divergence=self.divergence.state_dict())
+    if self.clipper is not None: state["clip_factors"] = dict(self.clipper.factor)
+    if self.shifter is not None:
+        state["shift"] = dict(events=self.shifter.events, streak=self.shifter.nan_watch.streak,
+                              formats={n: {r: f.name if f else None for r, f in l.formats.items()}
+                                       for n, l in quantized_layers(self.model).items()})
+    return state
+
+# %% ../nbs/14_runner.ipynb 10
+@patch
+def load_state_dict(self: StabilityHook, state: dict):
+    self.last_overflow_rate, self.stalled_samples = state["last_overflow_rate"], state["stalled_samples"]
+    self.divergence.load_state_dict(state["divergence"])
+    if self.clipper is not None: self.clipper.factor.update(state.get("clip_factors", {}))
+    if self.shifter is not None and "shift" in state:
+        self.shifter.events, self.shifter.nan_watch.streak = list(state["shift"]["events"]), state["shift"]["streak"]
+        for name, layer in quantized_layers(self.model).items():
+            layer.formats = {r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()}
+
+# %% ../nbs/14_runner.ipynb 11
+@patch(as_prop=True)
+def events(self: StabilityHook) -> list[dict]: return self.shifter.events if self.shifter else []
+
+# %% ../nbs/14_runner.ipynb 13
 def _format_story(name: str) -> str:
     "What a format's layout implies for training, from its numbers."
-    if name in ("fp", None): return "not quantized"
+    if name in (NOT_QUANTIZED, "fp", None): return "not quantized"  # "fp": the placements of runs before session 6
     f = get_format(name)
     binades = math.log2(f.max_finite / f.min_subnormal)
     lines = [f"**{f.name}**: {f.M} mantissa bits (relative ULP 2^-{f.M} = {2 ** -f.M:.3g}), range "
@@ -121,14 +134,14 @@ def _format_story(name: str) -> str:
     if f.has_inf: lines.append("Overflow without saturation becomes inf, then NaN in the loss.")
     return " ".join(lines)
 
-
+# %% ../nbs/14_runner.ipynb 14
 def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: int, placement: dict,
                          events: list[dict]) -> Path:
     "failure_report.md for a collapsed run, from its metrics.jsonl."
     records = read_metrics(run_dir)
     last = records[-1] if records else {}
     diag = next((r for r in reversed(records) if any(k.startswith("diag/") for k in r)), {})
-    formats = sorted({f for roles in placement.values() for f in roles.values()} - {"fp"}) or ["fp"]
+    formats = sorted({f for roles in placement.values() for f in roles.values()} - {NOT_QUANTIZED}) or [NOT_QUANTIZED]
     zero_regions = sorted(k.split("/", 2)[2] for k, v in diag.items()
                           if k.startswith("diag/zero_update_fraction/") and v > 0.9)
     kind = ("non-finite values (NaN/inf)" if "non-finite" in reason else
@@ -153,7 +166,7 @@ def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: 
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path
 
-# %% ../nbs/14_runner.ipynb 9
+# %% ../nbs/14_runner.ipynb 16
 @dataclass
 class ExperimentResult:
     "What one format experiment produced (also written to summary.json)."
@@ -174,7 +187,7 @@ class ExperimentResult:
 
     def to_dict(self) -> dict: return asdict(self)
 
-
+# %% ../nbs/14_runner.ipynb 17
 class FormatExperimentRunner(Hook):
     "Trains one config with the stability hooks and diagnostics; `run()` returns an ExperimentResult."
 
@@ -188,43 +201,49 @@ class FormatExperimentRunner(Hook):
         self.stability = StabilityHook(self.trainer)
         self.trainer.hooks += [Probes(self.trainer), self.stability, self]
 
-    def after_fit(self, trainer, summary: dict) -> dict:
-        "At the end of the run, under its lock and before its summary is written: failure report, curves, result."
-        return {"result": self._result(summary, write_files=True).to_dict()}
+# %% ../nbs/14_runner.ipynb 18
+@patch
+def after_fit(self: FormatExperimentRunner, trainer, summary: dict) -> dict:
+    "At the end of the run, under its lock and before its summary is written: failure report, curves, result."
+    return {"result": self._result(summary, write_files=True).to_dict()}
 
-    def run(self, progress: bool = True) -> ExperimentResult:
-        summary = self.trainer.fit(progress=progress)
-        if "result" in summary: return ExperimentResult(**summary["result"])
-        return self._result(summary, write_files=False)  # a finished run whose summary predates kept results
+# %% ../nbs/14_runner.ipynb 19
+@patch
+def run(self: FormatExperimentRunner, progress: bool = True) -> ExperimentResult:
+    summary = self.trainer.fit(progress=progress)
+    if "result" in summary: return ExperimentResult(**summary["result"])
+    return self._result(summary, write_files=False)  # a finished run whose summary predates kept results
 
-    def _result(self, summary: dict, write_files: bool) -> ExperimentResult:
-        run_dir = self.trainer.run_dir
-        records = read_metrics(run_dir)
-        stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
-        overflow = next((max(v for k, v in r.items() if k.endswith("overflow_rate"))
-                         for r in reversed(records) if any(k.endswith("overflow_rate") for k in r)), None)
-        stop_reason, steps = summary.get("stop_reason"), summary["steps"]
-        events = self.stability.events
-        report = run_dir / "failure_report.md"
-        if stop_reason and write_files:
-            write_failure_report(run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events)
-        if write_files: plot_curves(run_dir)
-        formats = sorted({f for roles in (summary.get("placement") or {}).values() for f in roles.values()} - {"fp"}) or ["bf16"]
-        wandb_url = self.trainer.tracker.wandb_url if self.trainer.tracker is not None else summary.get("wandb_url")
-        return ExperimentResult(
-            run_name=self.config.run_name or run_dir.name, formats=formats, run_dir=str(run_dir),
-            completed=summary["completed"], steps=steps, final_val_loss=summary["final_val_loss"],
-            best_val_loss=summary["best_val_loss"], collapse_step=steps if stop_reason else None,
-            collapse_reason=stop_reason, failure_report=str(report) if stop_reason and report.exists() else None,
-            stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
+# %% ../nbs/14_runner.ipynb 20
+@patch
+def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> ExperimentResult:
+    run_dir = self.trainer.run_dir
+    records = read_metrics(run_dir)
+    stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
+    overflow = next((max(v for k, v in r.items() if k.endswith("overflow_rate"))
+                     for r in reversed(records) if any(k.endswith("overflow_rate") for k in r)), None)
+    stop_reason, steps = summary.get("stop_reason"), summary["steps"]
+    events = self.stability.events
+    report = run_dir / "failure_report.md"
+    if stop_reason and write_files:
+        write_failure_report(run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events)
+    if write_files: plot_curves(run_dir)
+    formats = sorted({f for roles in (summary.get("placement") or {}).values() for f in roles.values()} - {NOT_QUANTIZED}) or [NOT_QUANTIZED]
+    wandb_url = self.trainer.tracker.wandb_url if self.trainer.tracker is not None else summary.get("wandb_url")
+    return ExperimentResult(
+        run_name=self.config.run_name or run_dir.name, formats=formats, run_dir=str(run_dir),
+        completed=summary["completed"], steps=steps, final_val_loss=summary["final_val_loss"],
+        best_val_loss=summary["best_val_loss"], collapse_step=steps if stop_reason else None,
+        collapse_reason=stop_reason, failure_report=str(report) if stop_reason and report.exists() else None,
+        stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
 
-
+# %% ../nbs/14_runner.ipynb 21
 def run_format_experiment(config_path: str | Path, data_dir: str | Path | None = None, device: str | None = None,
                           progress: bool = True, **overrides) -> ExperimentResult:
     "Load a config (name in configs/ or a path) with overrides, and run it."
     return FormatExperimentRunner(load_config(config_path, **overrides), data_dir=data_dir, device=device).run(progress)
 
-# %% ../nbs/14_runner.ipynb 11
+# %% ../nbs/14_runner.ipynb 23
 CURVE_PANELS = (("loss", "train loss"), ("val_loss", "val loss"), ("diag/stall_rate", "bit-stall rate"),
                 ("max_overflow_rate", "overflow rate (max over roles)"), ("diag/mean_codes_moved", "codes moved per step"))
 
@@ -256,7 +275,7 @@ def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baselin
     plt.close(fig)
     return path
 
-# %% ../nbs/14_runner.ipynb 13
+# %% ../nbs/14_runner.ipynb 25
 def main(argv: list[str] | None = None) -> None:
     "The `altgrad-train` command (returns nothing: a console script's return value would become its exit status)."
     import argparse
@@ -272,6 +291,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     print(json.dumps(result.to_dict(), indent=1))
 
-# %% ../nbs/14_runner.ipynb 14
+# %% ../nbs/14_runner.ipynb 26
 #| eval: false
 if __name__ == "__main__": main()

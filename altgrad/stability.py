@@ -15,6 +15,7 @@ from .formats import FPFormat, get_format
 from .device import Segments, read_back
 from .layers import QuantizedLinear, quantized_layers
 from .quantize import quantize
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 'PartitionRelativeClipper', 'next_rung',
@@ -23,7 +24,7 @@ __all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 
 # %% ../nbs/09_stability.ipynb 5
 def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
 
-
+# %% ../nbs/09_stability.ipynb 6
 class BitStallDetector:
     """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The layers of one
     weight format are measured together, laid end to end (`Segments`); `flat` keeps each format's tensors of the
@@ -35,54 +36,62 @@ class BitStallDetector:
         self._before = None
         self.flat: dict[FPFormat, dict] = {}
 
-    def _groups(self) -> dict[FPFormat, tuple[list[str], Segments]]:
-        "Layer names by weight format (a mantissa shift can move layers), with their Segments."
-        names_by_format = {}
-        for name, layer in self.layers.items(): names_by_format.setdefault(layer.formats["weight"], []).append(name)
-        groups = {}
-        for fmt, names in names_by_format.items():
-            if tuple(names) not in self._segments:
-                self._segments[tuple(names)] = Segments([self.layers[n].weight.shape for n in names], self.layers[names[0]].weight.device)
-            groups[fmt] = names, self._segments[tuple(names)]
-        return groups
-
-    def _scales(self, names: list[str], segments: Segments) -> Tensor:
-        "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
-        def scale(layer):
-            return layer.weight_scale().expand(layer.weight.shape)
-        return segments.cat([scale(self.layers[n]) for n in names]).float()
-
-    def before_step(self):
-        "Snapshot the weights and their projections (call just before optimizer.step())."
-        self._before = {}
-        for fmt, (names, segments) in self._groups().items():
-            w0, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
-            self._before[fmt] = dict(names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale))
-
-    def after_step(self, proposed: dict[str, Tensor] | None = None) -> dict:
-        """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
-        stored on the grid (use_shadow=False), so an update rounded away still counts as an update."""
-        if self._before is None: raise RuntimeError("call before_step() first")
-        counts, self.flat = {}, {}
-        for fmt, snap in self._before.items():
-            names, segments = snap["names"], snap["segments"]
-            stored, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
-            w1 = segments.cat([(proposed or {}).get(n, self.layers[n].weight) for n in names])
-            updated = w1 != snap["before"]
-            flipped = updated & (_project(stored, fmt, scale) != snap["projected"])
-            updates, flips = segments.sum(updated), segments.sum(flipped)
-            counts |= {n: (updates[i], flips[i]) for i, n in enumerate(names)}
-            self.flat[fmt] = dict(names=names, segments=segments, before=snap["before"], proposed=w1, stored=stored, scale=scale)
-        self._before = None
-        per_layer, total_updates, total_flips = {}, 0, 0
-        for name, (u, f) in read_back(counts).items():  # one device read for all layers
-            u, f = int(u), int(f)
-            per_layer[name] = dict(updates=u, flips=f, stall_rate=1 - f / u if u else 0.0)
-            total_updates, total_flips = total_updates + u, total_flips + f
-        return dict(updates=total_updates, flips=total_flips,
-                    stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
+# %% ../nbs/09_stability.ipynb 7
+@patch
+def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]]:
+    "Layer names by weight format (a mantissa shift can move layers), with their Segments."
+    names_by_format = {}
+    for name, layer in self.layers.items(): names_by_format.setdefault(layer.formats["weight"], []).append(name)
+    groups = {}
+    for fmt, names in names_by_format.items():
+        if tuple(names) not in self._segments:
+            self._segments[tuple(names)] = Segments([self.layers[n].weight.shape for n in names], self.layers[names[0]].weight.device)
+        groups[fmt] = names, self._segments[tuple(names)]
+    return groups
 
 # %% ../nbs/09_stability.ipynb 8
+@patch
+def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Tensor:
+    "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
+    def scale(layer):
+        return layer.weight_scale().expand(layer.weight.shape)
+    return segments.cat([scale(self.layers[n]) for n in names]).float()
+
+# %% ../nbs/09_stability.ipynb 9
+@patch
+def before_step(self: BitStallDetector):
+    "Snapshot the weights and their projections (call just before optimizer.step())."
+    self._before = {}
+    for fmt, (names, segments) in self._groups().items():
+        w0, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
+        self._before[fmt] = dict(names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale))
+
+# %% ../nbs/09_stability.ipynb 10
+@patch
+def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None) -> dict:
+    """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
+    stored on the grid (use_shadow=False), so an update rounded away still counts as an update."""
+    if self._before is None: raise RuntimeError("call before_step() first")
+    counts, self.flat = {}, {}
+    for fmt, snap in self._before.items():
+        names, segments = snap["names"], snap["segments"]
+        stored, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
+        w1 = segments.cat([(proposed or {}).get(n, self.layers[n].weight) for n in names])
+        updated = w1 != snap["before"]
+        flipped = updated & (_project(stored, fmt, scale) != snap["projected"])
+        updates, flips = segments.sum(updated), segments.sum(flipped)
+        counts |= {n: (updates[i], flips[i]) for i, n in enumerate(names)}
+        self.flat[fmt] = dict(names=names, segments=segments, before=snap["before"], proposed=w1, stored=stored, scale=scale)
+    self._before = None
+    per_layer, total_updates, total_flips = {}, 0, 0
+    for name, (u, f) in read_back(counts).items():  # one device read for all layers
+        u, f = int(u), int(f)
+        per_layer[name] = dict(updates=u, flips=f, stall_rate=1 - f / u if u else 0.0)
+        total_updates, total_flips = total_updates + u, total_flips + f
+    return dict(updates=total_updates, flips=total_flips,
+                stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
+
+# %% ../nbs/09_stability.ipynb 13
 class NanWatch:
     "Counts consecutive non-finite steps; `tripped` once `patience` of them come in a row."
 
@@ -96,7 +105,7 @@ class NanWatch:
     @property
     def tripped(self) -> bool: return self.streak >= self.patience
 
-# %% ../nbs/09_stability.ipynb 11
+# %% ../nbs/09_stability.ipynb 16
 class DivergenceRule:
     "Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and keeps returning it)."
 
@@ -108,20 +117,6 @@ class DivergenceRule:
         self.onset: int | None = None
         self.mean_at_onset = math.nan
 
-    def update(self, step: int, loss: float) -> int | None:
-        if self.onset is not None or not self.nats or not math.isfinite(loss): return self.onset
-        if self.first_step is None: self.first_step = step
-        self.points = [p for p in self.points if p[0] > step - self.window] + [(step, loss)]
-        if step - self.first_step + 1 < self.window: return None  # the first window is not full yet
-        mean = sum(l for _, l in self.points) / len(self.points)
-        if mean > self.lowest + self.nats: self.onset, self.mean_at_onset = step, mean
-        self.lowest = min(self.lowest, mean)
-        return self.onset
-
-    def describe(self) -> str:
-        return (f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
-                f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} (divergence_nats={self.nats})")
-
     @classmethod
     def onset_of(cls, steps, losses, nats: float = 1.0, window: int = 50) -> int | None:
         "The onset step in a whole loss curve, or None."
@@ -130,16 +125,38 @@ class DivergenceRule:
             if rule.update(int(step), float(loss)) is not None: return rule.onset
         return None
 
-    def state_dict(self) -> dict:
-        return dict(points=[list(p) for p in self.points], first_step=self.first_step, lowest=self.lowest,
-                    onset=self.onset, mean_at_onset=self.mean_at_onset)
+# %% ../nbs/09_stability.ipynb 17
+@patch
+def update(self: DivergenceRule, step: int, loss: float) -> int | None:
+    if self.onset is not None or not self.nats or not math.isfinite(loss): return self.onset
+    if self.first_step is None: self.first_step = step
+    self.points = [p for p in self.points if p[0] > step - self.window] + [(step, loss)]
+    if step - self.first_step + 1 < self.window: return None  # the first window is not full yet
+    mean = sum(l for _, l in self.points) / len(self.points)
+    if mean > self.lowest + self.nats: self.onset, self.mean_at_onset = step, mean
+    self.lowest = min(self.lowest, mean)
+    return self.onset
 
-    def load_state_dict(self, state: dict):
-        self.points = [(int(s), float(l)) for s, l in state["points"]]
-        self.first_step, self.lowest, self.onset = state["first_step"], state["lowest"], state["onset"]
-        self.mean_at_onset = state["mean_at_onset"]
+# %% ../nbs/09_stability.ipynb 18
+@patch
+def describe(self: DivergenceRule) -> str:
+    return (f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
+            f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} (divergence_nats={self.nats})")
 
-# %% ../nbs/09_stability.ipynb 15
+# %% ../nbs/09_stability.ipynb 19
+@patch
+def state_dict(self: DivergenceRule) -> dict:
+    return dict(points=[list(p) for p in self.points], first_step=self.first_step, lowest=self.lowest,
+                onset=self.onset, mean_at_onset=self.mean_at_onset)
+
+# %% ../nbs/09_stability.ipynb 20
+@patch
+def load_state_dict(self: DivergenceRule, state: dict):
+    self.points = [(int(s), float(l)) for s, l in state["points"]]
+    self.first_step, self.lowest, self.onset = state["first_step"], state["lowest"], state["onset"]
+    self.mean_at_onset = state["mean_at_onset"]
+
+# %% ../nbs/09_stability.ipynb 24
 class PartitionRelativeClipper:
     "Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic range."
 
@@ -172,7 +189,7 @@ class PartitionRelativeClipper:
         return dict(clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
                     min_factor=min(self.factor.values(), default=math.nan))
 
-# %% ../nbs/09_stability.ipynb 18
+# %% ../nbs/09_stability.ipynb 27
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
 
 
@@ -180,7 +197,7 @@ def next_rung(fmt: FPFormat) -> FPFormat | None:
     "The next format on the ladder with more mantissa bits than `fmt` (None at the top)."
     return next((get_format(n) for n in MANTISSA_LADDER if get_format(n).M > fmt.M), None)
 
-
+# %% ../nbs/09_stability.ipynb 28
 class EmergencyMantissaShift:
     "Moves quantized layers up the mantissa ladder on persistent NaN or bit-stall."
 

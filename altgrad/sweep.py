@@ -22,7 +22,7 @@ import yaml
 
 from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
 from .files import DirectoryLock, atomic_write_bytes
-from .layers import ROLES
+from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
 from .train import prepare_data, resolve_device
 
@@ -55,7 +55,7 @@ class RunSpec:
 
     def config(self) -> TrainConfig: return load_config(self.base, **self.settings | self.overrides)
 
-
+# %% ../nbs/16_sweep.ipynb 5
 def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str = "all", weights: str = "shadow",
              learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None) -> RunSpec:
     "The config overrides of one point of the sweep."
@@ -63,15 +63,15 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if placement not in PLACEMENTS: raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
     if roles not in ("all", *ROLES): raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
     if weights not in WEIGHTS: raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
-    quantized = str(format).lower() != "bf16"
-    overrides = dict(recipe="bf16", seed=int(seed), use_shadow=weights == "shadow", **OPTIMIZER_SETTINGS[optimizer])
+    quantized = str(format).lower() != NOT_QUANTIZED
+    overrides = dict(recipe=NOT_QUANTIZED, seed=int(seed), use_shadow=weights == "shadow", **OPTIMIZER_SETTINGS[optimizer])
     if weights == "stored_sr": overrides["stored_rounding"] = "stochastic"
     if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
     if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
-        layer = {"base": str(format)} | ({r: "bf16" for r in ROLES if r != roles} if roles != "all" else {})
-        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": "bf16"}}
+        layer = {"base": str(format)} | ({r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {})
+        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": NOT_QUANTIZED}}
                   if placement == "no_lm_head" else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
         # named by its format: where and which roles are the run's placement and roles, recorded beside it
         overrides["recipe"] = {"name": str(format)} | recipe
@@ -83,7 +83,7 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     name += (f"_steps{int(max_steps)}" if max_steps is not None else "") + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
-
+# %% ../nbs/16_sweep.ipynb 6
 def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     "(base config path, shared settings, runs) of a sweep file; every run's config is checked before any runs."
     path = Path(path)
@@ -120,7 +120,7 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     for r in runs: r.config()  # fail before anything runs
     return base, settings, runs
 
-# %% ../nbs/16_sweep.ipynb 7
+# %% ../nbs/16_sweep.ipynb 9
 @contextlib.contextmanager
 def cuda_mps():
     """CUDA MPS for the worker processes started inside: a control daemon of the sweep's own, with its pipe and log
@@ -145,7 +145,7 @@ def cuda_mps():
             else: os.environ[key] = value
         shutil.rmtree(folder, ignore_errors=True)
 
-# %% ../nbs/16_sweep.ipynb 9
+# %% ../nbs/16_sweep.ipynb 11
 MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
 
 
@@ -155,7 +155,7 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     except (OSError, ValueError): return False
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
-# %% ../nbs/16_sweep.ipynb 10
+# %% ../nbs/16_sweep.ipynb 12
 @dataclass
 class RunRecord:
     "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
@@ -167,7 +167,7 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
 
-# %% ../nbs/16_sweep.ipynb 11
+# %% ../nbs/16_sweep.ipynb 13
 def run_one(run: RunSpec, out_dir: str) -> dict:
     "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
@@ -180,7 +180,7 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
     return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
                 peak_gib=memory)
 
-# %% ../nbs/16_sweep.ipynb 12
+# %% ../nbs/16_sweep.ipynb 14
 def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int | None = None):
     """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
     RunSpec's fields or None (no more work), report (event, worker, run, payload) tuples through `connection` (a
@@ -199,7 +199,7 @@ def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int 
         except Exception as e:  # this run's failure, not the worker's: report it and go on
             connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
 
-# %% ../nbs/16_sweep.ipynb 13
+# %% ../nbs/16_sweep.ipynb 15
 class SweepProgress:
     "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
 
@@ -225,12 +225,12 @@ class SweepProgress:
     def close(self):
         for bar in [*self.lanes, self.overall]: bar.close()
 
-# %% ../nbs/16_sweep.ipynb 14
+# %% ../nbs/16_sweep.ipynb 16
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
     "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
     return [i % gpus if gpus else None for i in range(workers)]
 
-# %% ../nbs/16_sweep.ipynb 16
+# %% ../nbs/16_sweep.ipynb 18
 def _supervise(queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0) -> dict[str, RunRecord]:
     """Run the `queue` of runs in `workers` processes, each taking the next run when it is free; restart
     workers and retry runs as described above."""
@@ -319,12 +319,12 @@ def _supervise(queue: list[RunSpec], workers: int, out_dir: Path, deadline: floa
         if records[run.name].status == "pending": records[run.name].status = "left"
     return records
 
-# %% ../nbs/16_sweep.ipynb 17
+# %% ../nbs/16_sweep.ipynb 19
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-
+# %% ../nbs/16_sweep.ipynb 20
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -359,7 +359,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         if cluster is not None: cluster.close()
     return records
 
-# %% ../nbs/16_sweep.ipynb 18
+# %% ../nbs/16_sweep.ipynb 21
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -409,7 +409,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 19
+# %% ../nbs/16_sweep.ipynb 22
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -435,6 +435,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 20
+# %% ../nbs/16_sweep.ipynb 23
 #| eval: false
 if __name__ == "__main__": main()

@@ -28,6 +28,7 @@ from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT, GPTConfig
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
+from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
@@ -40,7 +41,7 @@ def atomic_torch_save(obj, path: Path):
     "`torch.save` through `atomic_write`: a crash or a full disk leaves the previous file and no temporary one."
     atomic_write(path, lambda f: torch.save(obj, f))
 
-
+# %% ../nbs/12_train.ipynb 6
 class CheckpointManager:
     "Atomic checkpoints in `directory`: the newest `max_checkpoints`, `best.pt`, and anomaly checkpoints."
 
@@ -51,36 +52,6 @@ class CheckpointManager:
         index = self.directory / "index.json"
         self.index = json.loads(index.read_text()) if index.exists() else dict(best_val_loss=None, anomalies=[])
 
-    def _write_index(self):
-        atomic_write_bytes(self.directory / "index.json", json.dumps(self.index, indent=1).encode())
-
-    def regular(self) -> list[Path]:
-        "The regular checkpoints, oldest first."
-        return sorted(self.directory.glob("step_*.pt"))
-
-    def save(self, state: dict, step: int, val_loss: float | None = None) -> Path:
-        path = self.directory / f"step_{step:07d}.pt"
-        atomic_torch_save(state, path)
-        for old in self.regular()[:-self.max_checkpoints]: old.unlink()
-        best = self.index["best_val_loss"]
-        if val_loss is not None and math.isfinite(val_loss) and (best is None or val_loss < best):
-            # best.pt is a second name for the same file (a hard link, no second copy on disk), replaced atomically
-            link = self.directory / f".best.pt.{os.getpid()}.tmp"
-            link.unlink(missing_ok=True)
-            try: os.link(path, link)
-            except OSError: atomic_torch_save(state, link)  # a file system without hard links
-            os.replace(link, self.directory / "best.pt")
-            self.index.update(best_val_loss=val_loss, best_step=step)
-        self._write_index()
-        return path
-
-    def save_on_anomaly(self, state: dict, step: int, reason: str) -> Path:
-        path = self.directory / f"anomaly_step_{step:07d}.pt"
-        atomic_torch_save(state, path)
-        self.index["anomalies"].append(dict(step=step, reason=reason, file=path.name))
-        self._write_index()
-        return path
-
     @staticmethod
     def load(path: str | Path, map_location="cpu") -> dict:
         path = Path(path)
@@ -90,7 +61,45 @@ class CheckpointManager:
         except Exception as e:
             raise ValueError(f"checkpoint {path} is damaged or not a checkpoint ({type(e).__name__}: {e})") from None
 
+# %% ../nbs/12_train.ipynb 7
+@patch
+def _write_index(self: CheckpointManager):
+    atomic_write_bytes(self.directory / "index.json", json.dumps(self.index, indent=1).encode())
+
 # %% ../nbs/12_train.ipynb 8
+@patch
+def regular(self: CheckpointManager) -> list[Path]:
+    "The regular checkpoints, oldest first."
+    return sorted(self.directory.glob("step_*.pt"))
+
+# %% ../nbs/12_train.ipynb 9
+@patch
+def save(self: CheckpointManager, state: dict, step: int, val_loss: float | None = None) -> Path:
+    path = self.directory / f"step_{step:07d}.pt"
+    atomic_torch_save(state, path)
+    for old in self.regular()[:-self.max_checkpoints]: old.unlink()
+    best = self.index["best_val_loss"]
+    if val_loss is not None and math.isfinite(val_loss) and (best is None or val_loss < best):
+        # best.pt is a second name for the same file (a hard link, no second copy on disk), replaced atomically
+        link = self.directory / f".best.pt.{os.getpid()}.tmp"
+        link.unlink(missing_ok=True)
+        try: os.link(path, link)
+        except OSError: atomic_torch_save(state, link)  # a file system without hard links
+        os.replace(link, self.directory / "best.pt")
+        self.index.update(best_val_loss=val_loss, best_step=step)
+    self._write_index()
+    return path
+
+# %% ../nbs/12_train.ipynb 10
+@patch
+def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str) -> Path:
+    path = self.directory / f"anomaly_step_{step:07d}.pt"
+    atomic_torch_save(state, path)
+    self.index["anomalies"].append(dict(step=step, reason=reason, file=path.name))
+    self._write_index()
+    return path
+
+# %% ../nbs/12_train.ipynb 13
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
 
@@ -114,41 +123,48 @@ class RunTracker:
             except Exception as e:
                 warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); the local run directory still records everything")
 
-    @property
-    def wandb_url(self) -> str | None:
-        return getattr(self.wandb, "url", None) if self.wandb is not None else None
+# %% ../nbs/12_train.ipynb 14
+@patch(as_prop=True)
+def wandb_url(self: RunTracker) -> str | None:
+    return getattr(self.wandb, "url", None) if self.wandb is not None else None
 
-    def log(self, metrics: dict):
-        "Append one record (one write of one whole line; a crash can tear only the last line, which readers skip)."
-        try:
-            self.metrics_file.write(json.dumps(metrics) + "\n")
-            self.metrics_file.flush()
-        except OSError as e:
-            raise WriteError(e.errno, f"could not append to {self.metrics_path}: {e.strerror}; the records before "
-                             f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
-        self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
+# %% ../nbs/12_train.ipynb 15
+@patch
+def log(self: RunTracker, metrics: dict):
+    "Append one record (one write of one whole line; a crash can tear only the last line, which readers skip)."
+    try:
+        self.metrics_file.write(json.dumps(metrics) + "\n")
+        self.metrics_file.flush()
+    except OSError as e:
+        raise WriteError(e.errno, f"could not append to {self.metrics_path}: {e.strerror}; the records before "
+                         f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
+    self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
 
-    def finish(self, summary: dict):
-        summary = {**summary, "wandb_url": self.wandb_url}
-        atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=1).encode())
-        self._wandb_call(lambda run: (run.summary.update(summary), run.finish()))
-        self.metrics_file.close()
+# %% ../nbs/12_train.ipynb 16
+@patch
+def finish(self: RunTracker, summary: dict):
+    summary = {**summary, "wandb_url": self.wandb_url}
+    atomic_write_bytes(self.run_dir / "summary.json", json.dumps(summary, indent=1).encode())
+    self._wandb_call(lambda run: (run.summary.update(summary), run.finish()))
+    self.metrics_file.close()
 
-    def _wandb_call(self, fn):
-        if self.wandb is None: return
-        try: fn(self.wandb)
-        except Exception as e:
-            warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
-            self.wandb = None
+# %% ../nbs/12_train.ipynb 17
+@patch
+def _wandb_call(self: RunTracker, fn):
+    if self.wandb is None: return
+    try: fn(self.wandb)
+    except Exception as e:
+        warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
+        self.wandb = None
 
-# %% ../nbs/12_train.ipynb 10
+# %% ../nbs/12_train.ipynb 19
 def resolve_device(device: str) -> torch.device:
     if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use device: cpu")
     return torch.device(device)
 
-
+# %% ../nbs/12_train.ipynb 20
 def default_data_dir(config: TrainConfig) -> Path:
     "Where prepared tokens live: `data_dir`, else $ALTGRAD_DATA_DIR or ~/.cache/altgrad, per source."
     if config.data_dir: return Path(config.data_dir).expanduser()
@@ -156,14 +172,14 @@ def default_data_dir(config: TrainConfig) -> Path:
     name = config.data_source if config.data_path is None else f"{config.data_source}-{Path(config.data_path).name}"
     return root / name
 
-
+# %% ../nbs/12_train.ipynb 21
 def prepare_data(config: TrainConfig) -> TokenData:
     "Prepare (once) and open the corpus the config names."
     data_dir = default_data_dir(config)
     prepare(data_dir, config.data_source, config.data_path, config.val_fraction)
     return TokenData(data_dir)
 
-
+# %% ../nbs/12_train.ipynb 22
 def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
     "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
     torch.manual_seed(config.seed)  # identical initial weights for every format
@@ -171,7 +187,7 @@ def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
                           n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout))
     return model, quantize_model(model, config.quantization) if config.quantized else None
 
-
+# %% ../nbs/12_train.ipynb 23
 def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
     """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
     optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
@@ -186,7 +202,7 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
     }[name]
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
 
-
+# %% ../nbs/12_train.ipynb 24
 class CompiledGPT(torch.nn.Module):
     """A GPT run region by region under torch.compile: each transformer block and the head (final LayerNorm,
     lm_head, loss). The blocks are one piece of code, so one compilation serves all of them: a quantized model,
@@ -207,25 +223,25 @@ class CompiledGPT(torch.nn.Module):
         if self.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
         return self.model(idx, targets, blocks=self.blocks, head=self.head)
 
-
+# %% ../nbs/12_train.ipynb 25
 def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
     "The model as the trainer runs it on CUDA: compiled region by region in `config.compile_mode`."
     return CompiledGPT(model, config.compile_mode)
 
-
+# %% ../nbs/12_train.ipynb 26
 def _freeze_long_lived_objects():
     # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage collection
     # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the objects that
     # exist now out of the collector's reach (they are still freed by reference counting).
     gc.freeze()
 
-
+# %% ../nbs/12_train.ipynb 27
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
 
-# %% ../nbs/12_train.ipynb 12
+# %% ../nbs/12_train.ipynb 29
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
 OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
                     "data_dir", "project", "wandb_mode", "tags")
@@ -242,7 +258,7 @@ def run_directory(config: TrainConfig) -> Path:
         path = base.with_name(f"{base.name}-{n}")
     return path
 
-
+# %% ../nbs/12_train.ipynb 30
 def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
     """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
     (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
@@ -257,7 +273,7 @@ def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
         if old != value: out.append(f"{key}: {old!r} -> {value!r}")
     return out
 
-
+# %% ../nbs/12_train.ipynb 31
 def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
@@ -269,7 +285,7 @@ def check_same_experiment(run_dir: Path, config: TrainConfig):
         raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
                          "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
 
-# %% ../nbs/12_train.ipynb 15
+# %% ../nbs/12_train.ipynb 34
 def available_memory() -> int | None:
     "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
     try:
@@ -278,7 +294,7 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError): pass
     return None
 
-
+# %% ../nbs/12_train.ipynb 35
 def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
     """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
     training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
@@ -295,7 +311,7 @@ def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> i
     diagnostics = 4 * 36 * params + b * 2 * logits
     return int(max(training, diagnostics))
 
-
+# %% ../nbs/12_train.ipynb 36
 def check_cpu_memory(config: TrainConfig, free: int | None = None):
     "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
     free = available_memory() if free is None else free
@@ -309,7 +325,7 @@ def check_cpu_memory(config: TrainConfig, free: int | None = None):
     raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
                       f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
 
-# %% ../nbs/12_train.ipynb 19
+# %% ../nbs/12_train.ipynb 40
 class Progress:
     "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
 
@@ -333,7 +349,7 @@ class Progress:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/12_train.ipynb 21
+# %% ../nbs/12_train.ipynb 42
 class Hook:
     "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
 
@@ -349,7 +365,7 @@ class Hook:
     def state_dict(self) -> dict: return {}  # running state a resumed run needs
     def load_state_dict(self, state: dict): pass
 
-# %% ../nbs/12_train.ipynb 22
+# %% ../nbs/12_train.ipynb 43
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -382,171 +398,193 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
 
-    # --- one step -------------------------------------------------------------------------------------------
-    def _sync(self):
-        if self.device.type == "cuda": torch.cuda.synchronize(self.device)
+# %% ../nbs/12_train.ipynb 44
+# --- one step -------------------------------------------------------------------------------------------
+@patch
+def _sync(self: Trainer):
+    if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-    def _hooks(self, event: str, *args) -> dict:
-        "Call `event(trainer, *args)` on every hook; merge the metrics they return."
-        metrics = {}
-        for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
-        return metrics
+# %% ../nbs/12_train.ipynb 45
+@patch
+def _hooks(self: Trainer, event: str, *args) -> dict:
+    "Call `event(trainer, *args)` on every hook; merge the metrics they return."
+    metrics = {}
+    for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
+    return metrics
 
-    def train_step(self) -> dict:
-        "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
-        c = self.config
-        eager = any(hook.wants_eager(self) for hook in self.hooks)
-        model = self.model if eager else self.compiled
-        model.train()
-        lr = lr_at(c, self.step)
-        for group in self.optimizer.param_groups: group["lr"] = lr
-        x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
-        self._sync()
-        start = time.perf_counter()
-        extra = self._hooks("before_forward", (x, y))
+# %% ../nbs/12_train.ipynb 46
+@patch
+def train_step(self: Trainer) -> dict:
+    "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
+    c = self.config
+    eager = any(hook.wants_eager(self) for hook in self.hooks)
+    model = self.model if eager else self.compiled
+    model.train()
+    lr = lr_at(c, self.step)
+    for group in self.optimizer.param_groups: group["lr"] = lr
+    x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
+    self._sync()
+    start = time.perf_counter()
+    extra = self._hooks("before_forward", (x, y))
+    with torch.autocast(**self.autocast):
+        _, loss = model(x, y)
+    loss.backward()
+    extra |= self._hooks("after_backward")
+    grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+    finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
+    if finite:
+        extra |= self._hooks("before_update")
+        self.optimizer.step()
+        extra |= self._hooks("after_update")
+        if not c.use_shadow: store_weights_on_grid(self.model, c.stored_rounding)
+        extra |= self._hooks("after_store")
+    self.optimizer.zero_grad(set_to_none=True)
+    self._sync()
+    seconds = time.perf_counter() - start
+    self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
+    metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
+                   step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
+    extra |= self._hooks("end_step")
+    metrics = read_back(metrics | extra)
+    if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
+    self.step += 1
+    return metrics
+
+# %% ../nbs/12_train.ipynb 47
+@patch
+@torch.no_grad()
+def evaluate(self: Trainer) -> dict:
+    "Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`): eval_iters batches."
+    c = self.config
+    self.compiled.eval()
+    losses = []
+    for i in range(c.eval_iters):
+        x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
         with torch.autocast(**self.autocast):
-            _, loss = model(x, y)
-        loss.backward()
-        extra |= self._hooks("after_backward")
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
-        finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
-        if finite:
-            extra |= self._hooks("before_update")
-            self.optimizer.step()
-            extra |= self._hooks("after_update")
-            if not c.use_shadow: store_weights_on_grid(self.model, c.stored_rounding)
-            extra |= self._hooks("after_store")
-        self.optimizer.zero_grad(set_to_none=True)
-        self._sync()
-        seconds = time.perf_counter() - start
-        self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
-        metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
-                       step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
-        extra |= self._hooks("end_step")
-        metrics = read_back(metrics | extra)
-        if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
-        self.step += 1
-        return metrics
+            losses.append(self.compiled(x, y)[1].float().clone())  # a CUDA graph reuses its output
+    val_loss = float(torch.stack(losses).mean())
+    self.last_eval = dict(step=self.step, val_loss=val_loss,
+                          val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
+    if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
+        self.best_val_loss = val_loss
+    _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
+    return self.last_eval
 
-    @torch.no_grad()
-    def evaluate(self) -> dict:
-        "Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`): eval_iters batches."
-        c = self.config
-        self.compiled.eval()
-        losses = []
-        for i in range(c.eval_iters):
-            x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
-            with torch.autocast(**self.autocast):
-                losses.append(self.compiled(x, y)[1].float().clone())  # a CUDA graph reuses its output
-        val_loss = float(torch.stack(losses).mean())
-        self.last_eval = dict(step=self.step, val_loss=val_loss,
-                              val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
-        if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
-            self.best_val_loss = val_loss
-        _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
-        return self.last_eval
+# %% ../nbs/12_train.ipynb 48
+# --- state ------------------------------------------------------------------------------------------------
+@patch
+def state_dict(self: Trainer) -> dict:
+    "Everything a resumed run needs to continue the same trajectory, the hooks' running state included."
+    rng = dict(cpu=torch.get_rng_state())
+    if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
+    hooks = {type(h).__name__: state for h in self.hooks if (state := h.state_dict())}
+    return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
+                config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
+                best_val_loss=self.best_val_loss, hooks=hooks)
 
-    # --- state ------------------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        "Everything a resumed run needs to continue the same trajectory, the hooks' running state included."
-        rng = dict(cpu=torch.get_rng_state())
-        if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        hooks = {type(h).__name__: state for h in self.hooks if (state := h.state_dict())}
-        return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
-                    config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
-                    best_val_loss=self.best_val_loss, hooks=hooks)
+# %% ../nbs/12_train.ipynb 49
+@patch
+def load_state_dict(self: Trainer, state: dict):
+    self.model.load_state_dict(state["model"])
+    self.optimizer.load_state_dict(state["optimizer"])
+    self.step, self.nonfinite_streak = state["step"], state["nonfinite_streak"]
+    self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
+    torch.set_rng_state(state["rng"]["cpu"])
+    if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+    for hook in self.hooks:
+        if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-    def load_state_dict(self, state: dict):
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step, self.nonfinite_streak = state["step"], state["nonfinite_streak"]
-        self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
-        torch.set_rng_state(state["rng"]["cpu"])
-        if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
-        for hook in self.hooks:
-            if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
+# %% ../nbs/12_train.ipynb 50
+@patch
+def resume(self: Trainer, path: str | Path):
+    "Continue from a checkpoint written by this trainer's CheckpointManager."
+    self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-    def resume(self, path: str | Path):
-        "Continue from a checkpoint written by this trainer's CheckpointManager."
-        self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
+# %% ../nbs/12_train.ipynb 51
+# --- the whole run -----------------------------------------------------------------------------------------
+@patch
+def _resume_newest(self: Trainer):
+    "Load the newest checkpoint of the run directory that loads, saying which and why older ones were used."
+    for path in reversed(CheckpointManager(self.run_dir / "checkpoints").regular()):
+        try: state = CheckpointManager.load(path, map_location=self.device)
+        except ValueError as e:
+            say(f"{e}; trying an older checkpoint")
+            continue
+        self.load_state_dict(state)  # a checkpoint that loads but does not fit this model is an error
+        say(f"resuming {self.run_dir} from {path.name} (step {self.step} of {self.config.max_steps})")
+        return
+    if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-    # --- the whole run -----------------------------------------------------------------------------------------
-    def _resume_newest(self):
-        "Load the newest checkpoint of the run directory that loads, saying which and why older ones were used."
-        for path in reversed(CheckpointManager(self.run_dir / "checkpoints").regular()):
-            try: state = CheckpointManager.load(path, map_location=self.device)
-            except ValueError as e:
-                say(f"{e}; trying an older checkpoint")
-                continue
-            self.load_state_dict(state)  # a checkpoint that loads but does not fit this model is an error
-            say(f"resuming {self.run_dir} from {path.name} (step {self.step} of {self.config.max_steps})")
-            return
-        if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
+# %% ../nbs/12_train.ipynb 52
+@patch
+def _open_run_directory(self: Trainer) -> dict | None:
+    """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
+    Returns the recorded summary when the run is already over (nothing to do)."""
+    c = self.config
+    for folder in (self.run_dir, self.run_dir / "checkpoints"):
+        if folder.is_dir(): scrub_temporary_files(folder)  # half-written files of a killed attempt
+    check_same_experiment(self.run_dir, c)
+    if self.step == 0 and c.resume == "auto":
+        try: summary = json.loads((self.run_dir / "summary.json").read_text())
+        except (OSError, ValueError): summary = None
+        if summary and (summary.get("stop_reason") or summary.get("steps", 0) >= c.max_steps):
+            say(f"{self.run_dir} already holds this run ({summary.get('steps')} steps"
+                f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); nothing to do. "
+                "resume: never starts a fresh run beside it")
+            return summary
+        self._resume_newest()
+    elif self.step == 0 and c.resume != "never":  # a checkpoint named by the user: continue from it, whatever followed
+        self.resume(c.resume)
+        say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
+    self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
+    self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
+    return None
 
-    def _open_run_directory(self) -> dict | None:
-        """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
-        Returns the recorded summary when the run is already over (nothing to do)."""
-        c = self.config
-        for folder in (self.run_dir, self.run_dir / "checkpoints"):
-            if folder.is_dir(): scrub_temporary_files(folder)  # half-written files of a killed attempt
-        check_same_experiment(self.run_dir, c)
-        if self.step == 0 and c.resume == "auto":
-            try: summary = json.loads((self.run_dir / "summary.json").read_text())
-            except (OSError, ValueError): summary = None
-            if summary and (summary.get("stop_reason") or summary.get("steps", 0) >= c.max_steps):
-                say(f"{self.run_dir} already holds this run ({summary.get('steps')} steps"
-                    f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); nothing to do. "
-                    "resume: never starts a fresh run beside it")
-                return summary
-            self._resume_newest()
-        elif self.step == 0 and c.resume != "never":  # a checkpoint named by the user: continue from it, whatever followed
-            self.resume(c.resume)
-            say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
-        self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
-        self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
-        return None
+# %% ../nbs/12_train.ipynb 53
+@patch
+def fit(self: Trainer, progress: bool = True) -> dict:
+    """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
+    returns the run summary."""
+    with DirectoryLock(self.run_dir, "run directory"):
+        finished = self._open_run_directory()
+        return finished if finished is not None else self._train(progress)
 
-    def fit(self, progress: bool = True) -> dict:
-        """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
-        returns the run summary."""
-        with DirectoryLock(self.run_dir, "run directory"):
-            finished = self._open_run_directory()
-            return finished if finished is not None else self._train(progress)
-
-    def _train(self, progress: bool) -> dict:
-        c = self.config
-        bar = Progress(c.max_steps, self.step, c.run_name or "train", progress)
-        fit_started = time.perf_counter()
-        # a run shorter than one checkpoint interval (a smoke run) writes no regular checkpoint
-        checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
-        while self.step < c.max_steps and self.stop_reason is None:
-            metrics = self.train_step()
-            last = self.step == c.max_steps
-            if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
-                metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
-            bar.update(metrics)
-            reason = None
-            for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
-                reason = hook.after_step(self, metrics) or reason
-            if self.nonfinite_streak >= c.nan_patience:
-                reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
-            if reason: metrics["stop_reason"] = reason
-            if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
-                    or any(k.startswith(("diag/", "event/")) for k in metrics)):
-                self.tracker.log(metrics)
-            if reason:
-                self.stop_reason = reason
-                self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
-            elif checkpointing and (self.step % c.checkpoint_interval == 0 or last):
-                self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
-        bar.close()
-        summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
-                       stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
-                       final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                       placement=self.placement.formats() if self.placement else {},
-                       recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
-                       wall_s=time.perf_counter() - fit_started)
-        for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
-            summary |= hook.after_fit(self, summary) or {}
-        self.tracker.finish(summary)  # summary.json, written once
-        return summary
+# %% ../nbs/12_train.ipynb 54
+@patch
+def _train(self: Trainer, progress: bool) -> dict:
+    c = self.config
+    bar = Progress(c.max_steps, self.step, c.run_name or "train", progress)
+    fit_started = time.perf_counter()
+    # a run shorter than one checkpoint interval (a smoke run) writes no regular checkpoint
+    checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
+    while self.step < c.max_steps and self.stop_reason is None:
+        metrics = self.train_step()
+        last = self.step == c.max_steps
+        if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
+            metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
+        bar.update(metrics)
+        reason = None
+        for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
+            reason = hook.after_step(self, metrics) or reason
+        if self.nonfinite_streak >= c.nan_patience:
+            reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
+        if reason: metrics["stop_reason"] = reason
+        if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
+                or any(k.startswith(("diag/", "event/")) for k in metrics)):
+            self.tracker.log(metrics)
+        if reason:
+            self.stop_reason = reason
+            self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
+        elif checkpointing and (self.step % c.checkpoint_interval == 0 or last):
+            self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
+    bar.close()
+    summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
+                   stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
+                   final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
+                   placement=self.placement.formats() if self.placement else {},
+                   recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
+                   wall_s=time.perf_counter() - fit_started)
+    for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
+        summary |= hook.after_fit(self, summary) or {}
+    self.tracker.finish(summary)  # summary.json, written once
+    return summary

@@ -28,7 +28,7 @@ def test_placement_configs_quantize_one_layer_type():
     formats = placement.formats()
     quantized = {name for name, roles in formats.items() if roles["weight"] == "E3M4"}
     assert quantized == {"transformer.h.0.mlp.c_fc", "transformer.h.0.mlp.c_proj"}
-    assert formats["lm_head"]["weight"] == "fp"
+    assert formats["lm_head"]["weight"] == "bf16"
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "recipes").glob("*.yaml")),
