@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from fastcore.basics import patch
 import pandas as pd
 import yaml
 
@@ -19,20 +20,20 @@ from .files import DirectoryLock, atomic_write, atomic_write_bytes, read_metrics
 from .layers import NOT_QUANTIZED, ROLES
 from .recipes import layer_kind
 from .stability import DivergenceRule
-from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS',
-           'DATA_CREDIT', 'LIMITS', 'Recipe', 'recipe_of', 'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired',
-           'Study', 'FormatComparator', 'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator',
-           'plot_curves', 'plot_shares', 'plot_forest', 'ReportGenerator', 'i_desc']
+           'DATA_CREDIT', 'LIMITS', 'FAILURE_LITERATURE', 'OPTIMIZER_LITERATURE', 'OPTIMIZER_LIMITS', 'Cell', 'cell_of',
+           'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size',
+           'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'plot_curves', 'plot_shares', 'plot_forest',
+           'ReportGenerator', 'i_desc']
 
 # %% ../nbs/15_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Cell:
     "What a run computes, apart from its seed: the cell of a comparison."
     format: str = NOT_QUANTIZED.upper()  # as the reports name it: BF16
     placement: str = "uniform"
@@ -58,8 +59,8 @@ class Recipe:
         parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
         return " · ".join(parts)
 
-# %% ../nbs/15_analysis.ipynb 6
-def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe:
+# %% ../nbs/15_analysis.ipynb 7
+def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
     """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
     (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
     quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items()
@@ -80,12 +81,12 @@ def recipe_of(config: dict, placement: dict, label: str | None = None) -> Recipe
     if optimizer == "adamw" and config.get("use_manifold_aware"): optimizer = f"manifold_{config.get('manifold_mode', 'update')}"
     weights = ("shadow" if config.get("use_shadow", True) else
                "stored_sr" if config.get("stored_rounding") == "stochastic" else "stored")
-    return Recipe(fmt, where, roles, optimizer, weights,
+    return Cell(fmt, where, roles, optimizer, weights,
                   float(config.get("learning_rate", 1e-3)),
                   float(config.get("manifold_lr", 0.25)) if optimizer in ("manifold_update", "grid") else None,
                   int(config.get("max_steps", 500)))
 
-# %% ../nbs/15_analysis.ipynb 9
+# %% ../nbs/15_analysis.ipynb 11
 FAILURE_KINDS = {"divergence": "diverged", "bit-stall": "stalled", "consecutive non-finite": "non-finite"}
 
 @dataclass
@@ -97,30 +98,30 @@ class Run:
     summary: dict
     wandb_url: str | None = None
 
-# %% ../nbs/15_analysis.ipynb 10
+# %% ../nbs/15_analysis.ipynb 13
 @patch(as_prop=True)
 def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 
-# %% ../nbs/15_analysis.ipynb 11
+# %% ../nbs/15_analysis.ipynb 15
 @patch(as_prop=True)
-def recipe(self: Run) -> Recipe: return recipe_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
+def recipe(self: Run) -> Cell: return cell_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
 
-# %% ../nbs/15_analysis.ipynb 12
+# %% ../nbs/15_analysis.ipynb 17
 @patch(as_prop=True)
 def seed(self: Run) -> int: return int(self.config.get("seed", 0))
 
-# %% ../nbs/15_analysis.ipynb 13
+# %% ../nbs/15_analysis.ipynb 19
 @patch(as_prop=True)
 def final_val_loss(self: Run) -> float:
     v = self.summary.get("final_val_loss")
     return math.nan if v is None else float(v)
 
-# %% ../nbs/15_analysis.ipynb 14
+# %% ../nbs/15_analysis.ipynb 21
 @patch
 def series(self: Run, column: str) -> pd.Series:
     return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
-# %% ../nbs/15_analysis.ipynb 15
+# %% ../nbs/15_analysis.ipynb 23
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, or None."
@@ -130,27 +131,27 @@ def failure(self: Run) -> str | None:
     if reason: return "stopped"
     return "diverged" if self._rule_onset() is not None else None
 
-# %% ../nbs/15_analysis.ipynb 16
+# %% ../nbs/15_analysis.ipynb 25
 @patch
 def _rule_onset(self: Run) -> int | None:
     loss = self.series("loss")
     return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
-# %% ../nbs/15_analysis.ipynb 17
+# %% ../nbs/15_analysis.ipynb 26
 @patch(as_prop=True)
 def onset(self: Run) -> int | None:
     "The step the failure happened: where the runner stopped the run, or where the rule fires in its curve."
     if self.summary.get("stop_reason"): return int(self.summary["steps"])
     return self._rule_onset()
 
-# %% ../nbs/15_analysis.ipynb 18
+# %% ../nbs/15_analysis.ipynb 28
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/15_analysis.ipynb 19
+# %% ../nbs/15_analysis.ipynb 30
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -184,7 +185,7 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/15_analysis.ipynb 21
+# %% ../nbs/15_analysis.ipynb 33
 # two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is within 4%)
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
@@ -196,7 +197,7 @@ def t975(df: int) -> float:
     if df < 1: return math.nan
     return T975[max(k for k in T975 if k <= df)] if df <= 30 else 1.96
 
-# %% ../nbs/15_analysis.ipynb 22
+# %% ../nbs/15_analysis.ipynb 35
 @dataclass(frozen=True)
 class Paired:
     "Mean difference over seeds with its 95% t-interval; `half_width` is NaN with one seed."
@@ -218,7 +219,7 @@ class Paired:
         if self.n == 1: return f"{self.mean:+.3f} (1 seed, no interval)"
         return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
 
-# %% ../nbs/15_analysis.ipynb 23
+# %% ../nbs/15_analysis.ipynb 37
 def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     "a − b over the seeds in both (values that are NaN are left out)."
     diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if not (math.isnan(a[s]) or math.isnan(b[s]))]
@@ -226,8 +227,8 @@ def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     if len(diffs) == 1: return Paired(1, diffs[0], math.nan)
     return Paired(len(diffs), statistics.fmean(diffs), t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)))
 
-# %% ../nbs/15_analysis.ipynb 26
-BASELINE = Recipe()  # BF16, AdamW at the study's learning rate: what every format is compared with
+# %% ../nbs/15_analysis.ipynb 41
+BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
 TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
 
@@ -237,43 +238,43 @@ class Study:
 
     def __init__(self, runs: list[Run], tuning_seeds: set[int] = TUNING_SEEDS):
         self.runs, self.tuning_seeds = runs, set(tuning_seeds)
-        self.by_recipe: dict[Recipe, dict[int, Run]] = {}
-        for r in runs: self.by_recipe.setdefault(r.recipe, {})[r.seed] = r
+        self.by_cell: dict[Cell, dict[int, Run]] = {}
+        for r in runs: self.by_cell.setdefault(r.recipe, {})[r.seed] = r
 
-# %% ../nbs/15_analysis.ipynb 27
+# %% ../nbs/15_analysis.ipynb 43
 @patch
-def _chosen(self: Study, recipe: Recipe, seeds: set[int] | None) -> list[tuple[int, Run]]:
-    return [(s, r) for s, r in sorted(self.by_recipe.get(recipe, {}).items())
+def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
+    return [(s, r) for s, r in sorted(self.by_cell.get(recipe, {}).items())
             if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
 
-# %% ../nbs/15_analysis.ipynb 28
+# %% ../nbs/15_analysis.ipynb 44
 @patch
-def outcomes(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> dict[int, float]:
+def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
     return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
 
-# %% ../nbs/15_analysis.ipynb 29
+# %% ../nbs/15_analysis.ipynb 46
 @patch
-def versus(self: Study, recipe: Recipe, baseline: Recipe = BASELINE, seeds: set[int] | None = None) -> Paired:
+def versus(self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None) -> Paired:
     return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
-# %% ../nbs/15_analysis.ipynb 30
+# %% ../nbs/15_analysis.ipynb 48
 @patch
-def failures(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
+def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds) if r.failure]
 
-# %% ../nbs/15_analysis.ipynb 31
+# %% ../nbs/15_analysis.ipynb 50
 @patch
-def seeds(self: Study, recipe: Recipe) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
+def seeds(self: Study, recipe: Cell) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
 
-# %% ../nbs/15_analysis.ipynb 32
+# %% ../nbs/15_analysis.ipynb 52
 @patch
-def runs_of(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> list[Run]:
+def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds)]
 
-# %% ../nbs/15_analysis.ipynb 33
+# %% ../nbs/15_analysis.ipynb 54
 @patch
-def failure_text(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> str:
+def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
     failed, n = self.failures(recipe, seeds), len(self.runs_of(recipe, seeds))
     if not failed: return ""
@@ -284,19 +285,19 @@ def failure_text(self: Study, recipe: Recipe, seeds: set[int] | None = None) -> 
     best = statistics.fmean(r.best_val_before_onset for r in failed)
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
-# %% ../nbs/15_analysis.ipynb 34
+# %% ../nbs/15_analysis.ipynb 56
 @patch
-def baseline_for(self: Study, recipe: Recipe) -> Recipe:
+def baseline_for(self: Study, recipe: Cell) -> Cell:
     "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
-    return own if recipe.weights == "shadow" and own in self.by_recipe else BASELINE
+    return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
-# %% ../nbs/15_analysis.ipynb 35
+# %% ../nbs/15_analysis.ipynb 58
 @patch
-def table(self: Study, recipes: list[Recipe] | None = None) -> pd.DataFrame:
+def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
     "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
     rows = []
-    for recipe in recipes or sorted(self.by_recipe, key=lambda r: r.label()):
+    for recipe in recipes or sorted(self.by_cell, key=lambda r: r.label()):
         runs = self.runs_of(recipe)
         if not runs: continue
         healthy = [r.final_val_loss for r in runs if not r.failure]
@@ -307,19 +308,19 @@ def table(self: Study, recipes: list[Recipe] | None = None) -> pd.DataFrame:
                          runs=[r for r in runs]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_analysis.ipynb 39
+# %% ../nbs/15_analysis.ipynb 63
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
 class FormatComparator:
     "The format question: AdamW with FP32 masters at the baseline's learning rate, every format against BF16."
 
-    def __init__(self, study: Study, baseline: Recipe = BASELINE):
+    def __init__(self, study: Study, baseline: Cell = BASELINE):
         self.study, self.baseline = study, baseline
 
-    def recipes(self, roles: str = "all") -> list[Recipe]:
+    def recipes(self, roles: str = "all") -> list[Cell]:
         b = self.baseline
-        return [r for r in self.study.by_recipe if r.format != BASELINE.format and r.roles == roles and r.optimizer == b.optimizer
+        return [r for r in self.study.by_cell if r.format != BASELINE.format and r.roles == roles and r.optimizer == b.optimizer
                 and r.weights == b.weights and r.learning_rate == b.learning_rate and r.max_steps == b.max_steps]
 
     def grid(self) -> pd.DataFrame:
@@ -331,14 +332,14 @@ class FormatComparator:
         frame = pd.DataFrame(cells).T
         return frame[[p for p in PLACEMENT_ORDER if p in frame.columns]].sort_index().fillna("not run")
 
-    def best(self, placement: str) -> tuple[Recipe, Paired] | None:
+    def best(self, placement: str) -> tuple[Cell, Paired] | None:
         "The format with the lowest mean Δ among those that never failed in `placement`."
         options = [(r, self.study.versus(r, self.baseline)) for r in self.recipes()
                    if r.placement == placement and not self.study.failures(r)]
         options = [o for o in options if o[1].n > 0]
         return min(options, key=lambda o: o[1].mean) if options else None
 
-    def runner_up(self, placement: str) -> tuple[Recipe, Paired] | None:
+    def runner_up(self, placement: str) -> tuple[Cell, Paired] | None:
         "The best format's closest competitor, compared with it seed by seed (Δ = competitor − best)."
         best = self.best(placement)
         if best is None: return None
@@ -347,53 +348,53 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/15_analysis.ipynb 42
+# %% ../nbs/15_analysis.ipynb 67
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
-def intervention_size(recipe: Recipe) -> int:
+def intervention_size(recipe: Cell) -> int:
     "How much is quantized: layer types × roles (lm_head gradients 1, every role everywhere 9)."
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/15_analysis.ipynb 43
+# %% ../nbs/15_analysis.ipynb 69
 @dataclass
 class Intervention:
-    recipe: Recipe
+    recipe: Cell
     delta: Paired
     failed: str
     share: float
 
-# %% ../nbs/15_analysis.ipynb 44
+# %% ../nbs/15_analysis.ipynb 71
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
-    def __init__(self, study: Study, baseline: Recipe = BASELINE):
+    def __init__(self, study: Study, baseline: Cell = BASELINE):
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/15_analysis.ipynb 45
+# %% ../nbs/15_analysis.ipynb 73
 @patch
-def uniform(self: FailureAnalyzer, fmt: str) -> Recipe: return replace(self.baseline, format=fmt)
+def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/15_analysis.ipynb 46
+# %% ../nbs/15_analysis.ipynb 75
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
     for fmt in sorted({r.format for r in self.formats.recipes()}):
         full = self.uniform(fmt)
-        if full not in self.study.by_recipe: continue
+        if full not in self.study.by_cell: continue
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/15_analysis.ipynb 47
+# %% ../nbs/15_analysis.ipynb 77
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
     full_fails = len(self.study.failures(full)) * 2 > len(self.study.seeds(full))
     full_gap = self.study.versus(full, self.baseline).mean
     out = []
-    candidates = [r for r in self.study.by_recipe if r.format == fmt and replace(r, placement="uniform", roles="all") == full]
+    candidates = [r for r in self.study.by_cell if r.format == fmt and replace(r, placement="uniform", roles="all") == full]
     for r in sorted(candidates, key=lambda r: (intervention_size(r), r.label())):
         failed, delta = self.study.failures(r), self.study.versus(r, self.baseline)
         if full_fails: share = len(failed) / max(1, len(self.study.seeds(r)))
@@ -401,7 +402,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/15_analysis.ipynb 48
+# %% ../nbs/15_analysis.ipynb 79
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -411,7 +412,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/15_analysis.ipynb 49
+# %% ../nbs/15_analysis.ipynb 81
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -425,7 +426,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/15_analysis.ipynb 52
+# %% ../nbs/15_analysis.ipynb 85
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -434,70 +435,70 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/15_analysis.ipynb 53
+# %% ../nbs/15_analysis.ipynb 87
 @patch
-def stored(self: OptimizerComparator) -> list[Recipe]:
-    return [r for r in self.study.by_recipe if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
+def stored(self: OptimizerComparator) -> list[Cell]:
+    return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/15_analysis.ipynb 54
+# %% ../nbs/15_analysis.ipynb 89
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/15_analysis.ipynb 55
+# %% ../nbs/15_analysis.ipynb 91
 @patch
-def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Recipe, Run]]:
+def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
     out = [(r, run) for r in self.stored() if r.format == fmt and r.arm == optimizer
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/15_analysis.ipynb 56
+# %% ../nbs/15_analysis.ipynb 93
 @patch
-def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Recipe | None:
+def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 57
+# %% ../nbs/15_analysis.ipynb 95
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/15_analysis.ipynb 58
+# %% ../nbs/15_analysis.ipynb 97
 @patch
-def reported_seeds(self: OptimizerComparator, recipe: Recipe) -> set[int]: return set(self.study.seeds(recipe))
+def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/15_analysis.ipynb 59
+# %% ../nbs/15_analysis.ipynb 99
 @patch
-def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Recipe | None:
+def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
     the reported runs were made — the best tuned setting that has reported runs."""
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/15_analysis.ipynb 60
+# %% ../nbs/15_analysis.ipynb 101
 @patch
-def bf16(self: OptimizerComparator) -> Recipe | None:
+def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
-    tried = [(r, run) for r in self.study.by_recipe if r.format == BASELINE.format and r.optimizer == "adamw"
+    tried = [(r, run) for r in self.study.by_cell if r.format == BASELINE.format and r.optimizer == "adamw"
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 63
+# %% ../nbs/15_analysis.ipynb 105
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-# %% ../nbs/15_analysis.ipynb 64
+# %% ../nbs/15_analysis.ipynb 106
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/15_analysis.ipynb 65
+# %% ../nbs/15_analysis.ipynb 107
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -537,7 +538,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 66
+# %% ../nbs/15_analysis.ipynb 109
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -559,7 +560,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 67
+# %% ../nbs/15_analysis.ipynb 111
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -586,7 +587,7 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 69
+# %% ../nbs/15_analysis.ipynb 114
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -612,14 +613,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/15_analysis.ipynb 70
+# %% ../nbs/15_analysis.ipynb 115
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/15_analysis.ipynb 71
+# %% ../nbs/15_analysis.ipynb 116
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 72
+# %% ../nbs/15_analysis.ipynb 117
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -630,7 +631,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/15_analysis.ipynb 73
+# %% ../nbs/15_analysis.ipynb 119
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -647,7 +648,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/15_analysis.ipynb 74
+# %% ../nbs/15_analysis.ipynb 121
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -655,7 +656,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 75
+# %% ../nbs/15_analysis.ipynb 122
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -694,7 +695,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 76
+# %% ../nbs/15_analysis.ipynb 124
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -707,7 +708,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     moved = []
     for r in kept:
         everywhere = replace(r, placement="uniform")
-        if everywhere in s.by_recipe and not s.failures(r) and not s.failures(everywhere):
+        if everywhere in s.by_cell and not s.failures(r) and not s.failures(everywhere):
             moved.append(f"{r.format} {s.versus(r, everywhere)}")
     lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
              "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
@@ -716,9 +717,9 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 77
+# %% ../nbs/15_analysis.ipynb 126
 @patch
-def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Recipe, heading: str) -> list[str]:
+def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
     BF16 run there, and how its gap to BF16 moved from the study's setting (the same seeds, paired)."""
     s = self.study
@@ -730,7 +731,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Recipe, h
     for r in recipes:
         short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
         moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
-                 if short in s.by_recipe and not s.failures(r) and not s.failures(short) else "")
+                 if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
         where = "" if r.placement == "uniform" else f" ({r.placement})"
         parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
                      f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
@@ -738,7 +739,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Recipe, h
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 78
+# %% ../nbs/15_analysis.ipynb 128
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -771,7 +772,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 79
+# %% ../nbs/15_analysis.ipynb 130
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -783,7 +784,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
                   "how many, how, where, and their best validation loss before the failure.", "",
                   "| format | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
         lines += [f"| {fmt} | " + " | ".join(row) + " |" for fmt, row in grid.iterrows()]
-    table = s.table([r for r in s.by_recipe if r.weights == "shadow"])
+    table = s.table([r for r in s.by_cell if r.weights == "shadow"])
     lines += ["", "## Every recipe with FP32 master weights", "",
               "Δ: paired by seed against BF16 at the same learning rate and number of steps.", "",
               "| recipe | step size | steps | seeds | val loss | Δ vs BF16 | failed | runs |", "|---|---|---|---|---|---|---|---|"]
@@ -803,7 +804,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 80
+# %% ../nbs/15_analysis.ipynb 132
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -842,10 +843,47 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 81
+# %% ../nbs/15_analysis.ipynb 134
+@patch
+def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
+    "One failing format's interventions table and role cosines; its panel for the figure."
+    a, s = self.failures, self.study
+    full_fails = bool(s.failures(a.uniform(fmt)))
+    lines = ["", f"## {fmt}: interventions", "",
+             f"Share: {'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
+             "", "| quantized | size | Δ vs BF16 | failed | share | runs |", "|---|---|---|---|---|---|"]
+    for i in a.interventions(fmt):
+        lines.append(f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} | "
+                     f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |")
+    cosines = a.role_cosines(fmt)
+    if not cosines.empty:
+        lines += ["", f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role only (last "
+                  "full sample before any failure; 1 = that role's rounding does not turn the gradient): " +
+                  "; ".join(f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}" for role, row in cosines.iterrows())
+                  + ". These correlate with the interventions; the interventions decide."]
+    gap = s.versus(a.uniform(fmt)).mean
+    panel = [(i_desc(i.recipe), i.share, *((i.delta.low / gap, i.delta.high / gap) if not full_fails and i.delta.n > 1
+                                           else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
+    return lines, panel
+
+# %% ../nbs/15_analysis.ipynb 135
+FAILURE_LITERATURE = [
+    "", "## Against published results", "",
+    "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
+    "(Micikevicius et al., 2022; Sun et al., 2019). Here the lm_head's output gradient — the softmax minus the "
+    "one-hot target, most of whose 50257 entries are tiny — is the one tensor whose quantization alone "
+    "reproduces the failures of the narrow-range formats (E0M7: 7 binades of range, E3M4 with bias 1: 11).", "",
+    "## What the earlier stage scores said", "",
+    "The 93-run study (`results/study/`) named a stage per run from correlated scores (overflow rates, 1 − cosine "
+    "against an FP32 pass with every quantizer off, the share of sub-half-ULP updates). Those could not tell the "
+    "stages apart: forward rounding lowered the 'gradient' cosine, the update score was set by each optimizer's "
+    "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
+    "replace them.", ""]
+
+# %% ../nbs/15_analysis.ipynb 136
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
-    a, s = self.failures, self.study
+    s = self.study
     lines = self._header("Failure modes") + self.failure_answer(reports_dir)
     lines += ["## Failures per format", "",
               "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
@@ -853,47 +891,21 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
               "updated weights keeping their code; or non-finite steps), the onset steps, and the best validation loss "
               "before the onset. (Runs with weights stored in the format, which stall, are in `manifold_comparison.md`.)",
               "", "| recipe | step size | failed | runs |", "|---|---|---|---|"]
-    for recipe in sorted(s.by_recipe, key=lambda r: r.label()):
-        if recipe.weights == "shadow" and s.failures(recipe):
-            lines.append(f"| {recipe.label()} | {recipe.step_size} | {s.failure_text(recipe)} | "
-                         f"{_links(s.failures(recipe), reports_dir)} |")
+    for cell in sorted(s.by_cell, key=lambda c: c.label()):
+        if cell.weights == "shadow" and s.failures(cell):
+            lines.append(f"| {cell.label()} | {cell.step_size} | {s.failure_text(cell)} | {_links(s.failures(cell), reports_dir)} |")
     panels = {}
-    for fmt in a.failing_formats():
-        full_fails = bool(s.failures(a.uniform(fmt)))
-        lines += ["", f"## {fmt}: interventions", "",
-                  f"Share: {'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
-                  "", "| quantized | size | Δ vs BF16 | failed | share | runs |", "|---|---|---|---|---|---|"]
-        for i in a.interventions(fmt):
-            lines.append(f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} | "
-                         f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |")
-        cosines = a.role_cosines(fmt)
-        if not cosines.empty:
-            lines += ["", f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role only (last "
-                      "full sample before any failure; 1 = that role's rounding does not turn the gradient): " +
-                      "; ".join(f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}" for role, row in cosines.iterrows())
-                      + ". These correlate with the interventions; the interventions decide."]
-        gap = s.versus(a.uniform(fmt)).mean
-        panels[fmt] = [(i_desc(i.recipe), i.share, *((i.delta.low / gap, i.delta.high / gap) if not full_fails and i.delta.n > 1
-                                                     else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
+    for fmt in self.failures.failing_formats():
+        table, panels[fmt] = self._interventions_lines(fmt, reports_dir)
+        lines += table
     if panels:
         plot_shares(panels, reports_dir / "figures" / "failure_interventions.png",
                     "Which single quantization reproduces each format's failure (red: its runs failed; bars: share, "
                     "lines: 95% interval; dotted: half)")
         lines += ["", "![interventions](figures/failure_interventions.png)"]
-    lines += ["", "## Against published results", "",
-              "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
-              "(Micikevicius et al., 2022; Sun et al., 2019). Here the lm_head's output gradient — the softmax minus the "
-              "one-hot target, most of whose 50257 entries are tiny — is the one tensor whose quantization alone "
-              "reproduces the failures of the narrow-range formats (E0M7: 7 binades of range, E3M4 with bias 1: 11).", "",
-              "## What the earlier stage scores said", "",
-              "The 93-run study (`results/study/`) named a stage per run from correlated scores (overflow rates, 1 − cosine "
-              "against an FP32 pass with every quantizer off, the share of sub-half-ULP updates). Those could not tell the "
-              "stages apart: forward rounding lowered the 'gradient' cosine, the update score was set by each optimizer's "
-              "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
-              "replace them.", ""]
-    return "\n".join(lines + [LIMITS, ""])
+    return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 82
+# %% ../nbs/15_analysis.ipynb 138
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -902,7 +914,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 83
+# %% ../nbs/15_analysis.ipynb 139
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -915,7 +927,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 84
+# %% ../nbs/15_analysis.ipynb 140
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -958,78 +970,95 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      "step, paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + ".")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 85
+# %% ../nbs/15_analysis.ipynb 142
+@patch
+def _tuning_lines(self: ReportGenerator) -> list[str]:
+    "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
+    o = self.optimizers
+    lines = ["## Tuning (seed 1: no report uses it)", "",
+             "Final validation loss of each step size tried; a run that stopped is shown with its failure and the "
+             "loss where it stopped. **Bold**: the best on the tuning seed.", "",
+             "| format | optimizer | " + "settings tried |", "|---|---|---|"]
+    for fmt in o.formats():
+        for optimizer in ARMS:
+            tried = o.tuning(fmt, optimizer)
+            if not tried: continue
+            best = o.tuned(fmt, optimizer)
+            cells = []
+            for cell, run in tried:
+                text = f"{cell.step_size}: {_fmt(run.final_val_loss)}" + (f" ({run.failure} at {run.onset})" if run.failure else "")
+                cells.append(f"**{text}**" if cell == best else text)
+            lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
+    return lines
+
+# %% ../nbs/15_analysis.ipynb 143
+@patch
+def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
+    o, s = self.optimizers, self.study
+    bf16 = o.bf16()
+    lines = ["", "## Reported seeds", "", "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
+             "Δ vs BF16 (tuned) | failed | runs |", "|---|---|---|---|---|---|---|---|---|"]
+    panels = {}
+    for fmt in o.formats():
+        adamw = o.reported(fmt, "adamw")
+        for optimizer in ARMS:
+            cell = o.reported(fmt, optimizer)
+            if cell is None: continue
+            seeds = o.reported_seeds(cell)
+            healthy = [v for v in s.outcomes(cell, seeds).values() if not math.isnan(v)]
+            versus_adamw = ("—" if adamw is None or optimizer == "adamw" else
+                            "AdamW failed" if s.failures(adamw, seeds) else s.versus(cell, adamw, seeds))
+            lines.append(f"| {fmt} | {optimizer} | {cell.step_size} | {len(seeds)} | {_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
+                         f"{versus_adamw} | {s.versus(cell, bf16, seeds) if bf16 else '—'} | "
+                         f"{s.failure_text(cell, seeds) or '—'} | {_links(s.runs_of(cell, seeds), reports_dir)} |")
+            panels.setdefault(fmt, {})[optimizer] = s.runs_of(cell, seeds)
+    if panels:  # one colour per optimizer in every panel; each panel's title names the step sizes
+        panels = {f"{fmt}: " + ", ".join(f"{opt} {o.reported(fmt, opt).step_size}" for opt in series): series
+                  for fmt, series in panels.items()}
+        plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
+                    "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
+                    reference=s.runs_of(bf16) if bf16 else None)
+        lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
+    return lines
+
+# %% ../nbs/15_analysis.ipynb 144
+OPTIMIZER_LITERATURE = [
+    "## Against published results", "",
+    "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
+    "in expectation (Gupta et al., 2015, *Deep Learning with Limited Numerical Precision*). GridOptim rounds its moves "
+    "along the grid stochastically; AdamW and ManifoldAdamW round to nearest when the weight is stored (adamw_sr: "
+    "AdamW rounded stochastically) — the measured shares of sub-half-ULP updates above show where their runs "
+    "stalled. Moving weights by a fraction of their own magnitude, as a step in grid codes does, is close to the "
+    "multiplicative updates with which Bernstein et al. (2020, *Learning compositional functions via multiplicative "
+    "weight updates*) trained weights stored in an 8-bit logarithmic number system. The original study's claim that "
+    "scaling AdamW's update by the ULP (ManifoldAdamW) delays failure is not reproduced where the weights are stored: "
+    "the arms that store their updates stochastically (adamw_sr, GridOptim) are the ones that do not stall (Answer "
+    "above).", ""]
+OPTIMIZER_LIMITS = (
+    "- Optimizers: with stored weights every arm was tuned on seed 1 (AdamW and ManifoldAdamW's gradient mode by "
+    "learning rate, 3 or 4 values; ManifoldAdamW's update mode and GridOptim by ULPs, 4 to 6 values); the arms added "
+    "last (gradient mode, adamw_sr) have 3 reported seeds, the others 5. The ULP-aware optimizers with FP32 master "
+    "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
+    "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
+
+# %% ../nbs/15_analysis.ipynb 145
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
-    o, s = self.optimizers, self.study
+    s = self.study
     lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer(reports_dir)
-    if o.formats():
-        lines += ["## Tuning (seed 1: no report uses it)", "",
-                  "Final validation loss of each step size tried; a run that stopped is shown with its failure and the "
-                  "loss where it stopped. **Bold**: the best on the tuning seed.", "",
-                  "| format | optimizer | " + "settings tried |", "|---|---|---|"]
-        for fmt in o.formats():
-            for optimizer in ARMS:
-                tried = o.tuning(fmt, optimizer)
-                if not tried: continue
-                best = o.tuned(fmt, optimizer)
-                cells = []
-                for recipe, run in tried:
-                    text = f"{recipe.step_size}: {_fmt(run.final_val_loss)}" + (f" ({run.failure} at {run.onset})" if run.failure else "")
-                    cells.append(f"**{text}**" if recipe == best else text)
-                lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
-        bf16 = o.bf16()
-        lines += ["", "## Reported seeds", "", "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
-                  "Δ vs BF16 (tuned) | failed | runs |", "|---|---|---|---|---|---|---|---|---|"]
-        panels = {}
-        for fmt in o.formats():
-            adamw = o.reported(fmt, "adamw")
-            for optimizer in ARMS:
-                recipe = o.reported(fmt, optimizer)
-                if recipe is None: continue
-                seeds = o.reported_seeds(recipe)
-                healthy = [v for v in s.outcomes(recipe, seeds).values() if not math.isnan(v)]
-                versus_adamw = ("—" if adamw is None or optimizer == "adamw" else
-                                "AdamW failed" if s.failures(adamw, seeds) else s.versus(recipe, adamw, seeds))
-                lines.append(f"| {fmt} | {optimizer} | {recipe.step_size} | {len(seeds)} | {_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
-                             f"{versus_adamw} | {s.versus(recipe, bf16, seeds) if bf16 else '—'} | "
-                             f"{s.failure_text(recipe, seeds) or '—'} | {_links(s.runs_of(recipe, seeds), reports_dir)} |")
-                panels.setdefault(fmt, {})[optimizer] = s.runs_of(recipe, seeds)
-        if panels:  # one colour per optimizer in every panel; each panel's title names the step sizes
-            panels = {f"{fmt}: " + ", ".join(f"{opt} {o.reported(fmt, opt).step_size}" for opt in series): series
-                      for fmt, series in panels.items()}
-            reference = s.runs_of(bf16) if bf16 else None
-            plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
-                        "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
-                        reference=reference)
-            lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
-    if o.formats():
-        lines += ["## Against published results", "",
-                  "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding "
-                  "keeps them in expectation (Gupta et al., 2015, *Deep Learning with Limited Numerical Precision*). "
-                  "GridOptim rounds its moves along the grid stochastically; AdamW and ManifoldAdamW (update mode) round "
-                  "to nearest when the weight is stored — the measured shares of sub-half-ULP updates above show where "
-                  "their runs stalled. Moving weights by a fraction of their own magnitude, as a step in grid codes does, "
-                  "is close to the multiplicative updates with which Bernstein et al. (2020, *Learning compositional "
-                  "functions via multiplicative weight updates*) trained weights stored in an 8-bit logarithmic number "
-                  "system. The original study's claim that scaling AdamW's update by the ULP (ManifoldAdamW) delays "
-                  "failure is not reproduced where the weights are stored: the arm that stores its updates "
-                  "stochastically (adamw_sr, GridOptim) is the one that does not stall (Answer above).", ""]
-    shadow = [r for r in s.by_recipe if r.weights == "shadow" and r.optimizer != "adamw"]
+    if self.optimizers.formats():
+        lines += self._tuning_lines() + self._reported_lines(reports_dir) + OPTIMIZER_LITERATURE
+    shadow = [c for c in s.by_cell if c.weights == "shadow" and c.optimizer != "adamw"]
     if shadow:
         lines += ["## With FP32 master weights", "", "| recipe | step size | seeds | Δ vs AdamW (same format) | failed |", "|---|---|---|---|---|"]
-        for r in sorted(shadow, key=lambda r: r.label()):
-            adamw = replace(r, optimizer="adamw", manifold_lr=None)
-            lines.append(f"| {r.label()} | {r.step_size} | {len(s.seeds(r))} | {s.versus(r, adamw)} | {s.failure_text(r) or '—'} |")
-    lines += ["", LIMITS, "- Optimizers: with stored weights every arm was tuned on seed 1 (AdamW and ManifoldAdamW's "
-              "gradient mode by learning rate, 3 or 4 values; ManifoldAdamW's update mode and GridOptim by ULPs, 4 to 6 "
-              "values); the arms added last (gradient mode, adamw_sr) have 3 reported seeds, the others 5. The "
-              "ULP-aware optimizers with FP32 master weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and applies no weight decay to them "
-              "(AdamW and ManifoldAdamW decay every matrix by 0.1); the step sizes were tuned on one seed.", ""]
-    return "\n".join(lines)
+        for c in sorted(shadow, key=lambda c: c.label()):
+            adamw = replace(c, optimizer="adamw", manifold_lr=None)
+            lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
+    return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 86
-def i_desc(recipe: Recipe) -> str:
+# %% ../nbs/15_analysis.ipynb 147
+def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
         if recipe.roles in ("all", *ROLES) else recipe.roles

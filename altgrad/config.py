@@ -13,11 +13,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastcore.basics import patch
 import yaml
 
 from .layers import NOT_QUANTIZED
 from .recipes import Recipe, known_recipes, load_recipe
-from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'TrainConfig',
@@ -117,7 +117,7 @@ class TrainConfig:
                 raise ValueError(f"config key '{f.name}' = {value!r}: must be a finite number")
         self._check_values()
 
-# %% ../nbs/08_config.ipynb 6
+# %% ../nbs/08_config.ipynb 7
 @patch
 def _check_values(self: TrainConfig):
     def need(ok: bool, key: str, why: str):
@@ -154,47 +154,47 @@ def _check_values(self: TrainConfig):
          "use auto, never, or the path of an existing checkpoint file")
     self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
 
-# %% ../nbs/08_config.ipynb 7
+# %% ../nbs/08_config.ipynb 8
 @patch
 def _fitted(self: TrainConfig, interval: int) -> int:
     # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
     return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
 
-# %% ../nbs/08_config.ipynb 8
+# %% ../nbs/08_config.ipynb 9
 @patch(as_prop=True)
 def eval_every(self: TrainConfig) -> int:
     "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
     return self._fitted(self.eval_interval)
 
-# %% ../nbs/08_config.ipynb 9
+# %% ../nbs/08_config.ipynb 11
 @patch(as_prop=True)
 def sample_every(self: TrainConfig) -> int:
     "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
     return self._fitted(self.diagnostic_interval)
 
-# %% ../nbs/08_config.ipynb 10
+# %% ../nbs/08_config.ipynb 13
 @patch(as_prop=True)
 def optimizer_name(self: TrainConfig) -> str:
     "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
     return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
-# %% ../nbs/08_config.ipynb 11
+# %% ../nbs/08_config.ipynb 15
 @patch(as_prop=True)
 def quantization(self: TrainConfig) -> Recipe:
     "The typed recipe of the `recipe` key."
     return self._quantization
 
-# %% ../nbs/08_config.ipynb 12
+# %% ../nbs/08_config.ipynb 17
 @patch(as_prop=True)
 def quantized(self: TrainConfig) -> bool:
     "The recipe quantizes some operand of some layer."
     return self._quantization.quantizes
 
-# %% ../nbs/08_config.ipynb 13
+# %% ../nbs/08_config.ipynb 19
 @patch
 def to_dict(self: TrainConfig) -> dict: return dataclasses.asdict(self)
 
-# %% ../nbs/08_config.ipynb 14
+# %% ../nbs/08_config.ipynb 21
 def _check_type(key: str, value, annotation):
     "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
     hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
@@ -207,7 +207,7 @@ def _check_type(key: str, value, annotation):
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
     raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
 
-# %% ../nbs/08_config.ipynb 16
+# %% ../nbs/08_config.ipynb 23
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals() else Path("configs")
 
 
@@ -222,7 +222,7 @@ def resolve_config_path(config: str | Path) -> Path:
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
                             f"{CONFIG_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
 
-# %% ../nbs/08_config.ipynb 17
+# %% ../nbs/08_config.ipynb 25
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     "TrainConfig from a YAML file (see `resolve_config_path`) plus keyword overrides, all checked."
     values = {}
@@ -247,7 +247,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TrainConfig(**values)
 
-# %% ../nbs/08_config.ipynb 18
+# %% ../nbs/08_config.ipynb 27
 def parse_overrides(pairs: list[str]) -> dict:
     "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
     out = {}

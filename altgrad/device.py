@@ -37,7 +37,7 @@ def read_back(tree):
         return node
     return rebuild(tree)
 
-# %% ../nbs/01_device.ipynb 6
+# %% ../nbs/01_device.ipynb 7
 class Segments:
     """Several tensors laid end to end as one flat tensor (`cat`), with reductions per tensor. A diagnostic run
     once over the flat tensor costs a few kernel launches instead of a few per layer; on a GPU a small model's

@@ -11,7 +11,6 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-import altgrad.quantize
 from .formats import FPFormat
 from .layers import QuantizedLinear, quantized_layers
 from .quantize import code_index, grid_tensor
@@ -36,7 +35,7 @@ def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Te
     spacing = torch.where(power_of_two & toward_zero, spacing / 2, spacing)
     return spacing / scale
 
-# %% ../nbs/11_optim.ipynb 6
+# %% ../nbs/11_optim.ipynb 7
 def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tuple[float, float], eps: float,
                   bias1: Tensor | float, bias2: Tensor | float) -> Tensor:
     "Update the moments in place with `grad`; return m̂/(√v̂+ε), where bias_i = 1 − β_i^t corrects step t."
@@ -45,22 +44,23 @@ def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tupl
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     return (exp_avg / bias1) / ((exp_avg_sq / bias2).sqrt() + eps)
 
-# %% ../nbs/11_optim.ipynb 9
+# %% ../nbs/11_optim.ipynb 10
 _COMPILED: dict = {}
 
 
-def _fused(update_fn, p: Tensor):
-    "`update_fn` compiled when `p` is on CUDA (one kernel per parameter rather than ~20), else as written."
-    if not (p.is_cuda and altgrad.quantize.COMPILE_ON_CUDA): return update_fn
+def _fused(update_fn, p: Tensor, compile: bool):
+    "`update_fn` compiled when asked and `p` is on CUDA (one kernel per parameter rather than ~20), else as written."
+    if not (p.is_cuda and compile): return update_fn
     if update_fn not in _COMPILED: _COMPILED[update_fn] = torch.compile(update_fn, dynamic=False)
     return _COMPILED[update_fn]
 
-# %% ../nbs/11_optim.ipynb 10
+# %% ../nbs/11_optim.ipynb 11
 class _FusedAdamBase(torch.optim.Optimizer):
     "Adam state per parameter, the owning layers, and the per-step hyperparameters as device tensors."
 
-    def __init__(self, params, defaults: dict, layers: dict[Tensor, QuantizedLinear] | None):
+    def __init__(self, params, defaults: dict, layers: dict[Tensor, QuantizedLinear] | None, compile: bool = True):
         super().__init__(params, defaults)
+        self.compile = compile  # on CUDA, each parameter's update as one compiled function
         self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
 
     def _parameters(self):
@@ -81,7 +81,7 @@ class _FusedAdamBase(torch.optim.Optimizer):
                 fmt = None if layer is None else layer.formats["weight"]
                 yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else layer.weight_scale())
 
-# %% ../nbs/11_optim.ipynb 12
+# %% ../nbs/11_optim.ipynb 13
 def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, betas, eps, weight_decay,
                      max_stiffness, mantissa_bits, ulp_lr_scale):
     "One ManifoldAdamW step of one parameter, in place; returns mean |Δw|/S when it has a format, else None."
@@ -99,7 +99,7 @@ def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, b
     p.sub_(update)
     return None if s is None else (update.abs() / s).mean()
 
-# %% ../nbs/11_optim.ipynb 13
+# %% ../nbs/11_optim.ipynb 14
 class ManifoldAdamW(_FusedAdamBase):
     """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's stiffness in
     its layer's active format. `layers` maps parameters to the QuantizedLinear that owns them (read at every step,
@@ -108,10 +108,10 @@ class ManifoldAdamW(_FusedAdamBase):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
                  layers: dict[Tensor, QuantizedLinear] | None = None, mode: str = "update", max_stiffness: float = 1e3,
-                 mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0):
+                 mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0, compile: bool = True):
         if mode not in ("update", "gradient"): raise ValueError(f"mode must be 'update' or 'gradient', got {mode!r}")
         if max_stiffness <= 0: raise ValueError(f"max_stiffness must be positive, got {max_stiffness}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile)
         self.mode, self.max_stiffness, self.mantissa_bits = mode, max_stiffness, mantissa_bits
         self.ulp_lr_scale = ulp_lr_scale
         self.ulp_movement: dict[str, Tensor] = {}  # mean |Δw| / S per formatted parameter, last step
@@ -123,7 +123,7 @@ class ManifoldAdamW(_FusedAdamBase):
             with torch.enable_grad(): loss = closure()
         self.ulp_movement = {}
         for group, p, state, hyper, fmt, scale in self._parameters():
-            movement = _fused(_manifold_update, p)(
+            movement = _fused(_manifold_update, p, self.compile)(
                 p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, fmt=fmt, mode=self.mode,
                 betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"],
                 max_stiffness=self.max_stiffness, mantissa_bits=self.mantissa_bits, ulp_lr_scale=self.ulp_lr_scale)
@@ -136,12 +136,12 @@ class ManifoldAdamW(_FusedAdamBase):
         values = list(self.ulp_movement.values())
         return float(torch.stack(values).mean()) if values else math.nan
 
-# %% ../nbs/11_optim.ipynb 17
+# %% ../nbs/11_optim.ipynb 19
 def layers_by_param(model: nn.Module) -> dict[Tensor, QuantizedLinear]:
     "Each quantized layer's weight mapped to its layer (for ManifoldAdamW / GridOptim)."
     return {l.weight: l for l in quantized_layers(model).values()}
 
-# %% ../nbs/11_optim.ipynb 20
+# %% ../nbs/11_optim.ipynb 23
 def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt, betas, eps, weight_decay,
                  rung_clip, ulp_lr_scale):
     "One GridOptim step of one parameter, in place; returns [flips, updates] when it has a format, else None."
@@ -157,15 +157,15 @@ def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt
     p.copy_((torch.where(ordinal < 0, -grid[index], grid[index]) / scale).to(p.dtype))
     return torch.stack([(steps != 0).sum(), (rungs != 0).sum()])
 
-# %% ../nbs/11_optim.ipynb 21
+# %% ../nbs/11_optim.ipynb 24
 class GridOptim(_FusedAdamBase):
     "Moves formatted weights an integer number of grid codes per step (stochastic rounding, rung clip)."
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
                  layers: dict[Tensor, QuantizedLinear] | None = None, rung_clip: float = 4.0,
-                 ulp_lr_scale: float = 1.0, generator: torch.Generator | None = None):
+                 ulp_lr_scale: float = 1.0, generator: torch.Generator | None = None, compile: bool = True):
         if rung_clip <= 0: raise ValueError(f"rung_clip must be positive, got {rung_clip}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile)
         self.rung_clip, self.ulp_lr_scale, self.generator = rung_clip, ulp_lr_scale, generator
         self._counts: list[Tensor] = []  # per parameter [flips, updates] of the last step, kept on the device
 
@@ -186,7 +186,7 @@ class GridOptim(_FusedAdamBase):
             if fmt is not None:
                 noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
                 grid = grid_tensor(fmt, p.device)
-            counts = _fused(_grid_update, p)(
+            counts = _fused(_grid_update, p, self.compile)(
                 p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, noise, grid, fmt=fmt,
                 betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"], rung_clip=self.rung_clip,
                 ulp_lr_scale=self.ulp_lr_scale)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 
@@ -17,7 +18,6 @@ from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient
 from .layers import QuantizedLinear, quantized_layers, set_collect_stats
 from .stability import BitStallDetector
 from .train import Hook
-from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['SampleSchedule', 'quantization_rates', 'layer_type', 'Probes']
@@ -33,7 +33,7 @@ class SampleSchedule:
         if step % self.every: return None
         return "full" if (step // self.every) % self.full_every == 0 else "light"
 
-# %% ../nbs/13_probes.ipynb 8
+# %% ../nbs/13_probes.ipynb 9
 def quantization_rates(model: nn.Module) -> dict:
     """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers of `model`: the shares of values
     that overflow, underflow or are not finite, and with block scales the shares of blocks whose scale saturates or
@@ -47,13 +47,13 @@ def quantization_rates(model: nn.Module) -> dict:
               ("scale_saturated", "blocks"), ("scale_underflow", "blocks"))
     return {f"{role}/{key}_rate": t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
 
-# %% ../nbs/13_probes.ipynb 11
+# %% ../nbs/13_probes.ipynb 13
 def layer_type(name: str) -> str:
     "attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj or lm_head for a module name."
     parts = name.split(".")
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
-# %% ../nbs/13_probes.ipynb 12
+# %% ../nbs/13_probes.ipynb 15
 def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
@@ -64,7 +64,7 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     for kind, vs in groups.items(): out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
     return out
 
-# %% ../nbs/13_probes.ipynb 13
+# %% ../nbs/13_probes.ipynb 16
 class Probes(Hook):
     """The measurement layer. On the steps its `schedule` samples it measures, with altgrad.diagnostics: gradient
     norms, bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment, and the ULP-aware
@@ -86,12 +86,12 @@ class Probes(Hook):
         self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
         self._rng: dict = {}
 
-# %% ../nbs/13_probes.ipynb 14
+# %% ../nbs/13_probes.ipynb 18
 @patch
 def wants_eager(self: Probes, trainer) -> bool:
     return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
 
-# %% ../nbs/13_probes.ipynb 15
+# %% ../nbs/13_probes.ipynb 20
 @patch
 def before_forward(self: Probes, trainer, batch):
     self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
@@ -102,18 +102,18 @@ def before_forward(self: Probes, trainer, batch):
     self._rng = dict(cpu=torch.get_rng_state())
     if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
-# %% ../nbs/13_probes.ipynb 16
+# %% ../nbs/13_probes.ipynb 22
 @patch
 def state_dict(self: Probes) -> dict:
     "The dead-neuron window: the only measurement that spans samples."
     return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
 
-# %% ../nbs/13_probes.ipynb 17
+# %% ../nbs/13_probes.ipynb 24
 @patch
 def load_state_dict(self: Probes, state: dict):
     self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
 
-# %% ../nbs/13_probes.ipynb 18
+# %% ../nbs/13_probes.ipynb 26
 @patch
 def after_backward(self: Probes, trainer):
     if not self.kind: return
@@ -145,19 +145,19 @@ def after_backward(self: Probes, trainer):
         out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
     return out
 
-# %% ../nbs/13_probes.ipynb 19
+# %% ../nbs/13_probes.ipynb 28
 @patch
 def before_update(self: Probes, trainer):
     if not self.kind: return
     self.stall.before_step()
     self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
-# %% ../nbs/13_probes.ipynb 20
+# %% ../nbs/13_probes.ipynb 30
 @patch
 def after_update(self: Probes, trainer):
     if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
 
-# %% ../nbs/13_probes.ipynb 21
+# %% ../nbs/13_probes.ipynb 32
 @patch
 def after_store(self: Probes, trainer):
     self._stored = True
@@ -201,7 +201,7 @@ def after_store(self: Probes, trainer):
         out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
     return out
 
-# %% ../nbs/13_probes.ipynb 22
+# %% ../nbs/13_probes.ipynb 34
 @patch
 def end_step(self: Probes, trainer) -> dict:
     "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."

@@ -17,9 +17,9 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'COMPILE_ON_CUDA', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa',
-           'accumulated_matmul', 'grid_tensor', 'code_index', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling',
-           'scaled_quantize', 'fake_quant', 'quantize_grad']
+__all__ = ['ROUNDINGS', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul',
+           'grid_tensor', 'code_index', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize',
+           'fake_quant', 'quantize_grad']
 
 # %% ../nbs/03_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -154,9 +154,6 @@ def _stochastic_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, generator: torch
     return out.view(x.shape)
 
 # %% ../nbs/03_quantize.ipynb 11
-COMPILE_ON_CUDA = True  # False: run the plain (eager) path on CUDA too, e.g. to compare against it
-
-
 def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype) -> Tensor:
     xc = x.to(compute)
     noise = torch.rand_like(xc) if stochastic else None
@@ -172,8 +169,8 @@ def _compiled():
 
 # %% ../nbs/03_quantize.ipynb 13
 def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
-             generator: torch.Generator | None = None) -> Tensor:
-    "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`)."
+             generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
+    "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or Triton."
     fmt = get_format(fmt)
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise TypeError(f"quantize needs a floating-point tensor, got {type(x).__name__}"
@@ -183,14 +180,14 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
     compute = torch.float32 if fmt.fits_float32 and x.dtype != torch.float64 else torch.float64
     stochastic = rounding == "stochastic"
     spec = _GridSpec.of(fmt)
-    if x.is_cuda and COMPILE_ON_CUDA and not torch.compiler.is_compiling():
+    if x.is_cuda and fused and not torch.compiler.is_compiling():
         if stochastic and compute == torch.float32: return _stochastic_cuda(x, spec, saturate, generator)
         if generator is None: return _compiled()(x, spec, saturate, stochastic, compute)
     xc = x.to(compute)
     noise = torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute) if stochastic else None
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 21
+# %% ../nbs/03_quantize.ipynb 22
 SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
@@ -201,7 +198,7 @@ def _scale_format(name: str) -> FPFormat | str | None:
     if key in ("FP32", "F32"): return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
-# %% ../nbs/03_quantize.ipynb 22
+# %% ../nbs/03_quantize.ipynb 23
 def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
                  scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
     """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
@@ -234,7 +231,7 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
     nan = torch.isnan(amax)
     return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
 
-# %% ../nbs/03_quantize.ipynb 23
+# %% ../nbs/03_quantize.ipynb 25
 def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
                    scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
                    generator: torch.Generator | None = None) -> Tensor:
@@ -256,7 +253,7 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     q = quantize(scaled, fmt, rounding, generator=generator) * back
     return q.flatten(-2)[..., :n].to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 27
+# %% ../nbs/03_quantize.ipynb 30
 def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
     if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
@@ -267,7 +264,7 @@ def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
     return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
 
-# %% ../nbs/03_quantize.ipynb 28
+# %% ../nbs/03_quantize.ipynb 32
 def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
                        mode: str = "nearest") -> Tensor:
     """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
@@ -284,7 +281,7 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/03_quantize.ipynb 30
+# %% ../nbs/03_quantize.ipynb 35
 _GRIDS: dict = {}
 
 
@@ -294,7 +291,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 31
+# %% ../nbs/03_quantize.ipynb 37
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
@@ -302,7 +299,7 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
-# %% ../nbs/03_quantize.ipynb 36
+# %% ../nbs/03_quantize.ipynb 43
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -310,7 +307,7 @@ def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) ->
     if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
     return torch.where((amax > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
-# %% ../nbs/03_quantize.ipynb 37
+# %% ../nbs/03_quantize.ipynb 44
 class Scaler(nn.Module):
     "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
 
@@ -323,7 +320,7 @@ class Scaler(nn.Module):
         self.record(x.detach())
         return quant(x * scale) / scale
 
-# %% ../nbs/03_quantize.ipynb 38
+# %% ../nbs/03_quantize.ipynb 46
 class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
 
@@ -333,7 +330,7 @@ class CurrentScaling(Scaler):
 
     def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
-# %% ../nbs/03_quantize.ipynb 39
+# %% ../nbs/03_quantize.ipynb 48
 class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
 
@@ -354,7 +351,7 @@ class DelayedScaling(Scaler):
         amax = x.abs().amax().float().to(self.amax_history.device)
         self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
-# %% ../nbs/03_quantize.ipynb 40
+# %% ../nbs/03_quantize.ipynb 50
 class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
@@ -368,7 +365,7 @@ class MXScaling(Scaler):
         into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
-# %% ../nbs/03_quantize.ipynb 41
+# %% ../nbs/03_quantize.ipynb 52
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
@@ -376,7 +373,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/03_quantize.ipynb 44
+# %% ../nbs/03_quantize.ipynb 56
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
@@ -387,7 +384,7 @@ class _FakeQuant(torch.autograd.Function):
     def backward(ctx, grad):
         return grad, None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 45
+# %% ../nbs/03_quantize.ipynb 57
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scaler, rounding, saturate):
@@ -398,7 +395,7 @@ class _QuantizeGrad(torch.autograd.Function):
     def backward(ctx, grad):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 46
+# %% ../nbs/03_quantize.ipynb 58
 def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
@@ -409,7 +406,7 @@ def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rou
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
-# %% ../nbs/03_quantize.ipynb 47
+# %% ../nbs/03_quantize.ipynb 60
 def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
     """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless

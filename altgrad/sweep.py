@@ -15,9 +15,11 @@ import tempfile
 import math
 import sys
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from fastcore.basics import patch
 import yaml
 
 from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
@@ -29,7 +31,7 @@ from .train import prepare_data, resolve_device
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
            'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus',
-           'run_sweep', 'main']
+           'load_sweeps', 'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -55,7 +57,7 @@ class RunSpec:
 
     def config(self) -> TrainConfig: return load_config(self.base, **self.settings | self.overrides)
 
-# %% ../nbs/16_sweep.ipynb 5
+# %% ../nbs/16_sweep.ipynb 6
 def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str = "all", weights: str = "shadow",
              learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None) -> RunSpec:
     "The config overrides of one point of the sweep."
@@ -83,7 +85,7 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     name += (f"_steps{int(max_steps)}" if max_steps is not None else "") + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
-# %% ../nbs/16_sweep.ipynb 6
+# %% ../nbs/16_sweep.ipynb 8
 def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     "(base config path, shared settings, runs) of a sweep file; every run's config is checked before any runs."
     path = Path(path)
@@ -120,7 +122,7 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     for r in runs: r.config()  # fail before anything runs
     return base, settings, runs
 
-# %% ../nbs/16_sweep.ipynb 9
+# %% ../nbs/16_sweep.ipynb 12
 @contextlib.contextmanager
 def cuda_mps():
     """CUDA MPS for the worker processes started inside: a control daemon of the sweep's own, with its pipe and log
@@ -145,7 +147,7 @@ def cuda_mps():
             else: os.environ[key] = value
         shutil.rmtree(folder, ignore_errors=True)
 
-# %% ../nbs/16_sweep.ipynb 11
+# %% ../nbs/16_sweep.ipynb 15
 MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
 
 
@@ -155,7 +157,7 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     except (OSError, ValueError): return False
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
-# %% ../nbs/16_sweep.ipynb 12
+# %% ../nbs/16_sweep.ipynb 16
 @dataclass
 class RunRecord:
     "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
@@ -167,7 +169,7 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
 
-# %% ../nbs/16_sweep.ipynb 13
+# %% ../nbs/16_sweep.ipynb 18
 def run_one(run: RunSpec, out_dir: str) -> dict:
     "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
@@ -180,7 +182,7 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
     return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
                 peak_gib=memory)
 
-# %% ../nbs/16_sweep.ipynb 14
+# %% ../nbs/16_sweep.ipynb 20
 def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int | None = None):
     """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
     RunSpec's fields or None (no more work), report (event, worker, run, payload) tuples through `connection` (a
@@ -199,7 +201,7 @@ def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int 
         except Exception as e:  # this run's failure, not the worker's: report it and go on
             connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
 
-# %% ../nbs/16_sweep.ipynb 15
+# %% ../nbs/16_sweep.ipynb 21
 class SweepProgress:
     "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
 
@@ -225,106 +227,129 @@ class SweepProgress:
     def close(self):
         for bar in [*self.lanes, self.overall]: bar.close()
 
-# %% ../nbs/16_sweep.ipynb 16
+# %% ../nbs/16_sweep.ipynb 23
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
     "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
     return [i % gpus if gpus else None for i in range(workers)]
 
-# %% ../nbs/16_sweep.ipynb 18
-def _supervise(queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0) -> dict[str, RunRecord]:
-    """Run the `queue` of runs in `workers` processes, each taking the next run when it is free; restart
-    workers and retry runs as described above."""
-    from collections import deque
-    from multiprocessing.connection import wait
-    import torch.multiprocessing as mp
+# %% ../nbs/16_sweep.ipynb 26
+class _Pool:
+    """A sweep's local worker processes and what it knows of its runs: the queue (`waiting`, the next first), a
+    record per run, the live workers and the run each is on. One process per worker slot, restarted if it dies."""
+
+    def __init__(self, queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0):
+        import torch.multiprocessing as mp
+        self.context = mp.get_context("spawn")
+        self.specs = {r.name: r for r in queue}
+        self.records = {name: RunRecord(name) for name in self.specs}
+        self.waiting = deque(queue)
+        self.processes, self.running, self.started = {}, {}, set()  # slot -> (process, connection); slot -> run; slots that ran one
+        self.display = SweepProgress(len(self.records), workers)
+        self.placed = worker_gpus(workers, gpus)
+        self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
+
+# %% ../nbs/16_sweep.ipynb 27
+@patch
+def launch(self: _Pool, i: int):
+    "Start a worker in slot `i`, unless nothing waits or the deadline passed."
     from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
-    context = mp.get_context("spawn")
-    specs = {r.name: r for r in queue}
-    records = {name: RunRecord(name) for name in specs}
-    waiting = deque(queue)  # runs not yet handed to a worker, the next first
-    processes, running, started = {}, {}, set()  # worker -> (process, connection); worker -> its run; workers that ran one
-    display = SweepProgress(len(records), workers)
-    placed = worker_gpus(workers, gpus)
+    if not self.waiting or time.time() > self.deadline: return
+    ours, theirs = self.context.Pipe(duplex=True)
+    on_gpu = self.placed.count(self.placed[i])  # workers sharing this worker's GPU split its memory
+    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), 0.95 / on_gpu, theirs, self.placed[i]))
+    process.start()
+    theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
+    self.processes[i] = (process, ours)
+    self.started.discard(i)
 
-    def launch(i: int):
-        if not waiting or time.time() > deadline: return
-        ours, theirs = context.Pipe(duplex=True)
-        on_gpu = placed.count(placed[i])  # workers sharing this worker's GPU split its memory
-        process = context.Process(target=sweep._worker, args=(i, str(out_dir), 0.95 / on_gpu, theirs, placed[i]))
-        process.start()
-        theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
-        processes[i] = (process, ours)
-        started.discard(i)
+# %% ../nbs/16_sweep.ipynb 28
+@patch
+def failed(self: _Pool, i: int, name: str, error: str):
+    "A run raised or its worker died: back to the front of the queue while attempts remain, else failed."
+    record = self.records[name]
+    record.error = error
+    if record.attempts < MAX_ATTEMPTS:
+        record.status = "pending"
+        self.waiting.appendleft(self.specs[name])  # retried next, by whichever worker is free first
+        self.display.update(self.records, "error", i, name, error)
+    else:
+        record.status = "failed"
+        self.display.update(self.records, "failed", i, name, error)
 
-    def failed(i: int, name: str, error: str):
-        record = records[name]
-        record.error = error
-        if record.attempts < MAX_ATTEMPTS:
-            record.status = "pending"
-            waiting.appendleft(specs[name])  # retried next, by whichever worker is free first
-            display.update(records, "error", i, name, error)
-        else:
-            record.status = "failed"
-            display.update(records, "failed", i, name, error)
+# %% ../nbs/16_sweep.ipynb 29
+@patch
+def handle(self: _Pool, event: str, i: int, name: str, payload):
+    "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
+    if event == "ready":
+        job = self.waiting.popleft() if self.waiting and time.time() <= self.deadline else None
+        try: self.processes[i][1].send(asdict(job) if job else None)  # plain data: the worker rebuilds its RunSpec
+        except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
+            if job: self.waiting.appendleft(job)
+        return
+    record = self.records[name]
+    if event == "start":
+        record.status, record.worker, record.attempts = "running", i, record.attempts + 1
+        self.running[i] = name
+        self.started.add(i)
+    elif event == "done":
+        record.status, record.wall_s, record.val_loss, record.error = "done", payload["wall_s"], payload["val_loss"], None
+        self.running.pop(i, None)
+    elif event == "error":
+        self.running.pop(i, None)
+        self.failed(i, name, payload)
+    self.display.update(self.records, event, i, name, payload)
 
-    def handle(event: str, i: int, name: str, payload):
-        if event == "ready":  # hand it the next run, or tell it to end
-            job = waiting.popleft() if waiting and time.time() <= deadline else None
-            try: processes[i][1].send(asdict(job) if job else None)  # plain data: the worker rebuilds its RunSpec
-            except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
-                if job: waiting.appendleft(job)
-            return
-        record = records[name]
-        if event == "start":
-            record.status, record.worker, record.attempts = "running", i, record.attempts + 1
-            running[i] = name
-            started.add(i)
-        elif event == "done":
-            record.status, record.wall_s, record.val_loss, record.error = "done", payload["wall_s"], payload["val_loss"], None
-            running.pop(i, None)
-        elif event == "error":
-            running.pop(i, None)
-            failed(i, name, payload)
-        display.update(records, event, i, name, payload)
-
-    def drain(connection):
-        try:
-            while connection.poll(): handle(*connection.recv())
-        except (EOFError, OSError): pass
-
+# %% ../nbs/16_sweep.ipynb 30
+@patch
+def drain(self: _Pool, connection):
+    "Handle every event waiting in a worker's pipe."
     try:
-        for i in range(workers): launch(i)
-        while processes:
-            wait([c for _, c in processes.values()] + [p.sentinel for p, _ in processes.values()], timeout=1.0)
-            for i, (process, connection) in list(processes.items()):
-                drain(connection)
+        while connection.poll(): self.handle(*connection.recv())
+    except (EOFError, OSError): pass
+
+# %% ../nbs/16_sweep.ipynb 31
+@patch
+def reap(self: _Pool, i: int, process):
+    "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
+    died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
+    if i in self.running:  # it died in the middle of a run
+        self.failed(i, self.running.pop(i), died)
+    elif process.exitcode != 0 and i not in self.started and self.waiting:  # before its first run
+        name = self.waiting.popleft().name  # charged to the next run, so that a worker that cannot start ends the sweep
+        self.records[name].attempts += 1
+        self.failed(i, name, died + " before its first run")
+    if process.exitcode != 0: self.launch(i)
+
+# %% ../nbs/16_sweep.ipynb 32
+@patch
+def run(self: _Pool) -> dict[str, RunRecord]:
+    "Run the queue to its end (or the deadline): what happened to every run."
+    from multiprocessing.connection import wait
+    try:
+        for i in range(self.workers): self.launch(i)
+        while self.processes:
+            wait([c for _, c in self.processes.values()] + [p.sentinel for p, _ in self.processes.values()], timeout=1.0)
+            for i, (process, connection) in list(self.processes.items()):
+                self.drain(connection)
                 if process.is_alive(): continue
                 process.join()
-                drain(connection)
+                self.drain(connection)
                 connection.close()
-                del processes[i]
-                died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
-                if i in running:  # it died in the middle of a run
-                    failed(i, running.pop(i), died)
-                elif process.exitcode != 0 and i not in started and waiting:  # before its first run
-                    name = waiting[0].name  # charged to the next run, so that a worker that cannot start ends the sweep
-                    records[name].attempts += 1
-                    waiting.popleft()
-                    failed(i, name, died + " before its first run")
-                if process.exitcode != 0: launch(i)
+                del self.processes[i]
+                self.reap(i, process)
     finally:
-        for process, _ in processes.values(): process.kill()
-        display.close()
-    for run in waiting:  # not run because the deadline came
-        if records[run.name].status == "pending": records[run.name].status = "left"
-    return records
+        for process, _ in self.processes.values(): process.kill()
+        self.display.close()
+    for run in self.waiting:  # not run because the deadline came
+        if self.records[run.name].status == "pending": self.records[run.name].status = "left"
+    return self.records
 
-# %% ../nbs/16_sweep.ipynb 19
+# %% ../nbs/16_sweep.ipynb 33
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 20
+# %% ../nbs/16_sweep.ipynb 34
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -359,7 +384,29 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         if cluster is not None: cluster.close()
     return records
 
-# %% ../nbs/16_sweep.ipynb 21
+# %% ../nbs/16_sweep.ipynb 35
+def load_sweeps(paths: list, **settings) -> list[RunSpec]:
+    "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
+    runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
+    return runs
+
+# %% ../nbs/16_sweep.ipynb 37
+def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
+    "The sweep's options checked; the number of GPUs to spread local workers over."
+    import torch
+    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
+    if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
+    if mps and scheduler != "local": raise ValueError("mps serves the local workers: use it with scheduler local")
+    visible = torch.cuda.device_count()
+    gpus = visible if gpus == "all" else gpus
+    if not isinstance(gpus, int) or not 0 <= gpus <= visible:
+        raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
+    return gpus
+
+# %% ../nbs/16_sweep.ipynb 38
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -370,19 +417,9 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
     workers over (0: the default device). `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or
     on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker). `mps`:
     the local workers share each GPU through CUDA MPS (a daemon started for this sweep and stopped after it)."""
-    import torch
-    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
-    if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
-    if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
-    if mps and scheduler != "local": raise ValueError("mps serves the local workers: use it with scheduler local")
-    visible = torch.cuda.device_count()
-    gpus = visible if gpus == "all" else gpus
-    if not isinstance(gpus, int) or not 0 <= gpus <= visible:
-        raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
+    gpus = _check_options(workers, scheduler, address, mps, gpus)
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
-    runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
-    names = [r.name for r in runs]
-    if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
+    runs = load_sweeps(paths, **settings)
     max_steps = {r.name: r.config().max_steps for r in runs}
     out_dir = Path(out_dir)
     with DirectoryLock(out_dir, "sweep output folder"):  # two sweeps into one folder would run the same runs twice
@@ -396,7 +433,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         if scheduler == "dask": records = _run_on_dask(todo, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
         else:
             with (cuda_mps() if mps else contextlib.nullcontext()):
-                records = _supervise(todo, min(workers, len(todo)), out_dir, deadline, gpus) if todo else {}
+                records = _Pool(todo, min(workers, len(todo)), out_dir, deadline, gpus).run() if todo else {}
         wall = time.perf_counter() - started
         incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
         on_cuda = resolve_device(runs[0].config().device).type == "cuda"
@@ -409,7 +446,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 22
+# %% ../nbs/16_sweep.ipynb 40
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -435,6 +472,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 23
+# %% ../nbs/16_sweep.ipynb 42
 #| eval: false
 if __name__ == "__main__": main()

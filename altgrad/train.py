@@ -16,6 +16,7 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+from fastcore.basics import patch
 import torch
 import yaml
 
@@ -28,7 +29,6 @@ from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT, GPTConfig
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
-from fastcore.basics import patch
 
 # %% auto 0
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
@@ -41,7 +41,7 @@ def atomic_torch_save(obj, path: Path):
     "`torch.save` through `atomic_write`: a crash or a full disk leaves the previous file and no temporary one."
     atomic_write(path, lambda f: torch.save(obj, f))
 
-# %% ../nbs/12_train.ipynb 6
+# %% ../nbs/12_train.ipynb 7
 class CheckpointManager:
     "Atomic checkpoints in `directory`: the newest `max_checkpoints`, `best.pt`, and anomaly checkpoints."
 
@@ -61,18 +61,18 @@ class CheckpointManager:
         except Exception as e:
             raise ValueError(f"checkpoint {path} is damaged or not a checkpoint ({type(e).__name__}: {e})") from None
 
-# %% ../nbs/12_train.ipynb 7
+# %% ../nbs/12_train.ipynb 9
 @patch
 def _write_index(self: CheckpointManager):
     atomic_write_bytes(self.directory / "index.json", json.dumps(self.index, indent=1).encode())
 
-# %% ../nbs/12_train.ipynb 8
+# %% ../nbs/12_train.ipynb 10
 @patch
 def regular(self: CheckpointManager) -> list[Path]:
     "The regular checkpoints, oldest first."
     return sorted(self.directory.glob("step_*.pt"))
 
-# %% ../nbs/12_train.ipynb 9
+# %% ../nbs/12_train.ipynb 12
 @patch
 def save(self: CheckpointManager, state: dict, step: int, val_loss: float | None = None) -> Path:
     path = self.directory / f"step_{step:07d}.pt"
@@ -90,7 +90,7 @@ def save(self: CheckpointManager, state: dict, step: int, val_loss: float | None
     self._write_index()
     return path
 
-# %% ../nbs/12_train.ipynb 10
+# %% ../nbs/12_train.ipynb 14
 @patch
 def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str) -> Path:
     path = self.directory / f"anomaly_step_{step:07d}.pt"
@@ -99,7 +99,7 @@ def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str
     self._write_index()
     return path
 
-# %% ../nbs/12_train.ipynb 13
+# %% ../nbs/12_train.ipynb 18
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
 
@@ -123,12 +123,12 @@ class RunTracker:
             except Exception as e:
                 warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); the local run directory still records everything")
 
-# %% ../nbs/12_train.ipynb 14
+# %% ../nbs/12_train.ipynb 20
 @patch(as_prop=True)
 def wandb_url(self: RunTracker) -> str | None:
     return getattr(self.wandb, "url", None) if self.wandb is not None else None
 
-# %% ../nbs/12_train.ipynb 15
+# %% ../nbs/12_train.ipynb 22
 @patch
 def log(self: RunTracker, metrics: dict):
     "Append one record (one write of one whole line; a crash can tear only the last line, which readers skip)."
@@ -140,7 +140,7 @@ def log(self: RunTracker, metrics: dict):
                          f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
     self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
 
-# %% ../nbs/12_train.ipynb 16
+# %% ../nbs/12_train.ipynb 24
 @patch
 def finish(self: RunTracker, summary: dict):
     summary = {**summary, "wandb_url": self.wandb_url}
@@ -148,7 +148,7 @@ def finish(self: RunTracker, summary: dict):
     self._wandb_call(lambda run: (run.summary.update(summary), run.finish()))
     self.metrics_file.close()
 
-# %% ../nbs/12_train.ipynb 17
+# %% ../nbs/12_train.ipynb 26
 @patch
 def _wandb_call(self: RunTracker, fn):
     if self.wandb is None: return
@@ -157,14 +157,14 @@ def _wandb_call(self: RunTracker, fn):
         warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
         self.wandb = None
 
-# %% ../nbs/12_train.ipynb 19
+# %% ../nbs/12_train.ipynb 28
 def resolve_device(device: str) -> torch.device:
     if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use device: cpu")
     return torch.device(device)
 
-# %% ../nbs/12_train.ipynb 20
+# %% ../nbs/12_train.ipynb 30
 def default_data_dir(config: TrainConfig) -> Path:
     "Where prepared tokens live: `data_dir`, else $ALTGRAD_DATA_DIR or ~/.cache/altgrad, per source."
     if config.data_dir: return Path(config.data_dir).expanduser()
@@ -172,14 +172,14 @@ def default_data_dir(config: TrainConfig) -> Path:
     name = config.data_source if config.data_path is None else f"{config.data_source}-{Path(config.data_path).name}"
     return root / name
 
-# %% ../nbs/12_train.ipynb 21
+# %% ../nbs/12_train.ipynb 32
 def prepare_data(config: TrainConfig) -> TokenData:
     "Prepare (once) and open the corpus the config names."
     data_dir = default_data_dir(config)
     prepare(data_dir, config.data_source, config.data_path, config.val_fraction)
     return TokenData(data_dir)
 
-# %% ../nbs/12_train.ipynb 22
+# %% ../nbs/12_train.ipynb 34
 def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
     "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
     torch.manual_seed(config.seed)  # identical initial weights for every format
@@ -187,12 +187,13 @@ def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
                           n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout))
     return model, quantize_model(model, config.quantization) if config.quantized else None
 
-# %% ../nbs/12_train.ipynb 23
+# %% ../nbs/12_train.ipynb 36
 def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
     """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
     optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
     name, betas = config.optimizer_name, (config.beta1, config.beta2)
-    common = dict(layers=layers_by_param(model), ulp_lr_scale=config.manifold_lr / config.learning_rate)
+    common = dict(layers=layers_by_param(model), ulp_lr_scale=config.manifold_lr / config.learning_rate,
+                  compile=config.compile)
     optimizer_cls = {
         "adamw": None,
         "manifold_adamw": partial(ManifoldAdamW, mode=config.manifold_mode, max_stiffness=config.manifold_max_stiffness,
@@ -202,7 +203,7 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
     }[name]
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
 
-# %% ../nbs/12_train.ipynb 24
+# %% ../nbs/12_train.ipynb 38
 class CompiledGPT(torch.nn.Module):
     """A GPT run region by region under torch.compile: each transformer block and the head (final LayerNorm,
     lm_head, loss). The blocks are one piece of code, so one compilation serves all of them: a quantized model,
@@ -223,25 +224,25 @@ class CompiledGPT(torch.nn.Module):
         if self.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
         return self.model(idx, targets, blocks=self.blocks, head=self.head)
 
-# %% ../nbs/12_train.ipynb 25
+# %% ../nbs/12_train.ipynb 40
 def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
     "The model as the trainer runs it on CUDA: compiled region by region in `config.compile_mode`."
     return CompiledGPT(model, config.compile_mode)
 
-# %% ../nbs/12_train.ipynb 26
+# %% ../nbs/12_train.ipynb 42
 def _freeze_long_lived_objects():
     # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage collection
     # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the objects that
     # exist now out of the collector's reach (they are still freed by reference counting).
     gc.freeze()
 
-# %% ../nbs/12_train.ipynb 27
+# %% ../nbs/12_train.ipynb 43
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
 
-# %% ../nbs/12_train.ipynb 29
+# %% ../nbs/12_train.ipynb 46
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
 OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
                     "data_dir", "project", "wandb_mode", "tags")
@@ -258,7 +259,7 @@ def run_directory(config: TrainConfig) -> Path:
         path = base.with_name(f"{base.name}-{n}")
     return path
 
-# %% ../nbs/12_train.ipynb 30
+# %% ../nbs/12_train.ipynb 48
 def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
     """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
     (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
@@ -273,7 +274,7 @@ def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
         if old != value: out.append(f"{key}: {old!r} -> {value!r}")
     return out
 
-# %% ../nbs/12_train.ipynb 31
+# %% ../nbs/12_train.ipynb 50
 def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
@@ -285,7 +286,7 @@ def check_same_experiment(run_dir: Path, config: TrainConfig):
         raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
                          "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
 
-# %% ../nbs/12_train.ipynb 34
+# %% ../nbs/12_train.ipynb 54
 def available_memory() -> int | None:
     "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
     try:
@@ -294,7 +295,7 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError): pass
     return None
 
-# %% ../nbs/12_train.ipynb 35
+# %% ../nbs/12_train.ipynb 56
 def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
     """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
     training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
@@ -311,7 +312,7 @@ def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> i
     diagnostics = 4 * 36 * params + b * 2 * logits
     return int(max(training, diagnostics))
 
-# %% ../nbs/12_train.ipynb 36
+# %% ../nbs/12_train.ipynb 58
 def check_cpu_memory(config: TrainConfig, free: int | None = None):
     "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
     free = available_memory() if free is None else free
@@ -325,7 +326,7 @@ def check_cpu_memory(config: TrainConfig, free: int | None = None):
     raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
                       f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
 
-# %% ../nbs/12_train.ipynb 40
+# %% ../nbs/12_train.ipynb 63
 class Progress:
     "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
 
@@ -349,7 +350,7 @@ class Progress:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/12_train.ipynb 42
+# %% ../nbs/12_train.ipynb 66
 class Hook:
     "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
 
@@ -365,7 +366,7 @@ class Hook:
     def state_dict(self) -> dict: return {}  # running state a resumed run needs
     def load_state_dict(self, state: dict): pass
 
-# %% ../nbs/12_train.ipynb 43
+# %% ../nbs/12_train.ipynb 68
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -398,13 +399,13 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
 
-# %% ../nbs/12_train.ipynb 44
+# %% ../nbs/12_train.ipynb 70
 # --- one step -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-# %% ../nbs/12_train.ipynb 45
+# %% ../nbs/12_train.ipynb 71
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
@@ -412,7 +413,7 @@ def _hooks(self: Trainer, event: str, *args) -> dict:
     for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
-# %% ../nbs/12_train.ipynb 46
+# %% ../nbs/12_train.ipynb 72
 @patch
 def train_step(self: Trainer) -> dict:
     "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
@@ -450,7 +451,13 @@ def train_step(self: Trainer) -> dict:
     self.step += 1
     return metrics
 
-# %% ../nbs/12_train.ipynb 47
+# %% ../nbs/12_train.ipynb 74
+@patch
+def restart_nonfinite_count(self: Trainer):
+    "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
+    self.nonfinite_streak = 0
+
+# %% ../nbs/12_train.ipynb 76
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
@@ -470,7 +477,7 @@ def evaluate(self: Trainer) -> dict:
     _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
     return self.last_eval
 
-# %% ../nbs/12_train.ipynb 48
+# %% ../nbs/12_train.ipynb 78
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -482,7 +489,7 @@ def state_dict(self: Trainer) -> dict:
                 config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
                 best_val_loss=self.best_val_loss, hooks=hooks)
 
-# %% ../nbs/12_train.ipynb 49
+# %% ../nbs/12_train.ipynb 80
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -494,13 +501,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/12_train.ipynb 50
+# %% ../nbs/12_train.ipynb 82
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/12_train.ipynb 51
+# %% ../nbs/12_train.ipynb 84
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -515,7 +522,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/12_train.ipynb 52
+# %% ../nbs/12_train.ipynb 85
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -540,7 +547,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
     return None
 
-# %% ../nbs/12_train.ipynb 53
+# %% ../nbs/12_train.ipynb 86
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -549,7 +556,7 @@ def fit(self: Trainer, progress: bool = True) -> dict:
         finished = self._open_run_directory()
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/12_train.ipynb 54
+# %% ../nbs/12_train.ipynb 88
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
