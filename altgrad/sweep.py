@@ -43,7 +43,7 @@ OPTIMIZER_SETTINGS = {
     "grid": dict(optimizer="grid"),
 }
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
-PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head")
+PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "with_lm_head")
 WEIGHTS = ("shadow", "stored", "stored_sr")  # FP32 masters; stored on the grid, rounded to nearest / stochastically
 
 
@@ -73,8 +73,9 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
         layer = {"base": str(format)} | ({r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {})
-        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": NOT_QUANTIZED}}
-                  if placement == "no_lm_head" else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
+        lm_head = {"no_lm_head": NOT_QUANTIZED, "with_lm_head": str(format)}.get(placement)
+        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": lm_head}} if lm_head
+                  else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
         # named by its format: where and which roles are the run's placement and roles, recorded beside it
         overrides["recipe"] = {"name": str(format)} | recipe
     elif roles != "all" or placement != "uniform":

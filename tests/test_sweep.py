@@ -111,3 +111,11 @@ def test_a_killed_sweep_restarts_and_finishes_without_stale_runs(tmp_path):
         if not run.is_dir(): continue
         steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == 9, run.name  # no stale, none twice
+
+
+def test_every_sweep_file_loads_and_the_v2_files_name_no_run_twice():
+    from altgrad.sweep import load_sweeps
+    files = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
+    for path in files: load_sweep(path)  # every run's config is checked
+    v2 = load_sweeps([p for p in files if p.name.startswith("v2_")])  # one queue into results/v2: no name twice
+    assert len(v2) > 400
