@@ -929,6 +929,19 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
 
 # %% ../nbs/15_analysis.ipynb 140
 @patch
+def _rounding_lines(self: ReportGenerator) -> list[str]:
+    "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
+    o, s = self.optimizers, self.study
+    rounding = []
+    for fmt in o.formats():
+        sr, grid = o.reported(fmt, "adamw_sr"), o.reported(fmt, "grid")
+        if sr and grid and not s.failures(sr) and not s.failures(grid):
+            rounding.append(f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}")
+    return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
+             "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
+
+# %% ../nbs/15_analysis.ipynb 141
+@patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
     lines = ["## Answer", ""]
@@ -960,17 +973,9 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         "on the same seeds (95% interval)." if bf16 else ""))
     lines.append("A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than 95% of the "
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
-    rounding = []  # is GridOptim's edge its stochastic rounding? AdamW rounded stochastically against it, seed by seed
-    for fmt in formats:
-        sr, grid = o.reported(fmt, "adamw_sr"), o.reported(fmt, "grid")
-        if sr and grid and not s.failures(sr) and not s.failures(grid):
-            rounding.append(f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}")
-    if rounding:
-        lines.append("GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned "
-                     "step, paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + ".")
-    return lines + [""]
+    return lines + self._rounding_lines() + [""]
 
-# %% ../nbs/15_analysis.ipynb 142
+# %% ../nbs/15_analysis.ipynb 143
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -991,7 +996,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 143
+# %% ../nbs/15_analysis.ipynb 144
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1022,7 +1027,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 144
+# %% ../nbs/15_analysis.ipynb 145
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1042,7 +1047,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 145
+# %% ../nbs/15_analysis.ipynb 146
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1057,7 +1062,7 @@ def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
             lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
     return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 147
+# %% ../nbs/15_analysis.ipynb 148
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \

@@ -159,20 +159,10 @@ def after_update(self: Probes, trainer):
 
 # %% ../nbs/13_probes.ipynb 32
 @patch
-def after_store(self: Probes, trainer):
-    self._stored = True
-    if not self.kind: return
-    c, out = self.config, {}
-    stall = self.stall.after_step(self._proposed)
-    if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
-        out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
-        out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-    zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
-                                       self.everything)
-    measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
-    if self.kind == "full":
-        measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
-    for fmt, flat in self.stall.flat.items():  # each statistic once per weight format, over all its layers
+def _format_statistics(self: Probes, measured: dict):
+    "ULP movement, stiffness correlation and grid alignment, once per weight format over all its layers (on the device)."
+    c = self.config
+    for fmt, flat in self.stall.flat.items():
         names, segments, before, scale = flat["names"], flat["segments"], flat["before"], flat["scale"]
         group = {}
         if c.log_ulp: group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
@@ -182,8 +172,12 @@ def after_store(self: Probes, trainer):
             group["align"] = grid_alignment_statistics(flat["proposed"], fmt, scale, segments)
         for kind, stats in group.items():
             measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
-    measured = read_back(measured)
-    out |= _by_type(measured["zero_update"], "zero_update_fraction")
+
+# %% ../nbs/13_probes.ipynb 33
+@patch
+def _summarise(self: Probes, measured: dict) -> dict:
+    "The statistics read back, as metrics per layer type: the mean over its layers (of each layer's max for max_*)."
+    out = _by_type(measured["zero_update"], "zero_update_fraction")
     if "rank" in measured:
         health = measured["rank"]
         out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
@@ -191,7 +185,6 @@ def after_store(self: Probes, trainer):
         out |= _by_type({n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
                         "stable_rank_ratio")
         out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
-    # every statistic measured is logged (per layer type, the mean over its layers: of each layer's max for max_*)
     for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
         out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
     for key in ("sub_half_ulp_fraction", "log_correlation"):
@@ -202,6 +195,24 @@ def after_store(self: Probes, trainer):
     return out
 
 # %% ../nbs/13_probes.ipynb 34
+@patch
+def after_store(self: Probes, trainer):
+    self._stored = True
+    if not self.kind: return
+    out = {}
+    stall = self.stall.after_step(self._proposed)
+    if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
+        out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
+        out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
+    zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
+                                       self.everything)
+    measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
+    if self.kind == "full":
+        measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
+    self._format_statistics(measured)
+    return out | self._summarise(read_back(measured))
+
+# %% ../nbs/13_probes.ipynb 36
 @patch
 def end_step(self: Probes, trainer) -> dict:
     "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."
