@@ -26,7 +26,7 @@ __all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', '
            'DATA_CREDIT', 'LIMITS', 'FAILURE_LITERATURE', 'OPTIMIZER_LITERATURE', 'OPTIMIZER_LIMITS', 'Cell', 'cell_of',
            'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size',
            'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'plot_curves', 'plot_shares', 'plot_forest',
-           'ReportGenerator', 'i_desc']
+           'gap_curves', 'plot_gaps', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/15_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -588,6 +588,34 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     _save(fig, path)
 
 # %% ../nbs/15_analysis.ipynb 114
+def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
+    "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
+    by_seed = {r.seed: r.series(column) for r in reference}
+    gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
+    return pd.DataFrame(gaps).sort_index()
+
+# %% ../nbs/15_analysis.ipynb 116
+def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
+    "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
+    plt = _plt()
+    n = len(panels)
+    cols = min(3, n)
+    fig, axes = plt.subplots(-(-n // cols), cols, figsize=(4.3 * cols, 3.0 * -(-n // cols)), squeeze=False, sharey=True)
+    for ax, (panel, (runs, reference)) in zip(axes.flat, panels.items()):
+        gaps = gap_curves(runs, reference)
+        gaps = gaps[gaps.index >= skip_before]
+        for seed in gaps: ax.plot(gaps.index, gaps[seed].values, color="tab:blue", lw=0.8, alpha=0.45)
+        if len(gaps.columns): ax.plot(gaps.index, gaps.mean(axis=1).values, color="tab:blue", lw=2)
+        ax.axhline(0, color="0.4", ls=":", lw=1)
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("step"); ax.set_ylabel("Δ val loss vs BF16 (nats)")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[n:]: ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _save(fig, path)
+
+# %% ../nbs/15_analysis.ipynb 120
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -613,14 +641,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/15_analysis.ipynb 115
+# %% ../nbs/15_analysis.ipynb 121
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/15_analysis.ipynb 116
+# %% ../nbs/15_analysis.ipynb 122
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 117
+# %% ../nbs/15_analysis.ipynb 123
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -631,7 +659,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/15_analysis.ipynb 119
+# %% ../nbs/15_analysis.ipynb 125
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -648,7 +676,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/15_analysis.ipynb 121
+# %% ../nbs/15_analysis.ipynb 127
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -656,7 +684,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 122
+# %% ../nbs/15_analysis.ipynb 128
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -695,7 +723,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 124
+# %% ../nbs/15_analysis.ipynb 130
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -717,11 +745,12 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 126
+# %% ../nbs/15_analysis.ipynb 132
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
-    BF16 run there, and how its gap to BF16 moved from the study's setting (the same seeds, paired)."""
+    BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds, paired), and where during
+    the run the mean gap was largest."""
     s = self.study
     recipes = FormatComparator(s, baseline).recipes()
     if not recipes or not s.runs_of(baseline): return []
@@ -732,6 +761,10 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
         short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
         moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
                  if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
+        mean_gap = gap_curves(s.runs_of(r), s.runs_of(baseline)).mean(axis=1)
+        mean_gap = mean_gap[mean_gap.index >= r.max_steps // 10]  # past the first tenth, where every run is far off
+        if not s.failures(r) and len(mean_gap):
+            moved += f", its mean gap largest at step {mean_gap.idxmax()} ({mean_gap.max():+.3f})"
         where = "" if r.placement == "uniform" else f" ({r.placement})"
         parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
                      f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
@@ -739,7 +772,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 128
+# %% ../nbs/15_analysis.ipynb 134
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -772,7 +805,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 130
+# %% ../nbs/15_analysis.ipynb 136
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -797,6 +830,13 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         plot_forest(rows, figures / "format_deltas.png", "Final validation loss vs BF16, paired by seed (95% intervals)",
                     "Δ nats (linear within ±0.05, logarithmic beyond)")
         lines += ["", "![paired differences to BF16](figures/format_deltas.png)", ""]
+    long_baseline = replace(BASELINE, max_steps=5000)
+    longer = {f"{c.format} ({c.placement})": (s.runs_of(c), s.runs_of(long_baseline))
+              for c in sorted(FormatComparator(s, long_baseline).recipes(), key=lambda c: c.format)}
+    if longer and s.runs_of(long_baseline):
+        plot_gaps(longer, figures / "long_gaps.png", "5000 steps: validation loss minus the same-seed BF16 run's "
+                  "(thin: each seed; bold: mean)", skip_before=500)
+        lines += ["![gap to BF16 over 5000 steps](figures/long_gaps.png)", ""]
     uniform = {r.format: {"AdamW": s.runs_of(r)} for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
     if uniform:
         plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
@@ -804,7 +844,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 132
+# %% ../nbs/15_analysis.ipynb 138
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -843,7 +883,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 134
+# %% ../nbs/15_analysis.ipynb 140
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -866,7 +906,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/15_analysis.ipynb 135
+# %% ../nbs/15_analysis.ipynb 141
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -880,7 +920,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/15_analysis.ipynb 136
+# %% ../nbs/15_analysis.ipynb 142
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -905,7 +945,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 138
+# %% ../nbs/15_analysis.ipynb 144
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -914,7 +954,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 139
+# %% ../nbs/15_analysis.ipynb 145
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -927,7 +967,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 140
+# %% ../nbs/15_analysis.ipynb 146
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -940,7 +980,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/15_analysis.ipynb 141
+# %% ../nbs/15_analysis.ipynb 147
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -975,7 +1015,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + [""]
 
-# %% ../nbs/15_analysis.ipynb 143
+# %% ../nbs/15_analysis.ipynb 149
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -996,7 +1036,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 144
+# %% ../nbs/15_analysis.ipynb 150
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1027,7 +1067,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 145
+# %% ../nbs/15_analysis.ipynb 151
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1047,7 +1087,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 146
+# %% ../nbs/15_analysis.ipynb 152
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1062,7 +1102,7 @@ def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
             lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
     return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 148
+# %% ../nbs/15_analysis.ipynb 154
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
