@@ -30,8 +30,8 @@ from .train import prepare_data, resolve_device
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
-           'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus',
-           'load_sweeps', 'run_sweep', 'main']
+           'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress',
+           'worker_gpus', 'load_sweeps', 'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -150,6 +150,7 @@ def cuda_mps():
 
 # %% ../nbs/16_sweep.ipynb 15
 MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
+EXIT_AFTER_ERROR = 3  # a worker whose run raised exits with this code; the pool starts a fresh one in its slot
 
 
 def _done(out_dir: Path, name: str, max_steps: int) -> bool:
@@ -199,8 +200,11 @@ def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int 
         run = RunSpec(**job)
         connection.send(("start", index, run.name, None))
         try: connection.send(("done", index, run.name, run_one(run, out_dir)))
-        except Exception as e:  # this run's failure, not the worker's: report it and go on
+        except Exception as e:  # report the run's failure, then leave: a fresh process takes the next run
             connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
+            # (a CUDA error can leave this process unusable: a retry in place after an out-of-memory error
+            # failed with a bare AssertionError on an H200, the same run in a fresh process trained normally)
+            raise SystemExit(EXIT_AFTER_ERROR)
 
 # %% ../nbs/16_sweep.ipynb 21
 class SweepProgress:
