@@ -433,7 +433,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
             prepare_data(replace(r, overrides={}).config())  # tokenize once, before the workers start
         started = time.perf_counter()
         deadline = time.time() + stop_after if stop_after is not None else math.inf
-        # the longest runs first, so that none starts last and runs alone; then by recipe, so neighbours share graphs
+        # the longest runs first, so that none starts last and runs alone; then by recipe and name (a stable order)
         todo.sort(key=lambda r: (-max_steps[r.name], str(r.overrides["recipe"]), r.name))
         if scheduler == "dask": records = _run_on_dask(todo, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
         else:
