@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Throughput arms side by side on one host: the same sweep file run at once by several independent sweeps, each on
+# its own GPUs and into its own folder, then runs per GPU-hour per arm and whether the arms' common runs ended with
+# the same final validation loss; per arm, where a run's time goes: its first step (compiling) and its later steps.
+# An arm is NAME:GPUS:WORKERS[:OPTION...], e.g. one:0:8  two:1,2:16  mps:3:8:--mps  (GPUS: the host's GPU indices).
+# Writes $OUT/NAME.log, $OUT/NAME.json (its sweep.json), $OUT/arms_gpu.txt and $OUT/arms.txt.
+# usage: bash bench/sweep_arms.sh SWEEP_FILE STOP_AFTER LIMIT ARM [ARM ...]
+set -uo pipefail
+sweep=$1 stop=$2 limit=$3
+shift 3
+python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+export PYTHONPATH=/tmp/site:$PWD ALTGRAD_DATA_DIR=/tmp/altgrad_data PYTHONUNBUFFERED=1 WANDB_MODE=disabled
+nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader | tee "$OUT/arms_gpu.txt"
+names=()
+for arm in "$@"; do
+  IFS=: read -r name visible workers options <<< "$arm"
+  names+=("$name")
+  count=$(tr ',' '\n' <<< "$visible" | wc -l)
+  ( CUDA_VISIBLE_DEVICES=$visible timeout --signal=INT --kill-after=20 "$limit" python3 -m altgrad.sweep "$sweep" \
+      --out "/tmp/arm_$name" --workers "$workers" --gpus "$count" --stop-after "$stop" ${options//:/ } \
+      data_source=text data_path=data/eurlex_en.txt.gz > "$OUT/$name.log" 2>&1
+    cp "/tmp/arm_$name/sweep.json" "$OUT/$name.json" ) &
+done
+wait
+python3 - "${names[@]}" <<'PY' | tee "$OUT/arms.txt"
+import json, os, sys
+from pathlib import Path
+def finals(folder):
+    out = {}
+    for summary in Path(folder).glob("*/summary.json"):
+        try: out[summary.parent.name] = json.loads(summary.read_text())["final_val_loss"]
+        except (OSError, ValueError, KeyError): pass
+    return out
+def median(values): return sorted(values)[len(values) // 2] if values else float("nan")
+def step_times(folder):  # (first step ms, later logged steps' ms) over the arm's runs
+    first, later = [], []
+    for metrics in Path(folder).glob("*/metrics.jsonl"):
+        for line in metrics.read_text().splitlines():
+            row = json.loads(line)
+            if "step_ms" in row: (first if row["step"] == 0 else later).append(row["step_ms"])
+    return first, later
+arms = {name: finals(f"/tmp/arm_{name}") for name in sys.argv[1:]}
+for name, runs in arms.items():
+    try: log = json.loads((Path(os.environ["OUT"]) / f"{name}.json").read_text())
+    except OSError: print(f"{name}: no sweep.json (stopped at the limit?), {len(runs)} runs finished"); continue
+    walls = sorted(r["wall_s"] for r in log["per_run"].values() if r.get("wall_s"))
+    print(f"{name}: {log['ran']} runs in {log['wall_s']:.0f} s on {log['gpus']} GPU(s), {log['workers']} workers, "
+          f"mps {log['mps']}: {log['runs_per_gpu_hour']:.0f} runs per GPU-hour; per-run wall median "
+          f"{median(walls):.0f} s; failed {len(log['failed'])}")
+    first, later = step_times(f"/tmp/arm_{name}")
+    print(f"  first step (compile) median {median(first) / 1000:.1f} s; later steps median {median(later):.1f} ms")
+for name in sys.argv[2:]:
+    common = set(arms[name]) & set(arms[sys.argv[1]])
+    same = sum(arms[name][r] == arms[sys.argv[1]][r] for r in common)
+    print(f"{name} vs {sys.argv[1]}: {len(common)} runs in common, final val loss equal on {same}")
+PY
