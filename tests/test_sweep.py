@@ -119,3 +119,17 @@ def test_every_sweep_file_loads_and_the_v2_files_name_no_run_twice():
     for path in files: load_sweep(path)  # every run's config is checked
     v2 = load_sweeps([p for p in files if p.name.startswith("v2_")])  # one queue into results/v2: no name twice
     assert len(v2) > 400
+
+
+def test_the_matched_step_sweep_uses_the_learning_rates_the_analysis_computes_from_the_tuning_runs():
+    from altgrad.analysis import ExperimentDataLoader, OptimizerComparator, Study
+    _, _, runs = load_sweep(ROOT / "configs" / "sweeps" / "v2_matched.yaml")
+    swept = {r.overrides["recipe"]["name"]: r.overrides["learning_rate"] for r in runs}
+    loader = ExperimentDataLoader(ROOT / "results" / "v2")
+    # only the runs the rate depends on: the stored-weight AdamW and ManifoldAdamW (update) runs
+    loader.run_dirs = lambda: sorted(p for p in (ROOT / "results" / "v2").iterdir()
+                                     if "_uniform_adamw_stored_lr" in p.name or "_uniform_manifold_update_stored" in p.name)
+    optimizers = OptimizerComparator(Study(loader.load()))
+    for fmt, lr in swept.items():
+        computed = optimizers.matched_learning_rate(fmt)
+        assert f"{computed:.1e}" == f"{lr:.1e}", (fmt, computed, lr)  # the file gives two significant digits
