@@ -17,10 +17,12 @@ from fastcore.basics import patch
 import yaml
 
 from .layers import NOT_QUANTIZED
+from .model import GPTConfig
 from .recipes import Recipe, known_recipes, load_recipe
 
 # %% auto 0
-__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'TrainConfig',
+__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'OptimizerSettings',
+           'PrecisionSettings', 'StabilitySettings', 'DiagnosticSettings', 'RunSettings', 'TrainConfig',
            'resolve_config_path', 'load_config', 'parse_overrides']
 
 # %% ../nbs/08_config.ipynb 5
@@ -34,16 +36,10 @@ REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what re
     "grad_rounding": "recipe.grad.rounding"}
 REMOVED_KEYS = {"log_bit_position": "the positions it recorded were never read; delete the key"}
 
+# %% ../nbs/08_config.ipynb 7
 @dataclass
-class TrainConfig:
-    # model
-    n_layer: int = 6
-    n_head: int = 6
-    n_embd: int = 384
-    block_size: int = 256
-    vocab_size: int = 50257
-    dropout: float = 0.0
-    # optimisation
+class OptimizerSettings:
+    "How the weights move: batch size, the warm-up + cosine learning-rate schedule, AdamW's constants, clipping."
     batch_size: int = 12
     learning_rate: float = 6e-4
     min_lr: float = 6e-5
@@ -54,11 +50,19 @@ class TrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0
     optimizer: str = "adamw"
-    # simulated low precision
+
+# %% ../nbs/08_config.ipynb 8
+@dataclass
+class PrecisionSettings:
+    "What is quantized and how (`altgrad.recipes`), and where the weights live between steps."
     recipe: str | dict = NOT_QUANTIZED  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
-    use_shadow: bool = True
+    use_shadow: bool = True  # False: no FP32 master weights, every weight stored on its format's grid
     stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
-    # stability
+
+# %% ../nbs/08_config.ipynb 9
+@dataclass
+class StabilitySettings:
+    "When a run counts as failed (`altgrad.stability`), and the interventions that try to save it."
     nan_patience: int = 5
     bit_stall_threshold: float = 0.95
     divergence_nats: float = 1.0  # collapse when the 50-step mean training loss climbs this far above its low; 0: off
@@ -70,7 +74,11 @@ class TrainConfig:
     enable_emergency_shift: bool = False
     emergency_shift_nan_patience: int = 3
     emergency_shift_stall_threshold: float = 0.98
-    # diagnostics and ULP-aware optimisation
+
+# %% ../nbs/08_config.ipynb 10
+@dataclass
+class DiagnosticSettings:
+    "What the measurement layer samples (`altgrad.probes`), and the ULP-aware optimizers' settings."
     diagnostic_interval: int = 100  # steps between sampled steps (cheap diagnostics: stall, ULP movement, gradient norms)
     # every Nth sampled step is a full one, which adds the costly diagnostics: an eager pass with the
     # overflow/underflow counters, the FP32 reference gradients, rank health and dead neurons. These defaults
@@ -85,7 +93,11 @@ class TrainConfig:
     manifold_max_stiffness: float = 1e3
     manifold_lr: float = 0.25  # ManifoldAdamW (update mode) and GridOptim: peak step in ULPs (rungs) per step
     grid_rung_clip: float = 4.0
-    # logging, evaluation, checkpoints
+
+# %% ../nbs/08_config.ipynb 11
+@dataclass
+class RunSettings:
+    "Logging, evaluation and checkpoints; data and device."
     log_interval: int = 10
     eval_interval: int = 100
     eval_iters: int = 20
@@ -99,7 +111,6 @@ class TrainConfig:
     tags: list = field(default_factory=list)
     wandb_mode: str = "offline"
     seed: int = 42
-    # data and device
     data_source: str = "packaged"
     data_path: str | None = None
     data_dir: str | None = None  # prepared tokens; None: data_cache/<source name>
@@ -109,6 +120,12 @@ class TrainConfig:
     compile_mode: str = "reduce-overhead"  # torch.compile mode; reduce-overhead replays CUDA graphs (2x faster here)
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" to disable)
 
+# %% ../nbs/08_config.ipynb 12
+@dataclass
+class TrainConfig(RunSettings, DiagnosticSettings, StabilitySettings, PrecisionSettings, OptimizerSettings, GPTConfig):
+    """Every setting of a run, flat: the model's shape (`GPTConfig`), then the groups above in the order of the
+    bases read right to left. Each value is checked against its type and range when the config is made."""
+
     def __post_init__(self):
         for f in dataclasses.fields(self):
             setattr(self, f.name, _check_type(f.name, getattr(self, f.name), f.type))
@@ -117,7 +134,7 @@ class TrainConfig:
                 raise ValueError(f"config key '{f.name}' = {value!r}: must be a finite number")
         self._check_values()
 
-# %% ../nbs/08_config.ipynb 7
+# %% ../nbs/08_config.ipynb 14
 @patch
 def _check_values(self: TrainConfig):
     def need(ok: bool, key: str, why: str):
@@ -154,47 +171,47 @@ def _check_values(self: TrainConfig):
          "use auto, never, or the path of an existing checkpoint file")
     self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
 
-# %% ../nbs/08_config.ipynb 8
+# %% ../nbs/08_config.ipynb 15
 @patch
 def _fitted(self: TrainConfig, interval: int) -> int:
     # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
     return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
 
-# %% ../nbs/08_config.ipynb 9
+# %% ../nbs/08_config.ipynb 16
 @patch(as_prop=True)
 def eval_every(self: TrainConfig) -> int:
     "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
     return self._fitted(self.eval_interval)
 
-# %% ../nbs/08_config.ipynb 11
+# %% ../nbs/08_config.ipynb 18
 @patch(as_prop=True)
 def sample_every(self: TrainConfig) -> int:
     "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
     return self._fitted(self.diagnostic_interval)
 
-# %% ../nbs/08_config.ipynb 13
+# %% ../nbs/08_config.ipynb 20
 @patch(as_prop=True)
 def optimizer_name(self: TrainConfig) -> str:
     "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
     return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
-# %% ../nbs/08_config.ipynb 15
+# %% ../nbs/08_config.ipynb 22
 @patch(as_prop=True)
 def quantization(self: TrainConfig) -> Recipe:
     "The typed recipe of the `recipe` key."
     return self._quantization
 
-# %% ../nbs/08_config.ipynb 17
+# %% ../nbs/08_config.ipynb 24
 @patch(as_prop=True)
 def quantized(self: TrainConfig) -> bool:
     "The recipe quantizes some operand of some layer."
     return self._quantization.quantizes
 
-# %% ../nbs/08_config.ipynb 19
+# %% ../nbs/08_config.ipynb 26
 @patch
 def to_dict(self: TrainConfig) -> dict: return dataclasses.asdict(self)
 
-# %% ../nbs/08_config.ipynb 21
+# %% ../nbs/08_config.ipynb 28
 def _check_type(key: str, value, annotation):
     "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
     hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
@@ -207,7 +224,13 @@ def _check_type(key: str, value, annotation):
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
     raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
 
-# %% ../nbs/08_config.ipynb 23
+# %% ../nbs/08_config.ipynb 29
+@patch
+def model_config(self: TrainConfig) -> GPTConfig:
+    "The model's shape alone, for `GPT`."
+    return GPTConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GPTConfig)})
+
+# %% ../nbs/08_config.ipynb 32
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals() else Path("configs")
 
 
@@ -222,7 +245,7 @@ def resolve_config_path(config: str | Path) -> Path:
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
                             f"{CONFIG_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
 
-# %% ../nbs/08_config.ipynb 25
+# %% ../nbs/08_config.ipynb 34
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     "TrainConfig from a YAML file (see `resolve_config_path`) plus keyword overrides, all checked."
     values = {}
@@ -247,7 +270,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TrainConfig(**values)
 
-# %% ../nbs/08_config.ipynb 27
+# %% ../nbs/08_config.ipynb 36
 def parse_overrides(pairs: list[str]) -> dict:
     "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
     out = {}

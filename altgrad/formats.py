@@ -53,40 +53,14 @@ class FPFormat:
     name: str | None = None  # None: "ExMy" plus the settings that differ from the registered ExMy (or the defaults)
 
     def __post_init__(self):
-        for key in ("E", "M"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
-        if self.E + self.M == 0: raise ValueError("E0M0 has no non-zero value: a format needs E + M >= 1")
-        if self.bias is not None and (not isinstance(self.bias, int) or isinstance(self.bias, bool)):
-            raise ValueError(f"bias must be a whole number (int), got {self.bias!r} ({type(self.bias).__name__})")
-        if not isinstance(self.subnormals, bool):
-            raise ValueError(f"subnormals must be True or False, got {self.subnormals!r}")
-        if 1 + self.E + self.M > MAX_BITS:
-            raise ValueError(f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
-                             f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})")
+        self._check_fields()
         if self.bias is None: object.__setattr__(self, "bias", default_bias(self.E))
         if self.specials is None:
             object.__setattr__(self, "specials", "none" if self.E == 0 else default_specials(self.E, self.M))
-        if self.specials not in SPECIALS:
-            raise ValueError(f"specials must be one of {SPECIALS}, got {self.specials!r}")
-        if self.E == 0 and (self.specials != "none" or not self.subnormals):
-            raise ValueError("E=0 is plain fixed point: it has no special codes (specials='none') and "
-                             "every code is 'subnormal' (subnormals=True)")
-        if self.M == 0 and not self.subnormals:
-            raise ValueError("with M=0 there are no subnormal codes (code 0 is zero either way): keep subnormals=True")
-        if self.specials == "ieee" and self.E < 2:
-            raise ValueError(f"specials='ieee' reserves the top exponent field and needs E >= 2, got E={self.E}")
+        self._check_layout()
         if self.name is None: object.__setattr__(self, "name", self._default_name())
-        top_exponent = 2 ** self.E - 1 - self.bias if self.E > 0 else self.emin
-        if top_exponent > 1023 or self.emin - self.M < -1074:
-            raise ValueError(f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
-                             "E or a bias that centres the range")
+        self._check_range()
         self._derive_limits()
-
-    def __repr__(self):
-        return (f"FPFormat({self.name}: E={self.E} M={self.M} bias={self.bias} subnormals={self.subnormals} "
-                f"specials={self.specials!r} max={self.max_finite:g})")
 
     @cached_property
     def values(self) -> np.ndarray:
@@ -111,7 +85,53 @@ class FPFormat:
         codes = np.flatnonzero(np.isfinite(half))
         return codes, half[codes]
 
-# %% ../nbs/02_formats.ipynb 13
+# %% ../nbs/02_formats.ipynb 14
+@patch
+def _check_fields(self: FPFormat):
+    "E and M non-negative integers with E + M >= 1, bias a whole number, subnormals a bool, at most MAX_BITS bits."
+    for key in ("E", "M"):
+        value = getattr(self, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
+    if self.E + self.M == 0: raise ValueError("E0M0 has no non-zero value: a format needs E + M >= 1")
+    if self.bias is not None and (not isinstance(self.bias, int) or isinstance(self.bias, bool)):
+        raise ValueError(f"bias must be a whole number (int), got {self.bias!r} ({type(self.bias).__name__})")
+    if not isinstance(self.subnormals, bool):
+        raise ValueError(f"subnormals must be True or False, got {self.subnormals!r}")
+    if 1 + self.E + self.M > MAX_BITS:
+        raise ValueError(f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
+                         f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})")
+
+# %% ../nbs/02_formats.ipynb 15
+@patch
+def _check_layout(self: FPFormat):
+    "The special-value policy and the subnormals fit E and M."
+    if self.specials not in SPECIALS:
+        raise ValueError(f"specials must be one of {SPECIALS}, got {self.specials!r}")
+    if self.E == 0 and (self.specials != "none" or not self.subnormals):
+        raise ValueError("E=0 is plain fixed point: it has no special codes (specials='none') and "
+                         "every code is 'subnormal' (subnormals=True)")
+    if self.M == 0 and not self.subnormals:
+        raise ValueError("with M=0 there are no subnormal codes (code 0 is zero either way): keep subnormals=True")
+    if self.specials == "ieee" and self.E < 2:
+        raise ValueError(f"specials='ieee' reserves the top exponent field and needs E >= 2, got E={self.E}")
+
+# %% ../nbs/02_formats.ipynb 16
+@patch
+def _check_range(self: FPFormat):
+    "Every value, from the largest to the smallest subnormal, is a float64 (the grid is computed in float64)."
+    top_exponent = 2 ** self.E - 1 - self.bias if self.E > 0 else self.emin
+    if top_exponent > 1023 or self.emin - self.M < -1074:
+        raise ValueError(f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
+                         "E or a bias that centres the range")
+
+# %% ../nbs/02_formats.ipynb 17
+@patch
+def __repr__(self: FPFormat):
+    return (f"FPFormat({self.name}: E={self.E} M={self.M} bias={self.bias} subnormals={self.subnormals} "
+            f"specials={self.specials!r} max={self.max_finite:g})")
+
+# %% ../nbs/02_formats.ipynb 18
 @patch
 def _default_name(self: FPFormat) -> str:
     "'ExMy' plus what differs from the registered ExMy (or, for unregistered ones, from the default layout)."
@@ -124,23 +144,23 @@ def _default_name(self: FPFormat) -> str:
     if not self.subnormals: name += "_nosub"
     return name
 
-# %% ../nbs/02_formats.ipynb 14
+# %% ../nbs/02_formats.ipynb 19
 @patch(as_prop=True)
 def bits(self: FPFormat) -> int: return 1 + self.E + self.M
 
-# %% ../nbs/02_formats.ipynb 16
+# %% ../nbs/02_formats.ipynb 21
 @patch(as_prop=True)
 def emin(self: FPFormat) -> int:
     "Exponent of the lowest binade with an implicit leading one (of the subnormal spacing when E=0)."
     return 1 - self.bias if (self.subnormals or self.E == 0) else -self.bias
 
-# %% ../nbs/02_formats.ipynb 18
+# %% ../nbs/02_formats.ipynb 23
 @patch(as_prop=True)
 def grid(self: FPFormat) -> np.ndarray:
     "Sorted non-negative finite values (0 first); the negative half mirrors it."
     return self._positive[1]
 
-# %% ../nbs/02_formats.ipynb 20
+# %% ../nbs/02_formats.ipynb 25
 @patch
 def _derive_limits(self: FPFormat):
     """Read the limits off the table once and keep them as plain Python numbers, so code traced by
@@ -160,7 +180,7 @@ def _derive_limits(self: FPFormat):
     limits["fits_float32"] = limits["max_finite"] <= float(torch.finfo(torch.float32).max) and self.emin >= -126
     for key, value in limits.items(): object.__setattr__(self, key, value)
 
-# %% ../nbs/02_formats.ipynb 22
+# %% ../nbs/02_formats.ipynb 27
 FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [
     FPFormat(0, 7, name="E0M7"),
     FPFormat(1, 6, name="E1M6"),
@@ -199,7 +219,7 @@ def get_format(name: str | FPFormat, bias: int | None = None, specials: str | No
     if not overrides: return base
     return dataclasses.replace(base, name=None, **{"specials": base.specials, **overrides})
 
-# %% ../nbs/02_formats.ipynb 26
+# %% ../nbs/02_formats.ipynb 31
 @patch
 def ulp(self: FPFormat, x):
     "Grid spacing at `x`: 2^(clamp(floor(log2|x|), emin, emax) - M)."
@@ -217,25 +237,25 @@ def ulp(self: FPFormat, x):
 
 FPFormat.stiffness = FPFormat.ulp  # S(w): the same quantity, named for the manifold-aware optimizer
 
-# %% ../nbs/02_formats.ipynb 30
+# %% ../nbs/02_formats.ipynb 35
 def _as_float64(x) -> np.ndarray:
     return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
 
-# %% ../nbs/02_formats.ipynb 31
+# %% ../nbs/02_formats.ipynb 36
 def _like_input(result: np.ndarray, like, dtype: torch.dtype):
     "Return `result` in the container `like` came in: tensor (same device), ndarray, or Python scalar."
     if isinstance(like, torch.Tensor): return torch.as_tensor(result, dtype=dtype, device=like.device)
     if isinstance(like, np.ndarray) or np.ndim(like) > 0: return result
     return result.item()
 
-# %% ../nbs/02_formats.ipynb 32
+# %% ../nbs/02_formats.ipynb 37
 @patch
 def nan_code(self: FPFormat) -> int:
     "The canonical NaN code (positive sign, highest NaN code)."
     if not self.has_nan: raise ValueError(f"{self.name} has no NaN code (specials='none')")
     return int(np.flatnonzero(np.isnan(self.values[: 2 ** (self.bits - 1)]))[-1])
 
-# %% ../nbs/02_formats.ipynb 34
+# %% ../nbs/02_formats.ipynb 39
 @patch
 def to_real(self: FPFormat, code):
     "Value(s) of integer code(s) 0 .. 2^bits - 1 (int, array or tensor; tensors come back float64)."
@@ -244,7 +264,7 @@ def to_real(self: FPFormat, code):
         raise ValueError(f"{self.name}: codes must be integers in [0, {2 ** self.bits}), got {code!r}")
     return _like_input(self.values[codes.astype(np.int64)], code, torch.float64)
 
-# %% ../nbs/02_formats.ipynb 36
+# %% ../nbs/02_formats.ipynb 41
 @patch
 def to_bits(self: FPFormat, value, saturate: bool = True):
     "Nearest code (ties to the even code) for value(s); see the overflow rule above."
@@ -270,7 +290,7 @@ def to_bits(self: FPFormat, value, saturate: bool = True):
     if to_nan.any(): code = np.where(to_nan, self.nan_code(), code)
     return _like_input(code, value, torch.int64)
 
-# %% ../nbs/02_formats.ipynb 40
+# %% ../nbs/02_formats.ipynb 45
 @patch
 def table(self: FPFormat):
     "pandas DataFrame: one row per code with its bit fields, value and class."

@@ -26,7 +26,7 @@ from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes,
                            scrub_temporary_files)
 from .device import read_back
 from .layers import calibrate_scalers, store_weights_on_grid
-from .model import GPT, GPTConfig
+from .model import GPT
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
 
@@ -183,8 +183,7 @@ def prepare_data(config: TrainConfig) -> TokenData:
 def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
     "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
     torch.manual_seed(config.seed)  # identical initial weights for every format
-    model = GPT(GPTConfig(block_size=config.block_size, vocab_size=config.vocab_size, n_layer=config.n_layer,
-                          n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout))
+    model = GPT(config.model_config())
     return model, quantize_model(model, config.quantization) if config.quantized else None
 
 # %% ../nbs/12_train.ipynb 36
