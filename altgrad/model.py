@@ -49,7 +49,7 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
 
-# %% ../nbs/06_model.ipynb 8
+# %% ../nbs/06_model.ipynb 10
 class MLP(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -60,7 +60,7 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
 
-# %% ../nbs/06_model.ipynb 10
+# %% ../nbs/06_model.ipynb 12
 class Block(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -73,7 +73,7 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
-# %% ../nbs/06_model.ipynb 13
+# %% ../nbs/06_model.ipynb 15
 class GPT(nn.Module):
     "Decoder-only transformer; `forward(idx, targets)` returns (logits, loss)."
 
@@ -102,25 +102,12 @@ class GPT(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-# %% ../nbs/06_model.ipynb 15
+# %% ../nbs/06_model.ipynb 17
 @patch
 def num_params(self: GPT, non_embedding: bool = True) -> int:
     "Parameter count (the tied lm_head counted once; position embeddings excluded by default)."
     n = sum(p.numel() for p in self.parameters())
     return n - self.transformer.wpe.weight.numel() if non_embedding else n
-
-# %% ../nbs/06_model.ipynb 17
-@patch
-def forward(self: GPT, idx, targets=None, blocks=None, head=None):
-    """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
-    over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
-    B, T = idx.shape
-    if T > self.config.block_size:
-        raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
-    pos = torch.arange(T, device=idx.device)
-    x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-    for block in blocks or self.transformer.h: x = block(x)
-    return (head or self.head)(x, targets)
 
 # %% ../nbs/06_model.ipynb 19
 @patch
@@ -133,6 +120,19 @@ def head(self: GPT, x, targets=None):
     return logits, loss
 
 # %% ../nbs/06_model.ipynb 21
+@patch
+def forward(self: GPT, idx, targets=None, blocks=None, head=None):
+    """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
+    over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
+    pos = torch.arange(T, device=idx.device)
+    x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+    for block in blocks or self.transformer.h: x = block(x)
+    return (head or self.head)(x, targets)
+
+# %% ../nbs/06_model.ipynb 25
 @patch
 def configure_optimizers(self: GPT, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
                          device_type: str = "cpu", optimizer_cls=None, **kwargs):
