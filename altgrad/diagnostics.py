@@ -18,8 +18,8 @@ from .quantize import code_index, quantize
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'compute_stiffness_field', 'grid_alignment_statistics',
-           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'gradient_norms', 'reference_gradients',
-           'gradient_fidelity', 'DeadNeuronTracker', 'zero_update_fraction']
+           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'gradient_norms', 'gradient_fidelity',
+           'reference_gradients', 'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/10_diagnostics.ipynb 5
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
@@ -34,12 +34,12 @@ def _max(x: Tensor, segments: Segments | None) -> Tensor: return x.max() if segm
 # %% ../nbs/10_diagnostics.ipynb 8
 def _spread(v: Tensor, segments: Segments | None) -> Tensor: return v if segments is None else segments.spread(v)
 
-# %% ../nbs/10_diagnostics.ipynb 9
+# %% ../nbs/10_diagnostics.ipynb 10
 def compute_stiffness_field(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> Tensor:
     "S(w) for every weight, in the weight's own units: the ULP of the format at w·scale, divided by scale."
     return fmt.stiffness(w.detach().float() * scale) / scale
 
-# %% ../nbs/10_diagnostics.ipynb 11
+# %% ../nbs/10_diagnostics.ipynb 12
 # Each statistic below is a 0-d tensor, or with `segments` (w is then their flat concatenation and `scale` one
 # value per element) a vector with one value per segment.
 
@@ -51,7 +51,7 @@ def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 
     return dict(mean_ulp_distance=_mean(distance, segments), max_ulp_distance=_max(distance, segments),
                 on_grid_fraction=_mean(distance == 0, segments))
 
-# %% ../nbs/10_diagnostics.ipynb 13
+# %% ../nbs/10_diagnostics.ipynb 14
 def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
                    segments: Segments | None = None) -> dict[str, Tensor]:
     "How many codes each weight moved between two snapshots: mean, max, and the fraction that did not move."
@@ -59,7 +59,7 @@ def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: floa
     return dict(mean_codes_moved=_mean(moved, segments), max_codes_moved=_max(moved, segments),
                 zero_move_fraction=_mean(moved == 0, segments))
 
-# %% ../nbs/10_diagnostics.ipynb 15
+# %% ../nbs/10_diagnostics.ipynb 16
 def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
                                    segments: Segments | None = None) -> dict[str, Tensor]:
     """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
@@ -77,7 +77,7 @@ def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, sca
     correlation = _sum(lu * ls, segments) / (_sum(lu.square(), segments) * _sum(ls.square(), segments)).sqrt()
     return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
 
-# %% ../nbs/10_diagnostics.ipynb 19
+# %% ../nbs/10_diagnostics.ipynb 21
 COLLAPSE_THRESHOLD = 0.1
 STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
@@ -98,12 +98,26 @@ def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
     threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
     return dict(stable_rank=stable, effective_rank=effective, collapse_warning=effective < threshold * min(w.shape))
 
-# %% ../nbs/10_diagnostics.ipynb 23
+# %% ../nbs/10_diagnostics.ipynb 25
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     "Per gradient: L2 norm, L∞ norm and the number of exactly-zero entries."
     return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
 
-# %% ../nbs/10_diagnostics.ipynb 25
+# %% ../nbs/10_diagnostics.ipynb 27
+def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
+    "Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf if g == r)."
+    out = {}
+    for name, r in reference.items():
+        g = grads.get(name)
+        if g is None: continue
+        g, r = g.double().flatten(), r.double().flatten()
+        noise, norms = (g - r).square().sum(), g.norm() * r.norm()
+        cosine = torch.where(norms > 0, g @ r / norms, 0.0)
+        snr = torch.where(noise > 0, 10 * torch.log10(r.square().sum() / noise), math.inf)
+        out[name] = dict(cosine=cosine, snr_db=snr)
+    return out
+
+# %% ../nbs/10_diagnostics.ipynb 29
 def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,
                         autocast: dict | None = None, rng_state: dict | None = None) -> dict[str, Tensor]:
     """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by default all
@@ -133,21 +147,7 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str
         with torch.no_grad():
             for n, b in model.named_buffers(): b.copy_(saved_buffers[n])
 
-# %% ../nbs/10_diagnostics.ipynb 27
-def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
-    "Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf if g == r)."
-    out = {}
-    for name, r in reference.items():
-        g = grads.get(name)
-        if g is None: continue
-        g, r = g.double().flatten(), r.double().flatten()
-        noise, norms = (g - r).square().sum(), g.norm() * r.norm()
-        cosine = torch.where(norms > 0, g @ r / norms, 0.0)
-        snr = torch.where(noise > 0, 10 * torch.log10(r.square().sum() / noise), math.inf)
-        out[name] = dict(cosine=cosine, snr_db=snr)
-    return out
-
-# %% ../nbs/10_diagnostics.ipynb 31
+# %% ../nbs/10_diagnostics.ipynb 32
 class DeadNeuronTracker:
     "Fraction of MLP neurons whose |GELU(c_fc(x))| stays below `threshold` over the last `window` samples."
 
@@ -175,7 +175,7 @@ class DeadNeuronTracker:
         if not peaks: return math.nan
         return (torch.cat(peaks) < self.threshold).double().mean()
 
-# %% ../nbs/10_diagnostics.ipynb 33
+# %% ../nbs/10_diagnostics.ipynb 34
 def zero_update_fraction(w_before: Tensor, w_after: Tensor, segments: Segments | None = None) -> Tensor:
     "Fraction of weights a step left exactly unchanged (per segment with `segments`)."
     return _mean(w_before == w_after, segments)
