@@ -37,7 +37,7 @@ def _describe_failure(path: Path, error: BaseException) -> str:
     except OSError: free = "free space unknown"
     return f"could not write {path}: {reason} ({free}); its previous version, if any, is unchanged"
 
-# %% ../nbs/00_files.ipynb 11
+# %% ../nbs/00_files.ipynb 12
 def _fsync_directory(directory: Path):
     "Make a rename in `directory` durable (POSIX); a no-op where directories cannot be opened."
     try: fd = os.open(directory, os.O_RDONLY)
@@ -46,7 +46,7 @@ def _fsync_directory(directory: Path):
     except OSError: pass
     finally: os.close(fd)
 
-# %% ../nbs/00_files.ipynb 12
+# %% ../nbs/00_files.ipynb 14
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
     """Replace `path` with what `write(file)` writes, atomically: a temporary file in the same directory, flushed
     and fsynced, then renamed over `path`. On any failure the temporary file is removed and `WriteError` names the
@@ -67,17 +67,17 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
         raise
     _fsync_directory(path.parent)
 
-# %% ../nbs/00_files.ipynb 14
+# %% ../nbs/00_files.ipynb 18
 def atomic_write_bytes(path: str | Path, data: bytes):
     "`atomic_write` of a bytes object."
     atomic_write(path, lambda f: f.write(data))
 
-# %% ../nbs/00_files.ipynb 16
+# %% ../nbs/00_files.ipynb 20
 def atomic_write_text(path: str | Path, text: str):
     "`atomic_write` of a string, as UTF-8."
     atomic_write_bytes(path, text.encode("utf-8"))
 
-# %% ../nbs/00_files.ipynb 21
+# %% ../nbs/00_files.ipynb 23
 def scrub_temporary_files(directory: str | Path) -> list[Path]:
     "Remove the `.NAME.PID.tmp` files of writes that never finished in `directory` (not recursive)."
     removed = []
@@ -86,17 +86,17 @@ def scrub_temporary_files(directory: str | Path) -> list[Path]:
         except OSError: pass
     return removed
 
-# %% ../nbs/00_files.ipynb 25
+# %% ../nbs/00_files.ipynb 27
 class LockedError(RuntimeError):
     "Another live writer holds the directory."
 
-# %% ../nbs/00_files.ipynb 27
+# %% ../nbs/00_files.ipynb 29
 def _process_start(pid: int) -> str | None:
     "The start time of process `pid` in clock ticks since boot (Linux), or None where it cannot be read."
     try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError): return None
 
-# %% ../nbs/00_files.ipynb 28
+# %% ../nbs/00_files.ipynb 31
 def _alive(owner: dict) -> bool:
     pid = owner.get("pid")
     if not isinstance(pid, int) or pid <= 0: return False
@@ -106,7 +106,7 @@ def _alive(owner: dict) -> bool:
     started = _process_start(pid)
     return started is None or owner.get("start") in (None, started)
 
-# %% ../nbs/00_files.ipynb 29
+# %% ../nbs/00_files.ipynb 33
 _HELD: set[Path] = set()  # directories whose lock this process holds
 
 class DirectoryLock:
@@ -123,14 +123,14 @@ class DirectoryLock:
 
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/00_files.ipynb 31
+# %% ../nbs/00_files.ipynb 35
 @patch
 def _read_owner(self: DirectoryLock) -> dict | None:
     try: return json.loads(self.path.read_text())
     except FileNotFoundError: return None
     except (OSError, ValueError): return {}  # unreadable: nobody we could wait for
 
-# %% ../nbs/00_files.ipynb 32
+# %% ../nbs/00_files.ipynb 37
 @patch
 def acquire(self: DirectoryLock) -> "DirectoryLock":
     self.directory.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,7 @@ def acquire(self: DirectoryLock) -> "DirectoryLock":
     _HELD.add(key)
     return self
 
-# %% ../nbs/00_files.ipynb 34
+# %% ../nbs/00_files.ipynb 39
 @patch
 def release(self: DirectoryLock):
     key = self.path.resolve()
@@ -173,7 +173,7 @@ def release(self: DirectoryLock):
     _HELD.discard(key)
     if (self._read_owner() or {}).get("pid") == os.getpid(): self.path.unlink(missing_ok=True)
 
-# %% ../nbs/00_files.ipynb 41
+# %% ../nbs/00_files.ipynb 46
 def read_metrics(run_dir: str | Path) -> list[dict]:
     "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
     path, records = Path(run_dir) / "metrics.jsonl", []
