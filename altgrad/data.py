@@ -89,7 +89,7 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"corpus file {path} is not UTF-8 text: byte offset {e.start} {where} is {raw[e.start:e.start + 1]!r} "
                          f"({e.reason}); give text files (.txt, .txt.gz)") from None
 
-# %% ../nbs/07_data.ipynb 13
+# %% ../nbs/07_data.ipynb 14
 def text_documents(path: str | Path) -> list[str]:
     "Documents from a text file (split on `<|endoftext|>` lines; .gz allowed) or a directory of .txt/.txt.gz files."
     path = Path(path).expanduser()
@@ -105,7 +105,7 @@ def text_documents(path: str | Path) -> list[str]:
     if not docs: raise ValueError(f"{path} holds no text")
     return docs
 
-# %% ../nbs/07_data.ipynb 15
+# %% ../nbs/07_data.ipynb 16
 def eurlex_hf_documents(split: str = "train") -> list[str]:
     "EURLEX57K acts from the Hugging Face hub (`lex_glue`/`eurlex`); needs the network and `datasets`."
     try:
@@ -114,7 +114,7 @@ def eurlex_hf_documents(split: str = "train") -> list[str]:
         raise ImportError("source 'eurlex_hf' needs the Hugging Face 'datasets' package: pip install datasets")
     return [row["text"] for row in load_dataset("lex_glue", "eurlex", split=split)]
 
-# %% ../nbs/07_data.ipynb 17
+# %% ../nbs/07_data.ipynb 18
 def load_documents(source: str = "packaged", data_path: str | Path | None = None) -> list[str]:
     "Documents of a corpus source: 'packaged', 'text' (with `data_path`) or 'eurlex_hf'."
     if source == "packaged": return packaged_documents()
@@ -133,7 +133,7 @@ def _request(source, data_path, val_fraction, split_seed) -> dict:
     return dict(version=PREPARE_VERSION, source=source, data_path=data_path, val_fraction=val_fraction,
                 split_seed=split_seed, tokenizer="gpt2")
 
-# %% ../nbs/07_data.ipynb 22
+# %% ../nbs/07_data.ipynb 23
 def is_prepared(out_dir: str | Path, request: dict | None = None) -> bool:
     "True when `out_dir` holds a complete preparation (for `request`, if given)."
     out_dir = Path(out_dir)
@@ -146,7 +146,7 @@ def is_prepared(out_dir: str | Path, request: dict | None = None) -> bool:
             return False
     return True
 
-# %% ../nbs/07_data.ipynb 24
+# %% ../nbs/07_data.ipynb 25
 def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path | None = None,
             val_fraction: float = 0.1, split_seed: int = 1234) -> dict:
     "Tokenize a corpus once into `out_dir`; returns its meta. Does nothing when already prepared."
@@ -172,7 +172,7 @@ def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path
     atomic_write_bytes(out_dir / "meta.json", json.dumps(meta, indent=1).encode())
     return meta
 
-# %% ../nbs/07_data.ipynb 28
+# %% ../nbs/07_data.ipynb 29
 class TokenData:
     "Memory-mapped train/val token files of a prepared directory."
 
