@@ -45,7 +45,7 @@ def _suggest(key: str, valid) -> str:
     close = difflib.get_close_matches(str(key), list(valid), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
-# %% ../nbs/05_recipes.ipynb 8
+# %% ../nbs/05_recipes.ipynb 9
 def _shorthand(spec: str) -> dict:
     "E5M2 or E4M3/E5M2: every linear layer, one scale per tensor."
     forward, _, gradient = spec.upper().partition("/")
@@ -54,7 +54,7 @@ def _shorthand(spec: str) -> dict:
     return dict(name=spec.upper(), description=f"{spec.upper()}: every tensor of every linear layer, one scale per tensor",
                 **{r: dict(format=f, scaling=_ROLE_SCALING[r]) for r, f in formats.items()})
 
-# %% ../nbs/05_recipes.ipynb 9
+# %% ../nbs/05_recipes.ipynb 11
 def _named(name: str, where: str, seen: tuple) -> dict:
     "The merged mapping of a recipe name, a format shorthand or a high-precision spelling."
     if _SHORTHAND.match(name):
@@ -73,7 +73,7 @@ def _named(name: str, where: str, seen: tuple) -> dict:
     if not isinstance(spec, dict): raise ValueError(f"recipe file {file} must hold a mapping of recipe keys")
     return _merge({"name": name, **spec}, f"{file.name}", seen + (name,))
 
-# %% ../nbs/05_recipes.ipynb 10
+# %% ../nbs/05_recipes.ipynb 13
 def _cast_fields(value, where: str) -> dict:
     "A role's or GEMM's value as Cast fields: a format, a high-precision spelling, or a mapping of fields."
     if isinstance(value, str) or value is None:
@@ -88,7 +88,7 @@ def _cast_fields(value, where: str) -> dict:
             raise ValueError(f"config key '{where}.{key}' must be {' or '.join('null' if t is type(None) else t.__name__ for t in ok)}, got {v!r}")
     return {k: None if k == "format" and v is not None and v.lower() in HIGH_PRECISION else v for k, v in value.items()}
 
-# %% ../nbs/05_recipes.ipynb 11
+# %% ../nbs/05_recipes.ipynb 15
 def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict:
     "The merged mapping of `spec` (a name or a mapping) on its base, or on `onto` (a layer's override)."
     if isinstance(spec, str): return _named(spec, where, seen)
@@ -126,12 +126,12 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
     merged["layers"].update(layers)
     return merged
 
-# %% ../nbs/05_recipes.ipynb 14
+# %% ../nbs/05_recipes.ipynb 18
 def match_layer(name: str, patterns) -> str | None:
     "The first pattern that matches module `name` exactly or as a dotted suffix."
     return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
 
-# %% ../nbs/05_recipes.ipynb 16
+# %% ../nbs/05_recipes.ipynb 20
 def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     "The typed GemmRecipe of a merged mapping; a Cast's own error is given with the key it came from."
     def cast(fields: dict, key: str) -> Cast:
@@ -144,7 +144,7 @@ def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0))
     except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
 
-# %% ../nbs/05_recipes.ipynb 17
+# %% ../nbs/05_recipes.ipynb 22
 @dataclass(frozen=True)
 class Recipe:
     "A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer pattern."
@@ -173,7 +173,7 @@ class Recipe:
         "The recipe's name in tables, for block-scaled recipes; None for per-tensor ones (named by their formats)."
         return None if self.per_tensor else self.name.upper()
 
-# %% ../nbs/05_recipes.ipynb 19
+# %% ../nbs/05_recipes.ipynb 24
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
     "The `Recipe` of a config's `recipe` value (a name, a format shorthand, or a mapping); errors name the key."
     merged = _merge(spec, where)
@@ -185,12 +185,12 @@ def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
         name += "+" + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return Recipe(name, merged.get("description", ""), _gemm_recipe(merged, where), layers)
 
-# %% ../nbs/05_recipes.ipynb 25
+# %% ../nbs/05_recipes.ipynb 30
 def layer_kind(name: str) -> str:
     "attn, mlp or lm_head for a linear layer's module name (the part of the model a layer belongs to)."
     return "lm_head" if name.endswith("lm_head") else name.split(".")[-2]
 
-# %% ../nbs/05_recipes.ipynb 27
+# %% ../nbs/05_recipes.ipynb 32
 @dataclass(frozen=True)
 class Placement:
     "Which GemmRecipe each linear layer of a model got."
@@ -204,7 +204,7 @@ class Placement:
     @property
     def quantized(self) -> bool: return any(g.quantizes for g in self.layers.values())
 
-# %% ../nbs/05_recipes.ipynb 29
+# %% ../nbs/05_recipes.ipynb 34
 def quantize_model(model: nn.Module, recipe: Recipe | str | dict) -> Placement:
     "Swap each nn.Linear of `model` for a QuantizedLinear with its layer's recipe."
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
