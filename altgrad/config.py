@@ -36,7 +36,20 @@ REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what re
     "grad_rounding": "recipe.grad.rounding"}
 REMOVED_KEYS = {"log_bit_position": "the positions it recorded were never read; delete the key"}
 
-# %% ../nbs/08_config.ipynb 7
+# %% ../nbs/08_config.ipynb 6
+def _check_type(key: str, value, annotation):
+    "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
+    hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None: return None
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
+        if option is int and isinstance(value, int) and not isinstance(value, bool): return value
+        if option in (bool, str, list, dict) and isinstance(value, option): return value
+    wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
+    raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
+
+# %% ../nbs/08_config.ipynb 9
 @dataclass
 class OptimizerSettings:
     "How the weights move: batch size, the warm-up + cosine learning-rate schedule, AdamW's constants, clipping."
@@ -51,7 +64,7 @@ class OptimizerSettings:
     grad_clip: float = 1.0
     optimizer: str = "adamw"
 
-# %% ../nbs/08_config.ipynb 8
+# %% ../nbs/08_config.ipynb 10
 @dataclass
 class PrecisionSettings:
     "What is quantized and how (`altgrad.recipes`), and where the weights live between steps."
@@ -59,7 +72,7 @@ class PrecisionSettings:
     use_shadow: bool = True  # False: no FP32 master weights, every weight stored on its format's grid
     stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
 
-# %% ../nbs/08_config.ipynb 9
+# %% ../nbs/08_config.ipynb 11
 @dataclass
 class StabilitySettings:
     "When a run counts as failed (`altgrad.stability`), and the interventions that try to save it."
@@ -75,7 +88,7 @@ class StabilitySettings:
     emergency_shift_nan_patience: int = 3
     emergency_shift_stall_threshold: float = 0.98
 
-# %% ../nbs/08_config.ipynb 10
+# %% ../nbs/08_config.ipynb 12
 @dataclass
 class DiagnosticSettings:
     "What the measurement layer samples (`altgrad.probes`), and the ULP-aware optimizers' settings."
@@ -94,7 +107,7 @@ class DiagnosticSettings:
     manifold_lr: float = 0.25  # ManifoldAdamW (update mode) and GridOptim: peak step in ULPs (rungs) per step
     grid_rung_clip: float = 4.0
 
-# %% ../nbs/08_config.ipynb 11
+# %% ../nbs/08_config.ipynb 13
 @dataclass
 class RunSettings:
     "Logging, evaluation and checkpoints; data and device."
@@ -120,7 +133,7 @@ class RunSettings:
     compile_mode: str = "reduce-overhead"  # torch.compile mode; reduce-overhead replays CUDA graphs (2x faster here)
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" to disable)
 
-# %% ../nbs/08_config.ipynb 12
+# %% ../nbs/08_config.ipynb 14
 @dataclass
 class TrainConfig(RunSettings, DiagnosticSettings, StabilitySettings, PrecisionSettings, OptimizerSettings, GPTConfig):
     """Every setting of a run, flat: the model's shape (`GPTConfig`), then the groups above in the order of the
@@ -134,7 +147,7 @@ class TrainConfig(RunSettings, DiagnosticSettings, StabilitySettings, PrecisionS
                 raise ValueError(f"config key '{f.name}' = {value!r}: must be a finite number")
         self._check_values()
 
-# %% ../nbs/08_config.ipynb 14
+# %% ../nbs/08_config.ipynb 16
 @patch
 def _check_values(self: TrainConfig):
     def need(ok: bool, key: str, why: str):
@@ -171,67 +184,55 @@ def _check_values(self: TrainConfig):
          "use auto, never, or the path of an existing checkpoint file")
     self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
 
-# %% ../nbs/08_config.ipynb 15
+# %% ../nbs/08_config.ipynb 18
 @patch
 def _fitted(self: TrainConfig, interval: int) -> int:
     # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
     return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
 
-# %% ../nbs/08_config.ipynb 16
+# %% ../nbs/08_config.ipynb 20
 @patch(as_prop=True)
 def eval_every(self: TrainConfig) -> int:
     "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
     return self._fitted(self.eval_interval)
 
-# %% ../nbs/08_config.ipynb 18
+# %% ../nbs/08_config.ipynb 22
 @patch(as_prop=True)
 def sample_every(self: TrainConfig) -> int:
     "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
     return self._fitted(self.diagnostic_interval)
 
-# %% ../nbs/08_config.ipynb 20
+# %% ../nbs/08_config.ipynb 24
 @patch(as_prop=True)
 def optimizer_name(self: TrainConfig) -> str:
     "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
     return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
 
-# %% ../nbs/08_config.ipynb 22
+# %% ../nbs/08_config.ipynb 26
 @patch(as_prop=True)
 def quantization(self: TrainConfig) -> Recipe:
     "The typed recipe of the `recipe` key."
     return self._quantization
 
-# %% ../nbs/08_config.ipynb 24
+# %% ../nbs/08_config.ipynb 28
 @patch(as_prop=True)
 def quantized(self: TrainConfig) -> bool:
     "The recipe quantizes some operand of some layer."
     return self._quantization.quantizes
 
-# %% ../nbs/08_config.ipynb 26
+# %% ../nbs/08_config.ipynb 30
 @patch
 def to_dict(self: TrainConfig) -> dict: return dataclasses.asdict(self)
 
-# %% ../nbs/08_config.ipynb 28
-def _check_type(key: str, value, annotation):
-    "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
-    hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    for option in options:
-        if option is type(None) and value is None: return None
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
-        if option is int and isinstance(value, int) and not isinstance(value, bool): return value
-        if option in (bool, str, list, dict) and isinstance(value, option): return value
-    wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
-    raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
-
-# %% ../nbs/08_config.ipynb 29
+# %% ../nbs/08_config.ipynb 32
 @patch
 def model_config(self: TrainConfig) -> GPTConfig:
     "The model's shape alone, for `GPT`."
     return GPTConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GPTConfig)})
 
-# %% ../nbs/08_config.ipynb 32
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals() else Path("configs")
+# %% ../nbs/08_config.ipynb 35
+CONFIG_DIR = (Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals()
+              else Path("../configs").resolve())  # run as a notebook, from nbs/
 
 
 def resolve_config_path(config: str | Path) -> Path:
@@ -245,7 +246,7 @@ def resolve_config_path(config: str | Path) -> Path:
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
                             f"{CONFIG_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
 
-# %% ../nbs/08_config.ipynb 34
+# %% ../nbs/08_config.ipynb 37
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     "TrainConfig from a YAML file (see `resolve_config_path`) plus keyword overrides, all checked."
     values = {}
@@ -270,7 +271,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
             raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return TrainConfig(**values)
 
-# %% ../nbs/08_config.ipynb 36
+# %% ../nbs/08_config.ipynb 39
 def parse_overrides(pairs: list[str]) -> dict:
     "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
     out = {}
