@@ -64,7 +64,7 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     for kind, vs in groups.items(): out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
     return out
 
-# %% ../nbs/13_probes.ipynb 16
+# %% ../nbs/13_probes.ipynb 17
 class Probes(Hook):
     """The measurement layer. On the steps its `schedule` samples it measures, with altgrad.diagnostics: gradient
     norms, bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment, and the ULP-aware
@@ -86,12 +86,12 @@ class Probes(Hook):
         self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
         self._rng: dict = {}
 
-# %% ../nbs/13_probes.ipynb 18
+# %% ../nbs/13_probes.ipynb 21
 @patch
 def wants_eager(self: Probes, trainer) -> bool:
     return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
 
-# %% ../nbs/13_probes.ipynb 20
+# %% ../nbs/13_probes.ipynb 23
 @patch
 def before_forward(self: Probes, trainer, batch):
     self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
@@ -102,18 +102,18 @@ def before_forward(self: Probes, trainer, batch):
     self._rng = dict(cpu=torch.get_rng_state())
     if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
-# %% ../nbs/13_probes.ipynb 22
+# %% ../nbs/13_probes.ipynb 25
 @patch
 def state_dict(self: Probes) -> dict:
     "The dead-neuron window: the only measurement that spans samples."
     return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
 
-# %% ../nbs/13_probes.ipynb 24
+# %% ../nbs/13_probes.ipynb 27
 @patch
 def load_state_dict(self: Probes, state: dict):
     self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
 
-# %% ../nbs/13_probes.ipynb 26
+# %% ../nbs/13_probes.ipynb 29
 @patch
 def after_backward(self: Probes, trainer):
     if not self.kind: return
@@ -145,19 +145,19 @@ def after_backward(self: Probes, trainer):
         out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
     return out
 
-# %% ../nbs/13_probes.ipynb 28
+# %% ../nbs/13_probes.ipynb 31
 @patch
 def before_update(self: Probes, trainer):
     if not self.kind: return
     self.stall.before_step()
     self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
-# %% ../nbs/13_probes.ipynb 30
+# %% ../nbs/13_probes.ipynb 33
 @patch
 def after_update(self: Probes, trainer):
     if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
 
-# %% ../nbs/13_probes.ipynb 32
+# %% ../nbs/13_probes.ipynb 35
 @patch
 def _format_statistics(self: Probes, measured: dict):
     "ULP movement, stiffness correlation and grid alignment, once per weight format over all its layers (on the device)."
@@ -173,7 +173,7 @@ def _format_statistics(self: Probes, measured: dict):
         for kind, stats in group.items():
             measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
 
-# %% ../nbs/13_probes.ipynb 33
+# %% ../nbs/13_probes.ipynb 36
 @patch
 def _summarise(self: Probes, measured: dict) -> dict:
     "The statistics read back, as metrics per layer type: the mean over its layers (of each layer's max for max_*)."
@@ -194,7 +194,7 @@ def _summarise(self: Probes, measured: dict) -> dict:
         out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
     return out
 
-# %% ../nbs/13_probes.ipynb 34
+# %% ../nbs/13_probes.ipynb 37
 @patch
 def after_store(self: Probes, trainer):
     self._stored = True
@@ -212,7 +212,7 @@ def after_store(self: Probes, trainer):
     self._format_statistics(measured)
     return out | self._summarise(read_back(measured))
 
-# %% ../nbs/13_probes.ipynb 36
+# %% ../nbs/13_probes.ipynb 39
 @patch
 def end_step(self: Probes, trainer) -> dict:
     "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."
