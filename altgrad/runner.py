@@ -60,6 +60,12 @@ def after_backward(self: StabilityHook, trainer):
 
 # %% ../nbs/14_runner.ipynb 9
 @patch
+def _divergence(self: StabilityHook, metrics: dict) -> str | None:
+    if metrics["skipped"]: return None
+    return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
+
+# %% ../nbs/14_runner.ipynb 10
+@patch
 def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
     rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]
     if rates: self.last_overflow_rate = max(rates)
@@ -80,13 +86,7 @@ def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
                     f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})")
     return None
 
-# %% ../nbs/14_runner.ipynb 11
-@patch
-def _divergence(self: StabilityHook, metrics: dict) -> str | None:
-    if metrics["skipped"]: return None
-    return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
-
-# %% ../nbs/14_runner.ipynb 12
+# %% ../nbs/14_runner.ipynb 14
 @patch
 def state_dict(self: StabilityHook) -> dict:
     "The running state a resumed run needs: the divergence window, stall count, clip factors, shifted formats."
@@ -99,7 +99,7 @@ def state_dict(self: StabilityHook) -> dict:
                                        for n, l in quantized_layers(self.model).items()})
     return state
 
-# %% ../nbs/14_runner.ipynb 14
+# %% ../nbs/14_runner.ipynb 16
 @patch
 def load_state_dict(self: StabilityHook, state: dict):
     self.last_overflow_rate, self.stalled_samples = state["last_overflow_rate"], state["stalled_samples"]
@@ -110,11 +110,11 @@ def load_state_dict(self: StabilityHook, state: dict):
         for name, layer in quantized_layers(self.model).items():
             layer.formats = {r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()}
 
-# %% ../nbs/14_runner.ipynb 16
+# %% ../nbs/14_runner.ipynb 18
 @patch(as_prop=True)
 def events(self: StabilityHook) -> list[dict]: return self.shifter.events if self.shifter else []
 
-# %% ../nbs/14_runner.ipynb 19
+# %% ../nbs/14_runner.ipynb 21
 def _format_story(name: str) -> str:
     "What a format's layout implies for training, from its numbers."
     if name in (NOT_QUANTIZED, "fp", None): return "not quantized"  # "fp": the placements of runs before session 6
@@ -134,7 +134,7 @@ def _format_story(name: str) -> str:
     if f.has_inf: lines.append("Overflow without saturation becomes inf, then NaN in the loss.")
     return " ".join(lines)
 
-# %% ../nbs/14_runner.ipynb 20
+# %% ../nbs/14_runner.ipynb 23
 def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: int, placement: dict,
                          events: list[dict]) -> Path:
     "failure_report.md for a collapsed run, from its metrics.jsonl."
@@ -166,7 +166,7 @@ def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: 
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path
 
-# %% ../nbs/14_runner.ipynb 23
+# %% ../nbs/14_runner.ipynb 26
 @dataclass
 class ExperimentResult:
     "What one format experiment produced (also written to summary.json)."
@@ -187,7 +187,7 @@ class ExperimentResult:
 
     def to_dict(self) -> dict: return asdict(self)
 
-# %% ../nbs/14_runner.ipynb 25
+# %% ../nbs/14_runner.ipynb 28
 class FormatExperimentRunner(Hook):
     "Trains one config with the stability hooks and diagnostics; `run()` returns an ExperimentResult."
 
@@ -201,20 +201,20 @@ class FormatExperimentRunner(Hook):
         self.stability = StabilityHook(self.trainer)
         self.trainer.hooks += [Probes(self.trainer), self.stability, self]
 
-# %% ../nbs/14_runner.ipynb 27
+# %% ../nbs/14_runner.ipynb 30
 @patch
 def after_fit(self: FormatExperimentRunner, trainer, summary: dict) -> dict:
     "At the end of the run, under its lock and before its summary is written: failure report, curves, result."
     return {"result": self._result(summary, write_files=True).to_dict()}
 
-# %% ../nbs/14_runner.ipynb 29
+# %% ../nbs/14_runner.ipynb 32
 @patch
 def run(self: FormatExperimentRunner, progress: bool = True) -> ExperimentResult:
     summary = self.trainer.fit(progress=progress)
     if "result" in summary: return ExperimentResult(**summary["result"])
     return self._result(summary, write_files=False)  # a finished run whose summary predates kept results
 
-# %% ../nbs/14_runner.ipynb 31
+# %% ../nbs/14_runner.ipynb 34
 @patch
 def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> ExperimentResult:
     run_dir = self.trainer.run_dir
@@ -237,13 +237,13 @@ def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> E
         collapse_reason=stop_reason, failure_report=str(report) if stop_reason and report.exists() else None,
         stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
 
-# %% ../nbs/14_runner.ipynb 32
+# %% ../nbs/14_runner.ipynb 35
 def run_format_experiment(config_path: str | Path, data_dir: str | Path | None = None, device: str | None = None,
                           progress: bool = True, **overrides) -> ExperimentResult:
     "Load a config (name in configs/ or a path) with overrides, and run it."
     return FormatExperimentRunner(load_config(config_path, **overrides), data_dir=data_dir, device=device).run(progress)
 
-# %% ../nbs/14_runner.ipynb 35
+# %% ../nbs/14_runner.ipynb 38
 CURVE_PANELS = (("loss", "train loss"), ("val_loss", "val loss"), ("diag/stall_rate", "bit-stall rate"),
                 ("max_overflow_rate", "overflow rate (max over roles)"), ("diag/mean_codes_moved", "codes moved per step"))
 
@@ -275,7 +275,7 @@ def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baselin
     plt.close(fig)
     return path
 
-# %% ../nbs/14_runner.ipynb 38
+# %% ../nbs/14_runner.ipynb 41
 def main(argv: list[str] | None = None) -> None:
     "The `altgrad-train` command (returns nothing: a console script's return value would become its exit status)."
     import argparse
@@ -291,6 +291,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     print(json.dumps(result.to_dict(), indent=1))
 
-# %% ../nbs/14_runner.ipynb 40
+# %% ../nbs/14_runner.ipynb 43
 #| eval: false
 if __name__ == "__main__": main()
