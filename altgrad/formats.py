@@ -41,7 +41,7 @@ def _code_fields(E: int, M: int, codes: np.ndarray):
     "(sign, exponent field, mantissa field) of integer codes laid out as sign | E bits | M bits."
     return codes >> (E + M), (codes >> M) & ((1 << E) - 1), codes & ((1 << M) - 1)
 
-# %% ../nbs/02_formats.ipynb 11
+# %% ../nbs/02_formats.ipynb 12
 @dataclass(frozen=True)
 class FPFormat:
     "Sign + `E` exponent bits + `M` mantissa bits, with `bias`, optional subnormals and a special-value policy."
@@ -85,7 +85,7 @@ class FPFormat:
         codes = np.flatnonzero(np.isfinite(half))
         return codes, half[codes]
 
-# %% ../nbs/02_formats.ipynb 14
+# %% ../nbs/02_formats.ipynb 15
 @patch
 def _check_fields(self: FPFormat):
     "E and M non-negative integers with E + M >= 1, bias a whole number, subnormals a bool, at most MAX_BITS bits."
@@ -102,7 +102,7 @@ def _check_fields(self: FPFormat):
         raise ValueError(f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
                          f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})")
 
-# %% ../nbs/02_formats.ipynb 15
+# %% ../nbs/02_formats.ipynb 17
 @patch
 def _check_layout(self: FPFormat):
     "The special-value policy and the subnormals fit E and M."
@@ -116,7 +116,7 @@ def _check_layout(self: FPFormat):
     if self.specials == "ieee" and self.E < 2:
         raise ValueError(f"specials='ieee' reserves the top exponent field and needs E >= 2, got E={self.E}")
 
-# %% ../nbs/02_formats.ipynb 16
+# %% ../nbs/02_formats.ipynb 19
 @patch
 def _check_range(self: FPFormat):
     "Every value, from the largest to the smallest subnormal, is a float64 (the grid is computed in float64)."
@@ -125,13 +125,13 @@ def _check_range(self: FPFormat):
         raise ValueError(f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
                          "E or a bias that centres the range")
 
-# %% ../nbs/02_formats.ipynb 17
+# %% ../nbs/02_formats.ipynb 21
 @patch
 def __repr__(self: FPFormat):
     return (f"FPFormat({self.name}: E={self.E} M={self.M} bias={self.bias} subnormals={self.subnormals} "
             f"specials={self.specials!r} max={self.max_finite:g})")
 
-# %% ../nbs/02_formats.ipynb 18
+# %% ../nbs/02_formats.ipynb 22
 @patch
 def _default_name(self: FPFormat) -> str:
     "'ExMy' plus what differs from the registered ExMy (or, for unregistered ones, from the default layout)."
@@ -144,23 +144,23 @@ def _default_name(self: FPFormat) -> str:
     if not self.subnormals: name += "_nosub"
     return name
 
-# %% ../nbs/02_formats.ipynb 19
+# %% ../nbs/02_formats.ipynb 23
 @patch(as_prop=True)
 def bits(self: FPFormat) -> int: return 1 + self.E + self.M
 
-# %% ../nbs/02_formats.ipynb 21
+# %% ../nbs/02_formats.ipynb 25
 @patch(as_prop=True)
 def emin(self: FPFormat) -> int:
     "Exponent of the lowest binade with an implicit leading one (of the subnormal spacing when E=0)."
     return 1 - self.bias if (self.subnormals or self.E == 0) else -self.bias
 
-# %% ../nbs/02_formats.ipynb 23
+# %% ../nbs/02_formats.ipynb 27
 @patch(as_prop=True)
 def grid(self: FPFormat) -> np.ndarray:
     "Sorted non-negative finite values (0 first); the negative half mirrors it."
     return self._positive[1]
 
-# %% ../nbs/02_formats.ipynb 25
+# %% ../nbs/02_formats.ipynb 29
 @patch
 def _derive_limits(self: FPFormat):
     """Read the limits off the table once and keep them as plain Python numbers, so code traced by
@@ -180,7 +180,7 @@ def _derive_limits(self: FPFormat):
     limits["fits_float32"] = limits["max_finite"] <= float(torch.finfo(torch.float32).max) and self.emin >= -126
     for key, value in limits.items(): object.__setattr__(self, key, value)
 
-# %% ../nbs/02_formats.ipynb 27
+# %% ../nbs/02_formats.ipynb 33
 FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [
     FPFormat(0, 7, name="E0M7"),
     FPFormat(1, 6, name="E1M6"),
@@ -219,7 +219,7 @@ def get_format(name: str | FPFormat, bias: int | None = None, specials: str | No
     if not overrides: return base
     return dataclasses.replace(base, name=None, **{"specials": base.specials, **overrides})
 
-# %% ../nbs/02_formats.ipynb 31
+# %% ../nbs/02_formats.ipynb 37
 @patch
 def ulp(self: FPFormat, x):
     "Grid spacing at `x`: 2^(clamp(floor(log2|x|), emin, emax) - M)."
@@ -237,25 +237,25 @@ def ulp(self: FPFormat, x):
 
 FPFormat.stiffness = FPFormat.ulp  # S(w): the same quantity, named for the manifold-aware optimizer
 
-# %% ../nbs/02_formats.ipynb 35
+# %% ../nbs/02_formats.ipynb 41
 def _as_float64(x) -> np.ndarray:
     return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
 
-# %% ../nbs/02_formats.ipynb 36
+# %% ../nbs/02_formats.ipynb 43
 def _like_input(result: np.ndarray, like, dtype: torch.dtype):
     "Return `result` in the container `like` came in: tensor (same device), ndarray, or Python scalar."
     if isinstance(like, torch.Tensor): return torch.as_tensor(result, dtype=dtype, device=like.device)
     if isinstance(like, np.ndarray) or np.ndim(like) > 0: return result
     return result.item()
 
-# %% ../nbs/02_formats.ipynb 37
+# %% ../nbs/02_formats.ipynb 45
 @patch
 def nan_code(self: FPFormat) -> int:
     "The canonical NaN code (positive sign, highest NaN code)."
     if not self.has_nan: raise ValueError(f"{self.name} has no NaN code (specials='none')")
     return int(np.flatnonzero(np.isnan(self.values[: 2 ** (self.bits - 1)]))[-1])
 
-# %% ../nbs/02_formats.ipynb 39
+# %% ../nbs/02_formats.ipynb 47
 @patch
 def to_real(self: FPFormat, code):
     "Value(s) of integer code(s) 0 .. 2^bits - 1 (int, array or tensor; tensors come back float64)."
@@ -264,7 +264,7 @@ def to_real(self: FPFormat, code):
         raise ValueError(f"{self.name}: codes must be integers in [0, {2 ** self.bits}), got {code!r}")
     return _like_input(self.values[codes.astype(np.int64)], code, torch.float64)
 
-# %% ../nbs/02_formats.ipynb 41
+# %% ../nbs/02_formats.ipynb 49
 @patch
 def to_bits(self: FPFormat, value, saturate: bool = True):
     "Nearest code (ties to the even code) for value(s); see the overflow rule above."
@@ -290,7 +290,7 @@ def to_bits(self: FPFormat, value, saturate: bool = True):
     if to_nan.any(): code = np.where(to_nan, self.nan_code(), code)
     return _like_input(code, value, torch.int64)
 
-# %% ../nbs/02_formats.ipynb 45
+# %% ../nbs/02_formats.ipynb 53
 @patch
 def table(self: FPFormat):
     "pandas DataFrame: one row per code with its bit fields, value and class."
