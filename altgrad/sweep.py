@@ -159,7 +159,7 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
     except (OSError, ValueError): return False
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
-# %% ../nbs/16_sweep.ipynb 16
+# %% ../nbs/16_sweep.ipynb 17
 @dataclass
 class RunRecord:
     "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
@@ -171,7 +171,7 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
 
-# %% ../nbs/16_sweep.ipynb 18
+# %% ../nbs/16_sweep.ipynb 19
 def run_one(run: RunSpec, out_dir: str) -> dict:
     "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
@@ -184,7 +184,7 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
     return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
                 peak_gib=memory)
 
-# %% ../nbs/16_sweep.ipynb 20
+# %% ../nbs/16_sweep.ipynb 21
 def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int | None = None):
     """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
     RunSpec's fields or None (no more work), report (event, worker, run, payload) tuples through `connection` (a
@@ -206,7 +206,7 @@ def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int 
             # failed with a bare AssertionError on an H200, the same run in a fresh process trained normally)
             raise SystemExit(EXIT_AFTER_ERROR)
 
-# %% ../nbs/16_sweep.ipynb 21
+# %% ../nbs/16_sweep.ipynb 22
 class SweepProgress:
     "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
 
@@ -232,12 +232,12 @@ class SweepProgress:
     def close(self):
         for bar in [*self.lanes, self.overall]: bar.close()
 
-# %% ../nbs/16_sweep.ipynb 23
+# %% ../nbs/16_sweep.ipynb 24
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
     "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
     return [i % gpus if gpus else None for i in range(workers)]
 
-# %% ../nbs/16_sweep.ipynb 26
+# %% ../nbs/16_sweep.ipynb 27
 class _Pool:
     """A sweep's local worker processes and what it knows of its runs: the queue (`waiting`, the next first), a
     record per run, the live workers and the run each is on. One process per worker slot, restarted if it dies."""
@@ -253,7 +253,7 @@ class _Pool:
         self.placed = worker_gpus(workers, gpus)
         self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
 
-# %% ../nbs/16_sweep.ipynb 27
+# %% ../nbs/16_sweep.ipynb 28
 @patch
 def launch(self: _Pool, i: int):
     "Start a worker in slot `i`, unless nothing waits or the deadline passed."
@@ -267,7 +267,7 @@ def launch(self: _Pool, i: int):
     self.processes[i] = (process, ours)
     self.started.discard(i)
 
-# %% ../nbs/16_sweep.ipynb 28
+# %% ../nbs/16_sweep.ipynb 29
 @patch
 def failed(self: _Pool, i: int, name: str, error: str):
     "A run raised or its worker died: back to the front of the queue while attempts remain, else failed."
@@ -281,7 +281,7 @@ def failed(self: _Pool, i: int, name: str, error: str):
         record.status = "failed"
         self.display.update(self.records, "failed", i, name, error)
 
-# %% ../nbs/16_sweep.ipynb 29
+# %% ../nbs/16_sweep.ipynb 30
 @patch
 def handle(self: _Pool, event: str, i: int, name: str, payload):
     "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
@@ -304,7 +304,7 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
         self.failed(i, name, payload)
     self.display.update(self.records, event, i, name, payload)
 
-# %% ../nbs/16_sweep.ipynb 30
+# %% ../nbs/16_sweep.ipynb 31
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
@@ -312,7 +312,7 @@ def drain(self: _Pool, connection):
         while connection.poll(): self.handle(*connection.recv())
     except (EOFError, OSError): pass
 
-# %% ../nbs/16_sweep.ipynb 31
+# %% ../nbs/16_sweep.ipynb 32
 @patch
 def reap(self: _Pool, i: int, process):
     "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
@@ -325,7 +325,7 @@ def reap(self: _Pool, i: int, process):
         self.failed(i, name, died + " before its first run")
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 32
+# %% ../nbs/16_sweep.ipynb 33
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -349,12 +349,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 33
+# %% ../nbs/16_sweep.ipynb 34
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 34
+# %% ../nbs/16_sweep.ipynb 35
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -389,7 +389,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         if cluster is not None: cluster.close()
     return records
 
-# %% ../nbs/16_sweep.ipynb 35
+# %% ../nbs/16_sweep.ipynb 36
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -397,7 +397,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 37
+# %% ../nbs/16_sweep.ipynb 38
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -411,7 +411,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 38
+# %% ../nbs/16_sweep.ipynb 40
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -451,7 +451,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 40
+# %% ../nbs/16_sweep.ipynb 42
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -477,6 +477,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 42
+# %% ../nbs/16_sweep.ipynb 44
 #| eval: false
 if __name__ == "__main__": main()
