@@ -33,7 +33,7 @@ def _pow2_product(exponent: int) -> tuple[float, float]:
     half = exponent // 2
     return 2.0 ** half, 2.0 ** (exponent - half)
 
-# %% ../nbs/03_quantize.ipynb 5
+# %% ../nbs/03_quantize.ipynb 6
 class _GridSpec(NamedTuple):
     "The numbers of a format that the rounding kernel needs, as plain Python constants (compile-friendly)."
     M: int
@@ -49,7 +49,7 @@ class _GridSpec(NamedTuple):
         return cls(fmt.M, fmt.bias, fmt.emin, fmt.subnormals or fmt.E == 0, fmt.min_subnormal, fmt.max_finite,
                    fmt.has_inf)
 
-# %% ../nbs/03_quantize.ipynb 6
+# %% ../nbs/03_quantize.ipynb 8
 def _round_to_grid(x: Tensor, fmt: _GridSpec, saturate: bool, noise: Tensor | None) -> Tensor:
     "Round float32/float64 `x` onto the grid; `noise` (uniform [0, 1), like x) selects stochastic rounding."
     int_dtype, mantissa_bits, exponent_bias = _FLOAT_LAYOUT[x.dtype]
@@ -85,7 +85,7 @@ def _round_to_grid(x: Tensor, fmt: _GridSpec, saturate: bool, noise: Tensor | No
     else: q = torch.where(overflow, math.inf if fmt.has_inf else math.nan, q)
     return torch.where(torch.isnan(x), x, q.copysign(x))
 
-# %% ../nbs/03_quantize.ipynb 8
+# %% ../nbs/03_quantize.ipynb 11
 @cache
 def _stochastic_kernel():
     "Build the Triton kernel on first use (Triton is only needed, and only imported, on CUDA)."
@@ -132,7 +132,7 @@ def _stochastic_kernel():
 
     return kernel
 
-# %% ../nbs/03_quantize.ipynb 9
+# %% ../nbs/03_quantize.ipynb 12
 def _stochastic_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, generator: torch.Generator | None) -> Tensor:
     "Stochastic rounding of a float32/bfloat16/float16 CUDA tensor with the Triton kernel."
     x_flat = x.contiguous().view(-1)
@@ -153,13 +153,13 @@ def _stochastic_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, generator: torch
                                ELEMENTS_PER_WORD=elements_per_word, BLOCK=block)
     return out.view(x.shape)
 
-# %% ../nbs/03_quantize.ipynb 11
+# %% ../nbs/03_quantize.ipynb 14
 def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype) -> Tensor:
     xc = x.to(compute)
     noise = torch.rand_like(xc) if stochastic else None
     return _round_to_grid(xc, fmt, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 12
+# %% ../nbs/03_quantize.ipynb 15
 @cache
 def _compiled():
     # One kernel per (format, rounding, saturate, dtype, shape): dynamic=False keeps the format's integers
@@ -167,7 +167,7 @@ def _compiled():
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 256)
     return torch.compile(_round_fused, dynamic=False)
 
-# %% ../nbs/03_quantize.ipynb 13
+# %% ../nbs/03_quantize.ipynb 17
 def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
              generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
     "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or Triton."
@@ -187,7 +187,7 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
     noise = torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute) if stochastic else None
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 22
+# %% ../nbs/03_quantize.ipynb 26
 SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
@@ -198,7 +198,7 @@ def _scale_format(name: str) -> FPFormat | str | None:
     if key in ("FP32", "F32"): return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
-# %% ../nbs/03_quantize.ipynb 23
+# %% ../nbs/03_quantize.ipynb 28
 def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
                  scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
     """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
@@ -231,7 +231,7 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
     nan = torch.isnan(amax)
     return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
 
-# %% ../nbs/03_quantize.ipynb 25
+# %% ../nbs/03_quantize.ipynb 30
 def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
                    scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
                    generator: torch.Generator | None = None) -> Tensor:
@@ -253,7 +253,7 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     q = quantize(scaled, fmt, rounding, generator=generator) * back
     return q.flatten(-2)[..., :n].to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 30
+# %% ../nbs/03_quantize.ipynb 35
 def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
     if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
@@ -264,7 +264,7 @@ def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
     return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
 
-# %% ../nbs/03_quantize.ipynb 32
+# %% ../nbs/03_quantize.ipynb 37
 def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
                        mode: str = "nearest") -> Tensor:
     """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
@@ -281,7 +281,7 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/03_quantize.ipynb 35
+# %% ../nbs/03_quantize.ipynb 40
 _GRIDS: dict = {}
 
 
@@ -291,7 +291,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 37
+# %% ../nbs/03_quantize.ipynb 42
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
@@ -299,15 +299,15 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
-# %% ../nbs/03_quantize.ipynb 43
+# %% ../nbs/03_quantize.ipynb 48
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
     scale = fmt.max_finite / amax / 2.0 ** margin
     if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
-    return torch.where((amax > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+    return torch.where((amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
-# %% ../nbs/03_quantize.ipynb 44
+# %% ../nbs/03_quantize.ipynb 50
 class Scaler(nn.Module):
     "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
 
@@ -320,7 +320,7 @@ class Scaler(nn.Module):
         self.record(x.detach())
         return quant(x * scale) / scale
 
-# %% ../nbs/03_quantize.ipynb 46
+# %% ../nbs/03_quantize.ipynb 52
 class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
 
@@ -330,7 +330,7 @@ class CurrentScaling(Scaler):
 
     def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
-# %% ../nbs/03_quantize.ipynb 48
+# %% ../nbs/03_quantize.ipynb 54
 class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
 
@@ -351,7 +351,7 @@ class DelayedScaling(Scaler):
         amax = x.abs().amax().float().to(self.amax_history.device)
         self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
-# %% ../nbs/03_quantize.ipynb 50
+# %% ../nbs/03_quantize.ipynb 56
 class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
@@ -365,7 +365,7 @@ class MXScaling(Scaler):
         into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
-# %% ../nbs/03_quantize.ipynb 52
+# %% ../nbs/03_quantize.ipynb 58
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
@@ -373,7 +373,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/03_quantize.ipynb 56
+# %% ../nbs/03_quantize.ipynb 61
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
@@ -384,7 +384,7 @@ class _FakeQuant(torch.autograd.Function):
     def backward(ctx, grad):
         return grad, None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 57
+# %% ../nbs/03_quantize.ipynb 62
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scaler, rounding, saturate):
@@ -395,7 +395,7 @@ class _QuantizeGrad(torch.autograd.Function):
     def backward(ctx, grad):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 58
+# %% ../nbs/03_quantize.ipynb 63
 def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
@@ -406,7 +406,7 @@ def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rou
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
-# %% ../nbs/03_quantize.ipynb 60
+# %% ../nbs/03_quantize.ipynb 65
 def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
     """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless
