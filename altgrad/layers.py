@@ -151,13 +151,13 @@ def _as_blocks(t: Tensor, cast: Cast, axis: int):
     undo = lambda b: b.flatten(-2)[..., :n].movedim(-1, axis)
     return padded.unflatten(-1, (-1, size)), undo
 
-# %% ../nbs/04_layers.ipynb 20
+# %% ../nbs/04_layers.ipynb 21
 def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
     "A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as `w.T` tiled."
     squares, undo = _as_blocks(w, Cast(scaling="tile", tile=tile), 0)
     return undo(block_quantize(squares, fmt, tile * tile, **block_options))
 
-# %% ../nbs/04_layers.ipynb 22
+# %% ../nbs/04_layers.ipynb 23
 def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tensor:
     "The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of 16 rows."
     h = torch.ones(1, 1, dtype=torch.float64)
@@ -165,14 +165,14 @@ def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tens
     signs = torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
     return (h * signs / math.sqrt(n)).to(device=device, dtype=dtype)
 
-# %% ../nbs/04_layers.ipynb 24
+# %% ../nbs/04_layers.ipynb 25
 def _rotate(t: Tensor, h: Tensor) -> Tensor:
     "t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute nothing)."
     m = t.shape[0]
     padded = F.pad(t, (0, 0, 0, (-m) % h.shape[0]))
     return torch.einsum("ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))).flatten(0, 1)
 
-# %% ../nbs/04_layers.ipynb 25
+# %% ../nbs/04_layers.ipynb 27
 def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
     scale_fmt = _scale_format(cast.scale_format)
@@ -186,7 +186,7 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
         high, low = scale > scale_fmt.max_finite, (scale > 0) & (scale < scale_fmt.min_normal)
     return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
 
-# %% ../nbs/04_layers.ipynb 26
+# %% ../nbs/04_layers.ipynb 29
 def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
     """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
     multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
@@ -210,7 +210,7 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
         record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
     return undo(q)
 
-# %% ../nbs/04_layers.ipynb 28
+# %% ../nbs/04_layers.ipynb 31
 class _GemmLinear(torch.autograd.Function):
     "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
 
@@ -246,7 +246,7 @@ class _GemmLinear(torch.autograd.Function):
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
-# %% ../nbs/04_layers.ipynb 30
+# %% ../nbs/04_layers.ipynb 33
 OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
                      wgrad_dy="grad", wgrad_x="activation")
 
@@ -256,7 +256,7 @@ def _make_scaler(cast: Cast) -> Scaler | None:
     if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
     return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
 
-# %% ../nbs/04_layers.ipynb 31
+# %% ../nbs/04_layers.ipynb 35
 class QuantizedLinear(nn.Module):
     "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
 
@@ -279,25 +279,25 @@ class QuantizedLinear(nn.Module):
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
-# %% ../nbs/04_layers.ipynb 33
+# %% ../nbs/04_layers.ipynb 37
 @patch
 def extra_repr(self: QuantizedLinear):
     names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
     return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
 
-# %% ../nbs/04_layers.ipynb 35
+# %% ../nbs/04_layers.ipynb 39
 @patch
 def _add_counts(self: QuantizedLinear, role: str, counts: dict):
     total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
     for key, value in counts.items(): total[key] += value
 
-# %% ../nbs/04_layers.ipynb 36
+# %% ../nbs/04_layers.ipynb 40
 @patch
 def _recorder(self: QuantizedLinear, operand: str):
     "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
     return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
-# %% ../nbs/04_layers.ipynb 37
+# %% ../nbs/04_layers.ipynb 41
 @patch
 def live_recipe(self: QuantizedLinear) -> GemmRecipe:
     "The recipe with each role's live format (see `formats`)."
@@ -307,7 +307,7 @@ def live_recipe(self: QuantizedLinear) -> GemmRecipe:
         return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
     return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
 
-# %% ../nbs/04_layers.ipynb 39
+# %% ../nbs/04_layers.ipynb 43
 @patch
 def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
     fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
@@ -318,7 +318,7 @@ def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
         self._add_counts(role, quant_stats(x, q, scale, fmt))
     return q
 
-# %% ../nbs/04_layers.ipynb 40
+# %% ../nbs/04_layers.ipynb 44
 @patch
 def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
     if self.per_gemm: return _gemm_forward(self, x)
@@ -336,7 +336,7 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 
-# %% ../nbs/04_layers.ipynb 42
+# %% ../nbs/04_layers.ipynb 46
 @patch
 def weight_scale(self: QuantizedLinear) -> Tensor:
     "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
@@ -348,7 +348,7 @@ def weight_scale(self: QuantizedLinear) -> Tensor:
                            cast.tensor_scale)
     return undo(into.expand(blocks.shape))
 
-# %% ../nbs/04_layers.ipynb 44
+# %% ../nbs/04_layers.ipynb 48
 @patch
 @torch.no_grad()
 def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
@@ -361,7 +361,7 @@ def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
     record = self._recorder("optimizer")
     self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
 
-# %% ../nbs/04_layers.ipynb 46
+# %% ../nbs/04_layers.ipynb 50
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
     recipe = layer.live_recipe()
@@ -376,18 +376,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/04_layers.ipynb 54
+# %% ../nbs/04_layers.ipynb 58
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-# %% ../nbs/04_layers.ipynb 56
+# %% ../nbs/04_layers.ipynb 60
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-# %% ../nbs/04_layers.ipynb 58
+# %% ../nbs/04_layers.ipynb 62
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -402,7 +402,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-# %% ../nbs/04_layers.ipynb 60
+# %% ../nbs/04_layers.ipynb 64
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)
