@@ -99,7 +99,7 @@ def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str
     self._write_index()
     return path
 
-# %% ../nbs/12_train.ipynb 18
+# %% ../nbs/12_train.ipynb 17
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
 
@@ -122,6 +122,15 @@ class RunTracker:
                                         tags=list(config.tags), dir=str(self.run_dir), mode=mode, reinit="finish_previous")
             except Exception as e:
                 warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); the local run directory still records everything")
+
+# %% ../nbs/12_train.ipynb 19
+@patch
+def _wandb_call(self: RunTracker, fn):
+    if self.wandb is None: return
+    try: fn(self.wandb)
+    except Exception as e:
+        warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
+        self.wandb = None
 
 # %% ../nbs/12_train.ipynb 20
 @patch(as_prop=True)
@@ -148,23 +157,14 @@ def finish(self: RunTracker, summary: dict):
     self._wandb_call(lambda run: (run.summary.update(summary), run.finish()))
     self.metrics_file.close()
 
-# %% ../nbs/12_train.ipynb 26
-@patch
-def _wandb_call(self: RunTracker, fn):
-    if self.wandb is None: return
-    try: fn(self.wandb)
-    except Exception as e:
-        warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
-        self.wandb = None
-
-# %% ../nbs/12_train.ipynb 28
+# %% ../nbs/12_train.ipynb 27
 def resolve_device(device: str) -> torch.device:
     if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use device: cpu")
     return torch.device(device)
 
-# %% ../nbs/12_train.ipynb 30
+# %% ../nbs/12_train.ipynb 29
 def default_data_dir(config: TrainConfig) -> Path:
     "Where prepared tokens live: `data_dir`, else $ALTGRAD_DATA_DIR or ~/.cache/altgrad, per source."
     if config.data_dir: return Path(config.data_dir).expanduser()
@@ -172,21 +172,21 @@ def default_data_dir(config: TrainConfig) -> Path:
     name = config.data_source if config.data_path is None else f"{config.data_source}-{Path(config.data_path).name}"
     return root / name
 
-# %% ../nbs/12_train.ipynb 32
+# %% ../nbs/12_train.ipynb 31
 def prepare_data(config: TrainConfig) -> TokenData:
     "Prepare (once) and open the corpus the config names."
     data_dir = default_data_dir(config)
     prepare(data_dir, config.data_source, config.data_path, config.val_fraction)
     return TokenData(data_dir)
 
-# %% ../nbs/12_train.ipynb 34
+# %% ../nbs/12_train.ipynb 33
 def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
     "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
     torch.manual_seed(config.seed)  # identical initial weights for every format
     model = GPT(config.model_config())
     return model, quantize_model(model, config.quantization) if config.quantized else None
 
-# %% ../nbs/12_train.ipynb 36
+# %% ../nbs/12_train.ipynb 35
 def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
     """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
     optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
@@ -202,7 +202,7 @@ def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -
     }[name]
     return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
 
-# %% ../nbs/12_train.ipynb 38
+# %% ../nbs/12_train.ipynb 37
 class CompiledGPT(torch.nn.Module):
     """A GPT run region by region under torch.compile: each transformer block and the head (final LayerNorm,
     lm_head, loss). The blocks are one piece of code, so one compilation serves all of them: a quantized model,
@@ -223,25 +223,25 @@ class CompiledGPT(torch.nn.Module):
         if self.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
         return self.model(idx, targets, blocks=self.blocks, head=self.head)
 
-# %% ../nbs/12_train.ipynb 40
+# %% ../nbs/12_train.ipynb 39
 def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
     "The model as the trainer runs it on CUDA: compiled region by region in `config.compile_mode`."
     return CompiledGPT(model, config.compile_mode)
 
-# %% ../nbs/12_train.ipynb 42
+# %% ../nbs/12_train.ipynb 41
 def _freeze_long_lived_objects():
     # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage collection
     # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the objects that
     # exist now out of the collector's reach (they are still freed by reference counting).
     gc.freeze()
 
-# %% ../nbs/12_train.ipynb 43
+# %% ../nbs/12_train.ipynb 42
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
 
-# %% ../nbs/12_train.ipynb 46
+# %% ../nbs/12_train.ipynb 45
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
 OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
                     "data_dir", "project", "wandb_mode", "tags")
@@ -258,7 +258,7 @@ def run_directory(config: TrainConfig) -> Path:
         path = base.with_name(f"{base.name}-{n}")
     return path
 
-# %% ../nbs/12_train.ipynb 48
+# %% ../nbs/12_train.ipynb 47
 def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
     """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
     (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
@@ -273,7 +273,7 @@ def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
         if old != value: out.append(f"{key}: {old!r} -> {value!r}")
     return out
 
-# %% ../nbs/12_train.ipynb 50
+# %% ../nbs/12_train.ipynb 49
 def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
@@ -285,7 +285,7 @@ def check_same_experiment(run_dir: Path, config: TrainConfig):
         raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
                          "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
 
-# %% ../nbs/12_train.ipynb 54
+# %% ../nbs/12_train.ipynb 53
 def available_memory() -> int | None:
     "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
     try:
@@ -294,7 +294,7 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError): pass
     return None
 
-# %% ../nbs/12_train.ipynb 56
+# %% ../nbs/12_train.ipynb 55
 def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
     """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
     training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
@@ -311,7 +311,7 @@ def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> i
     diagnostics = 4 * 36 * params + b * 2 * logits
     return int(max(training, diagnostics))
 
-# %% ../nbs/12_train.ipynb 58
+# %% ../nbs/12_train.ipynb 57
 def check_cpu_memory(config: TrainConfig, free: int | None = None):
     "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
     free = available_memory() if free is None else free
@@ -325,7 +325,7 @@ def check_cpu_memory(config: TrainConfig, free: int | None = None):
     raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
                       f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
 
-# %% ../nbs/12_train.ipynb 63
+# %% ../nbs/12_train.ipynb 62
 class Progress:
     "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
 
@@ -349,7 +349,7 @@ class Progress:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/12_train.ipynb 66
+# %% ../nbs/12_train.ipynb 65
 class Hook:
     "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
 
@@ -365,7 +365,7 @@ class Hook:
     def state_dict(self) -> dict: return {}  # running state a resumed run needs
     def load_state_dict(self, state: dict): pass
 
-# %% ../nbs/12_train.ipynb 68
+# %% ../nbs/12_train.ipynb 67
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -398,13 +398,13 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
 
-# %% ../nbs/12_train.ipynb 70
+# %% ../nbs/12_train.ipynb 69
 # --- one step -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-# %% ../nbs/12_train.ipynb 71
+# %% ../nbs/12_train.ipynb 70
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
