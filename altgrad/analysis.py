@@ -122,6 +122,12 @@ def series(self: Run, column: str) -> pd.Series:
     return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
 # %% ../nbs/15_analysis.ipynb 23
+@patch
+def _rule_onset(self: Run) -> int | None:
+    loss = self.series("loss")
+    return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
+
+# %% ../nbs/15_analysis.ipynb 25
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, or None."
@@ -131,27 +137,21 @@ def failure(self: Run) -> str | None:
     if reason: return "stopped"
     return "diverged" if self._rule_onset() is not None else None
 
-# %% ../nbs/15_analysis.ipynb 25
-@patch
-def _rule_onset(self: Run) -> int | None:
-    loss = self.series("loss")
-    return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
-
-# %% ../nbs/15_analysis.ipynb 26
+# %% ../nbs/15_analysis.ipynb 27
 @patch(as_prop=True)
 def onset(self: Run) -> int | None:
     "The step the failure happened: where the runner stopped the run, or where the rule fires in its curve."
     if self.summary.get("stop_reason"): return int(self.summary["steps"])
     return self._rule_onset()
 
-# %% ../nbs/15_analysis.ipynb 28
+# %% ../nbs/15_analysis.ipynb 29
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/15_analysis.ipynb 30
+# %% ../nbs/15_analysis.ipynb 31
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -185,7 +185,7 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/15_analysis.ipynb 33
+# %% ../nbs/15_analysis.ipynb 36
 # two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is within 4%)
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
@@ -197,7 +197,7 @@ def t975(df: int) -> float:
     if df < 1: return math.nan
     return T975[max(k for k in T975 if k <= df)] if df <= 30 else 1.96
 
-# %% ../nbs/15_analysis.ipynb 35
+# %% ../nbs/15_analysis.ipynb 38
 @dataclass(frozen=True)
 class Paired:
     "Mean difference over seeds with its 95% t-interval; `half_width` is NaN with one seed."
@@ -219,7 +219,7 @@ class Paired:
         if self.n == 1: return f"{self.mean:+.3f} (1 seed, no interval)"
         return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
 
-# %% ../nbs/15_analysis.ipynb 37
+# %% ../nbs/15_analysis.ipynb 40
 def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     "a − b over the seeds in both (values that are NaN are left out)."
     diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if not (math.isnan(a[s]) or math.isnan(b[s]))]
@@ -227,7 +227,7 @@ def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     if len(diffs) == 1: return Paired(1, diffs[0], math.nan)
     return Paired(len(diffs), statistics.fmean(diffs), t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)))
 
-# %% ../nbs/15_analysis.ipynb 41
+# %% ../nbs/15_analysis.ipynb 44
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
 TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
@@ -245,38 +245,38 @@ class Study:
             kept = self.by_cell.setdefault(r.recipe, {}).setdefault(r.seed, r)
             if kept is not r: self.twins.append((kept, r))
 
-# %% ../nbs/15_analysis.ipynb 43
+# %% ../nbs/15_analysis.ipynb 46
 @patch
 def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
     return [(s, r) for s, r in sorted(self.by_cell.get(recipe, {}).items())
             if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
 
-# %% ../nbs/15_analysis.ipynb 44
+# %% ../nbs/15_analysis.ipynb 48
 @patch
 def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
     return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
 
-# %% ../nbs/15_analysis.ipynb 46
+# %% ../nbs/15_analysis.ipynb 50
 @patch
 def versus(self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None) -> Paired:
     return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
-# %% ../nbs/15_analysis.ipynb 48
+# %% ../nbs/15_analysis.ipynb 52
 @patch
 def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds) if r.failure]
 
-# %% ../nbs/15_analysis.ipynb 50
+# %% ../nbs/15_analysis.ipynb 54
 @patch
 def seeds(self: Study, recipe: Cell) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
 
-# %% ../nbs/15_analysis.ipynb 52
+# %% ../nbs/15_analysis.ipynb 56
 @patch
 def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds)]
 
-# %% ../nbs/15_analysis.ipynb 54
+# %% ../nbs/15_analysis.ipynb 58
 @patch
 def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
@@ -289,14 +289,14 @@ def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> st
     best = statistics.fmean(r.best_val_before_onset for r in failed)
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
-# %% ../nbs/15_analysis.ipynb 56
+# %% ../nbs/15_analysis.ipynb 60
 @patch
 def baseline_for(self: Study, recipe: Cell) -> Cell:
     "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
     return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
-# %% ../nbs/15_analysis.ipynb 58
+# %% ../nbs/15_analysis.ipynb 62
 @patch
 def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
     "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
@@ -312,7 +312,7 @@ def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
                          runs=[r for r in runs]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_analysis.ipynb 63
+# %% ../nbs/15_analysis.ipynb 65
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
@@ -352,7 +352,7 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/15_analysis.ipynb 67
+# %% ../nbs/15_analysis.ipynb 69
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -361,7 +361,7 @@ def intervention_size(recipe: Cell) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/15_analysis.ipynb 69
+# %% ../nbs/15_analysis.ipynb 71
 @dataclass
 class Intervention:
     recipe: Cell
@@ -369,7 +369,7 @@ class Intervention:
     failed: str
     share: float
 
-# %% ../nbs/15_analysis.ipynb 71
+# %% ../nbs/15_analysis.ipynb 73
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -377,11 +377,11 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/15_analysis.ipynb 73
+# %% ../nbs/15_analysis.ipynb 75
 @patch
 def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/15_analysis.ipynb 75
+# %% ../nbs/15_analysis.ipynb 77
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
@@ -391,7 +391,7 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/15_analysis.ipynb 77
+# %% ../nbs/15_analysis.ipynb 79
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
@@ -406,7 +406,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/15_analysis.ipynb 79
+# %% ../nbs/15_analysis.ipynb 81
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -416,7 +416,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/15_analysis.ipynb 81
+# %% ../nbs/15_analysis.ipynb 83
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -430,7 +430,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/15_analysis.ipynb 85
+# %% ../nbs/15_analysis.ipynb 87
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -439,16 +439,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/15_analysis.ipynb 87
+# %% ../nbs/15_analysis.ipynb 89
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/15_analysis.ipynb 89
+# %% ../nbs/15_analysis.ipynb 91
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/15_analysis.ipynb 91
+# %% ../nbs/15_analysis.ipynb 93
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -456,24 +456,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/15_analysis.ipynb 93
+# %% ../nbs/15_analysis.ipynb 95
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 95
+# %% ../nbs/15_analysis.ipynb 97
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/15_analysis.ipynb 97
+# %% ../nbs/15_analysis.ipynb 99
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/15_analysis.ipynb 99
+# %% ../nbs/15_analysis.ipynb 101
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -481,7 +481,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/15_analysis.ipynb 101
+# %% ../nbs/15_analysis.ipynb 103
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -489,13 +489,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 104
+# %% ../nbs/15_analysis.ipynb 106
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/15_analysis.ipynb 106
+# %% ../nbs/15_analysis.ipynb 108
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -510,7 +510,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/15_analysis.ipynb 108
+# %% ../nbs/15_analysis.ipynb 110
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
@@ -519,20 +519,20 @@ def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     return next((c for c in self.stored() if c.format == fmt and c.arm == "adamw" and self.study.seeds(c)
                  and abs(math.log(c.learning_rate / lr)) < math.log(1.1)), None)
 
-# %% ../nbs/15_analysis.ipynb 112
+# %% ../nbs/15_analysis.ipynb 114
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-# %% ../nbs/15_analysis.ipynb 113
+# %% ../nbs/15_analysis.ipynb 115
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/15_analysis.ipynb 114
+# %% ../nbs/15_analysis.ipynb 116
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -572,7 +572,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 116
+# %% ../nbs/15_analysis.ipynb 118
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -594,7 +594,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 118
+# %% ../nbs/15_analysis.ipynb 120
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -621,14 +621,14 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 121
+# %% ../nbs/15_analysis.ipynb 123
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
     "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
     by_seed = {r.seed: r.series(column) for r in reference}
     gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
     return pd.DataFrame(gaps).sort_index()
 
-# %% ../nbs/15_analysis.ipynb 123
+# %% ../nbs/15_analysis.ipynb 125
 def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
     "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
     plt = _plt()
@@ -649,7 +649,7 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 127
+# %% ../nbs/15_analysis.ipynb 129
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -675,14 +675,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/15_analysis.ipynb 128
+# %% ../nbs/15_analysis.ipynb 130
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/15_analysis.ipynb 129
+# %% ../nbs/15_analysis.ipynb 131
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 130
+# %% ../nbs/15_analysis.ipynb 132
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -693,7 +693,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/15_analysis.ipynb 132
+# %% ../nbs/15_analysis.ipynb 134
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -710,7 +710,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/15_analysis.ipynb 134
+# %% ../nbs/15_analysis.ipynb 136
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -718,7 +718,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 135
+# %% ../nbs/15_analysis.ipynb 137
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -757,7 +757,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 137
+# %% ../nbs/15_analysis.ipynb 139
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -779,7 +779,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 139
+# %% ../nbs/15_analysis.ipynb 141
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -795,7 +795,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/15_analysis.ipynb 141
+# %% ../nbs/15_analysis.ipynb 143
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -822,7 +822,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 143
+# %% ../nbs/15_analysis.ipynb 145
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -855,7 +855,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 145
+# %% ../nbs/15_analysis.ipynb 147
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -894,7 +894,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 147
+# %% ../nbs/15_analysis.ipynb 149
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -934,7 +934,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 149
+# %% ../nbs/15_analysis.ipynb 151
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -957,7 +957,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/15_analysis.ipynb 150
+# %% ../nbs/15_analysis.ipynb 152
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -971,7 +971,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/15_analysis.ipynb 151
+# %% ../nbs/15_analysis.ipynb 153
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -996,7 +996,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 153
+# %% ../nbs/15_analysis.ipynb 155
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1005,7 +1005,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 154
+# %% ../nbs/15_analysis.ipynb 156
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -1018,7 +1018,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 155
+# %% ../nbs/15_analysis.ipynb 157
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1031,7 +1031,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/15_analysis.ipynb 156
+# %% ../nbs/15_analysis.ipynb 158
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1054,7 +1054,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 157
+# %% ../nbs/15_analysis.ipynb 159
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1089,7 +1089,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/15_analysis.ipynb 159
+# %% ../nbs/15_analysis.ipynb 161
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1110,7 +1110,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 160
+# %% ../nbs/15_analysis.ipynb 162
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1141,7 +1141,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 161
+# %% ../nbs/15_analysis.ipynb 163
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1161,7 +1161,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 162
+# %% ../nbs/15_analysis.ipynb 164
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1176,7 +1176,7 @@ def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
             lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
     return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 164
+# %% ../nbs/15_analysis.ipynb 166
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
