@@ -430,7 +430,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/15_analysis.ipynb 87
+# %% ../nbs/15_analysis.ipynb 86
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -439,16 +439,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/15_analysis.ipynb 89
+# %% ../nbs/15_analysis.ipynb 88
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/15_analysis.ipynb 91
+# %% ../nbs/15_analysis.ipynb 90
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/15_analysis.ipynb 93
+# %% ../nbs/15_analysis.ipynb 92
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -456,24 +456,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/15_analysis.ipynb 95
+# %% ../nbs/15_analysis.ipynb 94
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 97
+# %% ../nbs/15_analysis.ipynb 96
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/15_analysis.ipynb 99
+# %% ../nbs/15_analysis.ipynb 98
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/15_analysis.ipynb 101
+# %% ../nbs/15_analysis.ipynb 100
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -481,7 +481,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/15_analysis.ipynb 103
+# %% ../nbs/15_analysis.ipynb 102
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -489,13 +489,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/15_analysis.ipynb 106
+# %% ../nbs/15_analysis.ipynb 105
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/15_analysis.ipynb 108
+# %% ../nbs/15_analysis.ipynb 107
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -510,7 +510,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/15_analysis.ipynb 110
+# %% ../nbs/15_analysis.ipynb 109
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
@@ -519,20 +519,20 @@ def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     return next((c for c in self.stored() if c.format == fmt and c.arm == "adamw" and self.study.seeds(c)
                  and abs(math.log(c.learning_rate / lr)) < math.log(1.1)), None)
 
-# %% ../nbs/15_analysis.ipynb 114
+# %% ../nbs/15_analysis.ipynb 113
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-# %% ../nbs/15_analysis.ipynb 115
+# %% ../nbs/15_analysis.ipynb 114
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/15_analysis.ipynb 116
+# %% ../nbs/15_analysis.ipynb 115
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -572,7 +572,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 118
+# %% ../nbs/15_analysis.ipynb 117
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -594,7 +594,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 120
+# %% ../nbs/15_analysis.ipynb 119
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -621,14 +621,14 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 123
+# %% ../nbs/15_analysis.ipynb 122
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
     "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
     by_seed = {r.seed: r.series(column) for r in reference}
     gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
     return pd.DataFrame(gaps).sort_index()
 
-# %% ../nbs/15_analysis.ipynb 125
+# %% ../nbs/15_analysis.ipynb 124
 def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
     "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
     plt = _plt()
@@ -649,7 +649,7 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 129
+# %% ../nbs/15_analysis.ipynb 128
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -675,14 +675,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/15_analysis.ipynb 130
+# %% ../nbs/15_analysis.ipynb 129
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/15_analysis.ipynb 131
+# %% ../nbs/15_analysis.ipynb 130
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 132
+# %% ../nbs/15_analysis.ipynb 131
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -693,7 +693,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/15_analysis.ipynb 134
+# %% ../nbs/15_analysis.ipynb 133
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -710,7 +710,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/15_analysis.ipynb 136
+# %% ../nbs/15_analysis.ipynb 135
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -718,7 +718,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 137
+# %% ../nbs/15_analysis.ipynb 136
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -757,7 +757,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 139
+# %% ../nbs/15_analysis.ipynb 138
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -779,7 +779,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 141
+# %% ../nbs/15_analysis.ipynb 140
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -795,7 +795,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/15_analysis.ipynb 143
+# %% ../nbs/15_analysis.ipynb 142
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -822,7 +822,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 145
+# %% ../nbs/15_analysis.ipynb 144
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -855,7 +855,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 147
+# %% ../nbs/15_analysis.ipynb 146
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -894,7 +894,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 149
+# %% ../nbs/15_analysis.ipynb 148
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -934,7 +934,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 151
+# %% ../nbs/15_analysis.ipynb 150
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -957,7 +957,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/15_analysis.ipynb 152
+# %% ../nbs/15_analysis.ipynb 151
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -971,7 +971,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/15_analysis.ipynb 153
+# %% ../nbs/15_analysis.ipynb 152
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -996,7 +996,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 155
+# %% ../nbs/15_analysis.ipynb 154
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1005,7 +1005,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 156
+# %% ../nbs/15_analysis.ipynb 155
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -1018,7 +1018,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 157
+# %% ../nbs/15_analysis.ipynb 156
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1031,7 +1031,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/15_analysis.ipynb 158
+# %% ../nbs/15_analysis.ipynb 157
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1054,7 +1054,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 159
+# %% ../nbs/15_analysis.ipynb 158
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1089,7 +1089,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/15_analysis.ipynb 161
+# %% ../nbs/15_analysis.ipynb 160
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1110,7 +1110,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 162
+# %% ../nbs/15_analysis.ipynb 161
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1141,7 +1141,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 163
+# %% ../nbs/15_analysis.ipynb 162
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1161,7 +1161,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 164
+# %% ../nbs/15_analysis.ipynb 163
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1176,7 +1176,7 @@ def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
             lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
     return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 166
+# %% ../nbs/15_analysis.ipynb 165
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
