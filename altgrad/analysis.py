@@ -659,13 +659,18 @@ LIMITS = """## Limits
   passes over the training split: BF16 and four recipes, 3 seeds). Failures that appear later still, or only at
   scale (outlier features, attention logit growth), cannot show here.
 - What is quantized: the inputs, weights and output gradients of the linear layers (attention's QKV and output
-  projections, the MLP, the lm_head, which shares its weight with the token embedding), each projected once per
-  tensor and reused by all GEMMs that read it, with per-tensor power-of-two scaling (delayed for weights and
-  activations, current for gradients). Not quantized: the attention matmuls and softmax, LayerNorm, residual adds,
-  the embedding lookup, and the GEMM accumulation (FP32).
+  projections, the MLP, the lm_head, which shares its weight with the token embedding). The element formats (E0M7
+  ... E7M0 and the E4M3/E5M2 hybrid) use per-tensor power-of-two scales (delayed for weights and activations,
+  current for gradients), each tensor projected once and reused by the GEMMs that read it; the named hardware
+  recipes cast each GEMM's operands along its contraction axis with their block scales (MXFP8/6/4: blocks of 32,
+  E8M0 scales; NVFP4: blocks of 16 and 16 × 16 weight tiles, E4M3 scales under an FP32 tensor scale, stochastically
+  rounded gradients, a random Hadamard transform on the weight-gradient GEMM; `fp8_blockwise`: 1 × 128 blocks and
+  128 × 128 weight tiles with FP32 scales) and keep the lm_head in BF16 unless a run says `with_lm_head`. Not
+  quantized: the attention matmuls and softmax, LayerNorm, residual adds, the embedding lookup, and the GEMM
+  accumulation (FP32).
 - Simulated numerics: values are rounded onto the format's grid and computed in BF16/FP32; no FP8 kernel ran.
-- Seeds: 5 on the main cells and on the stored-weight optimizer arms (3 on ManifoldAdamW's gradient mode and on AdamW
-  with stochastic rounding), 3 on the interventions, the layer types, the 3e-3 and the 5000-step runs; intervals are t-intervals over seeds,
+- Seeds: 5 on the main cells and on the stored-weight optimizer arms (3 on ManifoldAdamW's gradient mode, on AdamW
+  with stochastic rounding and on AdamW at ManifoldAdamW's step), 3 on the interventions, the layer types, the 3e-3 and the 5000-step runs; intervals are t-intervals over seeds,
   paired by seed (each seed shares initial weights, batch order and the fixed validation set across formats).
 - The learning rate of the format comparison is the study's 1e-3 for every format (the BF16 baseline does better
   at 3e-3 on the tuning seed); the formats that train were run again at 3e-3 on 3 seeds, each against BF16 at 3e-3."""
@@ -718,7 +723,72 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 135
+# %% ../nbs/15_analysis.ipynb 136
+@patch
+def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+    "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
+    s, f = self.study, self.formats
+    kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
+    if not kept: return []
+    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
+    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})"
+             for r in kept]
+    moved = []
+    for r in kept:
+        everywhere = replace(r, placement="uniform")
+        if everywhere in s.by_cell and not s.failures(r) and not s.failures(everywhere):
+            moved.append(f"{r.format} {s.versus(r, everywhere)}")
+    lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
+             "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
+    if moved:
+        lines.append("Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, seed by seed: "
+                     + "; ".join(moved) + ".")
+    return lines
+
+# %% ../nbs/15_analysis.ipynb 138
+def _stem(name: str) -> str:
+    "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
+    head, _, seed = name.rpartition("_s")
+    return head if head and seed.isdigit() else name
+
+@patch
+def twins_answer(self: ReportGenerator) -> list[str]:
+    "Recipes run under two names (a named recipe, and its formats spelt out): do their runs agree, seed by seed?"
+    pairs: dict[tuple[str, str, str], list[tuple[Run, Run]]] = {}
+    for kept, other in self.study.twins:
+        pairs.setdefault((kept.recipe.label(), _stem(kept.name), _stem(other.name)), []).append((kept, other))
+    return [f"**One recipe, two names**: {label} ran as `{first}` and as `{second}`; their final validation losses "
+            f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
+            f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
+
+# %% ../nbs/15_analysis.ipynb 140
+@patch
+def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
+    """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
+    BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds, paired), and where during
+    the run the mean gap was largest."""
+    s = self.study
+    recipes = FormatComparator(s, baseline).recipes()
+    if not recipes or not s.runs_of(baseline): return []
+    gap = lambda r, b: {seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)}
+    recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
+    parts = []
+    for r in recipes:
+        short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
+        moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
+                 if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
+        mean_gap = gap_curves(s.runs_of(r), s.runs_of(baseline)).mean(axis=1)
+        mean_gap = mean_gap[mean_gap.index >= r.max_steps // 10]  # past the first tenth, where every run is far off
+        if not s.failures(r) and len(mean_gap):
+            moved += f", its mean gap largest at step {mean_gap.idxmax()} ({mean_gap.max():+.3f})"
+        where = "" if r.placement == "uniform" else f" ({r.placement})"
+        parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
+                     f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
+    level = statistics.fmean(s.outcomes(baseline).values())
+    return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
+            f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
+
+# %% ../nbs/15_analysis.ipynb 142
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -757,72 +827,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 137
-@patch
-def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
-    "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
-    s, f = self.study, self.formats
-    kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
-    if not kept: return []
-    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
-    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})"
-             for r in kept]
-    moved = []
-    for r in kept:
-        everywhere = replace(r, placement="uniform")
-        if everywhere in s.by_cell and not s.failures(r) and not s.failures(everywhere):
-            moved.append(f"{r.format} {s.versus(r, everywhere)}")
-    lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
-             "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
-    if moved:
-        lines.append("Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, seed by seed: "
-                     + "; ".join(moved) + ".")
-    return lines
-
-# %% ../nbs/15_analysis.ipynb 139
-def _stem(name: str) -> str:
-    "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
-    head, _, seed = name.rpartition("_s")
-    return head if head and seed.isdigit() else name
-
-@patch
-def twins_answer(self: ReportGenerator) -> list[str]:
-    "Recipes run under two names (a named recipe, and its formats spelt out): do their runs agree, seed by seed?"
-    pairs: dict[tuple[str, str, str], list[tuple[Run, Run]]] = {}
-    for kept, other in self.study.twins:
-        pairs.setdefault((kept.recipe.label(), _stem(kept.name), _stem(other.name)), []).append((kept, other))
-    return [f"**One recipe, two names**: {label} ran as `{first}` and as `{second}`; their final validation losses "
-            f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
-            f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
-
-# %% ../nbs/15_analysis.ipynb 141
-@patch
-def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
-    """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
-    BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds, paired), and where during
-    the run the mean gap was largest."""
-    s = self.study
-    recipes = FormatComparator(s, baseline).recipes()
-    if not recipes or not s.runs_of(baseline): return []
-    gap = lambda r, b: {seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)}
-    recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
-    parts = []
-    for r in recipes:
-        short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
-        moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
-                 if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
-        mean_gap = gap_curves(s.runs_of(r), s.runs_of(baseline)).mean(axis=1)
-        mean_gap = mean_gap[mean_gap.index >= r.max_steps // 10]  # past the first tenth, where every run is far off
-        if not s.failures(r) and len(mean_gap):
-            moved += f", its mean gap largest at step {mean_gap.idxmax()} ({mean_gap.max():+.3f})"
-        where = "" if r.placement == "uniform" else f" ({r.placement})"
-        parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
-                     f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
-    level = statistics.fmean(s.outcomes(baseline).values())
-    return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
-            f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
-
-# %% ../nbs/15_analysis.ipynb 143
+# %% ../nbs/15_analysis.ipynb 144
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -855,7 +860,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 145
+# %% ../nbs/15_analysis.ipynb 146
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -894,7 +899,16 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 147
+# %% ../nbs/15_analysis.ipynb 148
+def i_desc(recipe: Cell) -> str:
+    "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
+    roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
+        if recipe.roles in ("all", *ROLES) else recipe.roles
+    where = {"uniform": "every linear layer", "no_lm_head": "every layer but the lm_head", "lm_head": "the lm_head",
+             "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
+    return f"{roles} of {where}"
+
+# %% ../nbs/15_analysis.ipynb 150
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -934,7 +948,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 149
+# %% ../nbs/15_analysis.ipynb 152
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -957,7 +971,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/15_analysis.ipynb 150
+# %% ../nbs/15_analysis.ipynb 154
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -971,7 +985,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/15_analysis.ipynb 151
+# %% ../nbs/15_analysis.ipynb 155
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -996,7 +1010,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 153
+# %% ../nbs/15_analysis.ipynb 157
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1005,20 +1019,20 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 154
+# %% ../nbs/15_analysis.ipynb 159
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
     moves = [r.series("optim/ulp_movement") for r in runs]
     below = [r.series("diag/sub_half_ulp_fraction") for r in runs]
-    if not all(len(b) for b in below): return ""
+    if not below or not all(len(b) for b in below): return ""
     span = lambda values, f: f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
     text = f"; at its last sample {span([b.iloc[-1] for b in below], lambda v: f'{v:.0%}')} of updates were below half a ULP"
     if all(len(m) for m in moves):
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 155
+# %% ../nbs/15_analysis.ipynb 161
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1031,7 +1045,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/15_analysis.ipynb 156
+# %% ../nbs/15_analysis.ipynb 163
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1054,7 +1068,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 157
+# %% ../nbs/15_analysis.ipynb 165
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1089,7 +1103,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/15_analysis.ipynb 159
+# %% ../nbs/15_analysis.ipynb 167
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1110,7 +1124,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 160
+# %% ../nbs/15_analysis.ipynb 169
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1141,7 +1155,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 161
+# %% ../nbs/15_analysis.ipynb 171
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1161,7 +1175,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 162
+# %% ../nbs/15_analysis.ipynb 172
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1175,12 +1189,3 @@ def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
             adamw = replace(c, optimizer="adamw", manifold_lr=None)
             lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
     return "\n".join(lines + ["", LIMITS, OPTIMIZER_LIMITS, ""])
-
-# %% ../nbs/15_analysis.ipynb 164
-def i_desc(recipe: Cell) -> str:
-    "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
-    roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
-        if recipe.roles in ("all", *ROLES) else recipe.roles
-    where = {"uniform": "every linear layer", "no_lm_head": "every layer but the lm_head", "lm_head": "the lm_head",
-             "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
-    return f"{roles} of {where}"
