@@ -532,7 +532,7 @@ def _plt():
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/15_analysis.ipynb 114
+# %% ../nbs/15_analysis.ipynb 115
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -572,7 +572,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 116
+# %% ../nbs/15_analysis.ipynb 117
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -594,7 +594,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 118
+# %% ../nbs/15_analysis.ipynb 119
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -621,14 +621,14 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 121
+# %% ../nbs/15_analysis.ipynb 122
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
     "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
     by_seed = {r.seed: r.series(column) for r in reference}
     gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
     return pd.DataFrame(gaps).sort_index()
 
-# %% ../nbs/15_analysis.ipynb 123
+# %% ../nbs/15_analysis.ipynb 124
 def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
     "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
     plt = _plt()
@@ -649,7 +649,7 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/15_analysis.ipynb 127
+# %% ../nbs/15_analysis.ipynb 128
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -680,14 +680,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/15_analysis.ipynb 128
+# %% ../nbs/15_analysis.ipynb 129
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/15_analysis.ipynb 129
+# %% ../nbs/15_analysis.ipynb 130
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/15_analysis.ipynb 130
+# %% ../nbs/15_analysis.ipynb 132
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -698,7 +698,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/15_analysis.ipynb 132
+# %% ../nbs/15_analysis.ipynb 134
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -715,7 +715,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/15_analysis.ipynb 134
+# %% ../nbs/15_analysis.ipynb 136
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -723,7 +723,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "tuning seeds): no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/15_analysis.ipynb 136
+# %% ../nbs/15_analysis.ipynb 138
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -745,7 +745,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 138
+# %% ../nbs/15_analysis.ipynb 140
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -761,7 +761,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/15_analysis.ipynb 140
+# %% ../nbs/15_analysis.ipynb 142
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -788,7 +788,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 142
+# %% ../nbs/15_analysis.ipynb 144
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -827,7 +827,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/15_analysis.ipynb 144
+# %% ../nbs/15_analysis.ipynb 146
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -860,7 +860,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/15_analysis.ipynb 146
+# %% ../nbs/15_analysis.ipynb 148
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -899,7 +899,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 148
+# %% ../nbs/15_analysis.ipynb 150
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -908,7 +908,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/15_analysis.ipynb 150
+# %% ../nbs/15_analysis.ipynb 153
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -948,7 +948,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 152
+# %% ../nbs/15_analysis.ipynb 155
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -971,7 +971,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/15_analysis.ipynb 154
+# %% ../nbs/15_analysis.ipynb 157
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -985,7 +985,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/15_analysis.ipynb 155
+# %% ../nbs/15_analysis.ipynb 158
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1010,7 +1010,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/15_analysis.ipynb 157
+# %% ../nbs/15_analysis.ipynb 160
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1019,7 +1019,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/15_analysis.ipynb 159
+# %% ../nbs/15_analysis.ipynb 162
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -1032,7 +1032,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/15_analysis.ipynb 161
+# %% ../nbs/15_analysis.ipynb 164
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1045,7 +1045,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/15_analysis.ipynb 163
+# %% ../nbs/15_analysis.ipynb 166
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1068,7 +1068,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/15_analysis.ipynb 165
+# %% ../nbs/15_analysis.ipynb 168
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1103,7 +1103,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/15_analysis.ipynb 167
+# %% ../nbs/15_analysis.ipynb 170
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1124,7 +1124,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/15_analysis.ipynb 169
+# %% ../nbs/15_analysis.ipynb 172
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1155,7 +1155,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/15_analysis.ipynb 171
+# %% ../nbs/15_analysis.ipynb 174
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1175,7 +1175,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/15_analysis.ipynb 172
+# %% ../nbs/15_analysis.ipynb 175
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
