@@ -1,7 +1,9 @@
 """Fault injection on the CPU: whatever happens to a run (kill -9 while training or while writing a checkpoint, a
 damaged checkpoint, a full disk, a read-only directory, a second writer, torn metrics lines, a wrong runs_dir for the
 analysis), no finished work is lost, and re-running the same command finishes the run with the numbers an
-uninterrupted run gets. The runs go through the installed `altgrad-train` command, as a user would start them."""
+uninterrupted run gets. The reference run and the rerun after a kill go through the installed `altgrad-train`
+command, as a user would start them; the other reruns call the same `main` in this process (no interpreter and torch
+start-up each: the suite's time on 2 cores is mostly start-ups)."""
 import errno
 import json
 import os
@@ -65,6 +67,18 @@ def altgrad_train(args: list[str], check: bool = True) -> subprocess.CompletedPr
     return done
 
 
+def altgrad_train_here(args: list[str], capsys) -> tuple[int, str]:
+    "The command's `main` in this process: (exit status, what it wrote to standard error)."
+    from altgrad import runner
+    capsys.readouterr()  # what came before is not this run's
+    try:
+        runner.main(args)
+        status = 0
+    except SystemExit as e:
+        status = e.code
+    return status, capsys.readouterr().err
+
+
 def killed(mode: str, when: int, args: list[str]):
     done = subprocess.run([sys.executable, "-c", KILLER, mode, str(when), *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
@@ -115,50 +129,51 @@ def test_kill_during_training_then_rerun(tmp_path, reference):
     same_run(tmp_path / "run", reference)
 
 
-def test_kill_during_a_checkpoint_write_then_rerun(tmp_path, reference):
+def test_kill_during_a_checkpoint_write_then_rerun(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     killed("checkpoint", 6, args)  # half of step 6's checkpoint is on disk under a temporary name
     assert list((tmp_path / "run" / "checkpoints").glob(".step_0000006.pt.*.tmp"))
-    rerun = altgrad_train(args)
-    assert "from step_0000003.pt" in rerun.stderr
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "from step_0000003.pt" in stderr
     same_run(tmp_path / "run", reference)
 
 
-def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, reference):
+def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     killed("step", 10, args)  # keeps the checkpoints of steps 6 and 9
     newest = tmp_path / "run" / "checkpoints" / "step_0000009.pt"
     newest.write_bytes(newest.read_bytes()[:1000])  # a disk error, a bad copy
-    rerun = altgrad_train(args)
-    assert "step_0000009.pt is damaged" in rerun.stderr and "from step_0000006.pt" in rerun.stderr
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "step_0000009.pt is damaged" in stderr and "from step_0000006.pt" in stderr
     same_run(tmp_path / "run", reference)
 
 
-def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, reference):
+def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from altgrad.files import DirectoryLock; "
                                "DirectoryLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(120)",
                                str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        second = altgrad_train(args, check=False)
-        assert second.returncode == 2 and f"in use by pid {holder.pid}" in second.stderr
+        status, stderr = altgrad_train_here(args, capsys)
+        assert status == 2 and f"in use by pid {holder.pid}" in stderr
     finally:
         holder.kill(); holder.wait()
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # the refused run wrote nothing
-    assert "taking over the lock" in altgrad_train(args).stderr
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "taking over the lock" in stderr
     same_run(tmp_path / "run", reference)
 
 
-def test_a_changed_config_is_refused_and_resume_never_starts_beside_it(tmp_path, reference):
+def test_a_changed_config_is_refused_and_resume_never_starts_beside_it(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     shutil.copytree(reference, tmp_path / "run")  # a finished run (checkpoint_dir may differ: it is operational)
-    changed = altgrad_train(args + ["learning_rate=0.003"], check=False)
-    assert changed.returncode == 2 and "learning_rate: 0.001 -> 0.003" in changed.stderr
-    again = altgrad_train(args)  # the same command on a finished run: nothing to do, nothing changed
-    assert "nothing to do" in again.stderr
+    status, stderr = altgrad_train_here(args + ["learning_rate=0.003"], capsys)
+    assert status == 2 and "learning_rate: 0.001 -> 0.003" in stderr
+    status, stderr = altgrad_train_here(args, capsys)  # the same command on a finished run: nothing to do, nothing changed
+    assert status == 0 and "nothing to do" in stderr
     same_run(tmp_path / "run", reference)
-    altgrad_train(args + ["resume=never", "learning_rate=0.003"])
+    assert altgrad_train_here(args + ["resume=never", "learning_rate=0.003"], capsys)[0] == 0
     assert json.loads((tmp_path / "run-2" / "summary.json").read_text())["run_name"] == "run-2"
     same_run(tmp_path / "run", reference)  # the old run is untouched
 
