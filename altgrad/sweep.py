@@ -366,6 +366,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
     from altgrad import sweep  # the task by its importable name, also when this module runs as __main__
     records = {r.name: RunRecord(r.name, attempts=None) for r in todo}
     display = SweepProgress(len(records), 0)
+    environment = dict(os.environ)  # a local cluster sets OMP_NUM_THREADS=1 etc. in this process too: restored below
     cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                 dashboard_address=None)
     try:
@@ -387,6 +388,9 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
     finally:
         display.close()
         if cluster is not None: cluster.close()
+        # (otherwise every process started after the sweep, a later run's or a test's, would run single-threaded)
+        for key in set(os.environ) - set(environment): del os.environ[key]
+        os.environ.update(environment)
     return records
 
 # %% ../nbs/16_sweep.ipynb 36

@@ -15,6 +15,8 @@ TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=2, max_ste
 
 
 def test_a_local_dask_cluster_runs_a_sweep_records_a_failure_and_resumes(tmp_path):
+    import os
+    environment = dict(os.environ)
     sweep = tmp_path / "s.yaml"
     sweep.write_text("base: e5m2_short.yaml\ngrids:\n"
                      "  - {format: [E3M4, bf16], optimizer: [adamw], placement: [uniform], seed: [7]}\n")
@@ -28,3 +30,4 @@ def test_a_local_dask_cluster_runs_a_sweep_records_a_failure_and_resumes(tmp_pat
     assert (log["ran"], log["failed"], log["incomplete"]) == (1, [], [])
     for name in ("e3m4_uniform_adamw_s7", "bf16_uniform_adamw_s7"):
         assert json.loads((out / name / "summary.json").read_text())["steps"] == 3
+    assert dict(os.environ) == environment  # the local cluster's OMP_NUM_THREADS=1 etc. do not stay behind
