@@ -281,7 +281,7 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/03_quantize.ipynb 40
+# %% ../nbs/03_quantize.ipynb 42
 _GRIDS: dict = {}
 
 
@@ -291,7 +291,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 42
+# %% ../nbs/03_quantize.ipynb 44
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
