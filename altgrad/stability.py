@@ -24,7 +24,7 @@ __all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 
 # %% ../nbs/09_stability.ipynb 5
 def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
 
-# %% ../nbs/09_stability.ipynb 6
+# %% ../nbs/09_stability.ipynb 7
 class BitStallDetector:
     """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The layers of one
     weight format are measured together, laid end to end (`Segments`); `flat` keeps each format's tensors of the
@@ -36,7 +36,7 @@ class BitStallDetector:
         self._before = None
         self.flat: dict[FPFormat, dict] = {}
 
-# %% ../nbs/09_stability.ipynb 8
+# %% ../nbs/09_stability.ipynb 9
 @patch
 def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]]:
     "Layer names by weight format (a mantissa shift can move layers), with their Segments."
@@ -49,7 +49,7 @@ def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]
         groups[fmt] = names, self._segments[tuple(names)]
     return groups
 
-# %% ../nbs/09_stability.ipynb 10
+# %% ../nbs/09_stability.ipynb 11
 @patch
 def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Tensor:
     "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
@@ -57,7 +57,7 @@ def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Ten
         return layer.weight_scale().expand(layer.weight.shape)
     return segments.cat([scale(self.layers[n]) for n in names]).float()
 
-# %% ../nbs/09_stability.ipynb 12
+# %% ../nbs/09_stability.ipynb 13
 @patch
 def before_step(self: BitStallDetector):
     "Snapshot the weights and their projections (call just before optimizer.step())."
@@ -66,7 +66,7 @@ def before_step(self: BitStallDetector):
         w0, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
         self._before[fmt] = dict(names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale))
 
-# %% ../nbs/09_stability.ipynb 14
+# %% ../nbs/09_stability.ipynb 15
 @patch
 def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None) -> dict:
     """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
@@ -91,7 +91,7 @@ def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None
     return dict(updates=total_updates, flips=total_flips,
                 stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
 
-# %% ../nbs/09_stability.ipynb 17
+# %% ../nbs/09_stability.ipynb 18
 class NanWatch:
     "Counts consecutive non-finite steps; `tripped` once `patience` of them come in a row."
 
@@ -105,7 +105,7 @@ class NanWatch:
     @property
     def tripped(self) -> bool: return self.streak >= self.patience
 
-# %% ../nbs/09_stability.ipynb 21
+# %% ../nbs/09_stability.ipynb 22
 class DivergenceRule:
     "Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and keeps returning it)."
 
@@ -125,7 +125,7 @@ class DivergenceRule:
             if rule.update(int(step), float(loss)) is not None: return rule.onset
         return None
 
-# %% ../nbs/09_stability.ipynb 23
+# %% ../nbs/09_stability.ipynb 24
 @patch
 def update(self: DivergenceRule, step: int, loss: float) -> int | None:
     if self.onset is not None or not self.nats or not math.isfinite(loss): return self.onset
@@ -137,26 +137,26 @@ def update(self: DivergenceRule, step: int, loss: float) -> int | None:
     self.lowest = min(self.lowest, mean)
     return self.onset
 
-# %% ../nbs/09_stability.ipynb 27
+# %% ../nbs/09_stability.ipynb 28
 @patch
 def describe(self: DivergenceRule) -> str:
     return (f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
             f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} (divergence_nats={self.nats})")
 
-# %% ../nbs/09_stability.ipynb 29
+# %% ../nbs/09_stability.ipynb 30
 @patch
 def state_dict(self: DivergenceRule) -> dict:
     return dict(points=[list(p) for p in self.points], first_step=self.first_step, lowest=self.lowest,
                 onset=self.onset, mean_at_onset=self.mean_at_onset)
 
-# %% ../nbs/09_stability.ipynb 31
+# %% ../nbs/09_stability.ipynb 32
 @patch
 def load_state_dict(self: DivergenceRule, state: dict):
     self.points = [(int(s), float(l)) for s, l in state["points"]]
     self.first_step, self.lowest, self.onset = state["first_step"], state["lowest"], state["onset"]
     self.mean_at_onset = state["mean_at_onset"]
 
-# %% ../nbs/09_stability.ipynb 34
+# %% ../nbs/09_stability.ipynb 35
 class PartitionRelativeClipper:
     "Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic range."
 
@@ -189,7 +189,7 @@ class PartitionRelativeClipper:
         return dict(clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
                     min_factor=min(self.factor.values(), default=math.nan))
 
-# %% ../nbs/09_stability.ipynb 38
+# %% ../nbs/09_stability.ipynb 39
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
 
 
@@ -197,7 +197,7 @@ def next_rung(fmt: FPFormat) -> FPFormat | None:
     "The next format on the ladder with more mantissa bits than `fmt` (None at the top)."
     return next((get_format(n) for n in MANTISSA_LADDER if get_format(n).M > fmt.M), None)
 
-# %% ../nbs/09_stability.ipynb 40
+# %% ../nbs/09_stability.ipynb 41
 class EmergencyMantissaShift:
     "Moves quantized layers up the mantissa ladder on persistent NaN or bit-stall."
 
