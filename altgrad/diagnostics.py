@@ -18,12 +18,14 @@ from .quantize import code_index, quantize
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'compute_stiffness_field', 'grid_alignment_statistics',
-           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'gradient_norms', 'gradient_fidelity',
-           'reference_gradients', 'DeadNeuronTracker', 'zero_update_fraction']
+           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'rank_health_of', 'gradient_norms',
+           'gradient_fidelity', 'reference_gradients', 'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/10_diagnostics.ipynb 5
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
-def _sum(x: Tensor, segments: Segments | None) -> Tensor: return x.double().sum() if segments is None else segments.sum(x.double())
+def _sum(x: Tensor, segments: Segments | None) -> Tensor:
+    "Sum (per segment), accumulated in float64 without a float64 copy of `x`."
+    return x.sum(dtype=torch.float64) if segments is None else segments.sum(x)
 
 # %% ../nbs/10_diagnostics.ipynb 6
 def _mean(x: Tensor, segments: Segments | None) -> Tensor: return _sum(x, segments) / (x.numel() if segments is None else segments.counts)
@@ -65,15 +67,16 @@ def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, sca
     """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
     local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2 S(w) over the
     non-zero updates (NaN where there are none or one side is constant)."""
-    update, stiffness = update.detach().double().abs(), compute_stiffness_field(w, fmt, scale).double()
+    # elementwise in float32 (the weights' own precision), sums accumulated in float64
+    update, stiffness = update.detach().float().abs(), compute_stiffness_field(w, fmt, scale)
     nonzero = update != 0
     count = _sum(nonzero, segments)
     # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the count
     below = _sum((update < stiffness / 2) & nonzero, segments) / count
-    lu = torch.where(nonzero, update.clamp_min(torch.finfo(torch.float64).tiny).log2(), 0.0)
+    lu = torch.where(nonzero, update.log2(), 0.0)  # log2(0) = -inf is never selected
     ls = torch.where(nonzero, stiffness.log2(), 0.0)
-    lu = torch.where(nonzero, lu - _spread(_sum(lu, segments) / count, segments), 0.0)
-    ls = torch.where(nonzero, ls - _spread(_sum(ls, segments) / count, segments), 0.0)
+    centred = lambda v: torch.where(nonzero, v - _spread(_sum(v, segments) / count, segments).float(), 0.0)
+    lu, ls = centred(lu), centred(ls)
     correlation = _sum(lu * ls, segments) / (_sum(lu.square(), segments) * _sum(ls.square(), segments)).sqrt()
     return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
 
@@ -84,19 +87,34 @@ STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
 def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
     "Stable rank, effective rank and a collapse warning for weight matrix `w` (module `name` picks the threshold)."
+    return rank_health_of({name: w})[name]
+
+
+def rank_health_of(weights: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
+    "`rank_health` of several named matrices, with one batched eigenvalue problem per Gram matrix size."
     # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384 lm_head a
-    # 384 x 384 eigenproblem instead of a tall SVD
-    w = w.detach().double()
-    gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
-    s = torch.linalg.eigvalsh(gram).flip(0).clamp_min(0).sqrt()
-    p = s / s.sum()
-    effective = torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum())
-    stable = (s ** 2).sum() / s[0] ** 2
-    zero = s[0] == 0  # an all-zero matrix: both ranks 0
-    effective, stable = torch.where(zero, 0.0, effective), torch.where(zero, 0.0, stable)
-    strict = name.endswith(("lm_head", "c_proj")) or ".c_proj" in name
-    threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
-    return dict(stable_rank=stable, effective_rank=effective, collapse_warning=effective < threshold * min(w.shape))
+    # 384 x 384 eigenproblem instead of a tall SVD. Batched, a model's 25 matrices cost one solver call and one
+    # error check (a host sync) instead of 25 of each.
+    by_size: dict[int, list[str]] = {}
+    for name, w in weights.items(): by_size.setdefault(min(w.shape), []).append(name)
+    out = {}
+    for names in by_size.values():
+        grams = torch.stack([_gram(weights[n].detach().double()) for n in names])
+        s = torch.linalg.eigvalsh(grams).flip(-1).clamp_min(0).sqrt()  # descending, per matrix
+        p = s / s.sum(-1, keepdim=True)
+        effective = torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum(-1))
+        stable = (s ** 2).sum(-1) / s[:, 0] ** 2
+        zero = s[:, 0] == 0  # an all-zero matrix: both ranks 0
+        effective, stable = torch.where(zero, 0.0, effective), torch.where(zero, 0.0, stable)
+        for i, n in enumerate(names):
+            strict = n.endswith(("lm_head", "c_proj")) or ".c_proj" in n
+            threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
+            out[n] = dict(stable_rank=stable[i], effective_rank=effective[i],
+                          collapse_warning=effective[i] < threshold * min(weights[n].shape))
+    return out
+
+
+def _gram(w: Tensor) -> Tensor: return w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
 
 # %% ../nbs/10_diagnostics.ipynb 25
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
@@ -126,8 +144,8 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str
     left on draws the same numbers as in the run. The model is left as it was."""
     layers = quantized_layers(model)
     saved_formats = {n: dict(l.formats) for n, l in layers.items()}
-    saved_stats = {n: {role: {k: v.clone() if isinstance(v, Tensor) else v for k, v in c.items()}
-                       for role, c in l.stats.items()} for n, l in layers.items()}
+    # the counters stay off: the reference's counts are not the run's, and counting costs a pass its speed
+    counting = {n: l.collect_stats for n, l in layers.items()}
     saved_grads = {n: p.grad for n, p in model.named_parameters()}
     saved_buffers = {n: b.clone() for n, b in model.named_buffers()}  # delayed scaling records every projection
     devices = [x.device] if x.device.type == "cuda" else []
@@ -136,13 +154,14 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str
             if rng_state is not None:
                 torch.set_rng_state(rng_state["cpu"])
                 if devices: torch.cuda.set_rng_state(rng_state["cuda"], x.device)
-            for l in layers.values(): l.formats = {r: None if r in roles else f for r, f in l.formats.items()}
+            for l in layers.values():
+                l.formats, l.collect_stats = {r: None if r in roles else f for r, f in l.formats.items()}, False
             for p in model.parameters(): p.grad = None
             with torch.autocast(**(autocast or dict(device_type=x.device.type, enabled=False))):
                 model(x, y)[1].backward()
             return {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
     finally:
-        for n, l in layers.items(): l.formats, l.stats = saved_formats[n], saved_stats[n]
+        for n, l in layers.items(): l.formats, l.collect_stats = saved_formats[n], counting[n]
         for n, p in model.named_parameters(): p.grad = saved_grads[n]
         with torch.no_grad():
             for n, b in model.named_buffers(): b.copy_(saved_buffers[n])

@@ -330,8 +330,10 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
     if self.collect_stats and out.requires_grad:
         def count(grad):
             scale = None if scaler is None else scaler.scale_for(grad, fmt)
-            # projected in the scaled domain, where only its zeros matter to the counts
-            q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
+            # projected in the scaled domain, where only its zeros matter to the counts; on a random state of its
+            # own, so that a stochastic projection here leaves the run's own draws (quantize_grad's, next) as they were
+            with torch.random.fork_rng(devices=[grad.device] if grad.is_cuda else []):
+                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
             self._add_counts("grad", quant_stats(grad, q, scale, fmt))
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .device import Segments, read_back
 from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity, gradient_norms,
-                                 gradient_stiffness_correlation, rank_health, reference_gradients, ulp_statistics,
+                                 gradient_stiffness_correlation, rank_health_of, reference_gradients, ulp_statistics,
                                  zero_update_fraction)
 from .layers import QuantizedLinear, quantized_layers, set_collect_stats
 from .stability import BitStallDetector
@@ -208,7 +208,7 @@ def after_store(self: Probes, trainer):
                                        self.everything)
     measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
     if self.kind == "full":
-        measured["rank"] = {n: rank_health(m.weight, n) for n, m in self.linears.items() if m.weight.dim() == 2}
+        measured["rank"] = rank_health_of({n: m.weight for n, m in self.linears.items() if m.weight.dim() == 2})
     self._format_statistics(measured)
     return out | self._summarise(read_back(measured))
 
