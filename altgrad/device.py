@@ -45,10 +45,8 @@ class Segments:
 
     def __init__(self, shapes: list, device: torch.device | str = "cpu"):
         self.sizes = [math.prod(s) for s in shapes]
-        self.total = sum(self.sizes)
         self.counts = torch.tensor(self.sizes, dtype=torch.float64, device=device)
-        self.lengths = torch.tensor(self.sizes, device=device)
-        self.ends = torch.cumsum(self.lengths, 0) - 1
+        self.ends = torch.cumsum(torch.tensor(self.sizes, device=device), 0) - 1
 
     def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
 
@@ -60,7 +58,3 @@ class Segments:
         return torch.diff(ends, prepend=ends.new_zeros(1))
 
     def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
-
-    def spread(self, per_segment: Tensor) -> Tensor:
-        "Each segment's value repeated over its elements (output_size given: no read-back of the lengths)."
-        return per_segment.repeat_interleave(self.lengths, output_size=self.total)

@@ -33,15 +33,12 @@ def _mean(x: Tensor, segments: Segments | None) -> Tensor: return _sum(x, segmen
 # %% ../nbs/10_diagnostics.ipynb 7
 def _max(x: Tensor, segments: Segments | None) -> Tensor: return x.max() if segments is None else segments.max(x)
 
-# %% ../nbs/10_diagnostics.ipynb 8
-def _spread(v: Tensor, segments: Segments | None) -> Tensor: return v if segments is None else segments.spread(v)
-
-# %% ../nbs/10_diagnostics.ipynb 10
+# %% ../nbs/10_diagnostics.ipynb 9
 def compute_stiffness_field(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> Tensor:
     "S(w) for every weight, in the weight's own units: the ULP of the format at w·scale, divided by scale."
     return fmt.stiffness(w.detach().float() * scale) / scale
 
-# %% ../nbs/10_diagnostics.ipynb 12
+# %% ../nbs/10_diagnostics.ipynb 11
 # Each statistic below is a 0-d tensor, or with `segments` (w is then their flat concatenation and `scale` one
 # value per element) a vector with one value per segment.
 
@@ -53,7 +50,7 @@ def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 
     return dict(mean_ulp_distance=_mean(distance, segments), max_ulp_distance=_max(distance, segments),
                 on_grid_fraction=_mean(distance == 0, segments))
 
-# %% ../nbs/10_diagnostics.ipynb 14
+# %% ../nbs/10_diagnostics.ipynb 13
 def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
                    segments: Segments | None = None) -> dict[str, Tensor]:
     "How many codes each weight moved between two snapshots: mean, max, and the fraction that did not move."
@@ -61,7 +58,7 @@ def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: floa
     return dict(mean_codes_moved=_mean(moved, segments), max_codes_moved=_max(moved, segments),
                 zero_move_fraction=_mean(moved == 0, segments))
 
-# %% ../nbs/10_diagnostics.ipynb 16
+# %% ../nbs/10_diagnostics.ipynb 15
 def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
                                    segments: Segments | None = None) -> dict[str, Tensor]:
     """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
@@ -73,14 +70,20 @@ def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, sca
     count = _sum(nonzero, segments)
     # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the count
     below = _sum((update < stiffness / 2) & nonzero, segments) / count
-    lu = torch.where(nonzero, update.log2(), 0.0)  # log2(0) = -inf is never selected
-    ls = torch.where(nonzero, stiffness.log2(), 0.0)
-    centred = lambda v: torch.where(nonzero, v - _spread(_sum(v, segments) / count, segments).float(), 0.0)
-    lu, ls = centred(lu), centred(ls)
-    correlation = _sum(lu * ls, segments) / (_sum(lu.square(), segments) * _sum(ls.square(), segments)).sqrt()
+    # centred sums from raw ones (sum of products minus product of sums over n, accumulated in float64): no
+    # per-element mean to spread back over millions of weights. The logs are first shifted by their mean over all
+    # segments (one number), which keeps float32's rounding of the products small against the spread; a side
+    # whose spread is below a thousandth of its size counts as constant (NaN).
+    count_all = _sum(nonzero, None)
+    shifted = lambda v: torch.where(nonzero, v - _sum(torch.where(nonzero, v, 0.0), None) / count_all, 0.0)
+    lu, ls = shifted(update.log2()), shifted(stiffness.log2())  # log2(0) = -inf is never selected
+    su, ss, suu, sss = _sum(lu, segments), _sum(ls, segments), _sum(lu.square(), segments), _sum(ls.square(), segments)
+    var_u, var_s = suu - su.square() / count, sss - ss.square() / count
+    correlation = (_sum(lu * ls, segments) - su * ss / count) / (var_u * var_s).sqrt()
+    correlation = torch.where((var_u <= 1e-6 * suu) | (var_s <= 1e-6 * sss), math.nan, correlation)
     return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
 
-# %% ../nbs/10_diagnostics.ipynb 21
+# %% ../nbs/10_diagnostics.ipynb 20
 COLLAPSE_THRESHOLD = 0.1
 STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
@@ -116,12 +119,12 @@ def rank_health_of(weights: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
 
 def _gram(w: Tensor) -> Tensor: return w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
 
-# %% ../nbs/10_diagnostics.ipynb 25
+# %% ../nbs/10_diagnostics.ipynb 24
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     "Per gradient: L2 norm, L∞ norm and the number of exactly-zero entries."
     return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
 
-# %% ../nbs/10_diagnostics.ipynb 27
+# %% ../nbs/10_diagnostics.ipynb 26
 def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     "Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf if g == r)."
     out = {}
@@ -135,7 +138,7 @@ def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) ->
         out[name] = dict(cosine=cosine, snr_db=snr)
     return out
 
-# %% ../nbs/10_diagnostics.ipynb 29
+# %% ../nbs/10_diagnostics.ipynb 28
 def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,
                         autocast: dict | None = None, rng_state: dict | None = None) -> dict[str, Tensor]:
     """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by default all
@@ -166,7 +169,7 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str
         with torch.no_grad():
             for n, b in model.named_buffers(): b.copy_(saved_buffers[n])
 
-# %% ../nbs/10_diagnostics.ipynb 32
+# %% ../nbs/10_diagnostics.ipynb 31
 class DeadNeuronTracker:
     "Fraction of MLP neurons whose |GELU(c_fc(x))| stays below `threshold` over the last `window` samples."
 
@@ -194,7 +197,7 @@ class DeadNeuronTracker:
         if not peaks: return math.nan
         return (torch.cat(peaks) < self.threshold).double().mean()
 
-# %% ../nbs/10_diagnostics.ipynb 34
+# %% ../nbs/10_diagnostics.ipynb 33
 def zero_update_fraction(w_before: Tensor, w_after: Tensor, segments: Segments | None = None) -> Tensor:
     "Fraction of weights a step left exactly unchanged (per segment with `segments`)."
     return _mean(w_before == w_after, segments)

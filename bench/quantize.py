@@ -3,7 +3,7 @@
 Run from the repository root on a CUDA machine:  python bench/quantize.py [--out DIR] [--log2-numel 28]
 Prints a markdown table; with --out also writes quantize.md / quantize.json there.
 
-Before timing, it checks on fresh random inputs that the compiled CUDA quantizer gives bit-identical
+Before timing, it checks on fresh random inputs that the CUDA quantizer (the Triton kernel) gives bit-identical
 results to the eager CPU path (which tests/test_oracle.py checks against gfloat), and that stochastic
 rounding lands on a neighbour and is unbiased.
 """
@@ -18,7 +18,7 @@ import triton.testing
 
 
 from altgrad.formats import EIGHT_BIT_FORMATS, get_format
-from altgrad.quantize import quantize
+from altgrad.quantize import _GridSpec, _compiled, quantize
 
 
 def timed_ms(fn) -> float:
@@ -36,11 +36,11 @@ def fresh_inputs(numel: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
 
 
 def check_correctness(names, seeds=(1, 2, 3)):
-    "Compiled CUDA vs eager CPU, bit for bit (nearest), and stochastic-rounding sanity, on fresh inputs."
+    "CUDA vs eager CPU, bit for bit (nearest), and stochastic-rounding sanity, on fresh inputs."
     report = []
     for name in names:
         fmt = get_format(name)
-        for dtype in (torch.float32, torch.bfloat16):
+        for dtype in (torch.float32, torch.bfloat16, torch.float16):
             for seed in seeds:
                 x = fresh_inputs(1 << 20, dtype, seed)
                 gpu = quantize(x, fmt).cpu()
@@ -55,11 +55,13 @@ def check_correctness(names, seeds=(1, 2, 3)):
             # q must be on the grid: re-quantizing changes nothing
             assert (quantize(q, fmt) == q).all(), f"{name}: stochastic result off the grid"
             # unbiased where the value is inside the range: mean error in ULPs near 0
-            inside = x.float().abs() < fmt.max_finite / 2
+            # (and whose upper neighbour the input dtype holds: float16 ends at 65504)
+            inside = x.float().abs() < min(fmt.max_finite, torch.finfo(dtype).max) / 2
             err_ulp = ((q.float() - x.float()) / fmt.ulp(x.float()))[inside]
             assert (err_ulp.abs() <= 1).all(), f"{name}: stochastic rounding went past a neighbour"
             # same odds as the plain (eager torch.rand) version: values 30% of a ULP above a grid point
-            base = quantize(fresh_inputs(1 << 20, torch.float32, 7), fmt).abs().clamp(fmt.min_normal, fmt.max_finite / 4)
+            top = min(fmt.max_finite, torch.finfo(dtype).max) / 4
+            base = quantize(fresh_inputs(1 << 20, torch.float32, 7), fmt).abs().clamp(fmt.min_normal, top)
             y = (base + 0.3 * fmt.ulp(base)).to(dtype)
             frac = (y.float() - base) / fmt.ulp(base)  # the fraction of a ULP that survived the cast to dtype
             keep = frac > 0
@@ -98,6 +100,10 @@ def main():
             lambda: x.to(torch.float8_e4m3fn).to(dtype), 2 * size)
         native = torch.compile(lambda t: t.to(torch.float8_e4m3fn).to(t.dtype))
         add("native float8_e4m3fn round-trip (compiled)", dtype, lambda: native(x), 2 * size)
+        # the CUDA path for nearest rounding before the Triton kernel: _round_to_grid compiled by Inductor
+        spec = _GridSpec.of(get_format("E4M3"))
+        add("compiled _round_to_grid E4M3 nearest (before)", dtype,
+            lambda: _compiled()(x, spec, True, False, torch.float32), 2 * size)
         for name in EIGHT_BIT_FORMATS:
             for rounding in ("nearest", "stochastic"):
                 add(f"quantize {name} {rounding}", dtype, lambda: quantize(x, name, rounding), 2 * size)
@@ -118,8 +124,8 @@ def main():
              "| kernel | dtype | ms | Gelem/s | GB/s | ratio to copy | vs native |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['kernel']} | {r['dtype']} | {r['ms']:.3f} | {r['gelem_s']:.1f} | {r['gbyte_s']:.0f} | "
               f"{r['ratio_to_copy']:.2f} | {r['speedup_vs_native_eager']:.2f}x |" for r in rows]
-    lines += ["", "Correctness on this GPU, fresh random inputs: compiled CUDA == eager CPU bit for bit for every "
-              "format above (float32 and bfloat16, 3 seeds x 2^20 values incl. NaN/inf/-0). Stochastic rounding, "
+    lines += ["", "Correctness on this GPU, fresh random inputs: the CUDA kernel == eager CPU bit for bit for every "
+              "format above (float32, bfloat16 and float16, 3 seeds x 2^20 values incl. NaN/inf/-0). Stochastic rounding, "
               "mean error in ULPs over values inside the range, and the fraction of a ULP that values 0.3 ULP above a grid "
               "point move up on average (should be 1.0) for the fast (Triton) and the plain (eager torch) version:", "",
               "| format | dtype | mean error (ULP) | values | fast: up / expected | plain: up / expected |",
