@@ -48,9 +48,9 @@ def test_bit_stall_by_format_matches_layer_by_layer():
     assert detector.flat[next(f for f in detector.flat if f.name == "E3M4")]["names"] == ["0", "2"]
 
 
-def _same(a: float, b: float) -> bool:
-    "Equal to 1e-9, NaN matching NaN (a correlation with a constant side: weights all in the subnormal range)."
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-9
+def _same(a: float, b: float, eps: float = 1e-9) -> bool:
+    "Equal to `eps`, NaN matching NaN (a correlation with a constant side: weights all in the subnormal range)."
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) < eps
 
 
 def test_flat_statistics_match_layer_by_layer():
@@ -70,4 +70,6 @@ def test_flat_statistics_match_layer_by_layer():
             alone = read_back(ulp_statistics(before[name], layer.weight, fmt, _scale(layer)))
             for key, value in alone.items(): assert _same(together[key][i], value), (name, key)
             alone = read_back(gradient_stiffness_correlation(layer.weight - before[name], before[name], fmt, _scale(layer)))
-            for key, value in alone.items(): assert _same(update[key][i], value), (name, key)
+            # the correlation's logs are shifted by their mean over all layers, in float32: equal to 1e-6
+            for key, value in alone.items():
+                assert _same(update[key][i], value, 1e-6 if key == "log_correlation" else 1e-9), (name, key)
