@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from fastcore.basics import patch
 import torch
@@ -24,16 +25,20 @@ __all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OP
            'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/04_layers.ipynb 4
-def quant_stats(x: Tensor, q: Tensor, scale: Tensor | None, fmt: FPFormat, chunk: int = 2 ** 24) -> dict[str, Tensor]:
+def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
+                chunk: int = 2 ** 24) -> dict[str, Tensor]:
     """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs, as
-    0-d tensors on x's device (`read_back` them). A per-tensor scale lets the count run in chunks of `chunk`
+    0-d tensors on x's device (`read_back` them). `q` is the projection, or a function that projects a piece of x
+    (then only one piece's projection is ever held). A per-tensor scale lets the count run in chunks of `chunk`
     values: the lm_head's output gradient holds batch x block x 50257 of them, and whole-tensor temporaries
     would take gigabytes."""
-    x, q = x.detach(), q.detach()
+    x = x.detach()
+    project = q if callable(q) else None
     if scale is None or scale.numel() == 1:
-        pieces = zip(x.reshape(-1).split(chunk), q.reshape(-1).split(chunk))
+        xs = x.reshape(-1).split(chunk)
+        pieces = zip(xs, map(project, xs) if project else q.detach().reshape(-1).split(chunk))
     else:  # a per-block scale (MX) has x's shape up to its blocks: count the tensor at once
-        pieces = [(x, q)]
+        pieces = [(x, project(x) if project else q.detach())]
     counts = torch.zeros(3, dtype=torch.int64, device=x.device)
     for xc, qc in pieces:
         xc = xc.float()
@@ -332,9 +337,10 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
             scale = None if scaler is None else scaler.scale_for(grad, fmt)
             # projected in the scaled domain, where only its zeros matter to the counts; on a random state of its
             # own, so that a stochastic projection here leaves the run's own draws (quantize_grad's, next) as they were
+            # projected piece by piece: a whole projection of the lm_head's output gradient would add gigabytes
+            project = lambda piece: quantize(piece if scale is None else piece * scale.to(piece.dtype), fmt, rounding)
             with torch.random.fork_rng(devices=[grad.device] if grad.is_cuda else []):
-                q = quantize(grad if scale is None else grad * scale.to(grad.dtype), fmt, rounding)
-            self._add_counts("grad", quant_stats(grad, q, scale, fmt))
+                self._add_counts("grad", quant_stats(grad, project, scale, fmt))
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 

@@ -170,6 +170,7 @@ class RunRecord:
     wall_s: float | None = None
     val_loss: float | None = None
     error: str | None = None
+    memory_share: float | None = None  # of its GPU, on its last attempt (local pool on CUDA)
 
 # %% ../nbs/16_sweep.ipynb 19
 def run_one(run: RunSpec, out_dir: str) -> dict:
@@ -185,19 +186,20 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
                 peak_gib=memory)
 
 # %% ../nbs/16_sweep.ipynb 21
-def _worker(index: int, out_dir: str, memory_share: float, connection, gpu: int | None = None):
+def _worker(index: int, out_dir: str, connection, gpu: int | None = None):
     """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
-    RunSpec's fields or None (no more work), report (event, worker, run, payload) tuples through `connection` (a
-    send completes before the run starts, so even a killed worker has said which run it was on)."""
+    RunSpec's fields and the run's share of the GPU's memory, or None (no more work), report (event, worker, run,
+    payload) tuples through `connection` (a send completes before the run starts, so even a killed worker has said
+    which run it was on)."""
     import torch
     if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
-    # a worker's share of its GPU: its allocator frees cached blocks at the cap rather than take another's memory
-    if memory_share < 1 and torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(memory_share)
     while True:
         connection.send(("ready", index, None, None))
         job = connection.recv()
         if job is None: return
-        run = RunSpec(**job)
+        run = RunSpec(**job["run"])
+        # the run's share of its GPU: its allocator frees cached blocks at the cap rather than take another's memory
+        if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(job["memory_share"])
         connection.send(("start", index, run.name, None))
         try: connection.send(("done", index, run.name, run_one(run, out_dir)))
         except Exception as e:  # report the run's failure, then leave: a fresh process takes the next run
@@ -252,6 +254,7 @@ class _Pool:
         self.display = SweepProgress(len(self.records), workers)
         self.placed = worker_gpus(workers, gpus)
         self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
+        self.out_of_memory: set[str] = set()  # runs whose last attempt ran out of its memory share
 
 # %% ../nbs/16_sweep.ipynb 28
 @patch
@@ -260,8 +263,7 @@ def launch(self: _Pool, i: int):
     from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
     if not self.waiting or time.time() > self.deadline: return
     ours, theirs = self.context.Pipe(duplex=True)
-    on_gpu = self.placed.count(self.placed[i])  # workers sharing this worker's GPU split its memory
-    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), 0.95 / on_gpu, theirs, self.placed[i]))
+    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i]))
     process.start()
     theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
     self.processes[i] = (process, ours)
@@ -273,6 +275,8 @@ def failed(self: _Pool, i: int, name: str, error: str):
     "A run raised or its worker died: back to the front of the queue while attempts remain, else failed."
     record = self.records[name]
     record.error = error
+    if "cuda out of memory" in error.lower(): self.out_of_memory.add(name)  # torch's words (a dead worker's are not)
+    else: self.out_of_memory.discard(name)
     if record.attempts < MAX_ATTEMPTS:
         record.status = "pending"
         self.waiting.appendleft(self.specs[name])  # retried next, by whichever worker is free first
@@ -283,11 +287,22 @@ def failed(self: _Pool, i: int, name: str, error: str):
 
 # %% ../nbs/16_sweep.ipynb 30
 @patch
+def memory_share(self: _Pool, i: int, name: str) -> float:
+    """The share of its GPU's memory a run gets on worker `i`: an equal part of 95% among the workers on that GPU,
+    twice that for a run whose last attempt ran out of memory (its peak is above an equal part, and the same cap
+    would fail it again; the others rarely peak together), at most 95%."""
+    equal = 0.95 / self.placed.count(self.placed[i])
+    return min(0.95, equal * (2 if name in self.out_of_memory else 1))
+
+# %% ../nbs/16_sweep.ipynb 32
+@patch
 def handle(self: _Pool, event: str, i: int, name: str, payload):
     "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
     if event == "ready":
         job = self.waiting.popleft() if self.waiting and time.time() <= self.deadline else None
-        try: self.processes[i][1].send(asdict(job) if job else None)  # plain data: the worker rebuilds its RunSpec
+        if job: self.records[job.name].memory_share = self.memory_share(i, job.name)
+        message = dict(run=asdict(job), memory_share=self.records[job.name].memory_share) if job else None
+        try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
         except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
             if job: self.waiting.appendleft(job)
         return
@@ -304,7 +319,7 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
         self.failed(i, name, payload)
     self.display.update(self.records, event, i, name, payload)
 
-# %% ../nbs/16_sweep.ipynb 31
+# %% ../nbs/16_sweep.ipynb 33
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
@@ -312,7 +327,7 @@ def drain(self: _Pool, connection):
         while connection.poll(): self.handle(*connection.recv())
     except (EOFError, OSError): pass
 
-# %% ../nbs/16_sweep.ipynb 32
+# %% ../nbs/16_sweep.ipynb 34
 @patch
 def reap(self: _Pool, i: int, process):
     "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
@@ -325,7 +340,7 @@ def reap(self: _Pool, i: int, process):
         self.failed(i, name, died + " before its first run")
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 33
+# %% ../nbs/16_sweep.ipynb 35
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -349,12 +364,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 34
+# %% ../nbs/16_sweep.ipynb 36
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 35
+# %% ../nbs/16_sweep.ipynb 37
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -393,7 +408,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         os.environ.update(environment)
     return records
 
-# %% ../nbs/16_sweep.ipynb 36
+# %% ../nbs/16_sweep.ipynb 38
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -401,7 +416,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 38
+# %% ../nbs/16_sweep.ipynb 40
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -415,7 +430,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 40
+# %% ../nbs/16_sweep.ipynb 42
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -455,7 +470,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 42
+# %% ../nbs/16_sweep.ipynb 44
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -481,6 +496,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 44
+# %% ../nbs/16_sweep.ipynb 46
 #| eval: false
 if __name__ == "__main__": main()

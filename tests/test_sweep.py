@@ -81,6 +81,8 @@ def test_a_dying_worker_loses_only_its_run_which_is_retried_and_a_failing_run_is
     assert log["failed"] == [dict(name="e3m4_uniform_adamw_s1", attempts=2,
                                   error="RuntimeError: CUDA out of memory (simulated)")]
     assert log["incomplete"] == ["e3m4_uniform_adamw_s1"] and log["ran"] == 2
+    # the run that ran out of memory was retried with twice a worker's equal share of the GPU (two workers: 0.475)
+    assert runs["e3m4_uniform_adamw_s1"]["memory_share"] == 0.95 and runs["bf16_uniform_adamw_s1"]["memory_share"] == 0.475
     assert json.loads((tmp_path / "runs" / "sweep.json").read_text())["failed"] == log["failed"]
 
 
