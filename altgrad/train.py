@@ -427,7 +427,7 @@ def train_step(self: Trainer) -> dict:
     start = time.perf_counter()
     extra = self._hooks("before_forward", (x, y))
     with torch.autocast(**self.autocast):
-        _, loss = model(x, y)
+        loss = model(x, y)[1]  # the logits are not held through backward (0.8 GB in bfloat16 at 32x256 on an eager step)
     loss.backward()
     extra |= self._hooks("after_backward")
     grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
