@@ -4,13 +4,21 @@
 # the same final validation loss; per arm, where a run's time goes: its first step (compiling) and its later steps.
 # An arm is NAME:GPUS:WORKERS[:OPTION...], e.g. one:0:8  two:1,2:16  mps:3:8:--mps  (GPUS: the host's GPU indices).
 # Writes $OUT/NAME.log, $OUT/NAME.json (its sweep.json), $OUT/arms_gpu.txt and $OUT/arms.txt.
-# usage: bash bench/sweep_arms.sh SWEEP_FILE STOP_AFTER LIMIT ARM [ARM ...]
+# HOST_MPS=1: one CUDA MPS control daemon for the whole host, started here before the arms and quit after them
+# (every arm's workers are its clients; an arm's own `--mps` starts a daemon of its own instead).
+# usage: [HOST_MPS=1] bash bench/sweep_arms.sh SWEEP_FILE STOP_AFTER LIMIT ARM [ARM ...]
 set -uo pipefail
 sweep=$1 stop=$2 limit=$3
 shift 3
 python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD ALTGRAD_DATA_DIR=/tmp/altgrad_data PYTHONUNBUFFERED=1 WANDB_MODE=disabled
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader | tee "$OUT/arms_gpu.txt"
+if [ "${HOST_MPS:-0}" = 1 ]; then
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/host_mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/host_mps_log
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  nvidia-cuda-mps-control -d && echo "host-wide MPS daemon started" | tee -a "$OUT/arms_gpu.txt"
+  trap 'echo quit | nvidia-cuda-mps-control' EXIT
+fi
 names=()
 for arm in "$@"; do
   IFS=: read -r name visible workers options <<< "$arm"
