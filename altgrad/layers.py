@@ -335,9 +335,9 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
     if self.collect_stats and out.requires_grad:
         def count(grad):
             scale = None if scaler is None else scaler.scale_for(grad, fmt)
-            # projected in the scaled domain, where only its zeros matter to the counts; on a random state of its
-            # own, so that a stochastic projection here leaves the run's own draws (quantize_grad's, next) as they were
-            # projected piece by piece: a whole projection of the lm_head's output gradient would add gigabytes
+            # projected in the scaled domain, where only its zeros matter to the counts; piece by piece (a whole
+            # projection of the lm_head's output gradient would add gigabytes); on a random state of its own, so
+            # that a stochastic projection here leaves the run's own draws (quantize_grad's, next) as they were
             project = lambda piece: quantize(piece if scale is None else piece * scale.to(piece.dtype), fmt, rounding)
             with torch.random.fork_rng(devices=[grad.device] if grad.is_cuda else []):
                 self._add_counts("grad", quant_stats(grad, project, scale, fmt))
