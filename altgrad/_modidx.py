@@ -587,5 +587,6 @@ d = { 'settings': { 'branch': 'main',
                                'altgrad.train.experiment_differences': ('train.html#experiment_differences', 'altgrad/train.py'),
                                'altgrad.train.lr_at': ('train.html#lr_at', 'altgrad/train.py'),
                                'altgrad.train.prepare_data': ('train.html#prepare_data', 'altgrad/train.py'),
+                               'altgrad.train.release_finished_runs': ('train.html#release_finished_runs', 'altgrad/train.py'),
                                'altgrad.train.resolve_device': ('train.html#resolve_device', 'altgrad/train.py'),
                                'altgrad.train.run_directory': ('train.html#run_directory', 'altgrad/train.py')}}}

@@ -26,6 +26,7 @@ from .config import TrainConfig, load_config, parse_overrides, resolve_config_pa
 from .files import DirectoryLock, atomic_write_bytes
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
+from .train import release_finished_runs
 from .train import prepare_data, resolve_device
 
 # %% auto 0
@@ -177,10 +178,12 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
     "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
     import torch
     started = time.perf_counter()
+    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()  # the run's own peak, not the process's
     try: result = run_format_experiment(run.base, progress=False, **run.settings | run.overrides, run_name=run.name,
                                         checkpoint_dir=out_dir)
-    finally:
-        if torch.cuda.is_available(): torch.cuda.empty_cache()  # a failed run leaves no cached blocks to the next
+    finally:  # the run's weights and optimizer state back to the allocator, its cached blocks back to the GPU
+        release_finished_runs()
+        if torch.cuda.is_available(): torch.cuda.empty_cache()
     memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
     return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
                 peak_gib=memory)

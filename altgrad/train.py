@@ -32,9 +32,9 @@ from .recipes import Placement, quantize_model
 
 # %% auto 0
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
-           'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'lr_at', 'run_directory',
-           'experiment_differences', 'check_same_experiment', 'available_memory', 'estimate_cpu_memory',
-           'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
+           'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'release_finished_runs',
+           'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
 
 # %% ../nbs/12_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -236,12 +236,22 @@ def _freeze_long_lived_objects():
     gc.freeze()
 
 # %% ../nbs/12_train.ipynb 42
+def release_finished_runs():
+    """Free what earlier runs of this process left behind. A finished run's trainer, model and optimizer live in
+    reference cycles (its hooks hold the trainer that holds them), which only the collector frees, and
+    `_freeze_long_lived_objects` put them out of its reach: without this, a process that trains one run after
+    another (a sweep worker) keeps every earlier run's weights and optimizer state on the GPU (~0.5-1 GiB each,
+    measured with `bench/memory.py`). Unfreezing and collecting costs one full collection per run."""
+    gc.unfreeze()
+    gc.collect()
+
+# %% ../nbs/12_train.ipynb 43
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
     return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
 
-# %% ../nbs/12_train.ipynb 45
+# %% ../nbs/12_train.ipynb 46
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
 OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
                     "data_dir", "project", "wandb_mode", "tags")
@@ -258,7 +268,7 @@ def run_directory(config: TrainConfig) -> Path:
         path = base.with_name(f"{base.name}-{n}")
     return path
 
-# %% ../nbs/12_train.ipynb 47
+# %% ../nbs/12_train.ipynb 48
 def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
     """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
     (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
@@ -273,7 +283,7 @@ def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
         if old != value: out.append(f"{key}: {old!r} -> {value!r}")
     return out
 
-# %% ../nbs/12_train.ipynb 49
+# %% ../nbs/12_train.ipynb 50
 def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
@@ -285,7 +295,7 @@ def check_same_experiment(run_dir: Path, config: TrainConfig):
         raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
                          "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
 
-# %% ../nbs/12_train.ipynb 53
+# %% ../nbs/12_train.ipynb 54
 def available_memory() -> int | None:
     "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
     try:
@@ -294,7 +304,7 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError): pass
     return None
 
-# %% ../nbs/12_train.ipynb 55
+# %% ../nbs/12_train.ipynb 56
 def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
     """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
     training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
@@ -311,7 +321,7 @@ def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> i
     diagnostics = 4 * 36 * params + b * 2 * logits
     return int(max(training, diagnostics))
 
-# %% ../nbs/12_train.ipynb 57
+# %% ../nbs/12_train.ipynb 58
 def check_cpu_memory(config: TrainConfig, free: int | None = None):
     "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
     free = available_memory() if free is None else free
@@ -325,7 +335,7 @@ def check_cpu_memory(config: TrainConfig, free: int | None = None):
     raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
                       f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
 
-# %% ../nbs/12_train.ipynb 62
+# %% ../nbs/12_train.ipynb 63
 class Progress:
     "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
 
@@ -349,7 +359,7 @@ class Progress:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/12_train.ipynb 65
+# %% ../nbs/12_train.ipynb 66
 class Hook:
     "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
 
@@ -365,13 +375,14 @@ class Hook:
     def state_dict(self) -> dict: return {}  # running state a resumed run needs
     def load_state_dict(self, state: dict): pass
 
-# %% ../nbs/12_train.ipynb 67
+# %% ../nbs/12_train.ipynb 68
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
     def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
                  device: str | None = None, tracker: RunTracker | None = None,
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
+        release_finished_runs()  # before this run takes its memory
         self.run_dir = Path(run_dir) if run_dir else run_directory(config)
         if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
             config = dataclasses.replace(config, run_name=self.run_dir.name)  # a fresh run beside the old one
@@ -398,13 +409,13 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
 
-# %% ../nbs/12_train.ipynb 69
+# %% ../nbs/12_train.ipynb 70
 # --- one step -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-# %% ../nbs/12_train.ipynb 70
+# %% ../nbs/12_train.ipynb 71
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
@@ -412,7 +423,7 @@ def _hooks(self: Trainer, event: str, *args) -> dict:
     for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
-# %% ../nbs/12_train.ipynb 72
+# %% ../nbs/12_train.ipynb 73
 @patch
 def train_step(self: Trainer) -> dict:
     "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
@@ -450,13 +461,13 @@ def train_step(self: Trainer) -> dict:
     self.step += 1
     return metrics
 
-# %% ../nbs/12_train.ipynb 74
+# %% ../nbs/12_train.ipynb 75
 @patch
 def restart_nonfinite_count(self: Trainer):
     "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
     self.nonfinite_streak = 0
 
-# %% ../nbs/12_train.ipynb 76
+# %% ../nbs/12_train.ipynb 77
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
@@ -476,7 +487,7 @@ def evaluate(self: Trainer) -> dict:
     _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
     return self.last_eval
 
-# %% ../nbs/12_train.ipynb 78
+# %% ../nbs/12_train.ipynb 79
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -488,7 +499,7 @@ def state_dict(self: Trainer) -> dict:
                 config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
                 best_val_loss=self.best_val_loss, hooks=hooks)
 
-# %% ../nbs/12_train.ipynb 80
+# %% ../nbs/12_train.ipynb 81
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -500,13 +511,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/12_train.ipynb 82
+# %% ../nbs/12_train.ipynb 83
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/12_train.ipynb 84
+# %% ../nbs/12_train.ipynb 85
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -521,7 +532,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/12_train.ipynb 85
+# %% ../nbs/12_train.ipynb 86
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -546,7 +557,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
     return None
 
-# %% ../nbs/12_train.ipynb 86
+# %% ../nbs/12_train.ipynb 87
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -555,7 +566,7 @@ def fit(self: Trainer, progress: bool = True) -> dict:
         finished = self._open_run_directory()
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/12_train.ipynb 88
+# %% ../nbs/12_train.ipynb 89
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
