@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto 0
-__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT']
+__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'ChunkedCrossEntropy']
 
 # %% ../nbs/06_model.ipynb 4
 @dataclass
@@ -109,17 +109,48 @@ def num_params(self: GPT, non_embedding: bool = True) -> int:
     n = sum(p.numel() for p in self.parameters())
     return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-# %% ../nbs/06_model.ipynb 19
+# %% ../nbs/06_model.ipynb 20
+class ChunkedCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of `logits` (N, V) against class indices `targets` (N,), in float32 `rows` rows at a time:
+    loss_i = logsumexp(z_i) - z_i[t_i]; its gradient (softmax(z_i) - onehot(t_i)) / N, computed in float32 and
+    returned in the logits' dtype, as `F.cross_entropy(logits.float(), targets)` would."""
+
+    @staticmethod
+    def forward(ctx, logits, targets, rows: int = 1024):  # 1024 x 50,304 float32 temporaries: 0.2 GB
+        if logits.dim() != 2 or targets.shape != logits.shape[:1]:
+            raise ValueError(f"logits (N, V) and targets (N,) expected, got {tuple(logits.shape)} and {tuple(targets.shape)}")
+        log_normaliser = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(rows)])
+        picked = logits.gather(1, targets[:, None]).squeeze(1).float()
+        ctx.save_for_backward(logits, targets, log_normaliser)
+        ctx.rows = rows
+        return (log_normaliser - picked).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, targets, log_normaliser = ctx.saved_tensors
+        out = torch.empty_like(logits)
+        scale = grad.float() / logits.shape[0]
+        for start in range(0, logits.shape[0], ctx.rows):
+            rows = slice(start, start + ctx.rows)
+            probabilities = torch.exp(logits[rows].float() - log_normaliser[rows, None])
+            probabilities.scatter_add_(1, targets[rows, None], probabilities.new_full((probabilities.shape[0], 1), -1.0))
+            out[rows] = probabilities * scale
+        return out, None, None
+
+# %% ../nbs/06_model.ipynb 22
 @patch
 def head(self: GPT, x, targets=None):
-    "Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None)."
+    """Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None). Eagerly the loss
+    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses."""
     logits = self.lm_head(self.transformer.ln_f(x))
     loss = None
     if targets is not None:
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
+        flat_logits, flat_targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
+        loss = (F.cross_entropy(flat_logits.float(), flat_targets) if torch.compiler.is_compiling()
+                else ChunkedCrossEntropy.apply(flat_logits, flat_targets))
     return logits, loss
 
-# %% ../nbs/06_model.ipynb 21
+# %% ../nbs/06_model.ipynb 24
 @patch
 def forward(self: GPT, idx, targets=None, blocks=None, head=None):
     """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
@@ -132,7 +163,7 @@ def forward(self: GPT, idx, targets=None, blocks=None, head=None):
     for block in blocks or self.transformer.h: x = block(x)
     return (head or self.head)(x, targets)
 
-# %% ../nbs/06_model.ipynb 25
+# %% ../nbs/06_model.ipynb 28
 @patch
 def configure_optimizers(self: GPT, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
                          device_type: str = "cpu", optimizer_cls=None, **kwargs):
