@@ -140,12 +140,19 @@ def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) ->
 
 # %% ../nbs/10_diagnostics.ipynb 28
 def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,
-                        autocast: dict | None = None, rng_state: dict | None = None) -> dict[str, Tensor]:
+                        autocast: dict | None = None, rng_state: dict | None = None,
+                        micro_batches: int = 1) -> dict[str, Tensor]:
     """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by default all
     roles and no autocast (FP32); `autocast` takes `torch.autocast` keywords. `rng_state` (`{"cpu": ..., "cuda":
     ...}`, taken before the run's own pass) replays the run's random draws, so that stochastic rounding of the roles
-    left on draws the same numbers as in the run. The model is left as it was."""
+    left on draws the same numbers as in the run. `micro_batches` > 1 runs the batch in that many parts (at most one
+    sequence each) and sums their gradients weighted by their share of the tokens: the mean loss's gradient in a
+    fraction of the memory, for a pass that quantizes nothing (per-tensor scales and random draws would depend on
+    the split). The model is left as it was."""
     layers = quantized_layers(model)
+    left_on = sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None and r not in roles})
+    if micro_batches > 1 and left_on:
+        raise ValueError(f"micro_batches={micro_batches} needs a pass that quantizes nothing; {left_on} stay quantized")
     saved_formats = {n: dict(l.formats) for n, l in layers.items()}
     # the counters stay off: the reference's counts are not the run's, and counting costs a pass its speed
     counting = {n: l.collect_stats for n, l in layers.items()}
@@ -161,7 +168,8 @@ def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str
                 l.formats, l.collect_stats = {r: None if r in roles else f for r, f in l.formats.items()}, False
             for p in model.parameters(): p.grad = None
             with torch.autocast(**(autocast or dict(device_type=x.device.type, enabled=False))):
-                model(x, y)[1].backward()
+                for part_x, part_y in zip(x.tensor_split(micro_batches), y.tensor_split(micro_batches)):
+                    if part_y.numel(): (model(part_x, part_y)[1] * (part_y.numel() / y.numel())).backward()
             return {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
     finally:
         for n, l in layers.items(): l.formats, l.collect_stats = saved_formats[n], counting[n]
