@@ -258,6 +258,8 @@ class _Pool:
         self.placed = worker_gpus(workers, gpus)
         self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
         self.out_of_memory: set[str] = set()  # runs whose last attempt ran out of its memory share
+        self.held: dict[int, float] = {}  # slot -> the memory share of the run handed to it, until that run ends
+        self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
 
 # %% ../nbs/16_sweep.ipynb 28
 @patch
@@ -293,22 +295,21 @@ def failed(self: _Pool, i: int, name: str, error: str):
 def memory_share(self: _Pool, i: int, name: str) -> float:
     """The share of its GPU's memory a run gets on worker `i`: an equal part of 95% among the workers on that GPU,
     twice that for a run whose last attempt ran out of memory (its peak is above an equal part, and the same cap
-    would fail it again; the others rarely peak together), at most 95%."""
+    would fail it again), at most 95%. A doubled share is handed out only when free (`offer`)."""
     equal = 0.95 / self.placed.count(self.placed[i])
     return min(0.95, equal * (2 if name in self.out_of_memory else 1))
 
-# %% ../nbs/16_sweep.ipynb 32
+# %% ../nbs/16_sweep.ipynb 31
+@patch
+def free_share(self: _Pool, i: int) -> float:
+    "The share of worker `i`'s GPU that no run handed out on that GPU holds."
+    return 0.95 - sum(share for j, share in self.held.items() if self.placed[j] == self.placed[i])
+
+# %% ../nbs/16_sweep.ipynb 33
 @patch
 def handle(self: _Pool, event: str, i: int, name: str, payload):
     "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
-    if event == "ready":
-        job = self.waiting.popleft() if self.waiting and time.time() <= self.deadline else None
-        if job: self.records[job.name].memory_share = self.memory_share(i, job.name)
-        message = dict(run=asdict(job), memory_share=self.records[job.name].memory_share) if job else None
-        try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
-        except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
-            if job: self.waiting.appendleft(job)
-        return
+    if event == "ready": return self.offer(i)
     record = self.records[name]
     if event == "start":
         record.status, record.worker, record.attempts = "running", i, record.attempts + 1
@@ -320,9 +321,36 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
     elif event == "error":
         self.running.pop(i, None)
         self.failed(i, name, payload)
+    if event in ("done", "error"): self.release(i)
     self.display.update(self.records, event, i, name, payload)
 
-# %% ../nbs/16_sweep.ipynb 33
+# %% ../nbs/16_sweep.ipynb 34
+@patch
+def offer(self: _Pool, i: int):
+    """Hand worker `i` the next run with its memory share, or None when nothing is left; while that share is not
+    free on its GPU, park the worker instead: a retry at a doubled share waits for another run there to end
+    rather than take memory the other workers were given."""
+    self.parked.discard(i)
+    job = self.waiting[0] if self.waiting and time.time() <= self.deadline else None
+    if job:
+        share = self.memory_share(i, job.name)
+        if share > self.free_share(i) + 1e-9: return self.parked.add(i)
+        self.waiting.popleft()
+        self.records[job.name].memory_share, self.held[i] = share, share
+    message = dict(run=asdict(job), memory_share=share) if job else None
+    try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
+    except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
+        if job: self.waiting.appendleft(job)
+        self.held.pop(i, None)
+
+# %% ../nbs/16_sweep.ipynb 35
+@patch
+def release(self: _Pool, i: int):
+    "Worker `i`'s run has ended: its share is free again; the workers parked on its GPU ask again."
+    self.held.pop(i, None)
+    for j in sorted(j for j in self.parked if self.placed[j] == self.placed[i]): self.offer(j)
+
+# %% ../nbs/16_sweep.ipynb 37
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
@@ -330,20 +358,22 @@ def drain(self: _Pool, connection):
         while connection.poll(): self.handle(*connection.recv())
     except (EOFError, OSError): pass
 
-# %% ../nbs/16_sweep.ipynb 34
+# %% ../nbs/16_sweep.ipynb 38
 @patch
 def reap(self: _Pool, i: int, process):
     "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
     died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
+    self.parked.discard(i)
     if i in self.running:  # it died in the middle of a run
         self.failed(i, self.running.pop(i), died)
     elif process.exitcode != 0 and i not in self.started and self.waiting:  # before its first run
         name = self.waiting.popleft().name  # charged to the next run, so that a worker that cannot start ends the sweep
         self.records[name].attempts += 1
         self.failed(i, name, died + " before its first run")
+    self.release(i)
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 35
+# %% ../nbs/16_sweep.ipynb 39
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -367,12 +397,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 36
+# %% ../nbs/16_sweep.ipynb 40
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 37
+# %% ../nbs/16_sweep.ipynb 41
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -411,7 +441,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         os.environ.update(environment)
     return records
 
-# %% ../nbs/16_sweep.ipynb 38
+# %% ../nbs/16_sweep.ipynb 42
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -419,7 +449,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 40
+# %% ../nbs/16_sweep.ipynb 44
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -433,7 +463,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 42
+# %% ../nbs/16_sweep.ipynb 46
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -473,7 +503,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 44
+# %% ../nbs/16_sweep.ipynb 48
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -499,6 +529,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 46
+# %% ../nbs/16_sweep.ipynb 50
 #| eval: false
 if __name__ == "__main__": main()
