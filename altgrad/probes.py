@@ -125,10 +125,10 @@ def after_backward(self: Probes, trainer):
         measured["dead"] = self.dead.dead_fraction()
         if layers:  # fidelity against an FP32 pass on the same batch, quantization off
             quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
-            # in quarters: with float32 activations and logits this pass would set the run's peak GPU memory
-            # (6.0 GiB allocated at 32x256 against 4.4 for the other passes: bench/results/memory_h100.md)
+            # in halves: whole, its float32 activations and logits set the run's peak GPU memory (4.9 GiB over
+            # what the run holds at 32x256, the other eager passes 3.0-3.3: bench/results/memory_h100.md)
             measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *self._batch,
-                                                                                    micro_batches=4))
+                                                                                    micro_batches=2))
             # and against passes that differ from the run in one tensor role only
             for role in sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None}):
                 reference = reference_gradients(trainer.model, *self._batch, roles=(role,),
