@@ -43,11 +43,15 @@ class PhasePeaks:
 
     def stop(self):
         torch.cuda.synchronize()
-        seen = self.peaks.setdefault(self.phase, dict(allocated=0.0, reserved=0.0, count=0))
-        seen["allocated"] = max(seen["allocated"], torch.cuda.max_memory_allocated() / GiB)
-        seen["reserved"] = max(seen["reserved"], torch.cuda.max_memory_reserved() / GiB)
-        seen["count"] += 1
+        self.keep(self.phase, torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved())
         self.phase = None
+
+    def keep(self, phase: str, allocated: int, reserved: int):
+        "The larger of what `phase` has seen and these bytes."
+        seen = self.peaks.setdefault(phase, dict(allocated=0.0, reserved=0.0, count=0))
+        seen["allocated"] = max(seen["allocated"], allocated / GiB)
+        seen["reserved"] = max(seen["reserved"], reserved / GiB)
+        seen["count"] += 1
 
 
 class MemoryHook(Hook):
@@ -67,10 +71,11 @@ class MemoryHook(Hook):
 
     def end_step(self, trainer):
         if self.peaks.phase: self.peaks.stop()
-        held = self.peaks.peaks.setdefault("held between steps", dict(allocated=0.0, reserved=0.0, count=0))
-        held["allocated"] = max(held["allocated"], torch.cuda.memory_allocated() / GiB)
-        held["reserved"] = max(held["reserved"], torch.cuda.memory_reserved() / GiB)
-        held["count"] += 1
+        self.peaks.keep("held between steps", torch.cuda.memory_allocated(), torch.cuda.memory_reserved())
+        # the CUDA graphs' private pools (not the default pool (0, 0)): reserved while the eager passes run
+        pools = [s for s in torch.cuda.memory_snapshot() if tuple(s["segment_pool_id"]) != (0, 0)]
+        self.peaks.keep("of which CUDA-graph pools", sum(s["allocated_size"] for s in pools),
+                        sum(s["total_size"] for s in pools))
 
 
 def measure(run, data_path: str, steps: int) -> dict:
