@@ -26,7 +26,6 @@ from .config import TrainConfig, load_config, parse_overrides, resolve_config_pa
 from .files import DirectoryLock, atomic_write_bytes
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
-from .train import release_finished_runs
 from .train import prepare_data, resolve_device
 
 # %% auto 0
