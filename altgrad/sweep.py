@@ -26,7 +26,7 @@ from .config import TrainConfig, load_config, parse_overrides, resolve_config_pa
 from .files import DirectoryLock, atomic_write_bytes
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
-from .train import prepare_data, resolve_device
+from .train import prepare_data, release_finished_runs, resolve_device
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
