@@ -7,7 +7,8 @@ Trains each named run of the sweep file (its own config: format, placement, opti
 `steps` steps through FormatExperimentRunner, as a sweep worker would, and records the peak of PyTorch's allocated
 and reserved memory in each phase: the forward and backward of a compiled step, of a light sample and of a full
 sample (eager, with the quantization counters), each diagnostic reference pass of a full sample, the rest of a
-sampled step (update, storing, statistics) and evaluation. The peak of a run is what a sweep worker's memory share
+sampled step (update, storing, statistics) and evaluation; what the process holds between steps (and how much of it
+the CUDA graphs' pools); and what a run leaves allocated once it is freed as a sweep worker frees it. The peak of a run is what a sweep worker's memory share
 must hold; the phase that sets it is what to shrink.
 """
 import argparse
@@ -22,7 +23,7 @@ import altgrad.probes
 from altgrad.config import load_config
 from altgrad.runner import FormatExperimentRunner
 from altgrad.sweep import load_sweep
-from altgrad.train import Hook
+from altgrad.train import Hook, release_finished_runs
 
 GiB = 2 ** 30
 DEFAULT_RUNS = ("bf16_uniform_adamw_s42", "e5m2_uniform_adamw_s42", "e3m4_attn_adamw_s42", "e3m4_lm_head_adamw_s42",
@@ -112,8 +113,12 @@ def measure(run, data_path: str, steps: int) -> dict:
     started = time.perf_counter()
     try: runner.run(progress=False)
     finally: altgrad.probes.reference_gradients = reference
-    return dict(run=run.name, wall_s=time.perf_counter() - started,
-                run_peak_reserved=torch.cuda.max_memory_reserved() / GiB, phases=peaks.peaks)
+    wall_s, run_peak_reserved = time.perf_counter() - started, torch.cuda.max_memory_reserved() / GiB
+    del runner, trainer, probes, evaluate
+    release_finished_runs()  # as a sweep worker does after each run: what stays is what the next run inherits
+    torch.cuda.empty_cache()
+    peaks.keep("left after the run (freed, cache emptied)", torch.cuda.memory_allocated(), torch.cuda.memory_reserved())
+    return dict(run=run.name, wall_s=wall_s, run_peak_reserved=run_peak_reserved, phases=peaks.peaks)
 
 
 def main():
