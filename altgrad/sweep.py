@@ -259,6 +259,7 @@ class _Pool:
         self.out_of_memory: set[str] = set()  # runs whose last attempt ran out of its memory share
         self.held: dict[int, float] = {}  # slot -> the memory share of the run handed to it, until that run ends
         self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
+        self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
 
 # %% ../nbs/16_sweep.ipynb 28
 @patch
@@ -311,6 +312,7 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
     if event == "ready": return self.offer(i)
     record = self.records[name]
     if event == "start":
+        self.handed.pop(i, None)
         record.status, record.worker, record.attempts = "running", i, record.attempts + 1
         self.running[i] = name
         self.started.add(i)
@@ -341,6 +343,8 @@ def offer(self: _Pool, i: int):
     except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
         if job: self.waiting.appendleft(job)
         self.held.pop(i, None)
+        return
+    if job: self.handed[i] = job.name
 
 # %% ../nbs/16_sweep.ipynb 35
 @patch
@@ -365,6 +369,10 @@ def reap(self: _Pool, i: int, process):
     self.parked.discard(i)
     if i in self.running:  # it died in the middle of a run
         self.failed(i, self.running.pop(i), died)
+    elif i in self.handed:  # between receiving a run and starting it: charged to that run, which goes back
+        name = self.handed.pop(i)
+        self.records[name].attempts += 1
+        self.failed(i, name, died + " before it started the run")
     elif process.exitcode != 0 and i not in self.started and self.waiting:  # before its first run
         name = self.waiting.popleft().name  # charged to the next run, so that a worker that cannot start ends the sweep
         self.records[name].attempts += 1
@@ -372,7 +380,7 @@ def reap(self: _Pool, i: int, process):
     self.release(i)
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 39
+# %% ../nbs/16_sweep.ipynb 40
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -396,12 +404,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 40
+# %% ../nbs/16_sweep.ipynb 41
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 41
+# %% ../nbs/16_sweep.ipynb 42
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -440,7 +448,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         os.environ.update(environment)
     return records
 
-# %% ../nbs/16_sweep.ipynb 42
+# %% ../nbs/16_sweep.ipynb 43
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -448,7 +456,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 44
+# %% ../nbs/16_sweep.ipynb 45
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -462,7 +470,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 46
+# %% ../nbs/16_sweep.ipynb 47
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -502,7 +510,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 48
+# %% ../nbs/16_sweep.ipynb 49
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -528,6 +536,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 50
+# %% ../nbs/16_sweep.ipynb 51
 #| eval: false
 if __name__ == "__main__": main()
