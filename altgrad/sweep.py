@@ -31,7 +31,7 @@ from .train import prepare_data, release_finished_runs, resolve_device
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
            'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress',
-           'worker_gpus', 'load_sweeps', 'run_sweep', 'main']
+           'worker_gpus', 'compile_group', 'load_sweeps', 'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -188,13 +188,17 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
                 peak_gib=memory)
 
 # %% ../nbs/16_sweep.ipynb 21
-def _worker(index: int, out_dir: str, connection, gpu: int | None = None):
-    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host): say `ready`, receive a
-    RunSpec's fields and the run's share of the GPU's memory, or None (no more work), report (event, worker, run,
-    payload) tuples through `connection` (a send completes before the run starts, so even a killed worker has said
-    which run it was on)."""
+def _worker(index: int, out_dir: str, connection, gpu: int | None = None, threads: int | None = None):
+    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host, with `threads` CPU threads):
+    say `ready`, receive a RunSpec's fields and the run's share of the GPU's memory, or None (no more work), report
+    (event, worker, run, payload) tuples through `connection` (a send completes before the run starts, so even a
+    killed worker has said which run it was on)."""
     import torch
+    import torch._inductor.config
     if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
+    if threads:  # each worker would otherwise start a thread per core for its CPU ops and its compiles
+        torch.set_num_threads(threads)
+        torch._inductor.config.compile_threads = threads
     while True:
         connection.send(("ready", index, None, None))
         job = connection.recv()
@@ -210,7 +214,7 @@ def _worker(index: int, out_dir: str, connection, gpu: int | None = None):
             # failed with a bare AssertionError on an H200, the same run in a fresh process trained normally)
             raise SystemExit(EXIT_AFTER_ERROR)
 
-# %% ../nbs/16_sweep.ipynb 22
+# %% ../nbs/16_sweep.ipynb 23
 class SweepProgress:
     "Bars in a terminal (overall + one per worker), and a line per finished run everywhere."
 
@@ -236,12 +240,18 @@ class SweepProgress:
     def close(self):
         for bar in [*self.lanes, self.overall]: bar.close()
 
-# %% ../nbs/16_sweep.ipynb 24
+# %% ../nbs/16_sweep.ipynb 25
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
     "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
     return [i % gpus if gpus else None for i in range(workers)]
 
-# %% ../nbs/16_sweep.ipynb 27
+# %% ../nbs/16_sweep.ipynb 29
+def compile_group(run: RunSpec) -> str:
+    "What a worker compiles for `run`: its base config and settings, its recipe and how its weights are stored."
+    graph_keys = ("recipe", "use_shadow", "stored_rounding")  # of a run's own overrides (see run_spec)
+    return json.dumps([run.base, run.settings, {k: run.overrides.get(k) for k in graph_keys}], sort_keys=True, default=str)
+
+# %% ../nbs/16_sweep.ipynb 31
 class _Pool:
     """A sweep's local worker processes and what it knows of its runs: the queue (`waiting`, the next first), a
     record per run, the live workers and the run each is on. One process per worker slot, restarted if it dies."""
@@ -260,21 +270,24 @@ class _Pool:
         self.held: dict[int, float] = {}  # slot -> the memory share of the run handed to it, until that run ends
         self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
         self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
+        self.compiled: dict[int, str] = {}  # slot -> the compile group of the last run its process was sent
+        self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
 
-# %% ../nbs/16_sweep.ipynb 28
+# %% ../nbs/16_sweep.ipynb 32
 @patch
 def launch(self: _Pool, i: int):
     "Start a worker in slot `i`, unless nothing waits or the deadline passed."
     from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
     if not self.waiting or time.time() > self.deadline: return
     ours, theirs = self.context.Pipe(duplex=True)
-    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i]))
+    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i], self.threads))
     process.start()
     theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
     self.processes[i] = (process, ours)
     self.started.discard(i)
+    self.compiled.pop(i, None)  # a fresh process has compiled nothing
 
-# %% ../nbs/16_sweep.ipynb 29
+# %% ../nbs/16_sweep.ipynb 33
 @patch
 def failed(self: _Pool, i: int, name: str, error: str):
     "A run raised or its worker died: back to the front of the queue while attempts remain, else failed."
@@ -290,7 +303,7 @@ def failed(self: _Pool, i: int, name: str, error: str):
         record.status = "failed"
         self.display.update(self.records, "failed", i, name, error)
 
-# %% ../nbs/16_sweep.ipynb 30
+# %% ../nbs/16_sweep.ipynb 34
 @patch
 def memory_share(self: _Pool, i: int, name: str) -> float:
     """The share of its GPU's memory a run gets on worker `i`: an equal part of 95% among the workers on that GPU,
@@ -299,13 +312,13 @@ def memory_share(self: _Pool, i: int, name: str) -> float:
     equal = 0.95 / self.placed.count(self.placed[i])
     return min(0.95, equal * (2 if name in self.out_of_memory else 1))
 
-# %% ../nbs/16_sweep.ipynb 31
+# %% ../nbs/16_sweep.ipynb 35
 @patch
 def free_share(self: _Pool, i: int) -> float:
     "The share of worker `i`'s GPU that no run handed out on that GPU holds."
     return 0.95 - sum(share for j, share in self.held.items() if self.placed[j] == self.placed[i])
 
-# %% ../nbs/16_sweep.ipynb 33
+# %% ../nbs/16_sweep.ipynb 37
 @patch
 def handle(self: _Pool, event: str, i: int, name: str, payload):
     "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
@@ -325,19 +338,32 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
     if event in ("done", "error"): self.release(i)
     self.display.update(self.records, event, i, name, payload)
 
-# %% ../nbs/16_sweep.ipynb 34
+# %% ../nbs/16_sweep.ipynb 38
+@patch
+def next_run(self: _Pool, i: int) -> RunSpec:
+    """The waiting run worker `i` should take: a retry first (it was next when it failed), else one of the compile
+    group the worker ran last, else the first of a group no worker is on, else the first waiting."""
+    first = self.waiting[0]
+    if self.records[first.name].attempts: return first
+    busy = {self.compiled.get(j) for j in (*self.running, *self.handed)}
+    mine = [r for r in self.waiting if compile_group(r) == self.compiled.get(i)]
+    fresh = [r for r in self.waiting if compile_group(r) not in busy]
+    return (mine or fresh or [first])[0]
+
+# %% ../nbs/16_sweep.ipynb 39
 @patch
 def offer(self: _Pool, i: int):
     """Hand worker `i` the next run with its memory share, or None when nothing is left; while that share is not
     free on its GPU, park the worker instead: a retry at a doubled share waits for another run there to end
     rather than take memory the other workers were given."""
     self.parked.discard(i)
-    job = self.waiting[0] if self.waiting and time.time() <= self.deadline else None
+    job = self.next_run(i) if self.waiting and time.time() <= self.deadline else None
     if job:
         share = self.memory_share(i, job.name)
         if share > self.free_share(i) + 1e-9: return self.parked.add(i)
-        self.waiting.popleft()
+        self.waiting.remove(job)
         self.records[job.name].memory_share, self.held[i] = share, share
+        self.compiled[i] = compile_group(job)
     message = dict(run=asdict(job), memory_share=share) if job else None
     try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
     except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
@@ -346,14 +372,14 @@ def offer(self: _Pool, i: int):
         return
     if job: self.handed[i] = job.name
 
-# %% ../nbs/16_sweep.ipynb 35
+# %% ../nbs/16_sweep.ipynb 40
 @patch
 def release(self: _Pool, i: int):
     "Worker `i`'s run has ended: its share is free again; the workers parked on its GPU ask again."
     self.held.pop(i, None)
     for j in sorted(j for j in self.parked if self.placed[j] == self.placed[i]): self.offer(j)
 
-# %% ../nbs/16_sweep.ipynb 37
+# %% ../nbs/16_sweep.ipynb 43
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
@@ -361,7 +387,7 @@ def drain(self: _Pool, connection):
         while connection.poll(): self.handle(*connection.recv())
     except (EOFError, OSError): pass
 
-# %% ../nbs/16_sweep.ipynb 38
+# %% ../nbs/16_sweep.ipynb 44
 @patch
 def reap(self: _Pool, i: int, process):
     "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
@@ -380,7 +406,7 @@ def reap(self: _Pool, i: int, process):
     self.release(i)
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 40
+# %% ../nbs/16_sweep.ipynb 46
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -404,12 +430,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 41
+# %% ../nbs/16_sweep.ipynb 47
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 42
+# %% ../nbs/16_sweep.ipynb 48
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -448,7 +474,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         os.environ.update(environment)
     return records
 
-# %% ../nbs/16_sweep.ipynb 43
+# %% ../nbs/16_sweep.ipynb 49
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -456,7 +482,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 45
+# %% ../nbs/16_sweep.ipynb 51
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -470,7 +496,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 47
+# %% ../nbs/16_sweep.ipynb 53
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -510,7 +536,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 49
+# %% ../nbs/16_sweep.ipynb 55
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -536,6 +562,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 51
+# %% ../nbs/16_sweep.ipynb 57
 #| eval: false
 if __name__ == "__main__": main()

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from .recipes import Placement, quantize_model
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
            'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'release_finished_runs',
            'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
-           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'Trainer']
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'RunSeconds', 'Trainer']
 
 # %% ../nbs/12_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -378,13 +379,38 @@ class Hook:
     def state_dict(self) -> dict: return {}  # running state a resumed run needs
     def load_state_dict(self, state: dict): pass
 
-# %% ../nbs/12_train.ipynb 68
+# %% ../nbs/12_train.ipynb 69
+@dataclass
+class RunSeconds:
+    """Wall-clock seconds of one run, by part. A step counts from fetching its batch to its metrics read back; the
+    kinds exclude each other, first match: eager (a hook wanted it uncompiled: a full diagnostic sample), measured
+    (its hooks returned metrics: a light sample), first (one of the first four steps, where a compiled run traces,
+    compiles and records its CUDA graphs), plain. A resumed run counts the steps of its own process only."""
+    setup: float = 0.0  # building the trainer: data, model, optimizer, compiled wrappers, scale calibration
+    first_steps: float = 0.0
+    plain_steps: float = 0.0
+    measured_steps: float = 0.0
+    eager_steps: float = 0.0
+    first_evaluation: float = 0.0  # the evaluation graphs compile here
+    later_evaluations: float = 0.0
+    bookkeeping: float = 0.0  # the rest of the training loop: hooks after each step, logging, checkpoints
+    after_fit: float = 0.0  # the hooks at the end (failure report, curves)
+
+    def add(self, part: str, seconds: float): setattr(self, part, getattr(self, part) + seconds)
+    def step_part(self, step: int, eager: bool, measured: bool) -> str:
+        return ("eager_steps" if eager else "measured_steps" if measured else "first_steps" if step < 4 else "plain_steps")
+    def loop(self) -> float:
+        "Seconds of the training loop accounted so far (steps, evaluations, bookkeeping)."
+        return sum(v for k, v in dataclasses.asdict(self).items() if k not in ("setup", "after_fit"))
+
+# %% ../nbs/12_train.ipynb 71
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
     def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
                  device: str | None = None, tracker: RunTracker | None = None,
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
+        building = time.perf_counter()
         release_finished_runs()  # before this run takes its memory
         self.run_dir = Path(run_dir) if run_dir else run_directory(config)
         if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
@@ -411,14 +437,15 @@ class Trainer:
         self.stop_reason: str | None = None
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
+        self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
 
-# %% ../nbs/12_train.ipynb 70
+# %% ../nbs/12_train.ipynb 73
 # --- one step -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-# %% ../nbs/12_train.ipynb 71
+# %% ../nbs/12_train.ipynb 74
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
@@ -426,10 +453,11 @@ def _hooks(self: Trainer, event: str, *args) -> dict:
     for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
-# %% ../nbs/12_train.ipynb 73
+# %% ../nbs/12_train.ipynb 76
 @patch
 def train_step(self: Trainer) -> dict:
     "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
+    began = time.perf_counter()
     c = self.config
     eager = any(hook.wants_eager(self) for hook in self.hooks)
     model = self.model if eager else self.compiled
@@ -461,20 +489,22 @@ def train_step(self: Trainer) -> dict:
     extra |= self._hooks("end_step")
     metrics = read_back(metrics | extra)
     if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
+    self.seconds.add(self.seconds.step_part(self.step, eager, bool(extra)), time.perf_counter() - began)
     self.step += 1
     return metrics
 
-# %% ../nbs/12_train.ipynb 75
+# %% ../nbs/12_train.ipynb 78
 @patch
 def restart_nonfinite_count(self: Trainer):
     "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
     self.nonfinite_streak = 0
 
-# %% ../nbs/12_train.ipynb 77
+# %% ../nbs/12_train.ipynb 80
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
     "Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`): eval_iters batches."
+    began = time.perf_counter()
     c = self.config
     self.compiled.eval()
     losses = []
@@ -488,9 +518,10 @@ def evaluate(self: Trainer) -> dict:
     if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
         self.best_val_loss = val_loss
     _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
+    self.seconds.add("later_evaluations" if self.seconds.first_evaluation else "first_evaluation", time.perf_counter() - began)
     return self.last_eval
 
-# %% ../nbs/12_train.ipynb 79
+# %% ../nbs/12_train.ipynb 82
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -502,7 +533,7 @@ def state_dict(self: Trainer) -> dict:
                 config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
                 best_val_loss=self.best_val_loss, hooks=hooks)
 
-# %% ../nbs/12_train.ipynb 81
+# %% ../nbs/12_train.ipynb 84
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -514,13 +545,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/12_train.ipynb 83
+# %% ../nbs/12_train.ipynb 86
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/12_train.ipynb 85
+# %% ../nbs/12_train.ipynb 88
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -535,7 +566,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/12_train.ipynb 86
+# %% ../nbs/12_train.ipynb 89
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -560,7 +591,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
     return None
 
-# %% ../nbs/12_train.ipynb 87
+# %% ../nbs/12_train.ipynb 90
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -569,7 +600,7 @@ def fit(self: Trainer, progress: bool = True) -> dict:
         finished = self._open_run_directory()
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/12_train.ipynb 89
+# %% ../nbs/12_train.ipynb 92
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
@@ -578,6 +609,7 @@ def _train(self: Trainer, progress: bool) -> dict:
     # a run shorter than one checkpoint interval (a smoke run) writes no regular checkpoint
     checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
     while self.step < c.max_steps and self.stop_reason is None:
+        turn, accounted = time.perf_counter(), self.seconds.loop()
         metrics = self.train_step()
         last = self.step == c.max_steps
         if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
@@ -597,6 +629,7 @@ def _train(self: Trainer, progress: bool) -> dict:
             self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
         elif checkpointing and (self.step % c.checkpoint_interval == 0 or last):
             self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
+        self.seconds.add("bookkeeping", time.perf_counter() - turn - (self.seconds.loop() - accounted))
     bar.close()
     summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
                    stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
@@ -604,7 +637,10 @@ def _train(self: Trainer, progress: bool) -> dict:
                    placement=self.placement.formats() if self.placement else {},
                    recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
                    wall_s=time.perf_counter() - fit_started)
+    ending = time.perf_counter()
     for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
         summary |= hook.after_fit(self, summary) or {}
+    self.seconds.after_fit = time.perf_counter() - ending
+    summary["seconds"] = dataclasses.asdict(self.seconds)
     self.tracker.finish(summary)  # summary.json, written once
     return summary

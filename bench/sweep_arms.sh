@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput arms side by side on one host: the same sweep file run at once by several independent sweeps, each on
 # its own GPUs and into its own folder, then runs per GPU-hour per arm and whether the arms' common runs ended with
-# the same final validation loss; per arm, where a run's time goes: its first step (compiling) and its later steps.
+# the same final validation loss; per arm, where a run's time goes: its first step (compiling), its later steps, and
+# the parts of summary.json's `seconds` (altgrad.train.RunSeconds) summed over the arm's runs.
 # An arm is NAME:GPUS:WORKERS[:OPTION...], e.g. one:0:8  two:1,2:16  mps:3:8:--mps  (GPUS: the host's GPU indices).
 # Writes $OUT/NAME.log, $OUT/NAME.json (its sweep.json), $OUT/arms_gpu.txt and $OUT/arms.txt.
 # HOST_MPS=1: one CUDA MPS control daemon for the whole host, started here before the arms and quit after them
@@ -47,6 +48,13 @@ def step_times(folder):  # (first step ms, later logged steps' ms) over the arm'
             row = json.loads(line)
             if "step_ms" in row: (first if row["step"] == 0 else later).append(row["step_ms"])
     return first, later
+def seconds(folder, per_run):  # RunSeconds parts summed over runs, and the rest of each run's wall time in its worker
+    out = {}
+    for summary in Path(folder).glob("*/summary.json"):
+        try: parts, wall = json.loads(summary.read_text())["seconds"], per_run[summary.parent.name]["wall_s"]
+        except (OSError, ValueError, KeyError, TypeError): continue
+        for part, s in (parts | {"outside the trainer": wall - sum(parts.values())}).items(): out[part] = out.get(part, 0) + s
+    return out
 arms = {name: finals(f"/tmp/arm_{name}") for name in sys.argv[1:]}
 for name, runs in arms.items():
     try: log = json.loads((Path(os.environ["OUT"]) / f"{name}.json").read_text())
@@ -57,6 +65,11 @@ for name, runs in arms.items():
           f"{median(walls):.0f} s; failed {len(log['failed'])}")
     first, later = step_times(f"/tmp/arm_{name}")
     print(f"  first step (compile) median {median(first) / 1000:.1f} s; later steps median {median(later):.1f} ms")
+    spent = seconds(f"/tmp/arm_{name}", log["per_run"])
+    if spent:  # summary.json's `seconds` (RunSeconds), summed over the arm's finished runs
+        total = sum(spent.values())
+        print("  where the finished runs' time went (s, share): " +
+              ", ".join(f"{part} {s:.0f} ({s / total:.0%})" for part, s in spent.items()))
 for name in sys.argv[2:]:
     common = set(arms[name]) & set(arms[sys.argv[1]])
     same = sum(arms[name][r] == arms[sys.argv[1]][r] for r in common)
