@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 import sqlite3
+import time
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import atomic_write_bytes
+from .files import DirectoryLock, LockedError, atomic_write_bytes
 
 # %% auto 0
 __all__ = ['GPT2_BPE_SHA256', 'EOT_TOKEN', 'DOC_SEPARATOR', 'PACKAGED_CORPUS', 'PREPARE_VERSION', 'gpt2_tokenizer',
@@ -149,11 +150,21 @@ def is_prepared(out_dir: str | Path, request: dict | None = None) -> bool:
 # %% ../nbs/07_data.ipynb 25
 def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path | None = None,
             val_fraction: float = 0.1, split_seed: int = 1234) -> dict:
-    "Tokenize a corpus once into `out_dir`; returns its meta. Does nothing when already prepared."
+    """Tokenize a corpus once into `out_dir`; returns its meta. Does nothing when already prepared. Processes that
+    prepare one folder at once (two sweeps on a host sharing the data folder) take turns: one writes it, the others
+    wait for its lock and then find it prepared."""
     if not 0 < val_fraction < 1: raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     out_dir = Path(out_dir)
     request = _request(source, data_path, val_fraction, split_seed)
-    if is_prepared(out_dir, request): return json.loads((out_dir / "meta.json").read_text())
+    while not is_prepared(out_dir, request):
+        try:
+            with DirectoryLock(out_dir, "prepared corpus"):
+                if not is_prepared(out_dir, request): return _write_prepared(out_dir, source, data_path, val_fraction, split_seed, request)
+        except LockedError: time.sleep(0.5)  # another writer: without the wait, its unlinking meta.json fails our reader
+    return json.loads((out_dir / "meta.json").read_text())
+
+
+def _write_prepared(out_dir: Path, source: str, data_path, val_fraction: float, split_seed: int, request: dict) -> dict:
     docs = load_documents(source, data_path)
     if len(docs) < 2: raise ValueError(f"need at least 2 documents to split train/val, got {len(docs)}")
     order = np.random.default_rng(split_seed).permutation(len(docs))
@@ -172,7 +183,7 @@ def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path
     atomic_write_bytes(out_dir / "meta.json", json.dumps(meta, indent=1).encode())
     return meta
 
-# %% ../nbs/07_data.ipynb 29
+# %% ../nbs/07_data.ipynb 30
 class TokenData:
     "Memory-mapped train/val token files of a prepared directory."
 
