@@ -141,16 +141,21 @@ class ChunkedCrossEntropy(torch.autograd.Function):
 @patch
 def head(self: GPT, x, targets=None):
     """Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None). Eagerly the loss
-    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses."""
+    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses, and the logits come back detached
+    (to differentiate through them, call the model without targets)."""
     logits = self.lm_head(self.transformer.ln_f(x))
     loss = None
     if targets is not None:
         flat_logits, flat_targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
-        loss = (F.cross_entropy(flat_logits.float(), flat_targets) if torch.compiler.is_compiling()
-                else ChunkedCrossEntropy.apply(flat_logits, flat_targets))
+        if torch.compiler.is_compiling():
+            loss = F.cross_entropy(flat_logits.float(), flat_targets)
+            # a compiled region's backward takes a gradient for every output that requires one: a logits output
+            # would cost a zero-filled logits-sized gradient and, under CUDA graphs, its copy, every step
+            logits = logits.detach()
+        else: loss = ChunkedCrossEntropy.apply(flat_logits, flat_targets)
     return logits, loss
 
-# %% ../nbs/06_model.ipynb 24
+# %% ../nbs/06_model.ipynb 25
 @patch
 def forward(self: GPT, idx, targets=None, blocks=None, head=None):
     """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
@@ -163,7 +168,7 @@ def forward(self: GPT, idx, targets=None, blocks=None, head=None):
     for block in blocks or self.transformer.h: x = block(x)
     return (head or self.head)(x, targets)
 
-# %% ../nbs/06_model.ipynb 28
+# %% ../nbs/06_model.ipynb 29
 @patch
 def configure_optimizers(self: GPT, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
                          device_type: str = "cpu", optimizer_cls=None, **kwargs):
