@@ -164,7 +164,9 @@ def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path
     return json.loads((out_dir / "meta.json").read_text())
 
 
-def _write_prepared(out_dir: Path, source: str, data_path, val_fraction: float, split_seed: int, request: dict) -> dict:
+def _write_prepared(out_dir: Path, source: str, data_path: str | Path | None, val_fraction: float, split_seed: int,
+                    request: dict) -> dict:
+    "Tokenize and write the corpus into `out_dir` (its lock held): meta.json last, so a half-written folder never counts."
     docs = load_documents(source, data_path)
     if len(docs) < 2: raise ValueError(f"need at least 2 documents to split train/val, got {len(docs)}")
     order = np.random.default_rng(split_seed).permutation(len(docs))

@@ -29,8 +29,9 @@ def test_formats_compiled_one_after_another_match_eager():
         assert compiled_loss.item() == pytest.approx(eager_loss.item(), rel=1e-5)
         # Inductor's fused float32 arithmetic differs from eager's in the last bits, and a value that close to a
         # rounding boundary of the format lands on the other neighbour: a one-step difference at that element and
-        # downstream (seen in about one run in ten, with the process's hash seed and the compile cache's state). A
-        # format constant compiled wrongly would be off everywhere: compare each gradient as a whole.
+        # downstream (elementwise checks failed 3 of about 45 runs in session 10, with the code before and after its
+        # changes, varying with the process and the compile cache). A format constant compiled wrongly would be off
+        # everywhere: compare each gradient as a whole.
         for (name, p), q in zip(model.named_parameters(), eager.parameters()):
             error = ((p.grad - q.grad).norm() / q.grad.norm()).item()
             assert error < 0.05, f"{recipe}: {name}'s compiled gradient is {error:.1%} off the eager one"
