@@ -6,23 +6,87 @@ Run from the repository root on a CUDA machine:
 Trains the named run of the study file (its config: model, recipe, optimizer, diagnostics sampling) through
 FormatExperimentRunner's hooks up to its second full sample, then profiles (torch.profiler, CUDA activity) ten plain
 steps just before that sample and the sample's step itself. Writes `step_profile.md`: GPU time per step and the
-kernels that take it, grouped by kernel name, for each of the two.
+kernels that take it, grouped by kernel name, for each of the two; with `--phases` also the next full sample's GPU
+time per part (its own forward and backward, each reference pass, rank health, the other statistics).
 """
 import argparse
+import functools
 import tempfile
 from pathlib import Path
 
 import torch
-from torch.profiler import ProfilerActivity, profile
+from torch.profiler import ProfilerActivity, profile, record_function
 
+import altgrad.probes
 from altgrad.config import load_config
-from altgrad.runner import FormatExperimentRunner
+from altgrad.probes import Probes
+from altgrad.runner import FormatExperimentRunner, StabilityHook
 from altgrad.sweep import load_sweep
+
+PHASE = "phase: "  # the prefix of this script's profiler ranges
+_open_phases = [0]
+
+
+def _phased(label, fn, outermost_only: bool = False):
+    "`fn` in a profiler range named PHASE + label (label: a string, or a function of fn's arguments), synchronized at both ends."
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if outermost_only and _open_phases[0]: return fn(*args, **kwargs)
+        torch.cuda.synchronize()  # what was launched before belongs to the phase before
+        _open_phases[0] += 1
+        try:
+            with record_function(PHASE + (label if isinstance(label, str) else label(*args, **kwargs))):
+                result = fn(*args, **kwargs)
+                torch.cuda.synchronize()  # the range ends when its kernels have
+                return result
+        finally:
+            _open_phases[0] -= 1
+    return wrapper
+
+
+def _reference_label(model, x, y, roles=None, autocast=None, rng_state=None, micro_batches=1):
+    return "reference pass: FP32, nothing quantized" if roles is None else f"reference pass: {'/'.join(roles)} unquantized"
+
+
+def mark_phases(trainer):
+    "Wrap the parts of a step (the diagnostics' passes and statistics, forward, backward, optimizer) in named ranges."
+    for name, label in (("reference_gradients", _reference_label), ("rank_health_of", "rank health"),
+                        ("gradient_fidelity", "gradient fidelity"), ("gradient_norms", "gradient norms"),
+                        ("zero_update_fraction", "zero updates"), ("ulp_statistics", "ULP statistics"),
+                        ("gradient_stiffness_correlation", "stiffness correlation"), ("read_back", "read back")):
+        setattr(altgrad.probes, name, _phased(label, getattr(altgrad.probes, name)))
+    for event in ("before_forward", "after_backward", "before_update", "after_update", "after_store", "end_step"):
+        setattr(Probes, event, _phased(f"probes.{event} (rest)", getattr(Probes, event)))
+    StabilityHook.after_backward = _phased("clipping", StabilityHook.after_backward)
+    trainer.model.forward = _phased("forward", trainer.model.forward, outermost_only=True)
+    torch.Tensor.backward = _phased("backward", torch.Tensor.backward, outermost_only=True)
+    trainer.optimizer.step = _phased("optimizer step", trainer.optimizer.step)
+
+
+def phase_table(prof) -> str:
+    "GPU time per phase: each kernel counts for the innermost phase range it started in."
+    ranges = [(e.time_range.start, e.time_range.end, e.name[len(PHASE):]) for e in prof.events()
+              if e.device_type == torch.autograd.DeviceType.CPU and e.name.startswith(PHASE)]
+    gpu, wall, calls = {}, {}, {}
+    for start, end, name in ranges:
+        wall[name], calls[name] = wall.get(name, 0) + end - start, calls.get(name, 0) + 1
+    for e in prof.events():
+        if e.device_type != torch.autograd.DeviceType.CUDA or e.name.startswith(PHASE): continue
+        inside = [r for r in ranges if r[0] <= e.time_range.start <= r[1]]
+        name = min(inside, key=lambda r: r[1] - r[0])[2] if inside else "outside the phases"
+        gpu[name] = gpu.get(name, 0) + e.time_range.elapsed_us()
+    total = sum(gpu.values())
+    lines = ["| phase | GPU ms | share | calls | wall ms (with its inner phases, synchronized) |", "|---|---|---|---|---|"]
+    for name in sorted(gpu, key=lambda n: -gpu[n]):
+        range_wall = f"{wall[name] / 1e3:.1f}" if name in wall else "-"
+        lines.append(f"| {name} | {gpu[name] / 1e3:.2f} | {gpu[name] / total:.1%} | {calls.get(name, '-')} | {range_wall} |")
+    return "\n".join(lines)
 
 
 def kernel_table(prof, steps: int, rows: int) -> tuple[float, str]:
     "(GPU ms per step, a markdown table of the kernels with the most GPU time per step)."
-    events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
+    events = [e for e in prof.key_averages()
+              if e.device_type == torch.autograd.DeviceType.CUDA and not e.key.startswith(PHASE)]
     total_us = sum(e.self_device_time_total for e in events)
     lines = ["| kernel | ms per step | share | calls per step |", "|---|---|---|---|"]
     for e in sorted(events, key=lambda e: -e.self_device_time_total)[:rows]:
@@ -39,6 +103,9 @@ def main():
     parser.add_argument("--run", default="e5m2_uniform_adamw_s42")
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--out", type=Path, default=Path("."))
+    parser.add_argument("--phases", action="store_true",
+                        help="also profile the next full sample with its parts (reference passes, rank health, ...) "
+                             "in named ranges: GPU time per part")
     args = parser.parse_args()
     runs = {r.name: r for r in load_sweep(args.sweep)[2]}
     spec = runs[args.run]
@@ -60,6 +127,14 @@ def main():
             sections.append(f"## {label} (step {trainer.step - steps}{'' if steps == 1 else f'-{trainer.step - 1}'})\n\n"
                             f"GPU time {gpu_ms:.2f} ms per step; wall (step_ms, profiled) {sum(walls) / steps:.2f} ms "
                             f"per step.\n\n{table}\n")
+            print(sections[-1], flush=True)
+        if args.phases:  # the next full sample, its parts in ranges (synchronized at their ends: wall is not a step's)
+            while trainer.step % full_every: trainer.train_step()
+            mark_phases(trainer)
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                trainer.train_step()
+            sections.append(f"## the full diagnostic sample by phase (step {trainer.step - 1})\n\n{phase_table(prof)}\n")
             print(sections[-1], flush=True)
     device = torch.cuda.get_device_name()
     text = (f"# A study run's GPU time by kernel — {device}\n\n`python bench/step_profile.py --run {args.run}` "
