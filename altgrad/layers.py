@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Callable
 
 from fastcore.basics import patch
@@ -26,21 +27,25 @@ __all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OP
 
 # %% ../nbs/04_layers.ipynb 4
 def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
-                chunk: int = 2 ** 24) -> dict[str, Tensor]:
+                chunk: int = 2 ** 24, fused: bool = True) -> dict[str, Tensor]:
     """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs, as
     0-d tensors on x's device (`read_back` them). `q` is the projection, or a function that projects a piece of x
     (then only one piece's projection is ever held). A per-tensor scale lets the count run in chunks of `chunk`
     values: the lm_head's output gradient holds batch x block x 50257 of them, and whole-tensor temporaries
-    would take gigabytes."""
+    would take gigabytes. `fused`: on CUDA, a per-tensor count is one Triton kernel per chunk (`_count_cuda`)."""
     x = x.detach()
     project = q if callable(q) else None
-    if scale is None or scale.numel() == 1:
+    per_tensor = scale is None or scale.numel() == 1
+    if per_tensor:
         xs = x.reshape(-1).split(chunk)
         pieces = zip(xs, map(project, xs) if project else q.detach().reshape(-1).split(chunk))
     else:  # a per-block scale (MX) has x's shape up to its blocks: count the tensor at once
         pieces = [(x, project(x) if project else q.detach())]
     counts = torch.zeros(3, dtype=torch.int64, device=x.device)
     for xc, qc in pieces:
+        if x.is_cuda and fused and per_tensor:
+            counts += _count_cuda(xc, qc, scale, fmt.max_finite)
+            continue
         xc = xc.float()
         scaled = xc if scale is None else xc * scale.float()
         finite = torch.isfinite(xc)
@@ -49,7 +54,44 @@ def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor
     overflow, underflow, nonfinite = counts.unbind()
     return dict(numel=x.numel(), overflow=overflow, underflow=underflow, nonfinite=nonfinite)
 
-# %% ../nbs/04_layers.ipynb 7
+# %% ../nbs/04_layers.ipynb 5
+@cache
+def _counting_kernel():
+    "Build the Triton kernel on first use (Triton is only needed, and only imported, on CUDA)."
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def kernel(x_ptr, q_ptr, scale_ptr, partial_ptr, numel, max_finite, HAS_SCALE: tl.constexpr, BLOCK: tl.constexpr):
+        # each program counts one block of BLOCK values into partial[0 | 1 | 2, program]; lanes past the end
+        # load 0 for x and q, which counts as nothing (finite, not above max_finite, not a non-zero flushed)
+        block, blocks = tl.program_id(0), tl.num_programs(0)
+        offsets = block.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+        mask = offsets < numel
+        x = tl.load(x_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+        q = tl.load(q_ptr + offsets, mask=mask, other=0.0)
+        finite = tl.abs(x) < float("inf")  # false for inf and NaN
+        scaled = x * tl.load(scale_ptr).to(tl.float32) if HAS_SCALE else x  # one float32 product, as in torch
+        tl.store(partial_ptr + block, tl.sum((finite & (tl.abs(scaled) > max_finite)).to(tl.int32)))
+        tl.store(partial_ptr + blocks + block, tl.sum(((x != 0) & (q == 0)).to(tl.int32)))  # NaN != 0 holds
+        tl.store(partial_ptr + 2 * blocks + block, tl.sum((mask & ~finite).to(tl.int32)))
+
+    return kernel
+
+
+def _count_cuda(x: Tensor, q: Tensor, scale: Tensor | None, max_finite: float, block: int = 4096) -> Tensor:
+    """quant_stats' three counts (overflow, underflow, non-finite: an int64 tensor of 3) of a CUDA `x` and its
+    projection `q` under a per-tensor `scale`, in one pass over both (the plain version runs a dozen elementwise
+    kernels and float32 temporaries per piece; `bench/counts.py` times the two)."""
+    x, q = x.contiguous().view(-1), q.contiguous().view(-1)
+    blocks = max(1, -(-x.numel() // block))
+    partial = torch.empty(3, blocks, dtype=torch.int32, device=x.device)
+    scale_arg = x if scale is None else scale.reshape(1)  # any pointer when there is no scale (never read)
+    _counting_kernel()[(blocks,)](x, q, scale_arg, partial, x.numel(), max_finite, HAS_SCALE=scale is not None,
+                                  BLOCK=block, num_warps=8)
+    return partial.sum(1)  # int64
+
+# %% ../nbs/04_layers.ipynb 8
 CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
 PER_TENSOR_SCALINGS = ("none", "current", "delayed")
 ROLES = ("weight", "activation", "grad")
@@ -88,7 +130,7 @@ class Cast:
     @property
     def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
 
-# %% ../nbs/04_layers.ipynb 9
+# %% ../nbs/04_layers.ipynb 10
 @dataclass(frozen=True)
 class GemmRecipe:
     "The casts of the six operands of a linear layer's three GEMMs, and the Hadamard transform of the wgrad GEMM."
@@ -116,30 +158,30 @@ class GemmRecipe:
         dy = Cast(grad, kind("grad"), rounding=grad_rounding, history=history, margin=margin)
         return cls(x, w, dy, w, dy, x)
 
-# %% ../nbs/04_layers.ipynb 11
+# %% ../nbs/04_layers.ipynb 12
 @patch
 def role_cast(self: GemmRecipe, role: str) -> Cast:
     "The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only wgrad quantizes it)."
     if role == "grad": return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
     return dict(weight=self.forward_w, activation=self.forward_x)[role]
 
-# %% ../nbs/04_layers.ipynb 13
+# %% ../nbs/04_layers.ipynb 14
 @patch(as_prop=True)
 def casts(self: GemmRecipe) -> tuple[Cast, ...]:
     return self.forward_x, self.forward_w, self.dgrad_dy, self.dgrad_w, self.wgrad_dy, self.wgrad_x
 
-# %% ../nbs/04_layers.ipynb 15
+# %% ../nbs/04_layers.ipynb 16
 @patch(as_prop=True)
 def quantizes(self: GemmRecipe) -> bool: return any(c.format is not None for c in self.casts)
 
-# %% ../nbs/04_layers.ipynb 17
+# %% ../nbs/04_layers.ipynb 18
 @patch(as_prop=True)
 def shares_casts(self: GemmRecipe) -> bool:
     "Every tensor is cast alike, one scale per tensor, in each GEMM that reads it: it can be cast once for all."
     return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
             and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts))
 
-# %% ../nbs/04_layers.ipynb 19
+# %% ../nbs/04_layers.ipynb 20
 def _as_blocks(t: Tensor, cast: Cast, axis: int):
     "(blocks of shape (..., n, size), undo) for a rows or block cast (along `axis`) or a tile cast (a 2-D `t`)."
     if cast.scaling == "tile":
@@ -156,13 +198,13 @@ def _as_blocks(t: Tensor, cast: Cast, axis: int):
     undo = lambda b: b.flatten(-2)[..., :n].movedim(-1, axis)
     return padded.unflatten(-1, (-1, size)), undo
 
-# %% ../nbs/04_layers.ipynb 21
+# %% ../nbs/04_layers.ipynb 22
 def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
     "A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as `w.T` tiled."
     squares, undo = _as_blocks(w, Cast(scaling="tile", tile=tile), 0)
     return undo(block_quantize(squares, fmt, tile * tile, **block_options))
 
-# %% ../nbs/04_layers.ipynb 23
+# %% ../nbs/04_layers.ipynb 24
 def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tensor:
     "The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of 16 rows."
     h = torch.ones(1, 1, dtype=torch.float64)
@@ -170,14 +212,14 @@ def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tens
     signs = torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
     return (h * signs / math.sqrt(n)).to(device=device, dtype=dtype)
 
-# %% ../nbs/04_layers.ipynb 25
+# %% ../nbs/04_layers.ipynb 26
 def _rotate(t: Tensor, h: Tensor) -> Tensor:
     "t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute nothing)."
     m = t.shape[0]
     padded = F.pad(t, (0, 0, 0, (-m) % h.shape[0]))
     return torch.einsum("ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))).flatten(0, 1)
 
-# %% ../nbs/04_layers.ipynb 27
+# %% ../nbs/04_layers.ipynb 28
 def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
     scale_fmt = _scale_format(cast.scale_format)
@@ -191,7 +233,7 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
         high, low = scale > scale_fmt.max_finite, (scale > 0) & (scale < scale_fmt.min_normal)
     return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
 
-# %% ../nbs/04_layers.ipynb 29
+# %% ../nbs/04_layers.ipynb 30
 def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
     """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
     multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
@@ -215,7 +257,7 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
         record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
     return undo(q)
 
-# %% ../nbs/04_layers.ipynb 31
+# %% ../nbs/04_layers.ipynb 32
 class _GemmLinear(torch.autograd.Function):
     "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
 
@@ -251,7 +293,7 @@ class _GemmLinear(torch.autograd.Function):
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
-# %% ../nbs/04_layers.ipynb 33
+# %% ../nbs/04_layers.ipynb 34
 OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
                      wgrad_dy="grad", wgrad_x="activation")
 
@@ -261,7 +303,7 @@ def _make_scaler(cast: Cast) -> Scaler | None:
     if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
     return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
 
-# %% ../nbs/04_layers.ipynb 35
+# %% ../nbs/04_layers.ipynb 36
 class QuantizedLinear(nn.Module):
     "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
 
@@ -284,25 +326,25 @@ class QuantizedLinear(nn.Module):
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
-# %% ../nbs/04_layers.ipynb 37
+# %% ../nbs/04_layers.ipynb 38
 @patch
 def extra_repr(self: QuantizedLinear):
     names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
     return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
 
-# %% ../nbs/04_layers.ipynb 39
+# %% ../nbs/04_layers.ipynb 40
 @patch
 def _add_counts(self: QuantizedLinear, role: str, counts: dict):
     total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
     for key, value in counts.items(): total[key] += value
 
-# %% ../nbs/04_layers.ipynb 40
+# %% ../nbs/04_layers.ipynb 41
 @patch
 def _recorder(self: QuantizedLinear, operand: str):
     "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
     return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
-# %% ../nbs/04_layers.ipynb 41
+# %% ../nbs/04_layers.ipynb 42
 @patch
 def live_recipe(self: QuantizedLinear) -> GemmRecipe:
     "The recipe with each role's live format (see `formats`)."
@@ -312,7 +354,7 @@ def live_recipe(self: QuantizedLinear) -> GemmRecipe:
         return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
     return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
 
-# %% ../nbs/04_layers.ipynb 43
+# %% ../nbs/04_layers.ipynb 44
 @patch
 def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
     fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
@@ -323,7 +365,7 @@ def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
         self._add_counts(role, quant_stats(x, q, scale, fmt))
     return q
 
-# %% ../nbs/04_layers.ipynb 44
+# %% ../nbs/04_layers.ipynb 45
 @patch
 def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
     if self.per_gemm: return _gemm_forward(self, x)
@@ -344,7 +386,7 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 
-# %% ../nbs/04_layers.ipynb 46
+# %% ../nbs/04_layers.ipynb 47
 @patch
 def weight_scale(self: QuantizedLinear) -> Tensor:
     "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
@@ -356,7 +398,7 @@ def weight_scale(self: QuantizedLinear) -> Tensor:
                            cast.tensor_scale)
     return undo(into.expand(blocks.shape))
 
-# %% ../nbs/04_layers.ipynb 48
+# %% ../nbs/04_layers.ipynb 49
 @patch
 @torch.no_grad()
 def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
@@ -369,7 +411,7 @@ def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
     record = self._recorder("optimizer")
     self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
 
-# %% ../nbs/04_layers.ipynb 50
+# %% ../nbs/04_layers.ipynb 51
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
     recipe = layer.live_recipe()
@@ -384,18 +426,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/04_layers.ipynb 58
+# %% ../nbs/04_layers.ipynb 59
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-# %% ../nbs/04_layers.ipynb 60
+# %% ../nbs/04_layers.ipynb 61
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-# %% ../nbs/04_layers.ipynb 62
+# %% ../nbs/04_layers.ipynb 63
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -410,7 +452,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-# %% ../nbs/04_layers.ipynb 64
+# %% ../nbs/04_layers.ipynb 65
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

@@ -4,9 +4,10 @@
 # the same final validation loss; per arm, where a run's time goes: its first step (compiling), its later steps, and
 # the parts of summary.json's `seconds` (altgrad.train.RunSeconds) summed over the arm's runs.
 # An arm is NAME:GPUS:WORKERS[:OPTION...], e.g. one:0:8  two:1,2:16  mps:3:8:--mps  (GPUS: the host's GPU indices).
-# Two options are the arm's, not the sweep's: cpus=LIST runs it on those CPU cores only (taskset -c LIST, e.g.
+# Three options are the arm's, not the sweep's: cpus=LIST runs it on those CPU cores only (taskset -c LIST, e.g.
 # cpus=0-15: its workers share out those cores as on a machine of that size), code=DIR runs the altgrad package
-# and configs/ found in DIR (another version of the code: `git archive COMMIT altgrad configs | tar x -C DIR`).
+# and configs/ found in DIR (another version of the code: `git archive COMMIT altgrad configs | tar x -C DIR`),
+# files=A,B runs those sweep files as one queue instead of SWEEP_FILE (e.g. twice the runs for twice the GPUs).
 # Writes $OUT/NAME.log, $OUT/NAME.json (its sweep.json), $OUT/arms_gpu.txt and $OUT/arms.txt.
 # HOST_MPS=1: one CUDA MPS control daemon for the whole host, started here before the arms and quit after them
 # (every arm's workers are its clients; an arm's own `--mps` starts a daemon of its own instead).
@@ -28,17 +29,18 @@ for arm in "$@"; do
   IFS=: read -r name visible workers options <<< "$arm"
   names+=("$name")
   count=$(tr ',' '\n' <<< "$visible" | wc -l)
-  pin=() code=$PWD sweep_options=()
+  pin=() code=$PWD sweep_options=() files=("$sweep")
   for option in ${options//:/ }; do
     case $option in
       cpus=*) pin=(taskset -c "${option#cpus=}") ;;
       code=*) code=$(realpath "${option#code=}") ;;
+      files=*) IFS=, read -ra files <<< "${option#files=}"; files=($(realpath "${files[@]}")) ;;
       *) sweep_options+=("$option") ;;
     esac
   done
   ( cd "$code"  # python -m imports from the working directory first
     CUDA_VISIBLE_DEVICES=$visible PYTHONPATH=/tmp/site:$code timeout --signal=INT --kill-after=20 "$limit" \
-      "${pin[@]}" python3 -m altgrad.sweep "$sweep" --out "/tmp/arm_$name" --workers "$workers" --gpus "$count" \
+      "${pin[@]}" python3 -m altgrad.sweep "${files[@]}" --out "/tmp/arm_$name" --workers "$workers" --gpus "$count" \
       --stop-after "$stop" "${sweep_options[@]}" data_source=text data_path="$corpus" > "$OUT/$name.log" 2>&1
     cp "/tmp/arm_$name/sweep.json" "$OUT/$name.json"
     echo "$name: code $code, ${pin[*]:-all cores}" >> "$OUT/arms_gpu.txt" ) &
