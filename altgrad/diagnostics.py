@@ -18,8 +18,9 @@ from .quantize import code_index, quantize
 
 # %% auto 0
 __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'compute_stiffness_field', 'grid_alignment_statistics',
-           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'rank_health_of', 'gradient_norms',
-           'gradient_fidelity', 'reference_gradients', 'DeadNeuronTracker', 'zero_update_fraction']
+           'ulp_statistics', 'gradient_stiffness_correlation', 'rank_health', 'rank_health_of',
+           'solve_eigenproblems_on_host', 'gradient_norms', 'gradient_fidelity', 'reference_gradients',
+           'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/10_diagnostics.ipynb 5
 # the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
@@ -94,19 +95,17 @@ def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
 
 
 def rank_health_of(weights: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
-    """`rank_health` of several named matrices, with one batched eigenvalue problem per Gram matrix size. The
-    results are host tensors, whatever device the weights are on."""
+    """`rank_health` of several named matrices, with one batched eigenvalue problem per Gram matrix size (solved
+    where the weights are, or on the host after `solve_eigenproblems_on_host()`; the results are on that device)."""
     # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384 lm_head a
-    # 384 x 384 eigenproblem instead of a tall SVD. The Gram matrices are formed where the weights are; the
-    # eigenproblems are solved on the host (LAPACK): on the GPU cuSOLVER solves them one after another in small
-    # kernels that wait on each other, 79 ms of an H100's time per full sample of the study's model
-    # (bench/results/step_profile_h100.md), time the other runs sharing the GPU could use; the host solves the 25
-    # in about 0.25 s on two cores, and agrees to 4e-15 of the largest eigenvalue.
+    # 384 x 384 eigenproblem instead of a tall SVD. Batched, a model's 25 matrices cost one solver call and one
+    # error check (a host sync) instead of 25 of each. The Gram matrices are formed where the weights are.
     by_size: dict[int, list[str]] = {}
     for name, w in weights.items(): by_size.setdefault(min(w.shape), []).append(name)
     out = {}
     for names in by_size.values():
-        grams = torch.stack([_gram(weights[n].detach().double()) for n in names]).cpu()
+        grams = torch.stack([_gram(weights[n].detach().double()) for n in names])
+        if _eigenproblems_on_host: grams = grams.cpu()
         s = torch.linalg.eigvalsh(grams).flip(-1).clamp_min(0).sqrt()  # descending, per matrix
         p = s / s.sum(-1, keepdim=True)
         effective = torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum(-1))
@@ -122,6 +121,19 @@ def rank_health_of(weights: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
 
 
 def _gram(w: Tensor) -> Tensor: return w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+
+
+_eigenproblems_on_host = False
+
+
+def solve_eigenproblems_on_host(on: bool = True):
+    """Have `rank_health_of` solve its eigenproblems on the host (LAPACK) in this process, for a process that shares
+    its GPU with other runs (a sweep's workers do). cuSOLVER solves the study model's 25 one after another in small
+    kernels that wait on each other: 78 ms of an H200's time per full sample, against ~0.2 s of the host's
+    (bench/results/rank_health_h200.md); GPU time the other runs could use, while a run alone waits less for the GPU.
+    The two agree to 6e-15 of each matrix's largest eigenvalue."""
+    global _eigenproblems_on_host
+    _eigenproblems_on_host = on
 
 # %% ../nbs/10_diagnostics.ipynb 24
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:

@@ -23,6 +23,7 @@ from fastcore.basics import patch
 import yaml
 
 from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
+from .diagnostics import solve_eigenproblems_on_host
 from .files import DirectoryLock, atomic_write_bytes
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
@@ -188,17 +189,21 @@ def run_one(run: RunSpec, out_dir: str) -> dict:
                 peak_gib=memory)
 
 # %% ../nbs/16_sweep.ipynb 21
-def _worker(index: int, out_dir: str, connection, gpu: int | None = None, threads: int | None = None):
-    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host, with `threads` CPU threads):
-    say `ready`, receive a RunSpec's fields and the run's share of the GPU's memory, or None (no more work), report
-    (event, worker, run, payload) tuples through `connection` (a send completes before the run starts, so even a
-    killed worker has said which run it was on)."""
+def _worker(index: int, out_dir: str, connection, gpu: int | None = None, threads: int | None = None,
+            shares_gpu: bool = False):
+    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host, with `threads` CPU threads,
+    `shares_gpu` with other workers): say `ready`, receive a RunSpec's fields and the run's share of the GPU's memory,
+    or None (no more work), report (event, worker, run, payload) tuples through `connection` (a send completes before
+    the run starts, so even a killed worker has said which run it was on)."""
     import torch
     import torch._inductor.config
     if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
     if threads:  # each worker would otherwise start a thread per core for its CPU ops and its compiles
         torch.set_num_threads(threads)
         torch._inductor.config.compile_threads = threads
+    # rank health's eigenproblems take GPU time the other workers could use: on one H200, 8 workers ran the study
+    # at 742 runs per GPU-hour with them on the host against 721 on the GPU (bench/results/throughput_h200.md)
+    if shares_gpu: solve_eigenproblems_on_host()
     while True:
         connection.send(("ready", index, None, None))
         job = connection.recv()
@@ -272,6 +277,7 @@ class _Pool:
         self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
         self.compiled: dict[int, str] = {}  # slot -> the compile group of the last run its process was sent
         self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
+        self.shares_gpu = gpus > 0 and workers > gpus  # several workers on one GPU
 
 # %% ../nbs/16_sweep.ipynb 32
 @patch
@@ -280,7 +286,8 @@ def launch(self: _Pool, i: int):
     from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
     if not self.waiting or time.time() > self.deadline: return
     ours, theirs = self.context.Pipe(duplex=True)
-    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i], self.threads))
+    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i], self.threads,
+                                                                     self.shares_gpu))
     process.start()
     theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
     self.processes[i] = (process, ours)
