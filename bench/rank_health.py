@@ -6,7 +6,8 @@ Run from the repository root on a CUDA machine:
 Builds the 6L/384 GPT of the study (random weights: the solver's time does not depend on the values), forms the
 Gram matrix of each of its 25 weight matrices on the GPU as `altgrad.diagnostics.rank_health_of` does, and times
 `torch.linalg.eigvalsh` on the batch on the GPU (cuSOLVER) and, copy included, on the host (LAPACK) with the given
-numbers of CPU threads (a sweep worker gets the host's cores / workers), plus `rank_health_of` itself. Also the
+numbers of CPU threads (a sweep worker gets the host's cores / workers), plus `rank_health_of` itself both ways
+(a sweep worker that shares its GPU solves on the host: `solve_eigenproblems_on_host`). Also the
 largest difference between the two solvers' eigenvalues, relative to each matrix's largest. Writes rank_health.md.
 """
 import argparse
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from altgrad.diagnostics import _gram, rank_health_of
+from altgrad.diagnostics import _gram, rank_health_of, solve_eigenproblems_on_host
 from altgrad.model import GPT, GPTConfig
 
 
@@ -36,13 +37,16 @@ def main():
     model = GPT(GPTConfig(n_layer=6, n_head=6, n_embd=384, block_size=256)).cuda()
     weights = {n: m.weight for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     grams = torch.stack([_gram(w.detach().double()) for w in weights.values()])
-    rows = [("GPU (cuSOLVER)", milliseconds(lambda: torch.linalg.eigvalsh(grams)))]
+    rows = [("GPU (cuSOLVER)", milliseconds(lambda: torch.linalg.eigvalsh(grams))),
+            ("rank_health_of, solved on the GPU (a run alone)", milliseconds(lambda: rank_health_of(weights)))]
     for threads in args.threads:
         torch.set_num_threads(threads)
         rows.append((f"host (LAPACK), {threads} thread(s), copy included",
                      milliseconds(lambda: torch.linalg.eigvalsh(grams.cpu()))))
-        rows.append((f"rank_health_of, {threads} thread(s): Gram matrices on the GPU, solved on the host",
+        solve_eigenproblems_on_host()
+        rows.append((f"rank_health_of, {threads} thread(s): Gram matrices on the GPU, solved on the host (sweep workers)",
                      milliseconds(lambda: rank_health_of(weights))))
+        solve_eigenproblems_on_host(False)
     gpu, host = torch.linalg.eigvalsh(grams).cpu(), torch.linalg.eigvalsh(grams.cpu())
     difference = ((gpu - host).abs() / host.abs().amax(-1, keepdim=True)).max().item()
     text = (f"# Rank health's eigenproblems — {torch.cuda.get_device_name()}\n\n`python bench/rank_health.py` (torch "
