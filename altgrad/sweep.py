@@ -172,6 +172,8 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
     memory_share: float | None = None  # of its GPU, on its last attempt (local pool on CUDA)
+    ended_s: float | None = None  # when its last attempt ended, in seconds from the local pool's start (with
+                                  # wall_s: when each worker was busy, and how long the start and the tail left GPUs idle)
 
 # %% ../nbs/16_sweep.ipynb 19
 def run_one(run: RunSpec, out_dir: str) -> dict:
@@ -271,6 +273,7 @@ class _Pool:
         self.display = SweepProgress(len(self.records), workers)
         self.placed = worker_gpus(workers, gpus)
         self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
+        self.began = time.perf_counter()
         self.out_of_memory: set[str] = set()  # runs whose last attempt ran out of its memory share
         self.held: dict[int, float] = {}  # slot -> the memory share of the run handed to it, until that run ends
         self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
@@ -342,7 +345,9 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
     elif event == "error":
         self.running.pop(i, None)
         self.failed(i, name, payload)
-    if event in ("done", "error"): self.release(i)
+    if event in ("done", "error"):
+        record.ended_s = time.perf_counter() - self.began
+        self.release(i)
     self.display.update(self.records, event, i, name, payload)
 
 # %% ../nbs/16_sweep.ipynb 38

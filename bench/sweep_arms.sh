@@ -78,6 +78,13 @@ for name, runs in arms.items():
     print(f"{name}: {log['ran']} runs in {log['wall_s']:.0f} s on {log['gpus']} GPU(s), {log['workers']} workers, "
           f"mps {log['mps']}: {log['runs_per_gpu_hour']:.0f} runs per GPU-hour; per-run wall median "
           f"{median(walls):.0f} s; failed {len(log['failed'])}")
+    busy, runs = {}, [r for r in log["per_run"].values() if r.get("wall_s")]
+    for r in runs: busy[r["worker"]] = busy.get(r["worker"], 0) + r["wall_s"]
+    if busy:  # the rest of the sweep's wall time a worker spent waiting: for its first run, or after its last
+        print(f"  workers busy {min(busy.values()):.0f}-{max(busy.values()):.0f} s of the sweep's {log['wall_s']:.0f} s")
+    if runs and all(r.get("ended_s") is not None for r in runs):  # sweep.json's ended_s (sweeps since session 11)
+        print(f"  first run started {min(r['ended_s'] - r['wall_s'] for r in runs):.0f} s after the pool, "
+              f"last ended {max(r['ended_s'] for r in runs):.0f} s after it")
     first, later = step_times(f"/tmp/arm_{name}")
     print(f"  first step (compile) median {median(first) / 1000:.1f} s; later steps median {median(later):.1f} ms")
     spent = seconds(f"/tmp/arm_{name}", log["per_run"])
