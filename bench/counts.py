@@ -12,26 +12,15 @@ gradient, 8192 x 50257 bfloat16, projected piece by piece as the layer's counter
 (8192 x 384). Writes counts.md.
 """
 import argparse
-import time
 from pathlib import Path
 
 import torch
+from timing import milliseconds
 
 from altgrad.device import read_back
-from altgrad.formats import get_format
+from altgrad.formats import EIGHT_BIT_FORMATS, get_format
 from altgrad.layers import quant_stats
 from altgrad.quantize import quantize
-
-FORMATS = ("E0M7", "E1M6", "E3M4", "E4M3", "E5M2", "E7M0")
-
-
-def milliseconds(fn, repeats: int = 5) -> float:
-    fn()
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats): fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats * 1e3
 
 
 def main():
@@ -42,7 +31,7 @@ def main():
     spread = torch.randn(1 << 20, device="cuda") * torch.logspace(-15, 15, 1 << 20, base=2.0, device="cuda")
     spread[::997], spread[1::1009], spread[2::1013], spread[3::1019] = 0.0, float("inf"), -float("inf"), float("nan")
     checked = 0
-    for name in FORMATS:
+    for name in EIGHT_BIT_FORMATS:
         fmt = get_format(name)
         for dtype in (torch.float32, torch.bfloat16):
             x = spread.to(dtype)

@@ -11,22 +11,13 @@ numbers of CPU threads (a sweep worker gets the host's cores / workers), plus `r
 largest difference between the two solvers' eigenvalues, relative to each matrix's largest. Writes rank_health.md.
 """
 import argparse
-import time
 from pathlib import Path
 
 import torch
+from timing import milliseconds
 
 from altgrad.diagnostics import _gram, rank_health_of, solve_eigenproblems_on_host
 from altgrad.model import GPT, GPTConfig
-
-
-def milliseconds(fn, repeats: int = 5) -> float:
-    fn()
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats): fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats * 1e3
 
 
 def main():
