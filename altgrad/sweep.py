@@ -15,7 +15,7 @@ import tempfile
 import math
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -279,6 +279,7 @@ class _Pool:
         self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
         self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
         self.compiled: dict[int, str] = {}  # slot -> the compile group of the last run its process was sent
+        self.steps = {r.name: r.config().max_steps for r in queue}  # each run's length: the work it will take
         self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
         self.shares_gpu = gpus > 0 and workers > gpus  # several workers on one GPU
 
@@ -353,14 +354,20 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
 # %% ../nbs/16_sweep.ipynb 38
 @patch
 def next_run(self: _Pool, i: int) -> RunSpec:
-    """The waiting run worker `i` should take: a retry first (it was next when it failed), else one of the compile
-    group the worker ran last, else the first of a group no worker is on, else the first waiting."""
+    """The waiting run worker `i` should take: a retry first (it was next when it failed); else, among the runs of
+    the most steps waiting, one of the compile group the worker ran last, else the first of the group with the most
+    waiting steps per worker on it (this one counted), the earlier in the queue on a tie."""
     first = self.waiting[0]
     if self.records[first.name].attempts: return first
-    busy = {self.compiled.get(j) for j in (*self.running, *self.handed)}
-    mine = [r for r in self.waiting if compile_group(r) == self.compiled.get(i)]
-    fresh = [r for r in self.waiting if compile_group(r) not in busy]
-    return (mine or fresh or [first])[0]
+    longest = max(self.steps[r.name] for r in self.waiting)
+    candidates = [r for r in self.waiting if self.steps[r.name] == longest]
+    mine = [r for r in candidates if compile_group(r) == self.compiled.get(i)]
+    if mine: return mine[0]
+    on = Counter(self.compiled.get(j) for j in (*self.running, *self.handed) if j != i)
+    work: dict[str, int] = {}  # group -> its waiting steps, in the order the groups first appear in the queue
+    for r in candidates: work[compile_group(r)] = work.get(compile_group(r), 0) + self.steps[r.name]
+    group = max(work, key=lambda g: work[g] / (on[g] + 1))  # max keeps the first of equals
+    return next(r for r in candidates if compile_group(r) == group)
 
 # %% ../nbs/16_sweep.ipynb 39
 @patch
@@ -391,7 +398,7 @@ def release(self: _Pool, i: int):
     self.held.pop(i, None)
     for j in sorted(j for j in self.parked if self.placed[j] == self.placed[i]): self.offer(j)
 
-# %% ../nbs/16_sweep.ipynb 43
+# %% ../nbs/16_sweep.ipynb 45
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
@@ -399,7 +406,7 @@ def drain(self: _Pool, connection):
         while connection.poll(): self.handle(*connection.recv())
     except (EOFError, OSError): pass
 
-# %% ../nbs/16_sweep.ipynb 44
+# %% ../nbs/16_sweep.ipynb 46
 @patch
 def reap(self: _Pool, i: int, process):
     "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
@@ -418,7 +425,7 @@ def reap(self: _Pool, i: int, process):
     self.release(i)
     if process.exitcode != 0: self.launch(i)
 
-# %% ../nbs/16_sweep.ipynb 46
+# %% ../nbs/16_sweep.ipynb 48
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
@@ -442,12 +449,12 @@ def run(self: _Pool) -> dict[str, RunRecord]:
         if self.records[run.name].status == "pending": self.records[run.name].status = "left"
     return self.records
 
-# %% ../nbs/16_sweep.ipynb 47
+# %% ../nbs/16_sweep.ipynb 49
 def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     "A run as a Dask task; None when it would start after the sweep's deadline."
     return None if time.time() > deadline else run_one(run, out_dir)
 
-# %% ../nbs/16_sweep.ipynb 48
+# %% ../nbs/16_sweep.ipynb 50
 def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
                  workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
     """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
@@ -486,7 +493,7 @@ def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: s
         os.environ.update(environment)
     return records
 
-# %% ../nbs/16_sweep.ipynb 49
+# %% ../nbs/16_sweep.ipynb 51
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
@@ -494,7 +501,7 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
-# %% ../nbs/16_sweep.ipynb 51
+# %% ../nbs/16_sweep.ipynb 53
 def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
@@ -508,7 +515,7 @@ def _check_options(workers: int, scheduler: str, address: str | None, mps: bool,
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 53
+# %% ../nbs/16_sweep.ipynb 55
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -548,7 +555,7 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 55
+# %% ../nbs/16_sweep.ipynb 57
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
@@ -574,6 +581,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
     return log
 
-# %% ../nbs/16_sweep.ipynb 57
+# %% ../nbs/16_sweep.ipynb 59
 #| eval: false
 if __name__ == "__main__": main()
