@@ -9,8 +9,7 @@
 set -uo pipefail
 results=$1 stop=$2 limit=$3 workers=$4 gpus=$5
 shift 5
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site:$PWD ALTGRAD_DATA_DIR=/tmp/altgrad_data PYTHONUNBUFFERED=1 WANDB_MODE=disabled
+source bench/device_env.sh  # the wheels, the environment, cached bytecode
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__)" | tee -a "$OUT/gpu.txt"
 start=$(date +%s)

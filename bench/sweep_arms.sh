@@ -15,8 +15,7 @@
 set -uo pipefail
 sweep=$(realpath "$1") stop=$2 limit=$3 corpus=$PWD/data/eurlex_en.txt.gz
 shift 3
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site:$PWD ALTGRAD_DATA_DIR=/tmp/altgrad_data PYTHONUNBUFFERED=1 WANDB_MODE=disabled
+source bench/device_env.sh  # the wheels, the environment, cached bytecode
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader | tee "$OUT/arms_gpu.txt"
 if [ "${HOST_MPS:-0}" = 1 ]; then
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/host_mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/host_mps_log
