@@ -6,11 +6,15 @@ Run from the repository root on a CUDA machine:
 Trains the named run of the study file (its config: model, recipe, optimizer, diagnostics sampling) through
 FormatExperimentRunner's hooks up to its second full sample, then profiles (torch.profiler, CUDA activity) ten plain
 steps just before that sample and the sample's step itself. Writes `step_profile.md`: GPU time per step and the
-kernels that take it, grouped by kernel name, for each of the two; with `--phases` also the next full sample's GPU
-time per part (its own forward and backward, each reference pass, rank health, the other statistics).
+kernels that take it, grouped by kernel name, for each of the two, with the source nodes Inductor names for each of its
+Triton kernels (the variables of the code it compiled: which quantizer, which loss); with `--phases` also the next
+full sample's GPU time per part (its own forward and backward, each reference pass, rank health, the other
+statistics).
 """
 import argparse
 import functools
+import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +28,38 @@ from altgrad.runner import FormatExperimentRunner, StabilityHook
 from altgrad.sweep import load_sweep
 
 PHASE = "phase: "  # the prefix of this script's profiler ranges
+
+
+class KernelSources(logging.Handler):
+    """Inductor's generated code as it is logged (the `output_code` artifact): the source nodes of each Triton
+    kernel, from the comment Inductor writes above its definition and its launch."""
+    NODES = re.compile(r"# Topologically Sorted Source Nodes: \[(.*?)\]")
+    KERNEL = re.compile(r"\b(triton_\w+)(?: = async_compile\.triton\(|\.run\()")
+
+    def __init__(self):
+        super().__init__()
+        self.nodes: dict[str, str] = {}
+
+    def emit(self, record):
+        pending = None
+        for line in record.getMessage().splitlines():
+            if found := self.NODES.search(line): pending = found.group(1)
+            elif pending and (found := self.KERNEL.search(line)):
+                self.nodes.setdefault(found.group(1), pending)
+                pending = None
+
+    @classmethod
+    def attach(cls) -> "KernelSources":
+        "Turn the artifact on and collect it here instead of printing it (it is the whole generated code)."
+        torch._logging.set_logs(output_code=True)  # its records stop at torch._inductor's logger, whose handler prints
+        is_code = lambda record: "__output_code" in record.name
+        inductor_logger, handler = logging.getLogger("torch._inductor"), cls()
+        for printer in inductor_logger.handlers: printer.addFilter(lambda record: not is_code(record))
+        handler.addFilter(is_code)
+        inductor_logger.addHandler(handler)
+        return handler
+
+
 _open_phases = [0]
 
 
@@ -83,16 +119,18 @@ def phase_table(prof) -> str:
     return "\n".join(lines)
 
 
-def kernel_table(prof, steps: int, rows: int) -> tuple[float, str]:
-    "(GPU ms per step, a markdown table of the kernels with the most GPU time per step)."
+def kernel_table(prof, steps: int, rows: int, sources: dict[str, str]) -> tuple[float, str]:
+    "(GPU ms per step, a markdown table of the kernels with the most GPU time per step and their source nodes)."
     events = [e for e in prof.key_averages()
               if e.device_type == torch.autograd.DeviceType.CUDA and not e.key.startswith(PHASE)]
     total_us = sum(e.self_device_time_total for e in events)
-    lines = ["| kernel | ms per step | share | calls per step |", "|---|---|---|---|"]
+    lines = ["| kernel | ms per step | share | calls per step | source nodes (Inductor's) |", "|---|---|---|---|---|"]
     for e in sorted(events, key=lambda e: -e.self_device_time_total)[:rows]:
         name = e.key if len(e.key) <= 90 else e.key[:87] + "..."
+        nodes = sources.get(e.key, "")
+        nodes = nodes if len(nodes) <= 120 else nodes[:117] + "..."
         lines.append(f"| `{name.replace('|', '/')}` | {e.self_device_time_total / 1e3 / steps:.3f} | "
-                     f"{e.self_device_time_total / total_us:.1%} | {e.count / steps:g} |")
+                     f"{e.self_device_time_total / total_us:.1%} | {e.count / steps:g} | {nodes.replace('|', '/')} |")
     return total_us / 1e3 / steps, "\n".join(lines)
 
 
@@ -111,6 +149,7 @@ def main():
     spec = runs[args.run]
     config = spec.config()
     full_every = config.diagnostic_interval * config.full_diagnostic_every  # steps between full samples
+    sources = KernelSources.attach()
     with tempfile.TemporaryDirectory() as out:
         settings = spec.settings | spec.overrides | dict(data_source="text", data_path=args.data_path,
                                                          checkpoint_dir=out, run_name=args.run, wandb_mode="disabled")
@@ -123,7 +162,7 @@ def main():
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 walls = [trainer.train_step()["step_ms"] for _ in range(steps)]
             torch.cuda.synchronize()
-            gpu_ms, table = kernel_table(prof, steps, args.rows)
+            gpu_ms, table = kernel_table(prof, steps, args.rows, sources.nodes)
             sections.append(f"## {label} (step {trainer.step - steps}{'' if steps == 1 else f'-{trainer.step - 1}'})\n\n"
                             f"GPU time {gpu_ms:.2f} ms per step; wall (step_ms, profiled) {sum(walls) / steps:.2f} ms "
                             f"per step.\n\n{table}\n")
