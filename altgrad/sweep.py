@@ -280,6 +280,7 @@ class _Pool:
         self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
         self.compiled: dict[int, str] = {}  # slot -> the compile group of the last run its process was sent
         self.steps = {r.name: r.config().max_steps for r in queue}  # each run's length: the work it will take
+        self.group = {r.name: compile_group(r) for r in queue}  # what each run's worker compiles
         self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
         self.shares_gpu = gpus > 0 and workers > gpus  # several workers on one GPU
 
@@ -361,13 +362,13 @@ def next_run(self: _Pool, i: int) -> RunSpec:
     if self.records[first.name].attempts: return first
     longest = max(self.steps[r.name] for r in self.waiting)
     candidates = [r for r in self.waiting if self.steps[r.name] == longest]
-    mine = [r for r in candidates if compile_group(r) == self.compiled.get(i)]
+    mine = [r for r in candidates if self.group[r.name] == self.compiled.get(i)]
     if mine: return mine[0]
     on = Counter(self.compiled.get(j) for j in (*self.running, *self.handed) if j != i)
     work: dict[str, int] = {}  # group -> its waiting steps, in the order the groups first appear in the queue
-    for r in candidates: work[compile_group(r)] = work.get(compile_group(r), 0) + self.steps[r.name]
+    for r in candidates: work[self.group[r.name]] = work.get(self.group[r.name], 0) + self.steps[r.name]
     group = max(work, key=lambda g: work[g] / (on[g] + 1))  # max keeps the first of equals
-    return next(r for r in candidates if compile_group(r) == group)
+    return next(r for r in candidates if self.group[r.name] == group)
 
 # %% ../nbs/16_sweep.ipynb 39
 @patch
@@ -382,7 +383,7 @@ def offer(self: _Pool, i: int):
         if share > self.free_share(i) + 1e-9: return self.parked.add(i)
         self.waiting.remove(job)
         self.records[job.name].memory_share, self.held[i] = share, share
-        self.compiled[i] = compile_group(job)
+        self.compiled[i] = self.group[job.name]
     message = dict(run=asdict(job), memory_share=share) if job else None
     try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
     except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
