@@ -21,9 +21,9 @@ from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScalin
                               _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
 
 # %% auto 0
-__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OPERAND_ROLES', 'quant_stats', 'Cast', 'GemmRecipe',
-           'tile_quantize', 'hadamard_blocks', 'cast_operand', 'QuantizedLinear', 'quantized_layers',
-           'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT', 'OPERAND_ROLES', 'quant_stats',
+           'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'linear', 'AlignedLinear',
+           'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/04_layers.ipynb 4
 def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
@@ -294,6 +294,28 @@ class _GemmLinear(torch.autograd.Function):
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
 # %% ../nbs/04_layers.ipynb 34
+OUTPUT_ALIGNMENT = 64  # output features, in a multiple of 64: 128-byte rows of bfloat16 for every GEMM that reads them
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, then: Callable[[Tensor], Tensor] | None = None,
+           keep_padding: bool = False) -> Tensor:
+    """`then(F.linear(x, weight, bias))` (`then` keeps values and shape, e.g. `quantize_grad`); compiled, `weight`'s
+    rows (and `bias`) are padded with zeros to a multiple of `OUTPUT_ALIGNMENT`, and the output is sliced back to
+    its width after `then`, or with `keep_padding` returned padded (its extra features are zeros)."""
+    rows = weight.shape[0]
+    extra = -rows % OUTPUT_ALIGNMENT if torch.compiler.is_compiling() else 0
+    if extra: weight, bias = F.pad(weight, (0, 0, 0, extra)), None if bias is None else F.pad(bias, (0, extra))
+    y = F.linear(x, weight, bias)
+    if then is not None: y = then(y)
+    return y[..., :rows] if extra and not keep_padding else y
+
+
+class AlignedLinear(nn.Linear):
+    "An `nn.Linear` computed by `linear` (the model's lm_head; `QuantizedLinear` computes its GEMM the same way)."
+    def forward(self, x: Tensor, keep_padding: bool = False) -> Tensor:
+        return linear(x, self.weight, self.bias, keep_padding=keep_padding)
+
+# %% ../nbs/04_layers.ipynb 37
 OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
                      wgrad_dy="grad", wgrad_x="activation")
 
@@ -303,7 +325,7 @@ def _make_scaler(cast: Cast) -> Scaler | None:
     if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
     return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
 
-# %% ../nbs/04_layers.ipynb 36
+# %% ../nbs/04_layers.ipynb 39
 class QuantizedLinear(nn.Module):
     "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
 
@@ -326,25 +348,25 @@ class QuantizedLinear(nn.Module):
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
-# %% ../nbs/04_layers.ipynb 38
+# %% ../nbs/04_layers.ipynb 41
 @patch
 def extra_repr(self: QuantizedLinear):
     names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
     return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
 
-# %% ../nbs/04_layers.ipynb 40
+# %% ../nbs/04_layers.ipynb 43
 @patch
 def _add_counts(self: QuantizedLinear, role: str, counts: dict):
     total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
     for key, value in counts.items(): total[key] += value
 
-# %% ../nbs/04_layers.ipynb 41
+# %% ../nbs/04_layers.ipynb 44
 @patch
 def _recorder(self: QuantizedLinear, operand: str):
     "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
     return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
-# %% ../nbs/04_layers.ipynb 42
+# %% ../nbs/04_layers.ipynb 45
 @patch
 def live_recipe(self: QuantizedLinear) -> GemmRecipe:
     "The recipe with each role's live format (see `formats`)."
@@ -354,7 +376,7 @@ def live_recipe(self: QuantizedLinear) -> GemmRecipe:
         return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
     return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
 
-# %% ../nbs/04_layers.ipynb 44
+# %% ../nbs/04_layers.ipynb 47
 @patch
 def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
     fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
@@ -365,15 +387,16 @@ def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
         self._add_counts(role, quant_stats(x, q, scale, fmt))
     return q
 
-# %% ../nbs/04_layers.ipynb 45
+# %% ../nbs/04_layers.ipynb 48
 @patch
-def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
+def forward(self: QuantizedLinear, x: Tensor, keep_padding: bool = False) -> Tensor:
+    "`keep_padding`: compiled, the output keeps the padding `linear` gives it (the per-GEMM path has none)."
     if self.per_gemm: return _gemm_forward(self, x)
-    y = F.linear(self._project("activation", x), self._project("weight", self.weight), self.bias)
+    x, weight = self._project("activation", x), self._project("weight", self.weight)
     fmt, rounding = self.formats["grad"], self.casts["grad"].rounding
-    if fmt is None: return y
+    if fmt is None: return linear(x, weight, self.bias, keep_padding=keep_padding)
     scaler = self.scalers["grad"] if "grad" in self.scalers else None
-    out = quantize_grad(y, fmt, scaler, rounding)
+    out = linear(x, weight, self.bias, then=lambda y: quantize_grad(y, fmt, scaler, rounding), keep_padding=keep_padding)
     if self.collect_stats and out.requires_grad:
         def count(grad):
             scale = None if scaler is None else scaler.scale_for(grad, fmt)
@@ -386,7 +409,7 @@ def forward(self: QuantizedLinear, x: Tensor) -> Tensor:
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 
-# %% ../nbs/04_layers.ipynb 47
+# %% ../nbs/04_layers.ipynb 50
 @patch
 def weight_scale(self: QuantizedLinear) -> Tensor:
     "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
@@ -398,7 +421,7 @@ def weight_scale(self: QuantizedLinear) -> Tensor:
                            cast.tensor_scale)
     return undo(into.expand(blocks.shape))
 
-# %% ../nbs/04_layers.ipynb 49
+# %% ../nbs/04_layers.ipynb 52
 @patch
 @torch.no_grad()
 def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
@@ -411,7 +434,7 @@ def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
     record = self._recorder("optimizer")
     self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
 
-# %% ../nbs/04_layers.ipynb 51
+# %% ../nbs/04_layers.ipynb 54
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
     recipe = layer.live_recipe()
@@ -426,18 +449,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/04_layers.ipynb 59
+# %% ../nbs/04_layers.ipynb 62
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-# %% ../nbs/04_layers.ipynb 61
+# %% ../nbs/04_layers.ipynb 64
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-# %% ../nbs/04_layers.ipynb 63
+# %% ../nbs/04_layers.ipynb 66
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -452,7 +475,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-# %% ../nbs/04_layers.ipynb 65
+# %% ../nbs/04_layers.ipynb 68
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

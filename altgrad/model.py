@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .layers import AlignedLinear
+
 # %% auto 0
 __all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'ChunkedCrossEntropy']
 
@@ -87,7 +89,8 @@ class GPT(nn.Module):
             h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
             ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
         ))
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        # compiled, its GEMMs see the vocabulary padded to a multiple of 64 (`altgrad.layers.linear`)
+        self.lm_head = AlignedLinear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
@@ -141,19 +144,23 @@ class ChunkedCrossEntropy(torch.autograd.Function):
 @patch
 def head(self: GPT, x, targets=None):
     """Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None). Eagerly the loss
-    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses, and the logits come back detached
-    (to differentiate through them, call the model without targets)."""
-    logits = self.lm_head(self.transformer.ln_f(x))
-    loss = None
-    if targets is not None:
-        flat_logits, flat_targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
-        if torch.compiler.is_compiling():
-            loss = F.cross_entropy(flat_logits.float(), flat_targets)
-            # a compiled region's backward takes a gradient for every output that requires one: a logits output
-            # would cost a zero-filled logits-sized gradient and, under CUDA graphs, its copy, every step
-            logits = logits.detach()
-        else: loss = ChunkedCrossEntropy.apply(flat_logits, flat_targets)
-    return logits, loss
+    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses, over the lm_head's padded output
+    (`altgrad.layers.linear`), and the logits come back detached (to differentiate through them, call the model
+    without targets)."""
+    x = self.transformer.ln_f(x)
+    if targets is None: return self.lm_head(x), None
+    if torch.compiler.is_compiling():
+        # the padding's columns (zero weights) get -inf: no probability, and a zero gradient made where the others'
+        # is, already padded for the lm_head's GEMMs (a slice would pad it in a pass of its own)
+        logits, vocab = self.lm_head(x, keep_padding=True), self.config.vocab_size
+        if logits.size(-1) > vocab:
+            logits = logits.masked_fill(torch.arange(logits.size(-1), device=logits.device) >= vocab, float("-inf"))
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+        # a compiled region's backward takes a gradient for every output that requires one: a logits output
+        # would cost a zero-filled logits-sized gradient and, under CUDA graphs, its copy, every step
+        return logits[..., :vocab].detach(), loss
+    logits = self.lm_head(x)
+    return logits, ChunkedCrossEntropy.apply(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 # %% ../nbs/06_model.ipynb 25
 @patch

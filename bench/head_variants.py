@@ -1,63 +1,70 @@
 """The compiled head (final LayerNorm, lm_head, cross-entropy) of a study run under other compile choices: its time
 and whether its numbers stay bit for bit the same.
 
-    python bench/head_variants.py [--run e5m2_uniform_adamw_s42] [--iters 20] [--out DIR]
+    python bench/head_variants.py [--run e5m2_uniform_adamw_s42] [--iters 20] [--variants NAME ...] [--out DIR]
 
-The head is a third of a plain step's GPU time (the cross-entropy's logits-sized passes and the lm_head weight's
-quantization, `results/step_profile_h100.md`). Each variant compiles the run's head as the trainer does
-(`torch.compile(model.head, mode=compile_mode, dynamic=False)`, after `calibrate_scalers`), then runs forward and
-backward on the same random activations and targets: time per call (CUDA events, after warm-up), its largest
-kernels with their source nodes (`step_profile.KernelSources`), and the loss, the input gradient and the lm_head
-weight gradient against the default's, exactly. A variant that changes none of the three bits can go into the
-trainer without changing any run's numbers. On the CPU it checks the same (no times, no kernels).
+The head is half of a plain step's GPU time (`results/step_profile_h100.md`): the cross-entropy's logits-sized passes,
+the lm_head's three GEMMs and, before session 13, a copy of the logits-sized output gradient into the zero-padded
+operand Inductor makes for an unaligned GEMM. Each variant compiles the run's head (`torch.compile(model.head,
+dynamic=False, options=...)` after `calibrate_scalers`, without CUDA graphs), with the lm_head's rows padded in the
+model to a multiple of 1 (not padded), 8 or 64, then runs forward and backward on the same random activations and
+targets: time per call (CUDA events, after warm-up), its largest kernels with their source nodes
+(`step_profile.KernelSources`), and the loss, the input gradient and the lm_head weight gradient against the first
+variant's (the head as it was compiled before), exactly. A variant that changes none of the three bits can go into
+the trainer without changing any run's numbers. On the CPU it checks the same (no times, no kernels). `--out` also
+gets the code Inductor generated for each variant.
 """
 import argparse
 import contextlib
-import functools
 import json
 import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).parent))
 from step_profile import KernelSources, kernel_table  # noqa: E402
 
-from altgrad.layers import calibrate_scalers  # noqa: E402
+import altgrad.layers  # noqa: E402
+from altgrad.layers import OUTPUT_ALIGNMENT, calibrate_scalers  # noqa: E402
 from altgrad.sweep import load_sweep  # noqa: E402
 from altgrad.train import build_model  # noqa: E402
 
 
 @contextlib.contextmanager
-def linear_rows_padded(multiple: int = 64):
-    """Every F.linear whose output width is not a multiple of `multiple` pads its weight's rows with zeros to one
-    and slices the output back: the lm_head's GEMM (50,257 rows) then runs on an aligned weight in its own layout."""
-    plain = F.linear
-    def padded(x, weight, bias=None):
-        rows = weight.shape[0]
-        extra = -rows % multiple
-        if not extra: return plain(x, weight, bias)
-        return plain(x, F.pad(weight, (0, 0, 0, extra)), None if bias is None else F.pad(bias, (0, extra)))[..., :rows]
-    F.linear = padded
+def output_alignment(multiple: int):
+    """The lm_head's rows padded in the model to a multiple of `multiple` when compiled (`altgrad.layers.linear`
+    reads `OUTPUT_ALIGNMENT` at each call; 1: not padded, Inductor pads the GEMMs' operands itself)."""
+    before = altgrad.layers.OUTPUT_ALIGNMENT
+    altgrad.layers.OUTPUT_ALIGNMENT = multiple
     try: yield
-    finally: F.linear = plain
+    finally: altgrad.layers.OUTPUT_ALIGNMENT = before
 
 
-VARIANTS = {  # name -> (torch.compile options, a context the head is compiled and run in)
-    "default": ({}, contextlib.nullcontext),
-    "no shape padding": ({"shape_padding": False}, contextlib.nullcontext),
-    # Inductor pads an unaligned GEMM operand itself (pad_mm: to 8 bfloat16 values), on the transposed weight the mm
-    # reads: a copy in the other layout; padded in the model, the weight keeps its own (8: the same width as
-    # Inductor's padding, 64: nanoGPT's 50,304)
-    "lm_head rows padded to 8 in the model": ({}, functools.partial(linear_rows_padded, 8)),
-    "lm_head rows padded to 64 in the model": ({}, functools.partial(linear_rows_padded, 64)),
+# Inductor stores a pointwise result of more than 30 operations in a buffer rather than compute it inside the kernel
+# that reads it: the quantized output gradient (cross-entropy backward and rounding), read by a padding
+FEWER_REALIZED = {"realize_opcount_threshold": 1000}
+
+VARIANTS = {  # name -> (torch.compile options, the multiple the lm_head's rows are padded to in the model)
+    # before session 13: Inductor pads the unaligned GEMM operands itself (pad_mm, to 8 bfloat16 values)
+    "unpadded (Inductor pads at the GEMMs)": ({}, 1),
+    "no shape padding": ({"shape_padding": False}, 1),
+    "lm_head rows padded to 8 in the model": ({}, 8),  # the width Inductor pads to
+    "lm_head rows padded to 64 in the model (the trainer's)": ({}, OUTPUT_ALIGNMENT),  # nanoGPT's 50,304
+    # Triton's 2D tiles for pointwise kernels (no value changes): tried while the 0.57 ms kernel was taken for a
+    # transposed copy of the weight; it is the output gradient's padding copy
+    "2D tiles preferred": ({"triton.prefer_nd_tiling": True}, 1),
+    "2D tiles preferred, lm_head rows padded to 8 in the model": ({"triton.prefer_nd_tiling": True}, 8),
+    "fewer buffers realized": (FEWER_REALIZED, 1),
+    "fewer buffers realized, lm_head rows padded to 8 in the model": (FEWER_REALIZED, 8),
+    "fewer buffers realized, lm_head rows padded to 64 in the model": (FEWER_REALIZED, 64),
 }
 
 
 def run_variant(name: str, args, sources: KernelSources) -> dict:
-    options, context = VARIANTS[name]
+    options, alignment = VARIANTS[name]
+    sources.code.clear()
     run = next(r for r in load_sweep(args.sweep)[2] if r.name == args.run)
     config = run.config()
     cuda = torch.cuda.is_available()
@@ -70,15 +77,12 @@ def run_variant(name: str, args, sources: KernelSources) -> dict:
     autocast = dict(device_type=device.type, dtype=getattr(torch, config.dtype), enabled=cuda and config.dtype != "float32")
     with torch.autocast(**autocast): calibrate_scalers(model, y)
     torch._dynamo.reset()
-    cuda_graphs = cuda and config.compile_mode in ("reduce-overhead", "max-autotune")
-    with context():
-        # torch.compile takes a mode or options, not both: reduce-overhead is Inductor's CUDA graphs option
-        compile_options = dict(options, **({"triton.cudagraphs": True} if cuda_graphs else {}))
-        head = (torch.compile(model.head, dynamic=False, options=compile_options) if options
-                else torch.compile(model.head, mode=config.compile_mode if cuda else "default", dynamic=False))
+    with output_alignment(alignment):
+        # Without CUDA graphs (the trainer's reduce-overhead mode records the same kernels; here its replays would
+        # overwrite the outputs this keeps): per-call times include launches, the profiler's GPU times do not.
+        head = torch.compile(model.head, dynamic=False, options=options)
 
         def call():
-            if cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
             model.lm_head.weight.grad = None
             inputs = x.detach().requires_grad_()
             with torch.autocast(**autocast): _, loss = head(inputs, y)
@@ -98,7 +102,8 @@ def run_variant(name: str, args, sources: KernelSources) -> dict:
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(5): call()
                 torch.cuda.synchronize()
-            out["gpu_ms"], out["kernels"] = kernel_table(prof, 5, args.rows, sources.nodes)
+            out["gpu_ms"], out["kernels"] = kernel_table(prof, 5, args.rows, sources.nodes, nodes_width=1000)
+    out["code"] = "\n\n".join(sources.code)
     return out
 
 
@@ -136,6 +141,8 @@ def main():
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "head_variants.md").write_text(text)
         (args.out / "head_variants.json").write_text(json.dumps(summary, indent=1))
+        for i, r in enumerate(results):  # the code Inductor generated for each variant, to read its kernels
+            (args.out / f"head_variant{i}_code.py").write_text(f"# {r['variant']}\n{r['code']}")
 
 
 if __name__ == "__main__":

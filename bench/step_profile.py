@@ -9,16 +9,20 @@ steps just before that sample and the sample's step itself. Writes `step_profile
 kernels that take it, grouped by kernel name, for each of the two, with the source nodes Inductor names for each of its
 Triton kernels (the variables of the code it compiled: which quantizer, which loss); with `--phases` also the next
 full sample's GPU time per part (its own forward and backward, each reference pass, rank health, the other
-statistics).
+statistics). `step_profile_losses.json` holds every step's training loss: two runs under other `--inductor` settings
+(Inductor's config, KEY=VALUE) compare bit for bit.
 """
 import argparse
 import functools
+import json
 import logging
 import re
 import tempfile
 from pathlib import Path
 
 import torch
+import torch._inductor.config
+import yaml
 from torch.profiler import ProfilerActivity, profile, record_function
 
 import altgrad.probes
@@ -32,17 +36,19 @@ PHASE = "phase: "  # the prefix of this script's profiler ranges
 
 class KernelSources(logging.Handler):
     """Inductor's generated code as it is logged (the `output_code` artifact): the source nodes of each Triton
-    kernel, from the comment Inductor writes above its definition and its launch."""
+    kernel, from the comment Inductor writes above its definition and its launch; `code`, every graph's code."""
     NODES = re.compile(r"# Topologically Sorted Source Nodes: \[(.*?)\]")
     KERNEL = re.compile(r"\b(triton_\w+)(?: = async_compile\.triton\(|\.run\()")
 
     def __init__(self):
         super().__init__()
         self.nodes: dict[str, str] = {}
+        self.code: list[str] = []
 
     def emit(self, record):
         pending = None
-        for line in record.getMessage().splitlines():
+        self.code.append(record.getMessage())
+        for line in self.code[-1].splitlines():
             if found := self.NODES.search(line): pending = found.group(1)
             elif pending and (found := self.KERNEL.search(line)):
                 self.nodes.setdefault(found.group(1), pending)
@@ -119,16 +125,17 @@ def phase_table(prof) -> str:
     return "\n".join(lines)
 
 
-def kernel_table(prof, steps: int, rows: int, sources: dict[str, str]) -> tuple[float, str]:
-    "(GPU ms per step, a markdown table of the kernels with the most GPU time per step and their source nodes)."
+def kernel_table(prof, steps: int, rows: int, sources: dict[str, str], nodes_width: int = 120) -> tuple[float, str]:
+    """(GPU ms per step, a markdown table of the kernels with the most GPU time per step and their source nodes, cut
+    to `nodes_width` characters)."""
     events = [e for e in prof.key_averages()
               if e.device_type == torch.autograd.DeviceType.CUDA and not e.key.startswith(PHASE)]
     total_us = sum(e.self_device_time_total for e in events)
     lines = ["| kernel | ms per step | share | calls per step | source nodes (Inductor's) |", "|---|---|---|---|---|"]
     for e in sorted(events, key=lambda e: -e.self_device_time_total)[:rows]:
-        name = e.key if len(e.key) <= 90 else e.key[:87] + "..."
+        name = e.key if len(e.key) <= 90 else e.key[:60] + "..." + e.key[-27:]  # Inductor's names differ at the end
         nodes = sources.get(e.key, "")
-        nodes = nodes if len(nodes) <= 120 else nodes[:117] + "..."
+        nodes = nodes if len(nodes) <= nodes_width else nodes[:nodes_width - 3] + "..."
         lines.append(f"| `{name.replace('|', '/')}` | {e.self_device_time_total / 1e3 / steps:.3f} | "
                      f"{e.self_device_time_total / total_us:.1%} | {e.count / steps:g} | {nodes.replace('|', '/')} |")
     return total_us / 1e3 / steps, "\n".join(lines)
@@ -141,10 +148,16 @@ def main():
     parser.add_argument("--run", default="e5m2_uniform_adamw_s42")
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--out", type=Path, default=Path("."))
+    parser.add_argument("--inductor", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="Inductor settings for this run (torch._inductor.config), e.g. triton.prefer_nd_tiling=True")
     parser.add_argument("--phases", action="store_true",
                         help="also profile the next full sample with its parts (reference passes, rank health, ...) "
                              "in named ranges: GPU time per part")
     args = parser.parse_args()
+    for setting in args.inductor:
+        key, _, value = setting.partition("=")
+        *modules, name = key.split(".")  # e.g. triton.prefer_nd_tiling: torch._inductor.config.triton's
+        setattr(functools.reduce(getattr, modules, torch._inductor.config), name, yaml.safe_load(value))
     runs = {r.name: r for r in load_sweep(args.sweep)[2]}
     spec = runs[args.run]
     config = spec.config()
@@ -155,12 +168,19 @@ def main():
                                                          checkpoint_dir=out, run_name=args.run, wandb_mode="disabled")
         runner = FormatExperimentRunner(load_config(spec.base, **settings))
         trainer = runner.trainer
-        while trainer.step < full_every - 10: trainer.train_step()  # compiles, records CUDA graphs, first samples
+        losses = []  # every step's training loss, to compare runs under other settings bit for bit
+
+        def train_step() -> float:
+            metrics = trainer.train_step()
+            losses.append(metrics["loss"])
+            return metrics["step_ms"]
+
+        while trainer.step < full_every - 10: train_step()  # compiles, records CUDA graphs, first samples
         sections = []
         for label, steps in (("plain compiled steps", 10), ("the full diagnostic sample's step", 1)):
             torch.cuda.synchronize()
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                walls = [trainer.train_step()["step_ms"] for _ in range(steps)]
+                walls = [train_step() for _ in range(steps)]
             torch.cuda.synchronize()
             gpu_ms, table = kernel_table(prof, steps, args.rows, sources.nodes)
             sections.append(f"## {label} (step {trainer.step - steps}{'' if steps == 1 else f'-{trainer.step - 1}'})\n\n"
@@ -168,19 +188,21 @@ def main():
                             f"per step.\n\n{table}\n")
             print(sections[-1], flush=True)
         if args.phases:  # the next full sample, its parts in ranges (synchronized at their ends: wall is not a step's)
-            while trainer.step % full_every: trainer.train_step()
+            while trainer.step % full_every: train_step()
             mark_phases(trainer)
             torch.cuda.synchronize()
             with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-                trainer.train_step()
+                train_step()
             sections.append(f"## the full diagnostic sample by phase (step {trainer.step - 1})\n\n{phase_table(prof)}\n")
             print(sections[-1], flush=True)
     device = torch.cuda.get_device_name()
     text = (f"# A study run's GPU time by kernel — {device}\n\n`python bench/step_profile.py --run {args.run}` "
-            f"(torch {torch.__version__}): {args.run} of `{args.sweep}` alone on the GPU, run to step "
+            f"{''.join(' --inductor ' + s for s in args.inductor)} (torch {torch.__version__}): {args.run} of "
+            f"`{args.sweep}` alone on the GPU, run to step "
             f"{full_every - 10}, then profiled.\n\n" + "\n".join(sections))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "step_profile.md").write_text(text)
+    (args.out / "step_profile_losses.json").write_text(json.dumps(losses))
 
 
 if __name__ == "__main__":
