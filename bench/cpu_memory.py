@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from report import publish
+
 
 def one_point(quantized: bool, batch_size: int):
     "Train the point in this process; print its peak resident set size in MiB."
@@ -47,11 +49,7 @@ def main():
     text = ("| recipe | batch | peak RSS (MiB) | estimate (MiB) | estimate / peak |\n|---|---|---|---|---|\n" +
             "".join(f"| {'E7M0' if r['quantized'] else 'bf16'} | {r['batch_size']} | {r['peak_mib']} | "
                     f"{r['estimate_mib']} | {r['estimate_mib'] / r['peak_mib']:.2f} |\n" for r in rows))
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "cpu_memory.md").write_text(text)
-        (args.out / "cpu_memory.json").write_text(json.dumps(rows, indent=1))
+    publish(text, args.out, "cpu_memory", rows)
 
 
 if __name__ == "__main__":

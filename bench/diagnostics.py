@@ -10,7 +10,6 @@ steps, the time of a light and of a full sample, and where a sample's hook time 
 defaults.
 """
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ from altgrad.config import TrainConfig, load_config
 from altgrad.probes import Probes
 from altgrad.runner import StabilityHook
 from altgrad.train import Trainer, prepare_data
+from report import publish
 
 
 def timed_hooks(probes: Probes, totals: dict):
@@ -110,11 +110,7 @@ def main():
              "eagerly with the quantization counters, where other steps replay compiled CUDA graphs):\n\n")
     hooks = result["runs"]["failure-mode configs"]["hook_ms_per_sample"]
     text += "".join(f"- {k}: {v:.1f}\n" for k, v in sorted(hooks.items()))
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "diagnostics.md").write_text(text)
-        (args.out / "diagnostics.json").write_text(json.dumps(result, indent=1))
+    publish(text, args.out, "diagnostics", result)
 
 
 if __name__ == "__main__":

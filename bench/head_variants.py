@@ -16,7 +16,6 @@ gets the code Inductor generated for each variant.
 """
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import altgrad.layers  # noqa: E402
 from altgrad.layers import OUTPUT_ALIGNMENT, calibrate_scalers  # noqa: E402
 from altgrad.sweep import load_sweep  # noqa: E402
 from altgrad.train import build_model  # noqa: E402
+from report import publish  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -136,11 +136,8 @@ def main():
     for r in results:
         if "kernels" in r: lines.append(f"\n## {r['variant']}: largest kernels\n\n{r['kernels']}")
     text = "\n".join(lines) + "\n"
-    print(text)
+    publish(text, args.out, "head_variants", summary)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "head_variants.md").write_text(text)
-        (args.out / "head_variants.json").write_text(json.dumps(summary, indent=1))
         for i, r in enumerate(results):  # the code Inductor generated for each variant, to read its kernels
             (args.out / f"head_variant{i}_code.py").write_text(f"# {r['variant']}\n{r['code']}")
 

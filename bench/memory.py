@@ -24,6 +24,7 @@ from altgrad.config import load_config
 from altgrad.runner import FormatExperimentRunner
 from altgrad.sweep import load_sweep
 from altgrad.train import Hook, release_finished_runs
+from report import publish
 
 GiB = 2 ** 30
 DEFAULT_RUNS = ("bf16_uniform_adamw_s42", "e5m2_uniform_adamw_s42", "e3m4_attn_adamw_s42", "e3m4_lm_head_adamw_s42",
@@ -145,11 +146,7 @@ def main():
         cells = [r["phases"].get(phase) for r in results]
         text += f"| {phase} | " + " | ".join("—" if c is None else f"{c['allocated']:.2f} / {c['reserved']:.2f}"
                                             for c in cells) + " |\n"
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "memory.md").write_text(text)
-        (args.out / "memory.json").write_text(json.dumps(results, indent=1))
+    publish(text, args.out, "memory", results)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ results to the eager CPU path (which tests/test_oracle.py checks against gfloat)
 rounding lands on a neighbour and is unbiased.
 """
 import argparse
-import json
 import math
 import platform
 from pathlib import Path
@@ -19,6 +18,7 @@ import triton.testing
 
 from altgrad.formats import EIGHT_BIT_FORMATS, get_format
 from altgrad.quantize import _GridSpec, _compiled, quantize
+from report import publish
 
 
 def timed_ms(fn) -> float:
@@ -132,12 +132,7 @@ def main():
               "|---|---|---|---|---|---|"]
     lines += [f"| {n} | {d} | {e:+.5f} | {c:,} | {f:.4f} | {p:.4f} |" for n, d, e, c, f, p in sr_report]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "quantize.md").write_text(text)
-        (args.out / "quantize.json").write_text(json.dumps(dict(device=device, torch=torch.__version__,
-                                                                 numel=numel, rows=rows), indent=1))
+    publish(text, args.out, "quantize", dict(device=device, torch=torch.__version__, numel=numel, rows=rows))
 
 
 if __name__ == "__main__":

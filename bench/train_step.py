@@ -24,6 +24,7 @@ import yaml
 from altgrad.config import load_config
 from altgrad.quantize import accumulated_matmul
 from altgrad.train import Trainer, build_model, prepare_data
+from report import publish
 
 
 class TorchaoMXFP8Linear(nn.Module):
@@ -135,11 +136,7 @@ def main():
         lines += [f"| {a['gemm']} | {a['shape']} | {a['ms']:.2f} |" for a in accumulation]
         rows += accumulation
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "train_step.md").write_text(text)
-        (args.out / "train_step.json").write_text(json.dumps(rows, indent=1))
+    publish(text, args.out, "train_step", rows)
 
 
 if __name__ == "__main__":
