@@ -29,7 +29,8 @@ _FLOAT_LAYOUT = {torch.float32: (torch.int32, 23, 127), torch.float64: (torch.in
 
 
 def _pow2_product(exponent: int) -> tuple[float, float]:
-    "2^exponent as two factors, each well inside float32's range, so x * a * b is exact."
+    "2^exponent as two factors, each a normal float32, so x * a * b is exact: (2^exponent, 1) where that is one."
+    if -126 <= exponent <= 127: return 2.0 ** exponent, 1.0  # one multiply (the kernel's compiler drops * 1)
     half = exponent // 2
     return 2.0 ** half, 2.0 ** (exponent - half)
 
@@ -97,7 +98,7 @@ def _rounding_kernel():
                M: tl.constexpr, EMIN: tl.constexpr, UP: tl.constexpr, UP2: tl.constexpr, DOWN: tl.constexpr,
                DOWN2: tl.constexpr, PARITY_FLIP: tl.constexpr, UNIFORM_BELOW_EMIN: tl.constexpr,
                SATURATE: tl.constexpr, STOCHASTIC: tl.constexpr, ELEMENTS_PER_WORD: tl.constexpr,
-               BLOCK: tl.constexpr):
+               CEIL_OF_DIFFERENCE: tl.constexpr, BLOCK: tl.constexpr):
         # a tile of rows x (4 words x ELEMENTS_PER_WORD) elements; one Philox call per row gives the 4 words
         COLS: tl.constexpr = 4 * ELEMENTS_PER_WORD
         DROP: tl.constexpr = 23 - M  # float32 mantissa bits the format does not keep
@@ -116,8 +117,14 @@ def _rounding_kernel():
                 word = tl.reshape(tl.join(word << 16, word & 0xFFFF0000), (BLOCK // COLS, COLS))
             increment = (word >> (32 - DROP)).to(tl.int32)  # uniform in [0, 2^DROP)
             u = (word >> 8).to(tl.float32) * 5.9604644775390625e-08  # uniform in [0, 1), step 2^-24
-            whole = tl.floor(steps)
-            below = (whole + tl.where(u < steps - whole, 1.0, 0.0)) * DOWN * DOWN2
+            # below 2^EMIN: round up when u < frac(steps), i.e. floor(steps) + (u < frac(steps))
+            if CEIL_OF_DIFFERENCE:
+                # the same number in three operations, ceil(steps - u), where steps - u is exact: see _round_cuda
+                # (+ 0.0 turns the -0.0 that ceil gives for steps - u in (-1, 0) into +0.0)
+                below = tl.math.ceil(steps - u) * DOWN * DOWN2 + 0.0
+            else:
+                whole = tl.floor(steps)
+                below = (whole + tl.where(u < steps - whole, 1.0, 0.0)) * DOWN * DOWN2
             keep = u * min_subnormal < a
         else:
             # half a ULP, ties to the even code: the parity of the mantissa's last kept bit, or for M = 0 of the
@@ -130,8 +137,8 @@ def _rounding_kernel():
             q = tl.where(a_bits < ((EMIN + 127) << 23), below, q)
         else:  # nothing between 0 and the smallest value
             q = tl.where(a < min_subnormal, tl.where(keep, min_subnormal, 0.0), q)
-        if SATURATE:
-            q = tl.where(q > max_finite, max_finite, q)
+        if SATURATE:  # q is not NaN here (NaN inputs are put back below): one min instruction
+            q = tl.minimum(q, max_finite)
         else:
             q = tl.where(q > max_finite, overflow_value, q)
         signed = q.to(tl.int32, bitcast=True) | (x_bits & -2147483648)
@@ -141,6 +148,20 @@ def _rounding_kernel():
     return kernel
 
 # %% ../nbs/03_quantize.ipynb 12
+# Elements per program and warps, by the input's bytes per element. Float32: 2048 and 8, the fastest of 1024-16384
+# elements and 4-16 warps on an H100 (copy bandwidth). 16-bit: 8192 and 8 (32 elements a thread), where the
+# stochastic kernel is bound by its arithmetic on an H200: 0.82x copy bandwidth there against 0.77-0.80x with 4096
+# and 8 (bench/results/rounding_kernel_h200.md; `bench/rounding_kernel.py --tiles` times others).
+_TILES = {4: (2048, 8), 2: (8192, 8)}
+
+
+@cache
+def _exact_ceil_options() -> dict | None:
+    "Triton's compile option that keeps libdevice from flushing subnormals to zero, or None where it has none."
+    from triton.backends.nvidia.compiler import CUDAOptions
+    return {"enable_reflect_ftz": False} if "enable_reflect_ftz" in CUDAOptions.__dataclass_fields__ else None
+
+# %% ../nbs/03_quantize.ipynb 13
 def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
                 generator: torch.Generator | None) -> Tensor:
     "Round a float32/bfloat16/float16 CUDA tensor with the Triton kernel (a format with M < 23 that fits float32)."
@@ -149,11 +170,16 @@ def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
     seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=generator,
                              device=generator.device if generator is not None else "cpu")) if stochastic else 0
     # A 16-bit input has at most 11 significant bits, so 16 random bits decide its rounding exactly in the
-    # normal range; float32 inputs get all 32. Block size and warps: the fastest of 1024-16384 elements and 4-16
-    # warps on an H100 (2048 float32 or 4096 16-bit elements, 8 warps: 1.00x copy bandwidth nearest, 1.00x and
-    # 0.97x stochastic; the 4 warps used before gave 0.89x on bfloat16 stochastic).
+    # normal range; float32 inputs get all 32.
     elements_per_word = 2 if x.element_size() == 2 else 1
-    block = 2048 * elements_per_word
+    # Stochastic rounding below 2^emin is ceil(steps - u) when steps - u is exact in float32: for a 16-bit input
+    # u is a multiple of 2^-16 and steps (|x| times a power of two, at most 11 significant bits) is one too where
+    # steps >= 1, and |steps - u| < 2^M, so it needs M + 16 <= 24 bits; where steps < 1 only its sign matters,
+    # which a float subtraction keeps. ceil must not flush a subnormal steps - u to zero, which Triton's libdevice
+    # does unless told not to (Triton >= 3.6); otherwise the kernel takes the longer form.
+    compile_options = _exact_ceil_options()
+    ceil_of_difference = elements_per_word == 2 and fmt.M <= 8 and compile_options is not None
+    block, warps = _TILES[x.element_size()]
     grid = (-(-x_flat.numel() // block),)
     up, up2 = _pow2_product(fmt.M - fmt.emin)
     down, down2 = _pow2_product(fmt.emin - fmt.M)
@@ -162,16 +188,17 @@ def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
                              M=fmt.M, EMIN=fmt.emin, UP=up, UP2=up2, DOWN=down, DOWN2=down2,
                              PARITY_FLIP=int(fmt.M == 0 and (fmt.bias - 127) % 2 == 1),
                              UNIFORM_BELOW_EMIN=fmt.uniform_below_emin, SATURATE=saturate, STOCHASTIC=stochastic,
-                             ELEMENTS_PER_WORD=elements_per_word, BLOCK=block, num_warps=8)
+                             ELEMENTS_PER_WORD=elements_per_word, CEIL_OF_DIFFERENCE=ceil_of_difference, BLOCK=block,
+                             num_warps=warps, **(compile_options if ceil_of_difference else {}))
     return out.view(x.shape)
 
-# %% ../nbs/03_quantize.ipynb 14
+# %% ../nbs/03_quantize.ipynb 15
 def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype) -> Tensor:
     xc = x.to(compute)
     noise = torch.rand_like(xc) if stochastic else None
     return _round_to_grid(xc, fmt, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 15
+# %% ../nbs/03_quantize.ipynb 16
 @cache
 def _compiled():
     # One kernel per (format, rounding, saturate, dtype, shape): dynamic=False keeps the format's integers
@@ -179,7 +206,7 @@ def _compiled():
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 256)
     return torch.compile(_round_fused, dynamic=False)
 
-# %% ../nbs/03_quantize.ipynb 17
+# %% ../nbs/03_quantize.ipynb 18
 def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
              generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
     "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or Triton."
@@ -202,7 +229,7 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
     noise = torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute) if stochastic else None
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 26
+# %% ../nbs/03_quantize.ipynb 27
 SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
@@ -213,7 +240,7 @@ def _scale_format(name: str) -> FPFormat | str | None:
     if key in ("FP32", "F32"): return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
-# %% ../nbs/03_quantize.ipynb 28
+# %% ../nbs/03_quantize.ipynb 29
 def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
                  scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
     """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
@@ -246,7 +273,7 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
     nan = torch.isnan(amax)
     return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
 
-# %% ../nbs/03_quantize.ipynb 30
+# %% ../nbs/03_quantize.ipynb 31
 def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
                    scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
                    generator: torch.Generator | None = None) -> Tensor:
@@ -268,7 +295,7 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     q = quantize(scaled, fmt, rounding, generator=generator) * back
     return q.flatten(-2)[..., :n].to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 35
+# %% ../nbs/03_quantize.ipynb 36
 def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
     if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
@@ -279,7 +306,7 @@ def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
     return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
 
-# %% ../nbs/03_quantize.ipynb 37
+# %% ../nbs/03_quantize.ipynb 38
 def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
                        mode: str = "nearest") -> Tensor:
     """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
@@ -296,7 +323,7 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/03_quantize.ipynb 42
+# %% ../nbs/03_quantize.ipynb 43
 _GRIDS: dict = {}
 
 
@@ -306,7 +333,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 44
+# %% ../nbs/03_quantize.ipynb 45
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
@@ -314,7 +341,7 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
-# %% ../nbs/03_quantize.ipynb 48
+# %% ../nbs/03_quantize.ipynb 49
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -322,7 +349,7 @@ def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) ->
     if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
     return torch.where((amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
-# %% ../nbs/03_quantize.ipynb 50
+# %% ../nbs/03_quantize.ipynb 51
 class Scaler(nn.Module):
     "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
 
@@ -335,7 +362,7 @@ class Scaler(nn.Module):
         self.record(x.detach())
         return quant(x * scale) / scale
 
-# %% ../nbs/03_quantize.ipynb 52
+# %% ../nbs/03_quantize.ipynb 53
 class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
 
@@ -345,7 +372,7 @@ class CurrentScaling(Scaler):
 
     def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
-# %% ../nbs/03_quantize.ipynb 54
+# %% ../nbs/03_quantize.ipynb 55
 class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
 
@@ -366,7 +393,7 @@ class DelayedScaling(Scaler):
         amax = x.abs().amax().float().to(self.amax_history.device)
         self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
-# %% ../nbs/03_quantize.ipynb 56
+# %% ../nbs/03_quantize.ipynb 57
 class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
@@ -380,7 +407,7 @@ class MXScaling(Scaler):
         into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
-# %% ../nbs/03_quantize.ipynb 58
+# %% ../nbs/03_quantize.ipynb 59
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
@@ -388,7 +415,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/03_quantize.ipynb 61
+# %% ../nbs/03_quantize.ipynb 62
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
@@ -399,7 +426,7 @@ class _FakeQuant(torch.autograd.Function):
     def backward(ctx, grad):
         return grad, None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 62
+# %% ../nbs/03_quantize.ipynb 63
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scaler, rounding, saturate):
@@ -410,7 +437,7 @@ class _QuantizeGrad(torch.autograd.Function):
     def backward(ctx, grad):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 63
+# %% ../nbs/03_quantize.ipynb 64
 def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
@@ -421,7 +448,7 @@ def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rou
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
-# %% ../nbs/03_quantize.ipynb 65
+# %% ../nbs/03_quantize.ipynb 66
 def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
     """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless
