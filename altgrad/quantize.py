@@ -154,14 +154,14 @@ def _rounding_kernel():
 # and 8 (bench/results/rounding_kernel_h200.md; `bench/rounding_kernel.py --tiles` times others).
 _TILES = {4: (2048, 8), 2: (8192, 8)}
 
-
+# %% ../nbs/03_quantize.ipynb 13
 @cache
 def _exact_ceil_options() -> dict | None:
     "Triton's compile option that keeps libdevice from flushing subnormals to zero, or None where it has none."
     from triton.backends.nvidia.compiler import CUDAOptions
     return {"enable_reflect_ftz": False} if "enable_reflect_ftz" in CUDAOptions.__dataclass_fields__ else None
 
-# %% ../nbs/03_quantize.ipynb 13
+# %% ../nbs/03_quantize.ipynb 14
 def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
                 generator: torch.Generator | None) -> Tensor:
     "Round a float32/bfloat16/float16 CUDA tensor with the Triton kernel (a format with M < 23 that fits float32)."
@@ -192,13 +192,13 @@ def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
                              num_warps=warps, **(compile_options if ceil_of_difference else {}))
     return out.view(x.shape)
 
-# %% ../nbs/03_quantize.ipynb 16
+# %% ../nbs/03_quantize.ipynb 17
 def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype) -> Tensor:
     xc = x.to(compute)
     noise = torch.rand_like(xc) if stochastic else None
     return _round_to_grid(xc, fmt, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 17
+# %% ../nbs/03_quantize.ipynb 18
 @cache
 def _compiled():
     # One kernel per (format, rounding, saturate, dtype, shape): dynamic=False keeps the format's integers
@@ -206,7 +206,7 @@ def _compiled():
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 256)
     return torch.compile(_round_fused, dynamic=False)
 
-# %% ../nbs/03_quantize.ipynb 19
+# %% ../nbs/03_quantize.ipynb 20
 def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
              generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
     "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or Triton."
@@ -229,7 +229,7 @@ def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate
     noise = torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute) if stochastic else None
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 28
+# %% ../nbs/03_quantize.ipynb 29
 SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
@@ -240,7 +240,7 @@ def _scale_format(name: str) -> FPFormat | str | None:
     if key in ("FP32", "F32"): return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
-# %% ../nbs/03_quantize.ipynb 30
+# %% ../nbs/03_quantize.ipynb 31
 def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
                  scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
     """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
@@ -273,7 +273,7 @@ def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: s
     nan = torch.isnan(amax)
     return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
 
-# %% ../nbs/03_quantize.ipynb 32
+# %% ../nbs/03_quantize.ipynb 33
 def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
                    scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
                    generator: torch.Generator | None = None) -> Tensor:
@@ -295,7 +295,7 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     q = quantize(scaled, fmt, rounding, generator=generator) * back
     return q.flatten(-2)[..., :n].to(x.dtype)
 
-# %% ../nbs/03_quantize.ipynb 37
+# %% ../nbs/03_quantize.ipynb 38
 def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
     if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
@@ -306,7 +306,7 @@ def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
     if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
     return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
 
-# %% ../nbs/03_quantize.ipynb 39
+# %% ../nbs/03_quantize.ipynb 40
 def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
                        mode: str = "nearest") -> Tensor:
     """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
@@ -323,7 +323,7 @@ def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_ev
     for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
     return total
 
-# %% ../nbs/03_quantize.ipynb 44
+# %% ../nbs/03_quantize.ipynb 45
 _GRIDS: dict = {}
 
 
@@ -333,7 +333,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 46
+# %% ../nbs/03_quantize.ipynb 47
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
@@ -341,7 +341,7 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
-# %% ../nbs/03_quantize.ipynb 50
+# %% ../nbs/03_quantize.ipynb 51
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -349,7 +349,7 @@ def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) ->
     if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
     return torch.where((amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
-# %% ../nbs/03_quantize.ipynb 52
+# %% ../nbs/03_quantize.ipynb 53
 class Scaler(nn.Module):
     "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
 
@@ -362,7 +362,7 @@ class Scaler(nn.Module):
         self.record(x.detach())
         return quant(x * scale) / scale
 
-# %% ../nbs/03_quantize.ipynb 54
+# %% ../nbs/03_quantize.ipynb 55
 class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
 
@@ -372,7 +372,7 @@ class CurrentScaling(Scaler):
 
     def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
-# %% ../nbs/03_quantize.ipynb 56
+# %% ../nbs/03_quantize.ipynb 57
 class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
 
@@ -393,7 +393,7 @@ class DelayedScaling(Scaler):
         amax = x.abs().amax().float().to(self.amax_history.device)
         self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
-# %% ../nbs/03_quantize.ipynb 58
+# %% ../nbs/03_quantize.ipynb 59
 class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
@@ -407,7 +407,7 @@ class MXScaling(Scaler):
         into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
-# %% ../nbs/03_quantize.ipynb 60
+# %% ../nbs/03_quantize.ipynb 61
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
@@ -415,7 +415,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/03_quantize.ipynb 63
+# %% ../nbs/03_quantize.ipynb 64
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
@@ -426,7 +426,7 @@ class _FakeQuant(torch.autograd.Function):
     def backward(ctx, grad):
         return grad, None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 64
+# %% ../nbs/03_quantize.ipynb 65
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scaler, rounding, saturate):
@@ -437,7 +437,7 @@ class _QuantizeGrad(torch.autograd.Function):
     def backward(ctx, grad):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 65
+# %% ../nbs/03_quantize.ipynb 66
 def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
@@ -448,7 +448,7 @@ def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rou
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
-# %% ../nbs/03_quantize.ipynb 67
+# %% ../nbs/03_quantize.ipynb 68
 def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
     """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless
