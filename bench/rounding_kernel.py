@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from altgrad import quantize as after
+from altgrad import quantize as this_checkout
 from altgrad.formats import EIGHT_BIT_FORMATS, get_format
 from report import publish
 
@@ -62,7 +62,7 @@ def check_same_bits(other, numel: int, device: str) -> int:
             for saturate in (True, False):
                 for stochastic in (False, True):
                     results = [module._round_cuda(x, module._GridSpec.of(fmt), saturate, stochastic,
-                                                  torch.Generator().manual_seed(7)) for module in (other, after)]
+                                                  torch.Generator().manual_seed(7)) for module in (other, this_checkout)]
                     assert same_bits(*results), f"{name} {dtype} saturate={saturate} stochastic={stochastic} differ"
                     compared += numel
     return compared
@@ -200,7 +200,7 @@ def main():
     parser.add_argument("--log2-numel", type=int, default=28)
     parser.add_argument("--sass", action="store_true", help="only count machine instructions (no GPU needed)")
     args = parser.parse_args()
-    versions = {path.stem: load_version(path) for path in args.versions} | {"this checkout": after}
+    versions = {path.stem: load_version(path) for path in args.versions} | {"this checkout": this_checkout}
     sass_lines, sass_rows = sass_table(versions)
     if args.sass:
         import triton
@@ -211,7 +211,7 @@ def main():
         return
     import triton
     compared = {label: check_same_bits(module, 1 << 20, "cuda") for label, module in versions.items()
-                if module is not after}
+                if module is not this_checkout}
     tiles = [tuple(int(n) for n in tile.split(":")) for tile in args.tiles]
     rows = timings(versions, args.log2_numel, tiles)
     device = torch.cuda.get_device_name()
