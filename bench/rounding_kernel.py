@@ -62,7 +62,8 @@ def check_same_bits(other, numel: int, device: str) -> int:
             for saturate in (True, False):
                 for stochastic in (False, True):
                     results = [module._round_cuda(x, module._GridSpec.of(fmt), saturate, stochastic,
-                                                  torch.Generator().manual_seed(7)) for module in (other, this_checkout)]
+                                                  torch.Generator().manual_seed(7))
+                               for module in (other, this_checkout)]
                     assert same_bits(*results), f"{name} {dtype} saturate={saturate} stochastic={stochastic} differ"
                     compared += numel
     return compared
