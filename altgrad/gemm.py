@@ -26,13 +26,9 @@ class TensorCore:
 
     name: str
     group: int = 32  # products added in one step (one MMA instruction's K)
-    fraction_bits: int = (
-        13  # bits kept below the leading one, by each aligned addend and by each step's sum
-    )
+    fraction_bits: int = 13  # kept below the leading one by each aligned addend and each sum
     rounding: str = "toward_zero"  # how addends and sums are cut to those bits
-    promote_every: int = (
-        128  # split accumulation: elements of K summed on the tensor core between FP32 adds
-    )
+    promote_every: int = 128  # split accumulation: elements of K between two FP32 adds
     checked: bool = False  # matched against the card's own outputs here
     source: str = ""
 
@@ -69,10 +65,8 @@ def tensor_core(card: str | TensorCore) -> TensorCore:
     return TENSOR_CORES[card]
 
 # %% ../nbs/17_gemm.ipynb 8
-FP8_MIN_EXPONENT = {
-    torch.float8_e4m3fn: -6,
-    torch.float8_e5m2: -14,
-}  # subnormals share the smallest exponent
+# the smallest exponent of each FP8 format, which its subnormals share
+FP8_MIN_EXPONENT = {torch.float8_e4m3fn: -6, torch.float8_e5m2: -14}
 NO_EXPONENT = -(2**20)  # a zero's: below every real exponent, so it never sets the alignment
 
 
@@ -170,21 +164,13 @@ def tensor_core_mm(
     for r in range(0, a.shape[0], rows):
         total = None
         for start, stop in _splits(a.shape[1], k_splits, core.promote_every):
-            part = accumulate(
-                av[r : r + rows, start:stop],
-                bv[start:stop],
-                ea[r : r + rows, start:stop],
-                eb[start:stop],
-                core,
-                promote=not fast_accum,
-            )
-            total = (
-                part if total is None else total + part
-            )  # the split-K reduction: FP32 adds in order
+            rs, ks = slice(r, r + rows), slice(start, stop)
+            part = accumulate(av[rs, ks], bv[ks], ea[rs, ks], eb[ks], core, not fast_accum)
+            # the split-K reduction: FP32 adds in order
+            total = part if total is None else total + part
         out.append(total)
-    alpha = torch.as_tensor(scale_a, dtype=torch.float32) * torch.as_tensor(
-        scale_b, dtype=torch.float32
-    )
+    scale_a, scale_b = (torch.as_tensor(s, dtype=torch.float32) for s in (scale_a, scale_b))
+    alpha = scale_a * scale_b  # one FP32 product, as the epilogue computes it
     return (torch.cat(out) * alpha.to(a.device)).to(out_dtype)
 
 # %% ../nbs/17_gemm.ipynb 21
