@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -91,89 +92,78 @@ class LockedError(RuntimeError):
     "Another live writer holds the directory."
 
 # %% ../nbs/00_files.ipynb 29
-def _process_start(pid: int) -> str | None:
-    "The start time of process `pid` in clock ticks since boot (Linux), or None where it cannot be read."
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError): return None
+_HELD: dict[Path, int] = {}  # directories whose lock this process holds -> the lock file's descriptor
 
-# %% ../nbs/00_files.ipynb 31
-def _alive(owner: dict) -> bool:
-    pid = owner.get("pid")
-    if not isinstance(pid, int) or pid <= 0: return False
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: pass  # it exists, under another user
-    started = _process_start(pid)
-    return started is None or owner.get("start") in (None, started)
-
-# %% ../nbs/00_files.ipynb 33
-_HELD: set[Path] = set()  # directories whose lock this process holds
 
 class DirectoryLock:
-    """`with DirectoryLock(directory, what):` — this process is the directory's only writer until the block ends.
-    A second writer gets `LockedError` naming the owner; a lock left by a dead owner is taken over with a message."""
+    """`with DirectoryLock(directory, what):` — this process is the directory's only writer until the
+    block ends. A second writer gets `LockedError` naming the owner."""
 
     def __init__(self, directory: str | Path, what: str = "directory"):
         self.directory, self.what = Path(directory), what
         self.path = self.directory / ".lock"
-        self.owner = dict(pid=os.getpid(), host=socket.gethostname(), start=_process_start(os.getpid()),
-                          command=" ".join(sys.argv)[:300], since=time.strftime("%Y-%m-%d %H:%M:%S"))
+        self.owner = dict(pid=os.getpid(), host=socket.gethostname(), command=" ".join(sys.argv)[:300],
+                          since=time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def __enter__(self): return self.acquire()
 
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/00_files.ipynb 35
+# %% ../nbs/00_files.ipynb 31
 @patch
-def _read_owner(self: DirectoryLock) -> dict | None:
-    try: return json.loads(self.path.read_text())
-    except FileNotFoundError: return None
-    except (OSError, ValueError): return {}  # unreadable: nobody we could wait for
+def _read_owner(self: DirectoryLock) -> dict:
+    "The owner recorded in the lock file ({} when there is none or it cannot be read)."
+    try: owner = json.loads(self.path.read_text())
+    except (OSError, ValueError): return {}
+    return owner if isinstance(owner, dict) else {}
 
-# %% ../nbs/00_files.ipynb 37
+# %% ../nbs/00_files.ipynb 33
+@patch
+def _refusal(self: DirectoryLock) -> LockedError:
+    owner = self._read_owner()
+    who = (f"pid {owner.get('pid')} on host {owner.get('host')} since {owner.get('since')} "
+           f"({owner.get('command')})" if owner else "another process (its record is not written yet)")
+    return LockedError(f"{self.directory} ({self.what}) is in use by {who}; wait for it to finish, "
+                       "or write somewhere else")
+
+# %% ../nbs/00_files.ipynb 34
 @patch
 def acquire(self: DirectoryLock) -> "DirectoryLock":
     self.directory.mkdir(parents=True, exist_ok=True)
     key = self.path.resolve()
     if key in _HELD:
         raise LockedError(f"{self.directory} ({self.what}) is already being written by this process")
-    record = self.directory / f".lock-candidate.{os.getpid()}"  # complete before it is linked into place
-    record.write_text(json.dumps(self.owner))
-    try:
-        for _ in range(3):
-            try:
-                os.link(record, self.path)
-                break
-            except FileExistsError:
-                owner = self._read_owner()
-                if owner is None: continue  # released meanwhile: try again
-                mine = owner.get("pid") == os.getpid() and owner.get("host") == self.owner["host"]
-                if owner.get("host") not in (None, self.owner["host"]):
-                    raise LockedError(
-                        f"{self.directory} ({self.what}) is locked by pid {owner.get('pid')} on host {owner['host']} "
-                        f"since {owner.get('since')} ({owner.get('command')}). If that run is gone, remove {self.path}.")
-                if not mine and _alive(owner):
-                    raise LockedError(
-                        f"{self.directory} ({self.what}) is in use by pid {owner['pid']} since {owner.get('since')} "
-                        f"({owner.get('command')}); wait for it to finish, or write somewhere else")
-                say(f"{self.path}: taking over the lock of pid {owner.get('pid')}, which is no longer running")
-                self.path.unlink(missing_ok=True)
-        else:
-            raise LockedError(f"could not lock {self.directory}: {self.path} keeps changing hands")
-    finally:
-        record.unlink(missing_ok=True)
-    _HELD.add(key)
+    for _ in range(100):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise self._refusal() from None
+        try: same_file = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError: same_file = False
+        if same_file: break
+        os.close(fd)  # the holder before us removed the file after we opened it: lock the new one
+    else:
+        raise LockedError(f"could not lock {self.directory}: {self.path} keeps changing hands")
+    left = self._read_owner()
+    if left.get("pid") not in (None, os.getpid()):
+        say(f"{self.path}: the lock of pid {left['pid']} ({left.get('command')}) was left behind by a "
+            "process that is no longer running; this run holds the directory now")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(self.owner).encode(), 0)
+    _HELD[key] = fd
     return self
 
-# %% ../nbs/00_files.ipynb 39
+# %% ../nbs/00_files.ipynb 36
 @patch
 def release(self: DirectoryLock):
-    key = self.path.resolve()
-    if key not in _HELD: return
-    _HELD.discard(key)
-    if (self._read_owner() or {}).get("pid") == os.getpid(): self.path.unlink(missing_ok=True)
+    fd = _HELD.pop(self.path.resolve(), None)
+    if fd is None: return
+    self.path.unlink(missing_ok=True)  # before the unlock: a waiting writer then finds the path changed
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 
-# %% ../nbs/00_files.ipynb 46
+# %% ../nbs/00_files.ipynb 43
 def read_metrics(run_dir: str | Path) -> list[dict]:
     "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
     path, records = Path(run_dir) / "metrics.jsonl", []

@@ -124,7 +124,7 @@ def test_kill_during_training_then_rerun(tmp_path, reference):
     killed("step", 7, args)  # checkpoints of steps 3 and 6 exist; steps 6 and 7 were logged, 7 half done
     with open(tmp_path / "run" / "metrics.jsonl", "a") as f: f.write('{"step": 7, "loss": 4.1')  # a torn last line
     rerun = altgrad_train(args)
-    assert "taking over the lock" in rerun.stderr and "from step_0000006.pt" in rerun.stderr
+    assert "was left behind" in rerun.stderr and "from step_0000006.pt" in rerun.stderr
     assert all(json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
     same_run(tmp_path / "run", reference)
 
@@ -161,7 +161,7 @@ def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, re
         holder.kill(); holder.wait()
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # the refused run wrote nothing
     status, stderr = altgrad_train_here(args, capsys)
-    assert status == 0 and "taking over the lock" in stderr
+    assert status == 0 and "was left behind" in stderr
     same_run(tmp_path / "run", reference)
 
 
@@ -245,3 +245,57 @@ def test_a_second_writer_of_the_reports_is_refused(tmp_path, reference):
             ReportGenerator(runs, reference.parent).write(tmp_path / "reports")
     assert sorted(ReportGenerator(runs, reference.parent).write(tmp_path / "reports")) == [
         "failure_modes.md", "format_comparison.md", "manifold_comparison.md"]
+
+
+def _contend(dirs: list[str], barrier, results, index: int):
+    "One of several processes trying every directory's lock at once (a race test's worker)."
+    from altgrad.files import DirectoryLock, LockedError
+    for d in dirs:
+        barrier.wait()  # all contenders try together
+        try:
+            lock, got = DirectoryLock(d).acquire(), True
+        except LockedError:
+            got = False
+        barrier.wait()  # every contender has tried while the winner still holds the lock
+        if got: lock.release()
+        results.put((d, index, got))
+
+
+def test_a_stale_lock_raced_by_many_processes_goes_to_exactly_one(tmp_path):
+    "1,000 directories, each with the lock file of a killed run; 4 processes try each at the same moment."
+    import multiprocessing as mp
+    dead = json.dumps(dict(pid=2 ** 22 + 1, host=os.uname().nodename, command="killed run", since="then"))
+    dirs = []
+    for i in range(1000):
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / ".lock").write_text(dead)
+        dirs.append(str(tmp_path / str(i)))
+    ctx = mp.get_context("fork")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    workers = [ctx.Process(target=_contend, args=(dirs, barrier, results, i)) for i in range(4)]
+    for w in workers: w.start()
+    winners = {}
+    for _ in range(len(dirs) * len(workers)):
+        d, index, got = results.get(timeout=120)
+        winners[d] = winners.get(d, 0) + got
+    for w in workers: w.join(timeout=60)
+    assert sorted(set(winners.values())) == [1]  # never two holders, never none
+    assert not any((Path(d) / ".lock").exists() for d in dirs)
+
+
+def test_two_commands_started_together_on_a_stale_lock_leave_one_clean_run(tmp_path, reference):
+    "A killed run's lock; the same command twice at once."
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").write_text(json.dumps(dict(pid=2 ** 22 + 1, host=os.uname().nodename)))
+    exe = shutil.which("altgrad-train")
+    commands = [command_line(tmp_path, "run")] * 2
+    procs = [subprocess.Popen([exe, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for args in commands]
+    done = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in done)
+    refused = [err for code, err in done if code != 0]
+    if codes == [0, 0]:  # one finished before the other started: the second found nothing to do
+        pytest.skip("the two commands did not overlap on this machine")
+    assert codes == [0, 2] and "is in use by pid" in refused[0], refused
+    same_run(run, reference)
