@@ -22,7 +22,7 @@ from .formats import get_format
 from .layers import NOT_QUANTIZED
 from .probes import Probes, SampleSchedule
 from .stability import DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
-from .train import CheckpointManager, Hook, RunTracker, Trainer
+from .train import CheckpointManager, Hook, Interrupted, RunTracker, Trainer
 
 # %% auto 0
 __all__ = ['CURVE_PANELS', 'StabilityHook', 'write_failure_report', 'ExperimentResult', 'FormatExperimentRunner',
@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, TypeError, FileNotFoundError, MemoryError, LockedError, WriteError) as e:
         print(f"altgrad-train: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Interrupted as e:  # one line, no traceback: the run is saved and goes on when asked
+        print(f"altgrad-train: {e}", file=sys.stderr)
+        raise SystemExit(130) from None
     print(json.dumps(result.to_dict(), indent=1))
 
 # %% ../nbs/14_runner.ipynb 43

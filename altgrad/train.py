@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -35,7 +38,8 @@ from .recipes import Placement, quantize_model
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
            'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'release_finished_runs',
            'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
-           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'RunSeconds', 'Trainer']
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'RunSeconds', 'Trainer', 'Interrupted',
+           'StopRequest']
 
 # %% ../nbs/12_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -100,6 +104,16 @@ def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str
     self._write_index()
     return path
 
+
+@patch
+def discard_regular(self: CheckpointManager):
+    """Remove the regular checkpoints (a run that keeps none held one only until its summary was
+    written), and the folder when nothing else is in it."""
+    for path in self.regular(): path.unlink()
+    if not self.index["anomalies"]:
+        (self.directory / "index.json").unlink(missing_ok=True)
+        if not any(self.directory.iterdir()): self.directory.rmdir()
+
 # %% ../nbs/12_train.ipynb 17
 class RunTracker:
     "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
@@ -113,6 +127,7 @@ class RunTracker:
         self.metrics_path = self.run_dir / "metrics.jsonl"
         kept = [r for r in read_metrics(self.run_dir) if r.get("step", math.inf) < first_step] if first_step else []
         atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        self.logged_steps = [r["step"] for r in kept if "step" in r]  # what a resume must find again
         self.metrics_file = open(self.metrics_path, "a")
         self.wandb = None
         if config.project:
@@ -141,13 +156,21 @@ def wandb_url(self: RunTracker) -> str | None:
 # %% ../nbs/12_train.ipynb 22
 @patch
 def log(self: RunTracker, metrics: dict):
-    "Append one record (one write of one whole line; a crash can tear only the last line, which readers skip)."
+    """Append one record (one write of one whole line; a crash can tear only the last line, which
+    readers skip). A metrics file removed or replaced since the run opened it stops the run."""
+    try: same = os.stat(self.metrics_path).st_ino == os.fstat(self.metrics_file.fileno()).st_ino
+    except FileNotFoundError: same = False
+    if not same:
+        raise WriteError(errno.ENOENT, f"{self.metrics_path} was removed or replaced while this run was "
+                         f"writing it; stopping before step {metrics.get('step')}. Its checkpoints are "
+                         "kept: the same command resumes from the last one and names the records lost")
     try:
         self.metrics_file.write(json.dumps(metrics) + "\n")
         self.metrics_file.flush()
     except OSError as e:
         raise WriteError(e.errno, f"could not append to {self.metrics_path}: {e.strerror}; the records before "
                          f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
+    if "step" in metrics: self.logged_steps.append(metrics["step"])
     self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
 
 # %% ../nbs/12_train.ipynb 24
@@ -437,6 +460,8 @@ class Trainer:
         self.stop_reason: str | None = None
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
+        self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
+        self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
         self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
 
 # %% ../nbs/12_train.ipynb 73
@@ -531,7 +556,8 @@ def state_dict(self: Trainer) -> dict:
     hooks = {type(h).__name__: state for h in self.hooks if (state := h.state_dict())}
     return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
                 config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
-                best_val_loss=self.best_val_loss, hooks=hooks)
+                best_val_loss=self.best_val_loss, hooks=hooks,
+                logged_steps=list(self.tracker.logged_steps) if self.tracker else None)
 
 # %% ../nbs/12_train.ipynb 84
 @patch
@@ -540,6 +566,7 @@ def load_state_dict(self: Trainer, state: dict):
     self.optimizer.load_state_dict(state["optimizer"])
     self.step, self.nonfinite_streak = state["step"], state["nonfinite_streak"]
     self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
+    self.resumed_logged_steps = state.get("logged_steps")  # the metrics records the resume must find
     torch.set_rng_state(state["rng"]["cpu"])
     if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
     for hook in self.hooks:
@@ -551,7 +578,33 @@ def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/12_train.ipynb 88
+# %% ../nbs/12_train.ipynb 89
+class Interrupted(Exception):
+    "A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how to go on."
+
+
+class StopRequest:
+    """`with StopRequest() as stop:` — a first Ctrl-C (SIGINT) sets `stop.requested` instead of raising;
+    a second raises KeyboardInterrupt. Outside the main thread, where Python cannot catch signals, it
+    does nothing."""
+
+    def __init__(self): self.requested, self._previous = False, None
+
+    def _handle(self, signum, frame):
+        if self.requested: raise KeyboardInterrupt
+        self.requested = True
+        say("Ctrl-C: finishing this step and saving it (Ctrl-C again stops at once, losing the steps "
+            "since the last checkpoint)")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None: signal.signal(signal.SIGINT, self._previous)
+
+# %% ../nbs/12_train.ipynb 91
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -566,7 +619,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/12_train.ipynb 89
+# %% ../nbs/12_train.ipynb 92
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -589,9 +642,15 @@ def _open_run_directory(self: Trainer) -> dict | None:
         say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
     self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
+    missing = sorted(set(self.resumed_logged_steps or ()) - set(self.tracker.logged_steps))
+    if missing:  # the file was cut short or replaced: those records cannot be made again without retraining
+        self.missing_metrics = missing
+        shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        say(f"{self.tracker.metrics_path} lacks the records of steps {shown}, logged before the checkpoint "
+            f"of step {self.step}; training continues from it, and summary.json lists them as missing_metrics")
     return None
 
-# %% ../nbs/12_train.ipynb 90
+# %% ../nbs/12_train.ipynb 93
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -600,14 +659,41 @@ def fit(self: Trainer, progress: bool = True) -> dict:
         finished = self._open_run_directory()
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/12_train.ipynb 92
+# %% ../nbs/12_train.ipynb 95
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
     bar = Progress(c.max_steps, self.step, c.run_name or "train", progress)
     fit_started = time.perf_counter()
-    # a run shorter than one checkpoint interval (a smoke run) writes no regular checkpoint
+    # a run shorter than one checkpoint interval (a smoke run), or with save_checkpoints off, keeps no regular
+    # checkpoint: the one of its last step (or of a Ctrl-C) lives only until its summary is written
     checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
+    with StopRequest() as stop:
+        self._loop(bar, checkpointing, stop)
+    bar.close()
+    if not self.last_eval and self.stop_reason is None:  # resumed at its end: the final evaluation, again
+        self.evaluate()
+    summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
+                   stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
+                   final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
+                   placement=self.placement.formats() if self.placement else {},
+                   recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
+                   wall_s=time.perf_counter() - fit_started)
+    if self.missing_metrics: summary["missing_metrics"] = self.missing_metrics
+    ending = time.perf_counter()
+    for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
+        summary |= hook.after_fit(self, summary) or {}
+    self.seconds.after_fit = time.perf_counter() - ending
+    summary["seconds"] = dataclasses.asdict(self.seconds)
+    self.tracker.finish(summary)  # summary.json, written once
+    if not checkpointing: self.checkpoints.discard_regular()
+    return summary
+
+
+@patch
+def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"):
+    "The steps, until max_steps, a stop rule, or a Ctrl-C (then the step is saved and `Interrupted` raised)."
+    c = self.config
     while self.step < c.max_steps and self.stop_reason is None:
         turn, accounted = time.perf_counter(), self.seconds.loop()
         metrics = self.train_step()
@@ -624,23 +710,16 @@ def _train(self: Trainer, progress: bool) -> dict:
         if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
                 or any(k.startswith(("diag/", "event/")) for k in metrics)):
             self.tracker.log(metrics)
+        saved = None
         if reason:
             self.stop_reason = reason
             self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
-        elif checkpointing and (self.step % c.checkpoint_interval == 0 or last):
-            self.checkpoints.save(self.state_dict(), self.step, metrics.get("val_loss"))
+        elif last or (checkpointing and self.step % c.checkpoint_interval == 0):
+            saved = self.checkpoints.save(self.state_dict(), self.step,
+                                          metrics.get("val_loss") if checkpointing else None)
+        if stop.requested and not (reason or last):
+            saved = saved or self.checkpoints.save(self.state_dict(), self.step)
+            bar.close()
+            raise Interrupted(f"stopped by Ctrl-C after step {self.step} of {c.max_steps}; saved {saved}. "
+                              "The same command continues from there")
         self.seconds.add("bookkeeping", time.perf_counter() - turn - (self.seconds.loop() - accounted))
-    bar.close()
-    summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
-                   stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
-                   final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                   placement=self.placement.formats() if self.placement else {},
-                   recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
-                   wall_s=time.perf_counter() - fit_started)
-    ending = time.perf_counter()
-    for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
-        summary |= hook.after_fit(self, summary) or {}
-    self.seconds.after_fit = time.perf_counter() - ending
-    summary["seconds"] = dataclasses.asdict(self.seconds)
-    self.tracker.finish(summary)  # summary.json, written once
-    return summary

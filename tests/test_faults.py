@@ -34,7 +34,15 @@ KILLER = textwrap.dedent("""
     import torch
     from altgrad import runner, train
     mode, when, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    if mode == "step":
+    if mode == "finish":  # after the last checkpoint, before summary.json
+        train.RunTracker.finish = lambda self, summary: os.kill(os.getpid(), signal.SIGKILL)
+    elif mode == "interrupt":  # a Ctrl-C while step N trains
+        train_step = train.Trainer.train_step
+        def interrupted_step(self):
+            if self.step == when: os.kill(os.getpid(), signal.SIGINT)
+            return train_step(self)
+        train.Trainer.train_step = interrupted_step
+    elif mode == "step":
         train_step = train.Trainer.train_step
         def dying_step(self):
             if self.step == when: os.kill(os.getpid(), signal.SIGKILL)
@@ -79,10 +87,12 @@ def altgrad_train_here(args: list[str], capsys) -> tuple[int, str]:
     return status, capsys.readouterr().err
 
 
-def killed(mode: str, when: int, args: list[str]):
+def killed(mode: str, when: int, args: list[str], status: int = -9) -> str:
+    "Run the command under KILLER; returns its standard error."
     done = subprocess.run([sys.executable, "-c", KILLER, mode, str(when), *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
-    assert done.returncode == -9, f"the run was meant to be killed, exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.returncode == status, f"meant to end with {status}, exit {done.returncode}: {done.stderr[-2000:]}"
+    return done.stderr
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -299,3 +309,68 @@ def test_two_commands_started_together_on_a_stale_lock_leave_one_clean_run(tmp_p
         pytest.skip("the two commands did not overlap on this machine")
     assert codes == [0, 2] and "is in use by pid" in refused[0], refused
     same_run(run, reference)
+
+
+def test_a_kill_before_the_summary_is_written_loses_nothing(tmp_path, reference, capsys):
+    "Killed after its last checkpoint, before summary.json; then summary.json damaged: both reruns rebuild it."
+    args = command_line(tmp_path, "run")
+    killed("finish", 0, args)
+    assert not (tmp_path / "run" / "summary.json").exists()
+    status, _ = altgrad_train_here(args, capsys)
+    assert status == 0
+    want = json.loads((reference / "summary.json").read_text())
+    for damage in (None, "{torn"):
+        if damage:
+            (tmp_path / "run" / "summary.json").write_text(damage)
+            assert altgrad_train_here(args, capsys)[0] == 0
+        got = json.loads((tmp_path / "run" / "summary.json").read_text())
+        assert (got["final_val_loss"], got["completed"]) == (want["final_val_loss"], True)
+    same_run(tmp_path / "run", reference)
+
+
+def test_metrics_deleted_or_cut_short_are_detected_and_named(tmp_path, reference, capsys):
+    args = command_line(tmp_path, "run")
+    killed("step", 8, args)  # checkpoint of step 6 on disk, metrics to step 7
+    (tmp_path / "run" / "metrics.jsonl").write_text("")  # the file cut short before the resume
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "lacks the records of steps 0, 1, 2, 3, 4, 5" in stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["missing_metrics"] == [0, 1, 2, 3, 4, 5] and summary["completed"]
+    from altgrad import train
+    log = train.RunTracker.log
+    def deleting_log(self, metrics):  # the file deleted under the running run
+        if metrics.get("step") == 3: self.metrics_path.unlink()
+        return log(self, metrics)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train.RunTracker, "log", deleting_log)
+        status, stderr = altgrad_train_here(command_line(tmp_path, "other"), capsys)
+    assert status == 2 and "metrics.jsonl was removed or replaced" in stderr
+
+
+def test_a_run_without_checkpoints_that_fails_at_its_end_is_not_trained_again(tmp_path, capsys):
+    args = command_line(tmp_path, "run", save_checkpoints=False)
+    from altgrad import runner
+    with pytest.MonkeyPatch.context() as patch:
+        def full_disk(*a, **k): raise WriteError(errno.ENOSPC, "could not write curves.png: No space left")
+        patch.setattr(runner, "plot_curves", full_disk)
+        status, _ = altgrad_train_here(args, capsys)
+    assert status == 2 and (tmp_path / "run" / "checkpoints" / "step_0000012.pt").exists()
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "from step_0000012.pt" in stderr  # not trained again
+    assert not (tmp_path / "run" / "checkpoints").exists()  # the temporary checkpoint is gone with the end
+
+
+@pytest.mark.parametrize("keeps", ["checkpoints", "none"])
+def test_ctrl_c_saves_the_step_and_the_rerun_continues_it(tmp_path, reference, capsys, keeps):
+    "SIGINT during step 7 of 12: the step finishes and is saved, one line, exit 130; the rerun ends as the reference."
+    extra = {} if keeps == "checkpoints" else dict(save_checkpoints=False)
+    args = command_line(tmp_path, "run", **extra)
+    stderr = killed("interrupt", 7, args, status=130)
+    assert "Traceback" not in stderr and "stopped by Ctrl-C after step 8 of 12; saved" in stderr
+    status, stderr = altgrad_train_here(args, capsys)
+    assert status == 0 and "from step_0000008.pt" in stderr
+    if keeps == "checkpoints":
+        same_run(tmp_path / "run", reference)
+    else:
+        assert records(tmp_path / "run") == records(reference)
+        assert not (tmp_path / "run" / "checkpoints").exists()
