@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import tempfile
 import math
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, replace
@@ -24,15 +26,16 @@ import yaml
 
 from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
 from .diagnostics import solve_eigenproblems_on_host
-from .files import DirectoryLock, atomic_write_bytes
+from .files import DirectoryLock, atomic_write_bytes, say
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
-from .train import prepare_data, release_finished_runs, resolve_device
+from .train import (Interrupted, experiment_differences, prepare_data, release_finished_runs,
+                           resolve_device)
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
            'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress',
-           'worker_gpus', 'compile_group', 'load_sweeps', 'run_sweep', 'main']
+           'worker_gpus', 'compile_group', 'load_sweeps', 'check_unchanged', 'run_sweep', 'main']
 
 # %% ../nbs/16_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
@@ -163,7 +166,7 @@ def _done(out_dir: Path, name: str, max_steps: int) -> bool:
 # %% ../nbs/16_sweep.ipynb 17
 @dataclass
 class RunRecord:
-    "What happened to one run in this sweep: pending, running, done, failed, or left (deadline)."
+    "What happened to one run in this sweep: pending, running, done, failed, left (deadline) or interrupted."
     name: str
     status: str = "pending"
     worker: int | None = None
@@ -199,6 +202,10 @@ def _worker(index: int, out_dir: str, connection, gpu: int | None = None, thread
     the run starts, so even a killed worker has said which run it was on)."""
     import torch
     import torch._inductor.config
+    if sys.platform == "linux":  # die with the sweep: a killed sweep leaves no worker training on
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1: return  # the sweep was gone before the line above
     if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
     if threads:  # each worker would otherwise start a thread per core for its CPU ops and its compiles
         torch.set_num_threads(threads)
@@ -215,6 +222,9 @@ def _worker(index: int, out_dir: str, connection, gpu: int | None = None, thread
         if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(job["memory_share"])
         connection.send(("start", index, run.name, None))
         try: connection.send(("done", index, run.name, run_one(run, out_dir)))
+        except Interrupted as e:  # Ctrl-C: the run saved its step and goes on when the sweep runs again
+            connection.send(("interrupted", index, run.name, str(e)))
+            return
         except Exception as e:  # report the run's failure, then leave: a fresh process takes the next run
             connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
             # (a CUDA error can leave this process unusable: a retry in place after an out-of-memory error
@@ -283,6 +293,7 @@ class _Pool:
         self.group = {r.name: compile_group(r) for r in queue}  # what each run's worker compiles
         self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
         self.shares_gpu = gpus > 0 and workers > gpus  # several workers on one GPU
+        self.interrupted = False  # by Ctrl-C
 
 # %% ../nbs/16_sweep.ipynb 32
 @patch
@@ -293,7 +304,13 @@ def launch(self: _Pool, i: int):
     ours, theirs = self.context.Pipe(duplex=True)
     process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i], self.threads,
                                                                      self.shares_gpu))
-    process.start()
+    # started with Ctrl-C ignored (Python keeps an ignored SIGINT ignored): a worker stops only a run, which
+    # takes Ctrl-C over for its steps (altgrad.train.StopRequest), never its start-up or its wait for work
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try: process.start()
+    finally:
+        if main: signal.signal(signal.SIGINT, previous)
     theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
     self.processes[i] = (process, ours)
     self.started.discard(i)
@@ -347,7 +364,10 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
     elif event == "error":
         self.running.pop(i, None)
         self.failed(i, name, payload)
-    if event in ("done", "error"):
+    elif event == "interrupted":
+        record.status, record.error = "interrupted", None
+        self.running.pop(i, None)
+    if event in ("done", "error", "interrupted"):
         record.ended_s = time.perf_counter() - self.began
         self.release(i)
     self.display.update(self.records, event, i, name, payload)
@@ -434,7 +454,14 @@ def run(self: _Pool) -> dict[str, RunRecord]:
     try:
         for i in range(self.workers): self.launch(i)
         while self.processes:
-            wait([c for _, c in self.processes.values()] + [p.sentinel for p, _ in self.processes.values()], timeout=1.0)
+            try:
+                wait([c for _, c in self.processes.values()] + [p.sentinel for p, _ in self.processes.values()],
+                     timeout=1.0)
+            except KeyboardInterrupt:  # the workers got it too: each running one saves its step and leaves
+                if self.interrupted: raise  # a second Ctrl-C: stop at once
+                self.interrupted, self.deadline = True, -math.inf
+                say("Ctrl-C: the running runs finish their step and save it (Ctrl-C again stops at once)")
+                for j in sorted(self.parked): self.offer(j)  # nothing more to hand out
             for i, (process, connection) in list(self.processes.items()):
                 self.drain(connection)
                 if process.is_alive(): continue
@@ -503,20 +530,47 @@ def load_sweeps(paths: list, **settings) -> list[RunSpec]:
     return runs
 
 # %% ../nbs/16_sweep.ipynb 53
-def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str) -> int:
+def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str,
+                   stop_after: float | None = None) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
     if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
     if mps and scheduler != "local": raise ValueError("mps serves the local workers: use it with scheduler local")
+    if stop_after is not None and not (isinstance(stop_after, (int, float)) and stop_after >= 0):
+        raise ValueError(f"stop_after must be a number of seconds >= 0, got {stop_after!r}")
     visible = torch.cuda.device_count()
     gpus = visible if gpus == "all" else gpus
     if not isinstance(gpus, int) or not 0 <= gpus <= visible:
         raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
     return gpus
 
-# %% ../nbs/16_sweep.ipynb 55
+# %% ../nbs/16_sweep.ipynb 56
+def check_unchanged(out_dir: Path, runs: list[RunSpec]):
+    "Refuse, naming runs and keys, when run folders in `out_dir` hold runs of other settings than `runs`."
+    changed = {}
+    for run in runs:
+        try: recorded = yaml.safe_load((out_dir / run.name / "config.yaml").read_text())
+        except FileNotFoundError: continue
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"{out_dir / run.name / 'config.yaml'} cannot be read ({e}); move that run "
+                             "folder away to run it again") from None
+        wanted = replace(run.config(), run_name=run.name)  # as run_one runs it
+        if differences := experiment_differences(recorded or {}, wanted): changed[run.name] = differences
+    if changed:
+        shown = "; ".join(f"{name}: {', '.join(d)}" for name, d in list(changed.items())[:5])
+        more = f" (and {len(changed) - 5} more runs)" if len(changed) > 5 else ""
+        raise ValueError(f"{out_dir} holds runs of other settings than this sweep's: {shown}{more}. Give the "
+                         "sweep another --out, or move those run folders away")
+
+
+def _earlier_runs(out_dir: Path) -> dict:
+    "The per-run log of the folder's earlier sweep.json ({} when there is none)."
+    try: return json.loads((out_dir / "sweep.json").read_text()).get("per_run", {})
+    except (OSError, ValueError, AttributeError): return {}
+
+# %% ../nbs/16_sweep.ipynb 57
 def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
               gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
               gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
@@ -527,12 +581,13 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
     workers over (0: the default device). `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or
     on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker). `mps`:
     the local workers share each GPU through CUDA MPS (a daemon started for this sweep and stopped after it)."""
-    gpus = _check_options(workers, scheduler, address, mps, gpus)
+    gpus = _check_options(workers, scheduler, address, mps, gpus, stop_after)
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
     runs = load_sweeps(paths, **settings)
     max_steps = {r.name: r.config().max_steps for r in runs}
     out_dir = Path(out_dir)
     with DirectoryLock(out_dir, "sweep output folder"):  # two sweeps into one folder would run the same runs twice
+        check_unchanged(out_dir, runs)
         todo = [r for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
         for r in {(r.base, json.dumps(r.settings, sort_keys=True, default=str)): r for r in runs}.values():
             prepare_data(replace(r, overrides={}).config())  # tokenize once, before the workers start
@@ -552,21 +607,28 @@ def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, st
         log = dict(sweep=[str(p) for p in paths], runs=len(runs), ran=ran, workers=workers, scheduler=scheduler, mps=mps, wall_s=wall, gpus=gpus,
                    runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
                    failed=[dict(name=r.name, attempts=r.attempts, error=r.error) for r in records.values() if r.status == "failed"],
-                   incomplete=incomplete, per_run={n: asdict(r) for n, r in records.items()})
+                   interrupted=sorted(n for n, r in records.items() if r.status == "interrupted"),
+                   incomplete=incomplete, per_run=_earlier_runs(out_dir) | {n: asdict(r) for n, r in records.items()})
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
-# %% ../nbs/16_sweep.ipynb 57
+# %% ../nbs/16_sweep.ipynb 59
 def main(argv: list[str] | None = None) -> dict:
     import argparse
     def positive(text: str) -> int:
         if not text.isdigit() or int(text) < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
         return int(text)
-    parser = argparse.ArgumentParser(description="Run AltGrad sweep files (several: one queue of all their runs).")
+    def seconds(text: str) -> float:
+        try: value = float(text)
+        except ValueError: value = -1.0
+        if not value >= 0: raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+        return value
+    parser = argparse.ArgumentParser(prog="python -m altgrad.sweep",
+                                     description="Run AltGrad sweep files (several: one queue of all their runs).")
     parser.add_argument("sweep", help="a sweep file")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
-    parser.add_argument("--stop-after", type=float, default=None, help="seconds after which no new run starts")
+    parser.add_argument("--stop-after", type=seconds, default=None, help="seconds after which no new run starts")
     parser.add_argument("--gpus", default="0", help="all, or how many of this host's GPUs the workers spread over (0: the default device)")
     parser.add_argument("--scheduler", choices=("local", "dask"), default="local",
                         help="local: this host's worker processes; dask: one Dask task per run")
@@ -580,8 +642,13 @@ def main(argv: list[str] | None = None) -> dict:
     log = run_sweep(sweeps if len(sweeps) > 1 else args.sweep, args.out, args.workers, args.stop_after, gpus, args.scheduler, args.address,
                     args.gpus_per_run, args.mps, **parse_overrides([a for a in args.overrides if "=" in a]))
     print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
+    if log.get("interrupted"):
+        print(f"sweep: stopped by Ctrl-C; {len(log['interrupted'])} runs saved their last step. The same "
+              "command goes on", file=sys.stderr)
+        raise SystemExit(130)
+    if log.get("failed"): raise SystemExit(1)  # the log says which and why
     return log
 
-# %% ../nbs/16_sweep.ipynb 59
+# %% ../nbs/16_sweep.ipynb 61
 #| eval: false
 if __name__ == "__main__": main()

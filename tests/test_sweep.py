@@ -135,3 +135,88 @@ def test_the_matched_step_sweep_uses_the_learning_rates_the_analysis_computes_fr
     for fmt, lr in swept.items():
         computed = optimizers.matched_learning_rate(fmt)
         assert f"{computed:.1e}" == f"{lr:.1e}", (fmt, computed, lr)  # the file gives two significant digits
+
+
+def _two_run_sweep(tmp_path) -> Path:
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: e5m2_short.yaml\ngrids:\n"
+                     "  - {format: [E5M2, bf16], optimizer: [adamw], placement: [uniform], seed: [1]}\n")
+    return sweep
+
+
+def test_a_rerun_with_other_settings_is_refused_and_the_log_keeps_earlier_runs(tmp_path):
+    import pytest
+    sweep = _two_run_sweep(tmp_path)
+    first = run_sweep(sweep, tmp_path / "runs", **TINY)
+    assert first["ran"] == 2
+    with pytest.raises(ValueError, match=r"holds runs of other settings.*learning_rate: 0.001 -> 0.002"):
+        run_sweep(sweep, tmp_path / "runs", **TINY | dict(learning_rate=0.002))
+    again = run_sweep(sweep, tmp_path / "runs", **TINY)  # the same settings: nothing to do
+    assert again["ran"] == 0 and again["per_run"].keys() == first["per_run"].keys()
+    assert json.loads((tmp_path / "runs" / "sweep.json").read_text())["per_run"] == first["per_run"]
+
+
+def test_the_command_exits_non_zero_when_a_run_failed_and_checks_stop_after(tmp_path, monkeypatch):
+    import pytest
+    from altgrad import sweep as sweep_module
+    monkeypatch.setattr(sweep_module, "run_sweep", lambda *a, **k: dict(failed=[dict(name="x")], interrupted=[]))
+    with pytest.raises(SystemExit) as stopped:
+        sweep_module.main(["s.yaml", "--out", str(tmp_path)])
+    assert stopped.value.code == 1
+    with pytest.raises(SystemExit) as stopped:
+        sweep_module.main(["s.yaml", "--out", str(tmp_path), "--stop-after", "-5"])
+    assert stopped.value.code == 2
+    with pytest.raises(ValueError, match="stop_after must be a number of seconds >= 0"):
+        run_sweep(_two_run_sweep(tmp_path), tmp_path / "runs", stop_after=-5, **TINY)
+
+
+def _children(pid: int) -> list[int]:
+    "The pids whose parent is `pid` (Linux /proc)."
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try: fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError: continue
+        if int(fields[1]) == pid: out.append(int(stat.parent.name))
+    return out
+
+
+def test_workers_die_with_their_sweep_and_ctrl_c_saves_every_running_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    sweep = _two_run_sweep(tmp_path)
+    settings = TINY | dict(max_steps=40, eval_interval=20, diagnostic_interval=1000)
+    args = [sys.executable, "-m", "altgrad.sweep", str(sweep), "--out", str(tmp_path / "runs"), "--workers", "2",
+            *[f"{k}={v}" for k, v in settings.items()]]
+    started = lambda: [p for p in (tmp_path / "runs").glob("*/metrics.jsonl") if p.stat().st_size > 0]
+    # killed: its workers go with it
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 240
+    while len(started()) < 2 and time.time() < deadline and process.poll() is None: time.sleep(0.2)
+    workers = _children(process.pid)
+    process.kill(); process.wait()
+    time.sleep(2)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert workers and alive == [], (workers, alive)
+    # Ctrl-C (SIGINT to the whole process group, as a terminal sends it): runs save their step, exit 130
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    lengths = lambda: [len(p.read_text().splitlines()) for p in (tmp_path / "runs").glob("*/metrics.jsonl")]
+    before = lengths()
+    while lengths() == before and time.time() < deadline and process.poll() is None: time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    stderr = process.stderr.read()
+    assert "stopped by Ctrl-C" in stderr and "Traceback" not in stderr, stderr[-3000:]
+    log = json.loads((tmp_path / "runs" / "sweep.json").read_text())
+    assert log["interrupted"] and log["failed"] == []
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for run in (tmp_path / "runs").iterdir():
+        if run.is_dir():
+            steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+            assert steps == sorted(set(steps)) and steps[-1] == 39, run.name
