@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastcore.basics import patch
-import yaml
 
+from .files import load_yaml
 from .layers import NOT_QUANTIZED
 from .model import GPTConfig
 from .recipes import Recipe, known_recipes, load_recipe
@@ -176,6 +176,9 @@ def _check_values(self: TrainConfig):
     need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
     need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
     need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
+    need(self.run_name is None or (self.run_name.strip() == self.run_name != "" and self.run_name not in (".", "..")
+                                   and not set("/\\\0") & set(self.run_name)), "run_name",
+         "must be a folder name (no /, \\ or surrounding spaces, not . or ..): runs go into checkpoint_dir")
     need(self.dtype in ("bfloat16", "float16", "float32"), "dtype", "use bfloat16, float16 or float32")
     modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
     need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
@@ -252,8 +255,7 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     values = {}
     if path is not None:
         file = resolve_config_path(path)
-        try: values = yaml.safe_load(file.read_text())
-        except yaml.YAMLError as e: raise ValueError(f"{file} is not valid YAML: {e}") from None
+        try: values = load_yaml(file.read_text(), str(file))
         except UnicodeDecodeError as e: raise ValueError(f"{file} is not a text file (byte {e.start}: {e.reason})") from None
         if values is None: raise ValueError(f"config file {file} has no keys (it is empty or only comments)")
         if not isinstance(values, dict): raise ValueError(f"{file} must hold a mapping of config keys")
@@ -278,6 +280,5 @@ def parse_overrides(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip(): raise ValueError(f"override {pair!r} is not of the form key=value")
-        try: out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as e: raise ValueError(f"override {pair!r}: the value is not valid YAML ({e})") from None
+        out[key.strip()] = load_yaml(value, f"the value of override {pair!r}")
     return out

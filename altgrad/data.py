@@ -21,8 +21,8 @@ from .files import DirectoryLock, LockedError, atomic_write_bytes
 
 # %% auto 0
 __all__ = ['GPT2_BPE_SHA256', 'EOT_TOKEN', 'DOC_SEPARATOR', 'PACKAGED_CORPUS', 'PREPARE_VERSION', 'gpt2_tokenizer',
-           'packaged_documents', 'text_documents', 'eurlex_hf_documents', 'load_documents', 'is_prepared', 'prepare',
-           'TokenData']
+           'packaged_documents', 'text_documents', 'eurlex_hf_documents', 'load_documents', 'content_key',
+           'is_prepared', 'prepare', 'TokenData']
 
 # %% ../nbs/07_data.ipynb 5
 GPT2_BPE_SHA256 = {  # the hashes tiktoken pins for GPT-2's files
@@ -129,10 +129,24 @@ def load_documents(source: str = "packaged", data_path: str | Path | None = None
 PREPARE_VERSION = 1
 
 
+def content_key(path: str | Path) -> str:
+    """What a text corpus holds, as a hash of its bytes (a directory: of each file's name and bytes), so that an
+    edited corpus is tokenized again even at the same path."""
+    path = Path(path).expanduser()
+    if not path.exists(): raise FileNotFoundError(f"data_path {path} does not exist")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(path) if path.is_dir() else file.name}:{file.stat().st_size}:".encode())
+        digest.update(_sha256(file).encode())
+    return digest.hexdigest()
+
+
 def _request(source, data_path, val_fraction, split_seed) -> dict:
+    content = content_key(data_path) if data_path is not None else None
     data_path = str(Path(data_path).expanduser().resolve()) if data_path is not None else None
     return dict(version=PREPARE_VERSION, source=source, data_path=data_path, val_fraction=val_fraction,
-                split_seed=split_seed, tokenizer="gpt2")
+                split_seed=split_seed, tokenizer="gpt2", content=content)
 
 # %% ../nbs/07_data.ipynb 23
 def is_prepared(out_dir: str | Path, request: dict | None = None) -> bool:

@@ -9,6 +9,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Callable, BinaryIO
 
 from fastcore.basics import patch
+import yaml
 
 # %% auto 0
 __all__ = ['say', 'WriteError', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'scrub_temporary_files', 'LockedError',
-           'DirectoryLock', 'read_metrics']
+           'DirectoryLock', 'load_yaml', 'read_metrics']
 
 # %% ../nbs/00_files.ipynb 5
 def say(message: str):
@@ -164,6 +166,30 @@ def release(self: DirectoryLock):
     os.close(fd)
 
 # %% ../nbs/00_files.ipynb 43
+class _ConfigLoader(yaml.SafeLoader):
+    "PyYAML's safe loader with YAML 1.2's floats (1e-3) and no key twice in a mapping."
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_ConfigLoader.add_implicit_resolver(  # 1e-3, 2E+5: digits, an exponent, no dot
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def load_yaml(text: str, source: str = "YAML"):
+    "`text` parsed as YAML (see above); a ValueError names `source` and the line of what is wrong."
+    try: return yaml.load(text, Loader=_ConfigLoader)
+    except yaml.YAMLError as e: raise ValueError(f"{source} is not valid YAML: {e}") from None
+
+# %% ../nbs/00_files.ipynb 46
 def read_metrics(run_dir: str | Path) -> list[dict]:
     "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
     path, records = Path(run_dir) / "metrics.jsonl", []

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch.nn as nn
-import yaml
 
+from .files import load_yaml
 from .formats import get_format
 from .layers import NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
 
@@ -68,8 +68,7 @@ def _named(name: str, where: str, seen: tuple) -> dict:
         raise ValueError(f"config key '{where}': no recipe {name!r}{_suggest(name, known_recipes())}; named recipes: "
                          f"{', '.join(known_recipes())}, or a format such as E5M2 or E4M3/E5M2")
     if name in seen: raise ValueError(f"config key '{where}': recipe {name!r} is its own base ({' -> '.join(seen + (name,))})")
-    try: spec = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as e: raise ValueError(f"recipe file {file} is not valid YAML: {e}") from None
+    spec = load_yaml(file.read_text(), f"recipe file {file}")
     if not isinstance(spec, dict): raise ValueError(f"recipe file {file} must hold a mapping of recipe keys")
     return _merge({"name": name, **spec}, f"{file.name}", seen + (name,))
 

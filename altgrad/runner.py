@@ -19,7 +19,7 @@ from .config import TrainConfig, load_config, parse_overrides
 from .data import TokenData
 from .files import LockedError, WriteError, atomic_write, atomic_write_bytes, read_metrics
 from .formats import get_format
-from .layers import NOT_QUANTIZED
+from .layers import NOT_QUANTIZED, quantized_layers
 from .probes import Probes, SampleSchedule
 from .stability import DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
 from .train import CheckpointManager, Hook, Interrupted, RunTracker, Trainer
@@ -238,10 +238,11 @@ def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> E
         stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
 
 # %% ../nbs/14_runner.ipynb 35
-def run_format_experiment(config_path: str | Path, data_dir: str | Path | None = None, device: str | None = None,
-                          progress: bool = True, **overrides) -> ExperimentResult:
-    "Load a config (name in configs/ or a path) with overrides, and run it."
-    return FormatExperimentRunner(load_config(config_path, **overrides), data_dir=data_dir, device=device).run(progress)
+def run_format_experiment(config_path: str | Path, progress: bool = True, **overrides) -> ExperimentResult:
+    """Load a config (name in configs/ or a path) with overrides, and run it. Every override is a config key
+    (`device`, `data_dir` too), checked and recorded with the run."""
+    if not isinstance(progress, bool): raise ValueError(f"progress must be true or false, got {progress!r}")
+    return FormatExperimentRunner(load_config(config_path, **overrides)).run(progress)
 
 # %% ../nbs/14_runner.ipynb 38
 CURVE_PANELS = (("loss", "train loss"), ("val_loss", "val loss"), ("diag/stall_rate", "bit-stall rate"),

@@ -26,7 +26,7 @@ import yaml
 
 from .config import TrainConfig, load_config, parse_overrides, resolve_config_path
 from .diagnostics import solve_eigenproblems_on_host
-from .files import DirectoryLock, atomic_write_bytes, say
+from .files import DirectoryLock, atomic_write_bytes, load_yaml, say
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
 from .train import (Interrupted, experiment_differences, prepare_data, release_finished_runs,
@@ -95,8 +95,7 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
     "(base config path, shared settings, runs) of a sweep file; every run's config is checked before any runs."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"sweep file {path} does not exist")
-    try: spec = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from None
+    try: spec = load_yaml(path.read_text(), str(path))
     except UnicodeDecodeError as e: raise ValueError(f"{path} is not a text file (byte {e.start}: {e.reason})") from None
     if spec is None: raise ValueError(f"sweep file {path} is empty: it needs base and grids")
     if not isinstance(spec, dict): raise ValueError(f"sweep file {path} must hold a mapping with base, settings, grids")

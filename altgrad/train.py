@@ -26,7 +26,7 @@ import yaml
 
 from .config import TrainConfig, load_config
 from .data import TokenData, prepare
-from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, read_metrics, say,
+from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say,
                            scrub_temporary_files)
 from .device import read_back
 from .layers import calibrate_scalers, store_weights_on_grid
@@ -312,8 +312,11 @@ def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
     if not path.exists(): return
-    try: recorded = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError: return  # unreadable (a file from an interrupted write cannot exist; a hand edit can)
+    try: recorded = load_yaml(path.read_text(), str(path)) or {}
+    except (ValueError, OSError) as e: recorded = e
+    if not isinstance(recorded, dict):  # a file from an interrupted write cannot exist; a hand edit can
+        raise ValueError(f"{path} cannot be read as a run's config ({recorded}); restore it, or move the run "
+                         "directory away to start the run again")
     differences = experiment_differences(recorded, config)
     if differences:
         raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
