@@ -16,7 +16,7 @@ from fastcore.basics import patch
 import pandas as pd
 import yaml
 
-from .files import DirectoryLock, atomic_write, atomic_write_bytes, read_metrics
+from .files import DirectoryLock, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say
 from .layers import NOT_QUANTIZED, ROLES
 from .recipes import layer_kind
 from .stability import DivergenceRule
@@ -159,18 +159,31 @@ class ExperimentDataLoader:
         self.root = Path(root)
 
     def run_dirs(self) -> list[Path]:
+        "Every folder under the root that a run wrote (its config.yaml), finished or not."
         if not self.root.exists(): return []
-        return sorted(p.parent for p in self.root.rglob("summary.json")
-                      if (p.parent / "metrics.jsonl").exists() and (p.parent / "config.yaml").exists())
+        return sorted(p.parent for p in self.root.rglob("config.yaml"))
 
     def load(self) -> list[Run]:
-        runs = []
+        """The finished runs; every run folder left out is named, with why, on standard error and in
+        `self.left_out` ([(folder, why)])."""
+        runs, self.left_out = [], []
         for d in self.run_dirs():
+            why = None
+            try:
+                summary = json.loads((d / "summary.json").read_text())
+                config = load_yaml((d / "config.yaml").read_text(), str(d / "config.yaml"))
+            except FileNotFoundError as e: why = f"no {Path(e.filename).name} (not finished: rerun its command)"
+            except ValueError as e: why = f"unreadable: {e}"
+            if why is None and summary.get("final_val_loss") is None and not summary.get("stop_reason"):
+                why = "summary.json has no final validation loss (rerun its command to rebuild it)"
+            if why:
+                self.left_out.append((d, why))
+                say(f"analysis leaves out {d}: {why}")
+                continue
             rows = read_metrics(d)
             metrics = pd.DataFrame(rows).set_index("step", drop=False) if rows else pd.DataFrame()
             if not metrics.empty: metrics = metrics[~metrics.index.duplicated(keep="last")]
-            summary = json.loads((d / "summary.json").read_text())
-            runs.append(Run(d, yaml.safe_load((d / "config.yaml").read_text()), metrics, summary, summary.get("wandb_url")))
+            runs.append(Run(d, config, metrics, summary, summary.get("wandb_url")))
         return runs
 
     @staticmethod

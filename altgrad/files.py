@@ -36,6 +36,8 @@ class WriteError(OSError):
 # %% ../nbs/00_files.ipynb 10
 def _describe_failure(path: Path, error: BaseException) -> str:
     reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
+    if "PytorchStreamWriter" in str(error) or "inline_container" in str(error):  # torch.save's C++ words
+        reason = "torch.save could not write it (as when the disk is full)"
     try: free = f"{shutil.disk_usage(path.parent).free / 2 ** 20:.1f} MiB free there"
     except OSError: free = "free space unknown"
     return f"could not write {path}: {reason} ({free}); its previous version, if any, is unchanged"

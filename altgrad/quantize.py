@@ -209,7 +209,9 @@ def _compiled():
 # %% ../nbs/03_quantize.ipynb 20
 def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
              generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
-    "Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or Triton."
+    """Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or
+    Triton. NaN stays NaN, also for formats with no NaN code (E0M7, E3M4, E2M1): the simulation keeps it so that
+    the run's non-finite guard sees it, where such hardware would have no code to give it."""
     fmt = get_format(fmt)
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise TypeError(f"quantize needs a floating-point tensor, got {type(x).__name__}"
@@ -281,6 +283,10 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     scale in `scale_format` (see above); returns the dequantized tensor in `x`'s dtype. A last dim that is not a
     multiple of `block_size` is zero-padded (zeros do not change a block's amax)."""
     fmt = get_format(fmt)
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(f"block_quantize needs a floating-point tensor, got {type(x).__name__}"
+                        f"{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}")
+    if x.dim() == 0: raise ValueError("block_quantize needs at least one dimension to make blocks along, got a 0-d tensor")
     if scale_rounding not in SCALE_ROUNDINGS:
         raise ValueError(f"scale_rounding must be one of {SCALE_ROUNDINGS}, got {scale_rounding!r}")
     if not isinstance(block_size, int) or block_size < 1:

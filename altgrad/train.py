@@ -55,7 +55,14 @@ class CheckpointManager:
         self.max_checkpoints = max_checkpoints
         self.directory.mkdir(parents=True, exist_ok=True)
         index = self.directory / "index.json"
-        self.index = json.loads(index.read_text()) if index.exists() else dict(best_val_loss=None, anomalies=[])
+        self.index = dict(best_val_loss=None, anomalies=[])
+        if index.exists():
+            try: self.index = dict(self.index, **json.loads(index.read_text()))
+            except (ValueError, TypeError) as e:  # rebuilt from the files: the checkpoints stay usable
+                self.index["anomalies"] = [dict(step=int(p.stem.split("_")[-1]), reason="unknown", file=p.name)
+                                           for p in sorted(self.directory.glob("anomaly_step_*.pt"))]
+                say(f"{index} is damaged ({e}); rebuilt from the checkpoint files (the best validation loss "
+                    "is unknown until the next evaluation)")
 
     @staticmethod
     def load(path: str | Path, map_location="cpu") -> dict:
@@ -445,6 +452,9 @@ class Trainer:
         self.device = resolve_device(device or config.device)
         if self.device.type == "cpu": check_cpu_memory(config)
         self.data = data if data is not None else prepare_data(config)
+        if self.data.meta.get("vocab_size", 0) > config.vocab_size:
+            raise ValueError(f"config key 'vocab_size' = {config.vocab_size}: below the {self.data.meta['vocab_size']} "
+                             f"tokens of the tokenizer that prepared {self.data.data_dir}")
         self.model, self.placement = build_model(config) if model is None else (model, None)
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model, config, self.device.type)
@@ -641,7 +651,13 @@ def _open_run_directory(self: Trainer) -> dict | None:
             return summary
         self._resume_newest()
     elif self.step == 0 and c.resume != "never":  # a checkpoint named by the user: continue from it, whatever followed
-        self.resume(c.resume)
+        state = CheckpointManager.load(c.resume, map_location=self.device)
+        # another run's checkpoint may continue under this run's name; everything else must be the same experiment
+        differences = experiment_differences(state.get("config", {}) | dict(run_name=c.run_name), c)
+        if differences:
+            raise ValueError(f"resume: {c.resume} is a checkpoint of another experiment ({'; '.join(differences)}); "
+                             "give the config those values, or start without resume")
+        self.load_state_dict(state)
         say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
     self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
