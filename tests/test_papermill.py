@@ -18,10 +18,12 @@ def run(tmp_path, **parameters):
 
 
 def test_injected_parameters_take_effect(tmp_path):
-    run(tmp_path, config="e7m0_uniform.yaml", max_steps=3, device="cpu", out_dir=str(tmp_path / "runs"),
-        overrides=TINY)
+    "Also a checkpoint_dir given in the overrides (no out_dir), and the device recorded as given."
+    run(tmp_path, config="e7m0_uniform.yaml", max_steps=3, device="cpu",
+        overrides=TINY | dict(checkpoint_dir=str(tmp_path / "runs")))
     summary = json.loads((tmp_path / "runs" / "e7m0_uniform" / "summary.json").read_text())
     assert summary["steps"] == 3
+    assert "device: cpu" in (tmp_path / "runs" / "e7m0_uniform" / "config.yaml").read_text()
     assert summary["result"]["formats"] == ["E7M0"]
     assert (tmp_path / "runs" / "e7m0_uniform" / "curves.png").exists()
 
