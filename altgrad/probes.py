@@ -91,6 +91,12 @@ class Probes(Hook):
 def wants_eager(self: Probes, trainer) -> bool:
     return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
 
+
+@patch
+def plans(self: Probes, trainer, step: int) -> str | None:
+    "A later step's part of the run's time: full samples are eager steps, light ones measured steps."
+    return {"full": "eager_steps", "light": "measured_steps"}.get(self.schedule.kind(step))
+
 # %% ../nbs/13_probes.ipynb 23
 @patch
 def before_forward(self: Probes, trainer, batch):

@@ -383,14 +383,17 @@ class Progress:
         self.terminal = sys.__stderr__ if enabled and "ipykernel" in sys.modules and sys.stderr is not sys.__stderr__ else None
         self.every = max(1, total // 10)
 
-    def update(self, metrics: dict):
+    def update(self, metrics: dict, seconds_left: float | None = None):
+        """After a step: `seconds_left`, the trainer's estimate of the rest (its kinds of steps and its
+        evaluations at the times they took so far), else the steps left at the mean rate."""
         self.bar.update(1)
         shown = dict(loss=f"{metrics['loss']:.3f}") | ({"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {})
-        if "loss" in metrics: self.bar.set_postfix(shown, refresh=False)
         done = metrics["step"] + 1
-        if self.terminal is not None and (done % self.every == 0 or "val_loss" in metrics or done == self.total):
-            rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
-            left = (self.total - done) / rate if rate > 0 else math.inf
+        rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
+        left = seconds_left if seconds_left is not None else (self.total - done) / rate if rate > 0 else math.inf
+        self.bar.set_postfix(shown | dict(left=f"{left:.0f}s"), refresh=False)
+        if self.terminal is not None and (done % self.every == 0 or "val_loss" in metrics or done == self.total
+                                          or done == self.first + 1):
             print(f"[{self.name}] step {done}/{self.total} " + " ".join(f"{k} {v}" for k, v in shown.items()) +
                   f" | {rate:.2f} steps/s, {left:.0f} s left", file=self.terminal, flush=True)
 
@@ -401,6 +404,7 @@ class Hook:
     "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
 
     def wants_eager(self, trainer) -> bool: return False  # run this step's forward and backward uncompiled
+    def plans(self, trainer, step: int) -> str | None: pass  # a later step's RunSeconds part, if this hook decides it
     def before_forward(self, trainer, batch: tuple) -> dict | None: pass  # batch: (inputs, targets) of this step
     def after_backward(self, trainer) -> dict | None: pass  # gradients ready, before clipping
     def before_update(self, trainer) -> dict | None: pass  # a finite step, just before optimizer.step()
@@ -476,6 +480,8 @@ class Trainer:
         self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
         self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
         self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
+        self.done_steps: dict[str, int] = {}  # RunSeconds part -> steps of it this process trained
+        self.evaluations = 0  # this process's
 
 # %% ../nbs/12_train.ipynb 73
 # --- one step -------------------------------------------------------------------------------------------
@@ -527,7 +533,9 @@ def train_step(self: Trainer) -> dict:
     extra |= self._hooks("end_step")
     metrics = read_back(metrics | extra)
     if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
-    self.seconds.add(self.seconds.step_part(self.step, eager, bool(extra)), time.perf_counter() - began)
+    part = self.seconds.step_part(self.step, eager, bool(extra))
+    self.seconds.add(part, time.perf_counter() - began)
+    self.done_steps[part] = self.done_steps.get(part, 0) + 1
     self.step += 1
     return metrics
 
@@ -557,9 +565,33 @@ def evaluate(self: Trainer) -> dict:
         self.best_val_loss = val_loss
     _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
     self.seconds.add("later_evaluations" if self.seconds.first_evaluation else "first_evaluation", time.perf_counter() - began)
+    self.evaluations += 1
     return self.last_eval
 
-# %% ../nbs/12_train.ipynb 82
+
+@patch
+def seconds_left(self: Trainer) -> float:
+    """Wall seconds the rest of the run should take: each later step at the mean time of its kind so far (the
+    hooks say which steps will be full or light samples), each later evaluation at the mean of the later ones
+    (the first compiles), and the loop's bookkeeping per step. A kind not seen yet counts as a plain step."""
+    c, s, done = self.config, self.seconds, self.done_steps
+    mean = {part: getattr(s, part) / n for part, n in done.items() if n}
+    plain = mean.get("plain_steps", mean.get("first_steps", 0.0))
+    left = sum(mean.get(self.planned_part(step), plain) for step in range(self.step, c.max_steps))
+    evaluations = sum(1 for k in range(self.step + 1, c.max_steps + 1) if k % c.eval_every == 0 or k == c.max_steps)
+    later = s.later_evaluations / (self.evaluations - 1) if self.evaluations > 1 else s.first_evaluation
+    steps_done = sum(done.values())
+    return left + evaluations * later + (c.max_steps - self.step) * s.bookkeeping / max(1, steps_done)
+
+
+@patch
+def planned_part(self: Trainer, step: int) -> str:
+    "The RunSeconds part a later `step` will count in (as `train_step` will decide it)."
+    for hook in self.hooks:
+        if part := hook.plans(self, step): return part
+    return "first_steps" if step < 4 else "plain_steps"
+
+# %% ../nbs/12_train.ipynb 83
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -572,7 +604,7 @@ def state_dict(self: Trainer) -> dict:
                 best_val_loss=self.best_val_loss, hooks=hooks,
                 logged_steps=list(self.tracker.logged_steps) if self.tracker else None)
 
-# %% ../nbs/12_train.ipynb 84
+# %% ../nbs/12_train.ipynb 85
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -585,13 +617,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/12_train.ipynb 86
+# %% ../nbs/12_train.ipynb 87
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/12_train.ipynb 89
+# %% ../nbs/12_train.ipynb 90
 class Interrupted(Exception):
     "A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how to go on."
 
@@ -617,7 +649,7 @@ class StopRequest:
     def __exit__(self, *exc):
         if self._previous is not None: signal.signal(signal.SIGINT, self._previous)
 
-# %% ../nbs/12_train.ipynb 91
+# %% ../nbs/12_train.ipynb 92
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -632,7 +664,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/12_train.ipynb 92
+# %% ../nbs/12_train.ipynb 93
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -669,7 +701,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
             f"of step {self.step}; training continues from it, and summary.json lists them as missing_metrics")
     return None
 
-# %% ../nbs/12_train.ipynb 93
+# %% ../nbs/12_train.ipynb 94
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -678,7 +710,7 @@ def fit(self: Trainer, progress: bool = True) -> dict:
         finished = self._open_run_directory()
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/12_train.ipynb 95
+# %% ../nbs/12_train.ipynb 96
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
@@ -719,7 +751,7 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
         last = self.step == c.max_steps
         if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
             metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
-        bar.update(metrics)
+        bar.update(metrics, self.seconds_left())
         reason = None
         for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
             reason = hook.after_step(self, metrics) or reason
