@@ -245,8 +245,12 @@ def run_format_experiment(config_path: str | Path, progress: bool = True, **over
     return FormatExperimentRunner(load_config(config_path, **overrides)).run(progress)
 
 # %% ../nbs/14_runner.ipynb 38
-CURVE_PANELS = (("loss", "train loss"), ("val_loss", "val loss"), ("diag/stall_rate", "bit-stall rate"),
-                ("max_overflow_rate", "overflow rate (max over roles)"), ("diag/mean_codes_moved", "codes moved per step"))
+# (metric, panel title, y label); the two rates are the largest over tensor roles at each full sample
+CURVE_PANELS = (("loss", "training loss", "nats"), ("val_loss", "validation loss", "nats"),
+                ("diag/stall_rate", "bit stall", "share of weights that did not move"),
+                ("max_overflow_rate", "overflow", "share of values, largest role"),
+                ("max_underflow_rate", "underflow (flushed to zero)", "share of values, largest role"),
+                ("diag/mean_codes_moved", "weight movement", "grid codes moved per step"))
 
 
 def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baseline", "e5m2_short")) -> Path:
@@ -258,17 +262,26 @@ def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baselin
     run_dir = Path(run_dir)
     runs = {run_dir.name: run_dir} | {b: run_dir.parent / b for b in baselines
                                       if b != run_dir.name and (run_dir.parent / b / "metrics.jsonl").exists()}
-    fig, axes = plt.subplots(1, len(CURVE_PANELS), figsize=(4 * len(CURVE_PANELS), 3.2))
+    fig, grid = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True)
+    axes, shown = grid.flatten(), {column: False for column, *_ in CURVE_PANELS}
     for name, path in runs.items():
         frame = pd.DataFrame(read_metrics(path))
         if frame.empty: continue
-        frame = frame.set_index("step")
-        overflow = [c for c in frame.columns if c.endswith("overflow_rate")]
-        frame["max_overflow_rate"] = frame[overflow].max(axis=1) if overflow else math.nan
-        for ax, (column, title) in zip(axes, CURVE_PANELS):
+        frame.index = frame["step"] + 1  # steps trained, as the progress lines count them
+        for kind in ("overflow", "underflow"):
+            columns = [c for c in frame.columns if c.endswith(f"/{kind}_rate")]
+            frame[f"max_{kind}_rate"] = frame[columns].max(axis=1) if columns else math.nan
+        for ax, (column, *_) in zip(axes, CURVE_PANELS):
             if column in frame and frame[column].notna().any():
                 ax.plot(frame[column].dropna(), label=name, marker=None if column == "loss" else ".")
-            ax.set(title=title, xlabel="step")
+                shown[column] |= bool((frame[column].dropna() != 0).any())
+    for ax, (column, title, unit) in zip(axes, CURVE_PANELS):
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(unit, fontsize=8)
+        if not shown[column]:  # say so rather than draw a flat line that looks like a measurement of something
+            ax.text(0.5, 0.5, "0 at every sample" if ax.lines else "not measured in this run",
+                    transform=ax.transAxes, ha="center", va="center", color="gray")
+    for ax in grid[-1]: ax.set_xlabel("steps trained")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     path = run_dir / "curves.png"

@@ -249,7 +249,8 @@ class SweepProgress:
         if event == "done":
             stopped = f", stopped: {payload['stopped']}" if payload.get("stopped") else ""
             memory = f", peak {payload['peak_gib']:.1f} GiB" if payload.get("peak_gib") else ""
-            self.tqdm.write(f"[worker {worker}] {name}: val {payload['val_loss']}{stopped} ({payload['wall_s']:.0f} s{memory})")
+            val = f"{payload['val_loss']:.4f}" if isinstance(payload.get("val_loss"), float) else payload.get("val_loss")
+            self.tqdm.write(f"[worker {worker}] {name}: val {val}{stopped} ({payload['wall_s']:.0f} s{memory})")
         if event in ("error", "failed"):
             self.tqdm.write(f"[worker {worker}] {name}: {'FAILED' if event == 'failed' else 'will retry'}: {payload}")
 

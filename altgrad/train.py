@@ -377,11 +377,20 @@ class Progress:
     "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
 
     def __init__(self, total: int, initial: int, name: str, enabled: bool = True):
-        from tqdm.auto import tqdm
+        try:  # a notebook's widget bar where ipywidgets can draw it; else text (tqdm.auto would only warn)
+            import ipywidgets  # noqa: F401
+            from tqdm.auto import tqdm
+        except ImportError:
+            from tqdm import tqdm
         self.bar = tqdm(total=total, initial=initial, desc=name, disable=not enabled)
+        self.lines = 0  # printed on the terminal
         self.total, self.name, self.started, self.first = total, name, time.perf_counter(), initial
         self.terminal = sys.__stderr__ if enabled and "ipykernel" in sys.modules and sys.stderr is not sys.__stderr__ else None
         self.every = max(1, total // 10)
+        if self.terminal is not None and initial < total:
+            print(f"\n[{name}] training steps {initial + 1} to {total}: a line after the first, every {self.every} and "
+                  "at each evaluation", file=self.terminal, flush=True)
+            self.lines = 1
 
     def update(self, metrics: dict, seconds_left: float | None = None):
         """After a step: `seconds_left`, the trainer's estimate of the rest (its kinds of steps and its
@@ -394,8 +403,10 @@ class Progress:
         self.bar.set_postfix(shown | dict(left=f"{left:.0f}s"), refresh=False)
         if self.terminal is not None and (done % self.every == 0 or "val_loss" in metrics or done == self.total
                                           or done == self.first + 1):
-            print(f"[{self.name}] step {done}/{self.total} " + " ".join(f"{k} {v}" for k, v in shown.items()) +
+            print(("\n" if not self.lines else "") +  # papermill's own bar may hold the terminal's line
+                  f"[{self.name}] step {done}/{self.total} " + " ".join(f"{k} {v}" for k, v in shown.items()) +
                   f" | {rate:.2f} steps/s, {left:.0f} s left", file=self.terminal, flush=True)
+            self.lines += 1
 
     def close(self): self.bar.close()
 
