@@ -279,7 +279,7 @@ def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baselin
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         if not shown[column]:  # say so rather than draw a flat line that looks like a measurement of something
-            ax.text(0.5, 0.5, "0 at every sample" if ax.lines else "not measured in this run",
+            ax.text(0.5, 0.75, "0 at every sample" if ax.lines else "not measured in this run",
                     transform=ax.transAxes, ha="center", va="center", color="gray")
     for ax in grid[-1]: ax.set_xlabel("steps trained")
     axes[0].legend(fontsize=8)
