@@ -37,21 +37,26 @@ def kernels_of(run) -> list[str]:
     return out, sorted(names)
 
 
+def card_mm(a, bt, scale_a=1.0, scale_b=1.0, out_dtype=torch.float32, fast=False) -> torch.Tensor:
+    "torch._scaled_mm(a, bt.T) on the GPU, with float or tensor scales."
+    sa, sb = (torch.as_tensor(s, dtype=torch.float32).cuda() for s in (scale_a, scale_b))
+    return torch._scaled_mm(
+        a.cuda(), bt.cuda().t(), sa, sb, out_dtype=out_dtype, use_fast_accum=fast
+    )
+
+
 def bits(x: torch.Tensor) -> torch.Tensor:
     return x.view(torch.int16 if x.dtype == torch.bfloat16 else torch.int32)
 
 
 def compare(a, bt, sa, sb, out_dtype, fast) -> dict:
     "One GEMM on the card and in the model; split-K counts tried when the card used split-K."
-    a, b = a.cuda(), bt.cuda().t()
-    sa_t, sb_t = (torch.tensor(s, dtype=torch.float32, device="cuda") for s in (sa, sb))
-    card, names = kernels_of(
-        lambda: torch._scaled_mm(a, b, sa_t, sb_t, out_dtype=out_dtype, use_fast_accum=fast)
-    )
+    a, bt = a.cuda(), bt.cuda()
+    card, names = kernels_of(lambda: card_mm(a, bt, sa, sb, out_dtype, fast))
     split = any("splitK" in n for n in names)
     result = {"kernels": names, "outputs": card.numel(), "split_k": split}
     for k_splits in range(1, 17) if split else (1,):
-        ours = tensor_core_mm(a, b, sa, sb, out_dtype, fast, k_splits=k_splits)
+        ours = tensor_core_mm(a, bt.t(), sa, sb, out_dtype, fast, k_splits=k_splits)
         same = int((bits(ours) == bits(card)).sum())
         if k_splits == 1 or same > result["identical"]:
             result.update(identical=same, k_splits=k_splits)
@@ -116,14 +121,7 @@ def zeros() -> dict:
     a8, bt8 = probe.fp8(a, E4M3), probe.fp8(bt, E4M3)
     out = {}
     for fast in (False, True):
-        card = torch._scaled_mm(
-            a8.cuda(),
-            bt8.cuda().t(),
-            torch.tensor(1.0, device="cuda"),
-            torch.tensor(1.0, device="cuda"),
-            out_dtype=torch.float32,
-            use_fast_accum=fast,
-        ).cpu()
+        card = card_mm(a8, bt8, fast=fast).cpu()
         ours = tensor_core_mm(a8, bt8.t(), fast_accum=fast)
         out["fast" if fast else "split"] = {
             f"a0={f:g}, b0={b:g}": {
@@ -145,12 +143,9 @@ def error_vs_k() -> list:
         bt = probe.gaussian(7001 + K, (256, K), E4M3, sign, False).cuda()
         exact = a.double() @ bt.double().t()
         scale = a.double().abs() @ bt.double().abs().t()
-        one = torch.tensor(1.0, device="cuda")
         arms = {
-            "fast": torch._scaled_mm(
-                a, bt.t(), one, one, out_dtype=torch.float32, use_fast_accum=True
-            ),
-            "split": torch._scaled_mm(a, bt.t(), one, one, out_dtype=torch.float32),
+            "fast": card_mm(a, bt, fast=True),
+            "split": card_mm(a, bt),
             "bf16 GEMM": a.bfloat16() @ bt.bfloat16().t(),
         }
         row = {"K": K, "sign": sign}
@@ -169,30 +164,10 @@ def rowwise(out_dir: Path) -> None:
         bt = probe.gaussian(8001 + K, (256, K), E4M3, "mixed", False)
         g = torch.Generator().manual_seed(K)
         sa, sb = torch.rand(256, 1, generator=g) + 0.01, torch.rand(1, 256, generator=g) + 0.01
-        out = torch._scaled_mm(
-            a.cuda(),
-            bt.cuda().t(),
-            sa.cuda(),
-            sb.cuda(),
-            out_dtype=torch.bfloat16,
-            use_fast_accum=fast,
-        )
+        out = card_mm(a, bt, sa, sb, torch.bfloat16, fast)
         key = f"K{K}_{'fast' if fast else 'split'}"
         arrays[key] = bits(out).cpu().numpy()
-        arrays[key + "_unscaled"] = (
-            bits(
-                torch._scaled_mm(
-                    a.cuda(),
-                    bt.cuda().t(),
-                    torch.tensor(1.0, device="cuda"),
-                    torch.tensor(1.0, device="cuda"),
-                    out_dtype=torch.float32,
-                    use_fast_accum=fast,
-                )
-            )
-            .cpu()
-            .numpy()
-        )
+        arrays[key + "_unscaled"] = bits(card_mm(a, bt, fast=fast)).cpu().numpy()
         arrays[key + "_scales"] = np.concatenate([sa.numpy().ravel(), sb.numpy().ravel()])
     np.savez_compressed(out_dir / "tensor_core_rowwise.npz", **arrays)
 

@@ -129,6 +129,7 @@ def test_the_console_script_runs_the_full_experiment(reference):
     assert (reference / "curves.png").exists()
     assert any(k.startswith("diag/") for r in read_metrics(reference) for k in r)  # the runner's diagnostics
 
+
 @fault('kill -9 during a training step',
        "the same command resumes from the newest checkpoint; metrics and weights equal an uninterrupted run's",
        'nothing (the steps since that checkpoint train again)')
@@ -142,10 +143,10 @@ def test_kill_during_training_then_rerun(tmp_path, reference):
     assert all(json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
     same_run(tmp_path / "run", reference)
 
+
 @fault('kill -9 while a checkpoint is written',
        'the half-written file never replaces anything; the rerun resumes from the one before',
        'nothing')
-
 def test_kill_during_a_checkpoint_write_then_rerun(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     killed("checkpoint", 6, args)  # half of step 6's checkpoint is on disk under a temporary name
@@ -154,10 +155,10 @@ def test_kill_during_a_checkpoint_write_then_rerun(tmp_path, reference, capsys):
     assert status == 0 and "from step_0000003.pt" in stderr
     same_run(tmp_path / "run", reference)
 
+
 @fault('the newest checkpoint damaged',
        'the rerun names it and resumes from an older one',
        'nothing')
-
 def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     killed("step", 10, args)  # keeps the checkpoints of steps 6 and 9
@@ -167,10 +168,10 @@ def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, refere
     assert status == 0 and "step_0000009.pt is damaged" in stderr and "from step_0000006.pt" in stderr
     same_run(tmp_path / "run", reference)
 
+
 @fault("a second command on a running run's directory",
        "refused, naming the first one's pid and command; once the first is gone the directory is free",
        'nothing')
-
 def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from altgrad.files import DirectoryLock; "
@@ -187,10 +188,10 @@ def test_a_second_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path, re
     assert status == 0 and "was left behind" in stderr
     same_run(tmp_path / "run", reference)
 
+
 @fault('the same run directory with a changed config',
        'refused, naming the keys; `resume: never` starts a fresh run beside it',
        'nothing')
-
 def test_a_changed_config_is_refused_and_resume_never_starts_beside_it(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     shutil.copytree(reference, tmp_path / "run")  # a finished run (checkpoint_dir may differ: it is operational)
@@ -214,10 +215,10 @@ def full_disk_at(step: int):
         return save(obj, f, *args, **kwargs)
     return save_until_full
 
+
 @fault('the disk fills while a checkpoint is written',
        'the run stops naming the file, the reason and the free space; the rerun finishes it',
        'nothing')
-
 def test_a_full_disk_stops_the_run_with_its_reason_and_loses_nothing(tmp_path, monkeypatch):
     config = load_config("e7m0_uniform", **TINY, checkpoint_dir=str(tmp_path), run_name="run")
     with monkeypatch.context() as patch:
@@ -231,10 +232,10 @@ def test_a_full_disk_stops_the_run_with_its_reason_and_loses_nothing(tmp_path, m
     result = FormatExperimentRunner(config).run(progress=False)  # space freed: the same run finishes
     assert result.completed and [r["step"] for r in read_metrics(run)] == list(range(12))
 
+
 @fault('a read-only run directory',
        'the run stops naming it',
        'nothing')
-
 def test_a_read_only_run_directory_is_named(tmp_path, monkeypatch):
     run = tmp_path / "run"
     run.mkdir()
@@ -255,10 +256,10 @@ def test_a_read_only_run_directory_is_named(tmp_path, monkeypatch):
         run.chmod(0o755)
     assert not list(run.rglob("*.tmp"))
 
+
 @fault('the analysis given a folder without runs',
        'refused; the reports stay as they were',
        'nothing')
-
 def test_the_analysis_refuses_a_wrong_runs_dir_and_keeps_the_reports(tmp_path):
     papermill = pytest.importorskip("papermill")
     reports = tmp_path / "reports"
@@ -270,10 +271,10 @@ def test_the_analysis_refuses_a_wrong_runs_dir_and_keeps_the_reports(tmp_path):
                                    cwd=str(ROOT), kernel_name="python3", progress_bar=False)
     assert (reports / "format_comparison.md").read_text() == "the committed report"
 
+
 @fault('two analyses writing the reports at once',
        'the second is refused',
        'nothing')
-
 def test_a_second_writer_of_the_reports_is_refused(tmp_path, reference):
     from altgrad.analysis import ExperimentDataLoader, ReportGenerator
     from altgrad.files import DirectoryLock, LockedError
@@ -298,10 +299,10 @@ def _contend(dirs: list[str], barrier, results, index: int):
         if got: lock.release()
         results.put((d, index, got))
 
+
 @fault("a killed run's lock raced by 4 processes, 1,000 times",
        'each time exactly one takes the directory',
        'nothing')
-
 def test_a_stale_lock_raced_by_many_processes_goes_to_exactly_one(tmp_path):
     "1,000 directories, each with the lock file of a killed run; 4 processes try each at the same moment."
     import multiprocessing as mp
@@ -323,10 +324,10 @@ def test_a_stale_lock_raced_by_many_processes_goes_to_exactly_one(tmp_path):
     assert sorted(set(winners.values())) == [1]  # never two holders, never none
     assert not any((Path(d) / ".lock").exists() for d in dirs)
 
+
 @fault('the same command started twice at once after a kill',
        'one trains, the other is refused naming it; one clean run',
        'nothing')
-
 def test_two_commands_started_together_on_a_stale_lock_leave_one_clean_run(tmp_path, reference):
     "A killed run's lock; the same command twice at once."
     run = tmp_path / "run"
@@ -344,10 +345,10 @@ def test_two_commands_started_together_on_a_stale_lock_leave_one_clean_run(tmp_p
     assert codes == [0, 2] and "is in use by pid" in refused[0], refused
     same_run(run, reference)
 
+
 @fault('kill -9 after the last checkpoint, before `summary.json`; `summary.json` damaged',
        'the rerun evaluates the final weights again and writes it',
        'nothing')
-
 def test_a_kill_before_the_summary_is_written_loses_nothing(tmp_path, reference, capsys):
     "Killed after its last checkpoint, before summary.json; then summary.json damaged: both reruns rebuild it."
     args = command_line(tmp_path, "run")
@@ -363,6 +364,7 @@ def test_a_kill_before_the_summary_is_written_loses_nothing(tmp_path, reference,
         got = json.loads((tmp_path / "run" / "summary.json").read_text())
         assert (got["final_val_loss"], got["completed"]) == (want["final_val_loss"], True)
     same_run(tmp_path / "run", reference)
+
 
 @fault('`metrics.jsonl` deleted under a running run; cut short before a resume',
        'the run stops naming the file; the resume names the missing records and `summary.json` lists them',
@@ -385,6 +387,7 @@ def test_metrics_deleted_or_cut_short_are_detected_and_named(tmp_path, reference
         patch.setattr(train.RunTracker, "log", deleting_log)
         status, stderr = altgrad_train_here(command_line(tmp_path, "other"), capsys)
     assert status == 2 and "metrics.jsonl was removed or replaced" in stderr
+
 
 @fault('a run without checkpoints failing at its very end (a full disk at `curves.png`)',
        'its last step was saved until the summary is written: the rerun finishes without training again',
@@ -438,10 +441,10 @@ def test_bad_command_line_input_is_refused_naming_the_key(tmp_path, capsys, over
     assert status == 2 and message in stderr, stderr[-2000:]
     assert not (tmp_path / "escaped").exists()
 
+
 @fault('`learning_rate=1e-3`; `device=cpu` on the command line; a key given twice in a config file',
        'a number; recorded in `config.yaml`; refused naming the key and line',
        'nothing')
-
 def test_cli_values_are_the_configs_and_yaml_reads_as_configs_need(tmp_path, capsys):
     "1e-3 is a number and device=cpu is recorded; a key given twice in a config file is refused."
     args = command_line(tmp_path, "run", learning_rate="1e-3", max_steps=2)
@@ -452,6 +455,7 @@ def test_cli_values_are_the_configs_and_yaml_reads_as_configs_need(tmp_path, cap
     twice.write_text("max_steps: 4\nlearning_rate: 0.001\nmax_steps: 8\n")
     status, stderr = altgrad_train_here([str(twice), "device=cpu"], capsys)
     assert status == 2 and "twice.yaml is not valid YAML" in stderr and "the key 'max_steps' is given twice" in stderr
+
 
 @fault('`resume=PATH` from a checkpoint of another experiment (learning rate, model shape)',
        'refused, naming the keys',
@@ -467,10 +471,10 @@ def test_resume_from_a_checkpoint_of_another_experiment_is_refused(tmp_path, ref
     status, stderr = altgrad_train_here(args, capsys)
     assert status == 0 and json.loads((tmp_path / "other" / "summary.json").read_text())["steps"] == 14
 
+
 @fault('a damaged `checkpoints/index.json`',
        'rebuilt from the checkpoint files, said; the run resumes',
        'nothing')
-
 def test_a_damaged_checkpoint_index_is_rebuilt_and_the_checkpoints_stay_usable(tmp_path, reference, capsys):
     args = command_line(tmp_path, "run")
     killed("step", 8, args)

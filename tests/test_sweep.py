@@ -62,6 +62,7 @@ def faulty(*args, run_name=None, **kwargs):
 runner.run_format_experiment = faulty
 '''
 
+
 @fault('a sweep worker killed; a run raising (out of memory)',
        'the run is tried once more in a fresh worker, then marked failed in `sweep.json`; the others go on',
        'nothing')
@@ -89,10 +90,10 @@ def test_a_dying_worker_loses_only_its_run_which_is_retried_and_a_failing_run_is
     assert runs["e3m4_uniform_adamw_s1"]["memory_share"] == 0.95 and runs["bf16_uniform_adamw_s1"]["memory_share"] == 0.475
     assert json.loads((tmp_path / "runs" / "sweep.json").read_text())["failed"] == log["failed"]
 
+
 @fault('kill -9 of a sweep and its workers',
        'the same command finishes every run, no step twice',
        'nothing')
-
 def test_a_killed_sweep_restarts_and_finishes_without_stale_runs(tmp_path):
     import os
     import signal
@@ -150,10 +151,10 @@ def _two_run_sweep(tmp_path) -> Path:
                      "  - {format: [E5M2, bf16], optimizer: [adamw], placement: [uniform], seed: [1]}\n")
     return sweep
 
+
 @fault('a sweep run again into its folder with other settings',
        "refused, naming runs and keys; `sweep.json` keeps the earlier runs' log",
        'nothing')
-
 def test_a_rerun_with_other_settings_is_refused_and_the_log_keeps_earlier_runs(tmp_path):
     import pytest
     sweep = _two_run_sweep(tmp_path)
@@ -165,10 +166,10 @@ def test_a_rerun_with_other_settings_is_refused_and_the_log_keeps_earlier_runs(t
     assert again["ran"] == 0 and again["per_run"].keys() == first["per_run"].keys()
     assert json.loads((tmp_path / "runs" / "sweep.json").read_text())["per_run"] == first["per_run"]
 
+
 @fault('a failed run in a sweep; `--stop-after -5`',
        'the sweep exits 1; refused',
        'nothing')
-
 def test_the_command_exits_non_zero_when_a_run_failed_and_checks_stop_after(tmp_path, monkeypatch):
     import pytest
     from altgrad import sweep as sweep_module
@@ -192,10 +193,10 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid: out.append(int(stat.parent.name))
     return out
 
+
 @fault("kill -9 of a sweep's main process; Ctrl-C in a sweep",
        'its workers die with it; each running run saves its step, exit 130, the same command continues',
        'nothing')
-
 def test_workers_die_with_their_sweep_and_ctrl_c_saves_every_running_run(tmp_path):
     import os
     import signal
