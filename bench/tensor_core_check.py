@@ -2,7 +2,8 @@
 
 - `fresh`: every output of GEMMs with new seeds compared bit for bit (K from 16 to 16384, both
   format pairs, signs, distributions, scales, output types, both accumulation modes); a GEMM that
-  cuBLASLt ran with split-K is compared at each split count from 1 to 16 and the matching count reported.
+  cuBLASLt ran with split-K is compared at each split count from 1 to 16, and the one that matches
+  is reported.
 - `study`: the study model's GEMM shapes, every output.
 - `zeros`: whether a zero operand beside a large one takes part in the alignment.
 - `error`: the GEMM's error against the exact product as K grows, fast and split accumulation beside
