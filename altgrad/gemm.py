@@ -14,7 +14,8 @@ from torch import Tensor
 
 # %% auto 0
 __all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'TensorCore', 'tensor_core', 'exponent_of',
-           'field_exponent', 'cut', 'normalize', 'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors', 'matches']
+           'field_exponent', 'pow2', 'cut', 'normalize', 'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors',
+           'matches']
 
 # %% ../nbs/17_gemm.ipynb 5
 ROUNDINGS = ("toward_zero", "nearest")
@@ -84,9 +85,14 @@ def field_exponent(x: Tensor) -> Tensor:
     return torch.where(e == NO_EXPONENT, e, e.clamp(min=FP8_MIN_EXPONENT[x.dtype]))
 
 # %% ../nbs/17_gemm.ipynb 10
+def pow2(e: Tensor) -> Tensor:
+    "2^e as float64, exactly, for integer e in [-1022, 1023]: its bits built directly (CUDA's pow is not exact)."
+    return ((e.long() + 1023) << 52).view(torch.float64)
+
+
 def cut(x: Tensor, exponent: Tensor, bits: int, rounding: str) -> Tensor:
     "float64 `x` onto the grid 2^(exponent - bits): truncated toward zero, or nearest-even."
-    scale = torch.ldexp(torch.ones_like(x), (bits - exponent).to(x.dtype))  # a power of two: exact
+    scale = pow2(bits - exponent)
     steps = torch.trunc(x * scale) if rounding == "toward_zero" else torch.round(x * scale)
     return steps / scale
 
