@@ -119,11 +119,16 @@ def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
             if not isinstance(grid[axis], list) or not grid[axis]:
                 raise ValueError(f"{path}: grid {i}, axis '{axis}' must be a non-empty list, got {grid[axis]!r}")
         axes = [a for a in (*AXES, *OPTIONAL_AXES) if a in grid]
-        runs += [run_spec(**dict(zip(axes, point))) for point in itertools.product(*(grid[a] for a in axes))]
+        for point in itertools.product(*(grid[a] for a in axes)):
+            try: runs.append(run_spec(**dict(zip(axes, point))))
+            except (ValueError, TypeError, KeyError) as e:  # e.g. seed: [x], an unknown optimizer
+                raise ValueError(f"{path}: grid {i}, run {dict(zip(axes, point))}: {e}") from None
     names = [r.name for r in runs]
     if len(set(names)) != len(names): raise ValueError(f"{path}: the grids repeat runs")
     runs = [replace(r, base=base, settings=settings) for r in runs]
-    for r in runs: r.config()  # fail before anything runs
+    for r in runs:  # fail before anything runs, naming the file and the run
+        try: r.config()
+        except (ValueError, TypeError) as e: raise ValueError(f"{path}: run {r.name}: {e}") from None
     return base, settings, runs
 
 # %% ../nbs/16_sweep.ipynb 12

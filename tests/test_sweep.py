@@ -237,3 +237,12 @@ def test_workers_die_with_their_sweep_and_ctrl_c_saves_every_running_run(tmp_pat
         if run.is_dir():
             steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
             assert steps == sorted(set(steps)) and steps[-1] == 39, run.name
+
+
+def test_a_bad_value_in_a_grid_is_named_with_its_file_and_run(tmp_path):
+    import pytest
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: e5m2_short.yaml\ngrids:\n"
+                     "  - {format: [bf16], optimizer: [adamw], placement: [uniform], seed: [x]}\n")
+    with pytest.raises(ValueError, match=r"s.yaml: grid 0, run .*'seed': 'x'.*invalid literal"):
+        load_sweep(sweep)
