@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -586,10 +587,14 @@ def seconds_left(self: Trainer) -> float:
     hooks say which steps will be full or light samples), each later evaluation at the mean of the later ones
     (the first compiles), and the loop's bookkeeping per step. A kind not seen yet counts as a plain step."""
     c, s, done = self.config, self.seconds, self.done_steps
+    if getattr(self, "_plan", None) is None:  # asked every step: the hooks are asked about each step once
+        self._plan = [self.planned_part(step) for step in range(c.max_steps)]
     mean = {part: getattr(s, part) / n for part, n in done.items() if n}
     plain = mean.get("plain_steps", mean.get("first_steps", 0.0))
-    left = sum(mean.get(self.planned_part(step), plain) for step in range(self.step, c.max_steps))
-    evaluations = sum(1 for k in range(self.step + 1, c.max_steps + 1) if k % c.eval_every == 0 or k == c.max_steps)
+    left = sum(mean.get(part, plain) * n for part, n in Counter(self._plan[self.step:]).items())
+    # evaluations after steps k = self.step + 1 .. max_steps: every eval_every-th, and the last
+    evaluations = (c.max_steps // c.eval_every - self.step // c.eval_every + (c.max_steps % c.eval_every != 0)
+                   if self.step < c.max_steps else 0)
     later = s.later_evaluations / (self.evaluations - 1) if self.evaluations > 1 else s.first_evaluation
     steps_done = sum(done.values())
     return left + evaluations * later + (c.max_steps - self.step) * s.bookkeeping / max(1, steps_done)
