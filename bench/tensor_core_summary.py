@@ -1,4 +1,4 @@
-"""The probe tables behind the tensor-core model (nbs/17_gemm.ipynb), from what `tensor_core_probe.py`
+"""The probe tables behind the tensor-core model (nbs/04_gemm.ipynb), from what `tensor_core_probe.py`
 recorded: where a small product beside 2^15 survives, the kernels cuBLASLt ran, and how many outputs
 of every recorded GEMM `altgrad.gemm.tensor_core_mm` reproduces bit for bit.
 
