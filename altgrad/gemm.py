@@ -12,10 +12,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .formats import FPFormat, get_format
+
 # %% auto 0
-__all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'TensorCore', 'tensor_core', 'exponent_of',
-           'field_exponent', 'pow2', 'cut', 'normalize', 'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors',
-           'matches']
+__all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'ACCUMULATIONS', 'ACCUMULATOR_KEYS', 'TORCH_FP8',
+           'BACKENDS', 'TensorCore', 'tensor_core', 'exponent_of', 'field_exponent', 'pow2', 'cut', 'normalize',
+           'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors', 'matches', 'Accumulation', 'accumulation',
+           'alignment_exponents', 'card_computes', 'accumulated_mm']
 
 # %% ../nbs/04_gemm.ipynb 5
 ROUNDINGS = ("toward_zero", "nearest")
@@ -32,6 +35,7 @@ class TensorCore:
     promote_every: int = 128  # split accumulation: elements of K between two FP32 adds
     checked: bool = False  # matched against the card's own outputs here
     source: str = ""
+    cuda_capability: tuple[int, int] | None = None  # the GPU whose torch._scaled_mm computes this
 
     def __post_init__(self):
         if self.rounding not in ROUNDINGS:
@@ -49,7 +53,10 @@ class TensorCore:
 
 TENSOR_CORES = {
     "h100": TensorCore(
-        "h100", checked=True, source="measured: bench/tensor_core_probe.py, nbs/04_gemm.ipynb"
+        "h100",
+        checked=True,
+        source="measured: bench/tensor_core_probe.py, nbs/04_gemm.ipynb",
+        cuda_capability=(9, 0),
     ),
     "b200": TensorCore(
         "b200", fraction_bits=25, source="literature (arXiv 2512.07004); group, promotion assumed"
@@ -138,6 +145,30 @@ def _splits(K: int, k_splits: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(start + per * tile, K)) for start in range(0, K, per * tile)]
 
 
+def _sum_products(
+    a: Tensor,
+    b: Tensor,
+    ea: Tensor,
+    eb: Tensor,
+    core: TensorCore,
+    promote: bool,
+    k_splits: int = 1,
+    rows_per_block: int | None = None,
+) -> Tensor:
+    """float64 a (M, K) @ b (K, N) as `accumulate` adds them, K cut into `k_splits` stretches
+    (reduced in FP32, in order), rows a block at a time (default: about 2^25 products). float32."""
+    rows = rows_per_block or max(1, 2**25 // max(1, b.shape[1] * core.group))
+    out = []
+    for r in range(0, a.shape[0], rows):
+        total = None
+        for start, stop in _splits(a.shape[1], k_splits, core.promote_every):
+            rs, ks = slice(r, r + rows), slice(start, stop)
+            part = accumulate(a[rs, ks], b[ks], ea[rs, ks], eb[ks], core, promote)
+            total = part if total is None else total + part
+        out.append(total)
+    return torch.cat(out)
+
+
 def tensor_core_mm(
     a: Tensor,
     b: Tensor,
@@ -164,20 +195,11 @@ def tensor_core_mm(
     if k_splits < 1:
         raise ValueError(f"k_splits must be at least 1, got {k_splits}")
     ea, eb = field_exponent(a), field_exponent(b)  # checks the dtypes too
-    av, bv = a.double(), b.double()
-    rows = rows_per_block or max(1, 2**25 // max(1, b.shape[1] * core.group))
-    out = []
-    for r in range(0, a.shape[0], rows):
-        total = None
-        for start, stop in _splits(a.shape[1], k_splits, core.promote_every):
-            rs, ks = slice(r, r + rows), slice(start, stop)
-            part = accumulate(av[rs, ks], bv[ks], ea[rs, ks], eb[ks], core, not fast_accum)
-            # the split-K reduction: FP32 adds in order
-            total = part if total is None else total + part
-        out.append(total)
+    av, bv, promote = a.double(), b.double(), not fast_accum
+    sums = _sum_products(av, bv, ea, eb, core, promote, k_splits, rows_per_block)
     scale_a, scale_b = (torch.as_tensor(s, dtype=torch.float32) for s in (scale_a, scale_b))
     alpha = scale_a * scale_b  # one FP32 product, as the epilogue computes it
-    return (torch.cat(out) * alpha.to(a.device)).to(out_dtype)
+    return (sums * alpha.to(a.device)).to(out_dtype)
 
 # %% ../nbs/04_gemm.ipynb 21
 def load_vectors(path) -> list[dict]:
@@ -206,3 +228,134 @@ def matches(case: dict, card: str | TensorCore = "h100") -> Tensor:
         case["k_splits"],
     )
     return ours.view(torch.int16 if out_dtype == torch.bfloat16 else torch.int32) == case["card"]
+
+# %% ../nbs/04_gemm.ipynb 26
+@dataclass(frozen=True)
+class Accumulation:
+    """How one GEMM adds its products: in FP32 (`core` None), or in `core`'s accumulator with C
+    promoted to an FP32 sum every `core.promote_every` elements of K (`promote`) or never (fast)."""
+
+    name: str
+    core: TensorCore | None = None
+    promote: bool = True
+
+
+ACCUMULATIONS = {
+    "fp32": Accumulation("fp32"),
+    "h100_fast": Accumulation("h100_fast", TENSOR_CORES["h100"], promote=False),
+    "h100_split": Accumulation("h100_split", TENSOR_CORES["h100"]),
+}
+ACCUMULATOR_KEYS = ("bits", "rounding", "promote_every", "group")
+
+
+def accumulation(spec: str | dict | Accumulation, where: str = "accumulation") -> Accumulation:
+    "The `Accumulation` of a name in `ACCUMULATIONS` or a mapping of `ACCUMULATOR_KEYS` (errors name `where`)."
+    if isinstance(spec, Accumulation):
+        return spec
+    if isinstance(spec, str) and spec in ACCUMULATIONS:
+        return ACCUMULATIONS[spec]
+    if not isinstance(spec, dict):
+        raise ValueError(
+            f"{where}: {spec!r} is not an accumulation; use one of {', '.join(ACCUMULATIONS)} "
+            f"or a mapping of {', '.join(ACCUMULATOR_KEYS)}"
+        )
+    unknown = sorted(set(spec) - set(ACCUMULATOR_KEYS))
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; use {', '.join(ACCUMULATOR_KEYS)}")
+    h100 = TENSOR_CORES["h100"]
+    bits, rounding = spec.get("bits", h100.fraction_bits), spec.get("rounding", h100.rounding)
+    group, every = spec.get("group", h100.group), spec.get("promote_every", h100.promote_every)
+    for key, value in (("bits", bits), ("group", group), ("promote_every", every)):
+        if (value is not None or key != "promote_every") and type(value) is not int:
+            raise ValueError(f"{where}.{key} must be a whole number, got {value!r}")
+    name = f"{bits}bit_{rounding}_" + ("fast" if every is None else f"every{every}")
+    name += "" if group == h100.group else f"_group{group}"
+    try:
+        core = TensorCore(name, group, bits, rounding, every or group, source="what-if")
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    return Accumulation(name, core, promote=every is not None)
+
+# %% ../nbs/04_gemm.ipynb 29
+def alignment_exponents(q: Tensor, fmt: FPFormat, scale) -> Tensor:
+    """The exponents the tensor core aligns a quantized operand's products by: each element's
+    floor(log2 |q|), subnormals at `fmt`'s smallest exponent, where q = codes / `scale` (a power of
+    two: 0-d, or broadcastable to q for block scales). `NO_EXPONENT` for zeros."""
+    shift = exponent_of(torch.as_tensor(scale, device=q.device).double())
+    e = exponent_of(q)
+    return torch.where(e == NO_EXPONENT, e, torch.maximum(e, fmt.emin - shift))
+
+# %% ../nbs/04_gemm.ipynb 32
+TORCH_FP8 = {"E4M3": torch.float8_e4m3fn, "E5M2": torch.float8_e5m2}  # formats the card multiplies
+BACKENDS = ("auto", "card", "model")
+
+
+def card_computes(
+    a: Tensor, b: Tensor, fmt_a: FPFormat, fmt_b: FPFormat, scales, acc: Accumulation
+) -> bool:
+    "Whether this GPU's `torch._scaled_mm` computes `acc` on these operands (see above)."
+    core = acc.core
+    return (
+        core is not None
+        and a.is_cuda
+        and TENSOR_CORES.get(core.name) is core
+        and core.cuda_capability == torch.cuda.get_device_capability(a.device)
+        and {fmt_a.name, fmt_b.name} <= set(TORCH_FP8)
+        and (fmt_a.name, fmt_b.name) != ("E5M2", "E5M2")
+        and all(torch.as_tensor(s).numel() == 1 for s in scales)
+        and a.shape[1] % 16 == 0
+        and b.shape[1] % 16 == 0
+    )
+
+
+def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
+    "torch._scaled_mm of the operands' codes: the card's own accumulator adds them."
+    sa, sb = (torch.as_tensor(s, device=a.device).reshape(()).float() for s in (scale_a, scale_b))
+    codes_a = (a.float() * sa).to(TORCH_FP8[fmt_a.name])  # exact: a holds codes / scale_a
+    codes_b = (b.float() * sb).to(TORCH_FP8[fmt_b.name]).t().contiguous().t()  # column-major
+    return torch._scaled_mm(
+        codes_a.contiguous(),
+        codes_b,
+        sa.reciprocal(),
+        sb.reciprocal(),
+        out_dtype=out_dtype,
+        use_fast_accum=not acc.promote,
+    )
+
+
+@torch.compiler.disable  # a loop over K of plain tensor code: eager, also inside a compiled region
+def _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
+    "The model on the operands' values, each aligned by `alignment_exponents`."
+    ea, eb = alignment_exponents(a, fmt_a, scale_a), alignment_exponents(b, fmt_b, scale_b)
+    return _sum_products(a.double(), b.double(), ea, eb, acc.core, acc.promote).to(out_dtype)
+
+
+def accumulated_mm(
+    a: Tensor,
+    b: Tensor,
+    scale_a,
+    scale_b,
+    fmt_a: FPFormat | str,
+    fmt_b: FPFormat | str,
+    acc: Accumulation,
+    out_dtype=torch.float32,
+    backend: str = "auto",
+) -> Tensor:
+    """a (M, K) @ b (K, N) in `out_dtype`, the products added as `acc` says. `a`, `b` hold the values
+    of quantized operands, codes / scale (formats `fmt_a`, `fmt_b`; scales powers of two, 0-d or
+    broadcastable to the operand). `backend`: 'card' (`torch._scaled_mm`, where `card_computes`),
+    'model' (any device), 'auto' (the card where it can). FP32 accumulation: the plain GEMM."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if acc.core is None:
+        return a.to(out_dtype) @ b.to(out_dtype)
+    fmt_a, fmt_b = get_format(fmt_a), get_format(fmt_b)
+    card = card_computes(a, b, fmt_a, fmt_b, (scale_a, scale_b), acc)
+    if backend == "card" and not card:
+        raise ValueError(
+            f"torch._scaled_mm on this device does not compute {acc.name} for {fmt_a.name} x "
+            f"{fmt_b.name} operands of shapes {tuple(a.shape)} @ {tuple(b.shape)}"
+        )
+    if card and backend != "model":
+        return _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
+    return _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)

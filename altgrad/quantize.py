@@ -17,9 +17,8 @@ from torch import Tensor
 from .formats import FPFormat, get_format
 
 # %% auto 0
-__all__ = ['ROUNDINGS', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'round_mantissa', 'accumulated_matmul',
-           'grid_tensor', 'code_index', 'Scaler', 'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize',
-           'fake_quant', 'quantize_grad']
+__all__ = ['ROUNDINGS', 'SCALE_ROUNDINGS', 'quantize', 'block_scales', 'block_quantize', 'grid_tensor', 'code_index', 'Scaler',
+           'CurrentScaling', 'DelayedScaling', 'MXScaling', 'scaled_quantize', 'fake_quant', 'quantize_grad']
 
 # %% ../nbs/03_quantize.ipynb 4
 ROUNDINGS = ("nearest", "stochastic")
@@ -302,34 +301,6 @@ def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_f
     return q.flatten(-2)[..., :n].to(x.dtype)
 
 # %% ../nbs/03_quantize.ipynb 38
-def round_mantissa(x: Tensor, bits: int, mode: str = "nearest") -> Tensor:
-    "float64 `x` rounded to `bits` mantissa bits (exponent unbounded): to nearest-even, or truncated toward zero."
-    if not 0 <= bits <= 52: raise ValueError(f"mantissa bits must be in 0..52, got {bits}")
-    if mode not in ("nearest", "truncate"): raise ValueError(f"mode must be 'nearest' or 'truncate', got {mode!r}")
-    drop = 52 - bits
-    if drop == 0: return x
-    bits64 = x.double().view(torch.int64)
-    if mode == "nearest": bits64 = bits64 + ((1 << (drop - 1)) - 1) + ((bits64 >> drop) & 1)
-    return (bits64 & ~((1 << drop) - 1)).view(torch.float64)
-
-# %% ../nbs/03_quantize.ipynb 40
-def accumulated_matmul(a: Tensor, b: Tensor, mantissa_bits: int = 14, promote_every: int = 128,
-                       mode: str = "nearest") -> Tensor:
-    """a @ b (a: (..., K), b: (K, N)) as a tensor core with a `mantissa_bits` accumulator that promotes its partial
-    sum to FP32 every `promote_every` elements of K; returns float32."""
-    K = a.shape[-1]
-    if b.shape[0] != K: raise ValueError(f"a has K={K} but b has {b.shape[0]} rows")
-    pad = (-K) % promote_every  # zero products change no partial sum
-    a64 = F.pad(a.double(), (0, pad)).unflatten(-1, (-1, promote_every))  # (..., chunks, promote_every)
-    b64 = F.pad(b.double(), (0, 0, 0, pad)).unflatten(0, (-1, promote_every))  # (chunks, promote_every, N)
-    partial = torch.zeros(*a64.shape[:-1], b.shape[-1], dtype=torch.float64, device=a.device)
-    for j in range(promote_every):  # one product per chunk at a time, as the accumulator sees them
-        partial = round_mantissa(partial + a64[..., j, None] * b64[:, j, :], mantissa_bits, mode)
-    total = torch.zeros(partial.shape[:-2] + partial.shape[-1:], dtype=torch.float32, device=a.device)
-    for chunk in partial.float().unbind(-2): total = total + chunk  # promotion: FP32 adds, in order
-    return total
-
-# %% ../nbs/03_quantize.ipynb 45
 _GRIDS: dict = {}
 
 
@@ -339,7 +310,7 @@ def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
-# %% ../nbs/03_quantize.ipynb 47
+# %% ../nbs/03_quantize.ipynb 40
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
     `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
@@ -347,7 +318,7 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
 
-# %% ../nbs/03_quantize.ipynb 51
+# %% ../nbs/03_quantize.ipynb 44
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
@@ -355,7 +326,7 @@ def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) ->
     if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
     return torch.where((amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale))
 
-# %% ../nbs/03_quantize.ipynb 53
+# %% ../nbs/03_quantize.ipynb 46
 class Scaler(nn.Module):
     "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
 
@@ -368,7 +339,7 @@ class Scaler(nn.Module):
         self.record(x.detach())
         return quant(x * scale) / scale
 
-# %% ../nbs/03_quantize.ipynb 55
+# %% ../nbs/03_quantize.ipynb 48
 class CurrentScaling(Scaler):
     "Per-tensor scale from the tensor's own amax."
 
@@ -378,7 +349,7 @@ class CurrentScaling(Scaler):
 
     def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
-# %% ../nbs/03_quantize.ipynb 57
+# %% ../nbs/03_quantize.ipynb 50
 class DelayedScaling(Scaler):
     "Per-tensor scale from the max over an amax history, as Transformer Engine's delayed scaling."
 
@@ -399,7 +370,7 @@ class DelayedScaling(Scaler):
         amax = x.abs().amax().float().to(self.amax_history.device)
         self.amax_history.copy_(torch.cat([amax.reshape(1), self.amax_history[:-1]]))
 
-# %% ../nbs/03_quantize.ipynb 59
+# %% ../nbs/03_quantize.ipynb 52
 class MXScaling(Scaler):
     "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
 
@@ -413,7 +384,7 @@ class MXScaling(Scaler):
         into, _ = block_scales(padded, fmt, self.block_size, "E8M0", self.scale_rounding)
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
-# %% ../nbs/03_quantize.ipynb 61
+# %% ../nbs/03_quantize.ipynb 54
 def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                     saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
@@ -421,7 +392,7 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
     return quant(x) if scaler is None else scaler(x, fmt, quant)
 
-# %% ../nbs/03_quantize.ipynb 64
+# %% ../nbs/03_quantize.ipynb 57
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
@@ -432,7 +403,7 @@ class _FakeQuant(torch.autograd.Function):
     def backward(ctx, grad):
         return grad, None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 65
+# %% ../nbs/03_quantize.ipynb 58
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scaler, rounding, saturate):
@@ -443,7 +414,7 @@ class _QuantizeGrad(torch.autograd.Function):
     def backward(ctx, grad):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
-# %% ../nbs/03_quantize.ipynb 66
+# %% ../nbs/03_quantize.ipynb 59
 def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                saturate: bool = True) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
@@ -454,7 +425,7 @@ def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rou
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
-# %% ../nbs/03_quantize.ipynb 68
+# %% ../nbs/03_quantize.ipynb 61
 def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
                   saturate: bool = True) -> Tensor:
     """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless

@@ -7,8 +7,7 @@ by the Trainer as a study run is. `torchao_mxfp8` is the reference point the rec
 linear (`mx_mm`, E4M3 in blocks of 32 along each GEMM's contraction axis, floor scales) in its emulated mode with
 torch's dim0/dim1 casts, on every linear layer but the lm_head (as our block recipes). The timed region of a step is
 forward, backward, gradient clipping and the optimizer step (Trainer.train_step's step_ms); no step samples
-diagnostics (diagnostic_interval set past the run). `--accumulation` also times one emulated reduced-precision
-accumulation GEMM (accumulated_matmul) beside the plain GEMM of the same shape.
+diagnostics (diagnostic_interval set past the run).
 """
 import argparse
 import json
@@ -22,7 +21,6 @@ import torch.nn as nn
 import yaml
 
 from altgrad.config import load_config
-from altgrad.quantize import accumulated_matmul
 from altgrad.train import Trainer, build_model, prepare_data
 from report import publish
 
@@ -55,23 +53,6 @@ def torchao_model(config):
     return model
 
 
-def time_accumulation(batch: int, block: int = 256, n_embd: int = 384) -> list[dict]:
-    "One MLP up-projection GEMM (tokens x 384 @ 384 x 1536): plain float32 vs a 14-bit accumulator promoted every 128."
-    a = torch.randn(batch * block, n_embd, device="cuda")
-    b = torch.randn(n_embd, 4 * n_embd, device="cuda")
-    rows = []
-    for name, fn in (("float32 GEMM", lambda: a @ b), ("accumulated_matmul(14 bits, promote every 128)",
-                                                       lambda: accumulated_matmul(a, b, 14, 128))):
-        for _ in range(2): fn()
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        for _ in range(5): fn()
-        torch.cuda.synchronize()
-        rows.append(dict(gemm=name, shape=f"{batch * block}x{n_embd} @ {n_embd}x{4 * n_embd}",
-                         ms=(time.perf_counter() - started) / 5 * 1e3))
-    return rows
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-path", required=True)
@@ -81,7 +62,6 @@ def main():
                         help="recipe names, format shorthands, YAML mappings, or torchao_mxfp8")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--accumulation", action="store_true")
     parser.add_argument("--compile-mode", default=load_config().compile_mode, help="torch.compile mode of every row")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp()
@@ -129,12 +109,6 @@ def main():
         else: lines.append(f"| {r['batch']}x256 | {r['recipe']} | {r['ms_per_step']:.2f} | {r['tokens_per_s']:,.0f} | "
                            f"{r.get('ratio_to_bf16', float('nan')):.2f} | {r['ms_spread'][0]:.2f}..{r['ms_spread'][1]:.2f} | "
                            f"{r['peak_mem_gb']:.1f} |")
-    if args.accumulation:
-        accumulation = time_accumulation(args.batches[0])
-        lines += ["", "Reduced-precision accumulation, emulated (float64 partial sums rounded after every product; one "
-                  "GEMM, not part of any recipe's step):", "", "| GEMM | shape | ms |", "|---|---|---|"]
-        lines += [f"| {a['gemm']} | {a['shape']} | {a['ms']:.2f} |" for a in accumulation]
-        rows += accumulation
     text = "\n".join(lines) + "\n"
     publish(text, args.out, "train_step", rows)
 
