@@ -17,13 +17,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .formats import FPFormat, get_format
+from .gemm import ACCUMULATIONS, Accumulation, accumulated_mm
 from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler, _amax_scale,
                               _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
 
 # %% auto 0
-__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT', 'OPERAND_ROLES', 'quant_stats',
-           'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'linear', 'AlignedLinear',
-           'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers', 'store_weights_on_grid']
+__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'GEMMS', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT', 'OPERAND_ROLES',
+           'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'linear',
+           'AlignedLinear', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers',
+           'store_weights_on_grid']
 
 # %% ../nbs/05_layers.ipynb 4
 def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
@@ -95,6 +97,7 @@ def _count_cuda(x: Tensor, q: Tensor, scale: Tensor | None, max_finite: float, b
 CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
 PER_TENSOR_SCALINGS = ("none", "current", "delayed")
 ROLES = ("weight", "activation", "grad")
+GEMMS = dict(forward=("forward_x", "forward_w"), dgrad=("dgrad_dy", "dgrad_w"), wgrad=("wgrad_dy", "wgrad_x"))
 NOT_QUANTIZED = "bf16"  # the one name AltGrad writes for a tensor, layer or recipe left unquantized (run in the run's dtype)
 
 
@@ -130,10 +133,17 @@ class Cast:
     @property
     def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
 
+    @property
+    def power_of_two_scales(self) -> bool:
+        "Quantized, every value a code times a power of two (per-tensor scales, E8M0 block scales)."
+        return self.format is not None and (self.per_tensor or (_scale_format(self.scale_format) is None
+                                                                and not self.tensor_scale))
+
 # %% ../nbs/05_layers.ipynb 10
 @dataclass(frozen=True)
 class GemmRecipe:
-    "The casts of the six operands of a linear layer's three GEMMs, and the Hadamard transform of the wgrad GEMM."
+    """The casts of the six operands of a linear layer's three GEMMs, the Hadamard transform of the wgrad GEMM,
+    and how each GEMM adds its products (`accumulation`: forward, dgrad, wgrad; `altgrad.gemm`)."""
     forward_x: Cast = Cast()
     forward_w: Cast = Cast()
     dgrad_dy: Cast = Cast()
@@ -142,12 +152,20 @@ class GemmRecipe:
     wgrad_x: Cast = Cast()
     hadamard: bool = False
     hadamard_seed: int = 0
+    accumulation: tuple[Accumulation, Accumulation, Accumulation] = (ACCUMULATIONS["fp32"],) * 3
 
     def __post_init__(self):
         for name in ("dgrad_dy", "wgrad_dy"):
             if getattr(self, name).scaling == "delayed":
                 raise ValueError(f"{name}: a gradient's amax is known only in its backward pass, so gradients are "
                                  "scaled by their current amax: use scaling 'current'")
+        for gemm, acc in zip(GEMMS, self.accumulation):
+            for operand in GEMMS[gemm]:
+                cast = getattr(self, operand)
+                if acc.core is not None and not cast.power_of_two_scales:
+                    raise ValueError(f"{operand}: accumulation {acc.name!r} in the {gemm} GEMM needs both operands "
+                                     "quantized with power-of-two scales (per tensor, or E8M0 block scales); "
+                                     f"this one is {'not quantized' if cast.format is None else cast}")
 
     @classmethod
     def per_tensor(cls, weight: str | None = None, activation: str | None = None, grad: str | None = None,
@@ -177,9 +195,11 @@ def quantizes(self: GemmRecipe) -> bool: return any(c.format is not None for c i
 # %% ../nbs/05_layers.ipynb 18
 @patch(as_prop=True)
 def shares_casts(self: GemmRecipe) -> bool:
-    "Every tensor is cast alike, one scale per tensor, in each GEMM that reads it: it can be cast once for all."
+    """Every tensor is cast alike, one scale per tensor, in each GEMM that reads it, and every GEMM adds in FP32:
+    each tensor can be cast once for all, and the GEMMs are plain ones."""
     return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
-            and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts))
+            and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts)
+            and all(acc.core is None for acc in self.accumulation))
 
 # %% ../nbs/05_layers.ipynb 20
 def _as_blocks(t: Tensor, cast: Cast, axis: int):
@@ -234,11 +254,14 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
 
 # %% ../nbs/05_layers.ipynb 30
-def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None) -> Tensor:
+def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None,
+                 with_scale: bool = False) -> Tensor | tuple[Tensor, Tensor | None]:
     """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
     multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
-    is given the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps)."""
-    if cast.format is None: return t
+    is given the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps).
+    `with_scale`: (values, the multiplier that put them on the grid: 0-d, or one per element for block scales;
+    None when not quantized), as an accumulation model needs them."""
+    if cast.format is None: return (t, None) if with_scale else t
     fmt = get_format(cast.format)
     if cast.per_tensor:
         s = None if cast.scaling == "none" else (
@@ -246,18 +269,33 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
         q = quantize(t if s is None else t * s, fmt, cast.rounding)
         q = q if s is None else q / s
         if record is not None: record(quant_stats(t, q, s, fmt))
-        return q
+        return (q, torch.ones((), device=t.device) if s is None else s) if with_scale else q
     options = dict(scale_format=cast.scale_format, scale_rounding=cast.scale_rounding, tensor_scale=cast.tensor_scale)
     blocks, undo = _as_blocks(t, cast, axis)
     size = blocks.shape[-1]
     q = block_quantize(blocks, fmt, size, rounding=cast.rounding, **options)
+    if record is not None or with_scale: into, _ = block_scales(blocks, fmt, size, **options)
     if record is not None:
-        into, _ = block_scales(blocks, fmt, size, **options)
         counts = quant_stats(blocks.unsqueeze(-2), q.unsqueeze(-2), into, fmt)
         record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
-    return undo(q)
+    if not with_scale: return undo(q)
+    return undo(q), undo(into.reshape(*blocks.shape[:-1], 1).expand(blocks.shape))  # one per block, spread
 
 # %% ../nbs/05_layers.ipynb 32
+def _gemm(a: Tensor, sa: Tensor | None, cast_a: Cast, b: Tensor, sb: Tensor | None, cast_b: Cast,
+          acc: Accumulation, dtype: torch.dtype) -> Tensor:
+    """a @ b in `dtype`, from quantized operands and their scales (`cast_operand(..., with_scale=True)`): a plain
+    GEMM, or with a tensor core's accumulator (`accumulated_mm`) while both operands are quantized (an FP32
+    reference pass unquantizes them, and then the GEMM is plain too)."""
+    if acc.core is None or cast_a.format is None or cast_b.format is None: return a.to(dtype) @ b.to(dtype)
+    return accumulated_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
+
+
+def _t(scale: Tensor | None) -> Tensor | None:
+    "The scale of a transposed operand (a per-tensor scale stays as it is)."
+    return scale if scale is None or scale.dim() == 0 else scale.t()
+
+
 class _GemmLinear(torch.autograd.Function):
     "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
 
@@ -271,9 +309,9 @@ class _GemmLinear(torch.autograd.Function):
         device = x.device.type
         ctx.dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
                      else torch.promote_types(x.dtype, weight.dtype))
-        xq = cast_operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"))
-        wq = cast_operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"))
-        y = xq.to(ctx.dtype) @ wq.to(ctx.dtype).t()
+        xq, sx = cast_operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"), True)
+        wq, sw = cast_operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"), True)
+        y = _gemm(xq, sx, recipe.forward_x, wq.t(), _t(sw), recipe.forward_w, recipe.accumulation[0], ctx.dtype)
         return y if bias is None else y + bias.to(ctx.dtype)
 
     @staticmethod
@@ -283,12 +321,14 @@ class _GemmLinear(torch.autograd.Function):
         fmt = r.dgrad_dy.format or r.wgrad_dy.format
         s_dy = (ctx.grad_scaler.scale_for(dy, get_format(fmt)) if ctx.grad_scaler is not None and fmt else None)
         record = ctx.layer._recorder
-        dy_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"))
-        dx = dy_dgrad.to(dtype) @ cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w")).to(dtype)
+        dy_dgrad, s_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"), True)
+        wq, sw = cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"), True)
+        dx = _gemm(dy_dgrad, s_dgrad, r.dgrad_dy, wq, sw, r.dgrad_w, r.accumulation[1], dtype)
         a, b = dy, x
         if r.hadamard: a, b = _rotate(a, ctx.layer.hadamard), _rotate(b, ctx.layer.hadamard)
-        dw = (cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy")).to(dtype).t()
-              @ cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x")).to(dtype))
+        aq, sa = cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy"), True)
+        bq, sb = cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x"), True)
+        dw = _gemm(aq.t(), _t(sa), r.wgrad_dy, bq, sb, r.wgrad_x, r.accumulation[2], dtype)
         # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
@@ -449,18 +489,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/05_layers.ipynb 62
+# %% ../nbs/05_layers.ipynb 64
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-# %% ../nbs/05_layers.ipynb 64
+# %% ../nbs/05_layers.ipynb 66
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-# %% ../nbs/05_layers.ipynb 66
+# %% ../nbs/05_layers.ipynb 68
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -475,7 +515,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-# %% ../nbs/05_layers.ipynb 68
+# %% ../nbs/05_layers.ipynb 70
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

@@ -17,7 +17,8 @@ import torch.nn as nn
 
 from .files import load_yaml
 from .formats import get_format
-from .layers import NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
+from .gemm import ACCUMULATIONS, accumulation
+from .layers import GEMMS, NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
 
 # %% auto 0
 __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST_TYPES', 'known_recipes', 'match_layer', 'Recipe',
@@ -27,9 +28,8 @@ __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST
 RECIPE_DIR = (Path(__file__).resolve().parent.parent / "configs" / "recipes" if "__file__" in globals()
               else Path("../configs/recipes").resolve())  # run as a notebook, from nbs/
 HIGH_PRECISION = (NOT_QUANTIZED, "fp32", "none")  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
-RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "layers")
-GEMM_OPERANDS = {"forward": ("forward_x", "forward_w"), "dgrad": ("dgrad_dy", "dgrad_w"), "wgrad": ("wgrad_dy", "wgrad_x"),
-                 **{op.replace("_", "."): (op,) for op in OPERAND_ROLES}}
+RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "accumulation", "layers")
+GEMM_OPERANDS = {**GEMMS, **{op.replace("_", "."): (op,) for op in OPERAND_ROLES}}
 CAST_TYPES = {f.name: {"format": (str, type(None)), "tensor_scale": (bool,)}.get(f.name, (int,) if f.type == "int" else (str,))
               for f in fields(Cast)}
 _SHORTHAND = re.compile(r"^E\d+M\d+(/E\d+M\d+)?$", re.IGNORECASE)
@@ -88,6 +88,18 @@ def _cast_fields(value, where: str) -> dict:
     return {k: None if k == "format" and v is not None and v.lower() in HIGH_PRECISION else v for k, v in value.items()}
 
 # %% ../nbs/06_recipes.ipynb 15
+def _accumulations(value, where: str) -> dict:
+    """{GEMM: Accumulation} of a recipe's `accumulation`: one for every GEMM (a name such as h100_split, or an
+    accumulator's mapping), or a mapping of GEMMs (forward, dgrad, wgrad) to those."""
+    per_gemm = isinstance(value, dict) and bool(set(value) & set(GEMMS))
+    if per_gemm and set(value) - set(GEMMS):
+        raise ValueError(f"config key '{where}': give either GEMMs ({', '.join(GEMMS)}) or an accumulator's keys, "
+                         f"not both: {sorted(value)}")
+    if not per_gemm:
+        return dict.fromkeys(GEMMS, accumulation(value, f"config key '{where}'"))
+    return {gemm: accumulation(v, f"config key '{where}.{gemm}'") for gemm, v in value.items()}
+
+# %% ../nbs/06_recipes.ipynb 17
 def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict:
     "The merged mapping of `spec` (a name or a mapping) on its base, or on `onto` (a layer's override)."
     if isinstance(spec, str): return _named(spec, where, seen)
@@ -114,6 +126,8 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
             raise ValueError(f"config key '{where}.gemms': unknown GEMM {gemm!r}{_suggest(gemm, GEMM_OPERANDS)}; use {', '.join(GEMM_OPERANDS)}")
         for operand in GEMM_OPERANDS[gemm]:
             merged["gemms"][operand] = {**merged["gemms"].get(operand, {}), **_cast_fields(value, f"{where}.gemms.{gemm}")}
+    if "accumulation" in spec:
+        merged["accumulation"] = {**merged.get("accumulation", {}), **_accumulations(spec["accumulation"], f"{where}.accumulation")}
     for key, kind in (("hadamard", bool), ("hadamard_seed", int)):
         if key in spec:
             if not isinstance(spec[key], kind) or (kind is int and isinstance(spec[key], bool)):
@@ -125,12 +139,12 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
     merged["layers"].update(layers)
     return merged
 
-# %% ../nbs/06_recipes.ipynb 18
+# %% ../nbs/06_recipes.ipynb 20
 def match_layer(name: str, patterns) -> str | None:
     "The first pattern that matches module `name` exactly or as a dotted suffix."
     return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
 
-# %% ../nbs/06_recipes.ipynb 20
+# %% ../nbs/06_recipes.ipynb 22
 def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     "The typed GemmRecipe of a merged mapping; a Cast's own error is given with the key it came from."
     def cast(fields: dict, key: str) -> Cast:
@@ -140,10 +154,12 @@ def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
     gemms = merged.get("gemms") or {}
     operands = {op: roles[role] if op not in gemms else cast({**merged[role], **gemms[op]}, f"{where}.gemms.{op.replace('_', '.')}")
                 for op, role in OPERAND_ROLES.items()}
-    try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0))
+    accumulations = tuple(merged.get("accumulation", {}).get(gemm, ACCUMULATIONS["fp32"]) for gemm in GEMMS)
+    try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0),
+                           accumulation=accumulations)
     except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
 
-# %% ../nbs/06_recipes.ipynb 22
+# %% ../nbs/06_recipes.ipynb 24
 @dataclass(frozen=True)
 class Recipe:
     "A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer pattern."
@@ -172,7 +188,7 @@ class Recipe:
         "The recipe's name in tables, for block-scaled recipes; None for per-tensor ones (named by their formats)."
         return None if self.per_tensor else self.name.upper()
 
-# %% ../nbs/06_recipes.ipynb 24
+# %% ../nbs/06_recipes.ipynb 26
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
     "The `Recipe` of a config's `recipe` value (a name, a format shorthand, or a mapping); errors name the key."
     merged = _merge(spec, where)
@@ -184,12 +200,12 @@ def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
         name += "+" + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return Recipe(name, merged.get("description", ""), _gemm_recipe(merged, where), layers)
 
-# %% ../nbs/06_recipes.ipynb 30
+# %% ../nbs/06_recipes.ipynb 32
 def layer_kind(name: str) -> str:
     "attn, mlp or lm_head for a linear layer's module name (the part of the model a layer belongs to)."
     return "lm_head" if name.endswith("lm_head") else name.split(".")[-2]
 
-# %% ../nbs/06_recipes.ipynb 32
+# %% ../nbs/06_recipes.ipynb 34
 @dataclass(frozen=True)
 class Placement:
     "Which GemmRecipe each linear layer of a model got."
@@ -203,7 +219,7 @@ class Placement:
     @property
     def quantized(self) -> bool: return any(g.quantizes for g in self.layers.values())
 
-# %% ../nbs/06_recipes.ipynb 34
+# %% ../nbs/06_recipes.ipynb 36
 def quantize_model(model: nn.Module, recipe: Recipe | str | dict) -> Placement:
     "Swap each nn.Linear of `model` for a QuantizedLinear with its layer's recipe."
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
