@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,7 @@ from .formats import FPFormat, get_format
 __all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'ACCUMULATIONS', 'ACCUMULATOR_KEYS', 'TORCH_FP8',
            'BACKENDS', 'TensorCore', 'tensor_core', 'exponent_of', 'field_exponent', 'pow2', 'cut', 'normalize',
            'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors', 'matches', 'Accumulation', 'accumulation',
-           'alignment_exponents', 'card_computes', 'accumulated_mm']
+           'alignment_exponents', 'gemm_backend', 'card_computes', 'accumulated_mm']
 
 # %% ../nbs/04_gemm.ipynb 5
 ROUNDINGS = ("toward_zero", "nearest")
@@ -288,6 +290,20 @@ def alignment_exponents(q: Tensor, fmt: FPFormat, scale) -> Tensor:
 # %% ../nbs/04_gemm.ipynb 32
 TORCH_FP8 = {"E4M3": torch.float8_e4m3fn, "E5M2": torch.float8_e5m2}  # formats the card multiplies
 BACKENDS = ("auto", "card", "model")
+_backend = "auto"  # what `accumulated_mm` uses when not told: set by `gemm_backend`
+
+
+@contextmanager
+def gemm_backend(name: str):
+    "Within the block, `accumulated_mm` computes with backend `name` unless a call names its own."
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    previous, _backend = _backend, name
+    try:
+        yield
+    finally:
+        _backend = previous
 
 
 def card_computes(
@@ -326,6 +342,8 @@ def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
 @torch.compiler.disable  # a loop over K of plain tensor code: eager, also inside a compiled region
 def _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
     "The model on the operands' values, each aligned by `alignment_exponents`."
+    if a.is_cuda:
+        warnings.warn(f"accumulation {acc.name} of {fmt_a.name} x {fmt_b.name} runs the model: slow on a GPU")
     ea, eb = alignment_exponents(a, fmt_a, scale_a), alignment_exponents(b, fmt_b, scale_b)
     return _sum_products(a.double(), b.double(), ea, eb, acc.core, acc.promote).to(out_dtype)
 
@@ -339,12 +357,14 @@ def accumulated_mm(
     fmt_b: FPFormat | str,
     acc: Accumulation,
     out_dtype=torch.float32,
-    backend: str = "auto",
+    backend: str | None = None,
 ) -> Tensor:
     """a (M, K) @ b (K, N) in `out_dtype`, the products added as `acc` says. `a`, `b` hold the values
     of quantized operands, codes / scale (formats `fmt_a`, `fmt_b`; scales powers of two, 0-d or
     broadcastable to the operand). `backend`: 'card' (`torch._scaled_mm`, where `card_computes`),
-    'model' (any device), 'auto' (the card where it can). FP32 accumulation: the plain GEMM."""
+    'model' (any device), 'auto' (the card where it can); default: `gemm_backend`'s, else 'auto'.
+    FP32 accumulation: the plain GEMM."""
+    backend = backend or _backend
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if acc.core is None:

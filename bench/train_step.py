@@ -1,4 +1,4 @@
-"""Simulated low-precision training vs BF16 on a GPU: ms/step and tokens/s of the 6L/384 GPT, compiled.
+"""Simulated low-precision training vs BF16 on a GPU: ms/step and tokens/s of a GPT (the study's 6L/384), compiled.
 
 Run from the repository root on a CUDA machine:
     python bench/train_step.py --data-path CORPUS.txt.gz [--out DIR] [--batches 64] [--recipes bf16 fp8_tensor ...]
@@ -62,11 +62,14 @@ def main():
                         help="recipe names, format shorthands, YAML mappings, or torchao_mxfp8")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--model", default="6:6:384", help="n_layer:n_head:n_embd (the study's: 6:6:384)")
     parser.add_argument("--compile-mode", default=load_config().compile_mode, help="torch.compile mode of every row")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp()
+    n_layer, n_head, n_embd = map(int, args.model.split(":"))
     base = dict(data_source="text", data_path=args.data_path, device="cuda", max_steps=10 ** 6, warmup_steps=10,
-                compile_mode=args.compile_mode, diagnostic_interval=10 ** 9, checkpoint_dir=scratch)
+                compile_mode=args.compile_mode, diagnostic_interval=10 ** 9, checkpoint_dir=scratch,
+                n_layer=n_layer, n_head=n_head, n_embd=n_embd)
     data = prepare_data(load_config(**base))
     rows = []
     for batch in args.batches:
@@ -97,7 +100,7 @@ def main():
         bf16 = next((b for b in rows if b["batch"] == r["batch"] and b["recipe"] == "bf16" and "error" not in b), None)
         if bf16 and "error" not in r: r["ratio_to_bf16"] = r["ms_per_step"] / bf16["ms_per_step"]
     lines = [f"# Training step on {torch.cuda.get_device_name()}", "",
-             f"torch {torch.__version__}; 6L/384 GPT, block 256, bf16 autocast, blocks and head compiled as regions "
+             f"torch {torch.__version__}; {n_layer}L/{n_embd} GPT, block 256, bf16 autocast, blocks and head compiled as regions "
              f"(mode {args.compile_mode}), fused AdamW. Median of {args.steps} steps after {args.warmup} warm-up "
              "steps. Rows are recipes (configs/recipes/; `E5M2`: every linear layer including the lm_head, per-tensor "
              "scales); the named hardware recipes keep the lm_head in BF16. `torchao_mxfp8`: torchao's emulated "
@@ -110,7 +113,7 @@ def main():
                            f"{r.get('ratio_to_bf16', float('nan')):.2f} | {r['ms_spread'][0]:.2f}..{r['ms_spread'][1]:.2f} | "
                            f"{r['peak_mem_gb']:.1f} |")
     text = "\n".join(lines) + "\n"
-    publish(text, args.out, "train_step", rows)
+    publish(text, args.out, f"train_step_{n_layer}x{n_embd}", rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""A recipe's GEMMs with the H100's accumulation: the card (`torch._scaled_mm`) against the model, on a GPU.
+
+- `shapes`: every GEMM shape a linear layer of the study model (6L/384) and of a 12 x 1024 model runs for 8192
+  tokens (forward, dgrad, wgrad), with the operand formats fp8_current_h100 gives them (E4M3 x E4M3 forward,
+  E5M2 x E4M3 in both backward GEMMs) and both accumulation modes, bfloat16 out: the cuBLASLt kernels, and the
+  first 256 rows of the card's output against the model's (rows are independent), bit for bit; where they differ
+  and cuBLASLt split K, the split count that matches.
+- `step0`: one forward and backward pass of the study model (batch 32 x 256, random tokens, bf16 autocast) with
+  fp8_current_h100, its GEMMs once on the card and once in the model: every gradient compared bit for bit; and how
+  far fp8_current (FP32 accumulation) and BF16 are from it (relative L2 per parameter, median and range).
+
+    python bench/accumulation_check.py --out $OUT
+"""
+
+import argparse, json, os, statistics, sys, time, warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from report import publish
+from altgrad.gemm import ACCUMULATIONS, accumulated_mm, gemm_backend, tensor_core_mm, TORCH_FP8
+from altgrad.model import GPT, GPTConfig
+from altgrad.recipes import quantize_model
+
+warnings.filterwarnings("ignore", message="accumulation .* runs the model")
+
+
+def kernels_of(run):
+    "run()'s output and the CUDA kernels it launched."
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        out = run()
+        torch.cuda.synchronize()
+    names = {e.name for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA}
+    return out, sorted(n[:90] for n in names)
+
+
+def operand(shape, fmt, seed):
+    "Values of a quantized operand: Gaussian codes of `fmt` over a power-of-two scale, and the scale."
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    codes = (torch.randn(shape, generator=g, device="cuda") * 40).to(TORCH_FP8[fmt])
+    scale = torch.tensor(2.0 ** (seed % 7 - 3), device="cuda")
+    return codes.float() / scale, scale
+
+
+def bits(x):
+    return x.view(torch.int16 if x.dtype == torch.bfloat16 else torch.int32)
+
+
+def shapes(rows: int = 256) -> list[dict]:
+    out, seed = [], 0
+    for model, d in (("6L/384", 384), ("12L/1024", 1024)):
+        tokens = 8192
+        for layer, (fan_in, fan_out) in dict(c_attn=(d, 3 * d), attn_proj=(d, d), c_fc=(d, 4 * d),
+                                             mlp_proj=(4 * d, d)).items():
+            gemms = dict(forward=((tokens, fan_in, fan_out), "E4M3", "E4M3"),
+                         dgrad=((tokens, fan_out, fan_in), "E5M2", "E4M3"),
+                         wgrad=((fan_out, tokens, fan_in), "E5M2", "E4M3"))
+            for gemm, ((M, K, N), fa, fb) in gemms.items():
+                seed += 2
+                (a, sa), (b, sb) = operand((M, K), fa, seed), operand((K, N), fb, seed + 1)
+                for mode in ("h100_fast", "h100_split"):
+                    acc = ACCUMULATIONS[mode]
+                    card, names = kernels_of(lambda: accumulated_mm(a, b, sa, sb, fa, fb, acc, torch.bfloat16,
+                                                                    backend="card"))
+                    ours = accumulated_mm(a[:rows], b, sa, sb, fa, fb, acc, torch.bfloat16, backend="model")
+                    same = int((bits(ours) == bits(card[:rows])).sum())
+                    r = dict(model=model, layer=layer, gemm=gemm, M=M, K=K, N=N, mode=mode, kernels=names,
+                             outputs=ours.numel(), identical=same, k_splits=1)
+                    if same != ours.numel() and any("splitK" in n for n in names):
+                        ca, cb = (a[:rows] * sa).to(TORCH_FP8[fa]), (b * sb).to(TORCH_FP8[fb])
+                        for k in range(2, 17):
+                            alt = tensor_core_mm(ca, cb, 1 / sa, 1 / sb, torch.bfloat16, mode == "h100_fast",
+                                                 k_splits=k)
+                            hit = int((bits(alt) == bits(card[:rows])).sum())
+                            if hit > r["identical"]: r.update(identical=hit, k_splits=k)
+                    out.append(r)
+                    print(json.dumps({k: v for k, v in r.items() if k != "kernels"}), flush=True)
+    return out
+
+
+def gradients(recipe: str, backend: str, tokens, seed: int = 0) -> dict:
+    "Every parameter's gradient after one forward and backward pass of the study model."
+    torch.manual_seed(seed)
+    model = GPT(GPTConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, vocab_size=50304)).cuda()
+    if recipe != "bf16": quantize_model(model, recipe)
+    with gemm_backend(backend), torch.autocast("cuda", torch.bfloat16):
+        _, loss = model(tokens[:, :-1], tokens[:, 1:])
+        loss.backward()
+    return {"loss": loss.detach()} | {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+def step0() -> dict:
+    tokens = torch.randint(0, 50257, (32, 257), generator=torch.Generator().manual_seed(1)).cuda()
+    started = time.perf_counter()
+    card = gradients("fp8_current_h100", "card", tokens)
+    card_s = time.perf_counter() - started
+    started = time.perf_counter()
+    model = gradients("fp8_current_h100", "model", tokens)
+    model_s = time.perf_counter() - started
+    names = [n for n in card if n != "loss"]
+    same = {n: int((bits(card[n]) == bits(model[n])).sum()) for n in names}
+    result = dict(parameters=len(names), identical_parameters=sum(same[n] == card[n].numel() for n in names),
+                  identical_values=sum(same.values()), values=sum(card[n].numel() for n in names),
+                  loss_card=card["loss"].item(), loss_model=model["loss"].item(), seconds_card=card_s,
+                  seconds_model=model_s, differing=[n for n in names if same[n] != card[n].numel()][:20])
+    for other in ("fp8_current", "bf16"):
+        grads = gradients(other, "auto", tokens)
+        rel = [((grads[n].float() - card[n].float()).norm() / card[n].float().norm()).item() for n in names
+               if card[n].float().norm() > 0]
+        result[f"rel_l2_{other}"] = dict(median=statistics.median(rel), min=min(rel), max=max(rel))
+    print(json.dumps(result), flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path)
+    p.add_argument("--parts", nargs="+", default=["shapes", "step0"])
+    args = p.parse_args()
+    rows = shapes() if "shapes" in args.parts else []
+    s0 = step0() if "step0" in args.parts else None
+    lines = [f"# A recipe's GEMMs with the H100's accumulation: card against model on {torch.cuda.get_device_name()}",
+             "", f"torch {torch.__version__}; written by `bench/accumulation_check.py`.", ""]
+    if rows:
+        lines += ["## Every GEMM shape of two models' linear layers (8192 tokens), bfloat16 out: first 256 rows",
+                  "", "| model | layer | GEMM | M x K x N | accumulation | identical | outputs | k_splits | kernel |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {r['layer']} | {r['gemm']} | {r['M']}x{r['K']}x{r['N']} | {r['mode']} | "
+                  f"{r['identical']} | {r['outputs']} | {r['k_splits']} | {' + '.join(r['kernels'])[:80]} |"
+                  for r in rows]
+        lines += ["", f"Identical: {sum(r['identical'] for r in rows)} of {sum(r['outputs'] for r in rows)} outputs.",
+                  ""]
+    if s0:
+        lines += ["## One training step of the study model, fp8_current_h100: GEMMs on the card vs in the model", "",
+                  f"- gradients identical bit for bit: {s0['identical_parameters']} of {s0['parameters']} parameters, "
+                  f"{s0['identical_values']} of {s0['values']} values; loss {s0['loss_card']} (card), "
+                  f"{s0['loss_model']} (model); {s0['seconds_card']:.1f} s vs {s0['seconds_model']:.1f} s",
+                  *(f"- {k[7:]} against it: relative L2 per parameter, median {v['median']:.4g} "
+                    f"({v['min']:.3g}..{v['max']:.3g})" for k, v in s0.items() if k.startswith("rel_l2_"))]
+    publish("\n".join(lines) + "\n", args.out, "accumulation_check_h100", {"shapes": rows, "step0": s0})
