@@ -20,7 +20,7 @@ from .formats import FPFormat, get_format
 __all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'ACCUMULATIONS', 'ACCUMULATOR_KEYS', 'TORCH_FP8',
            'BACKENDS', 'TensorCore', 'tensor_core', 'exponent_of', 'field_exponent', 'pow2', 'cut', 'normalize',
            'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors', 'matches', 'Accumulation', 'accumulation',
-           'alignment_exponents', 'gemm_backend', 'card_computes', 'accumulated_mm']
+           'alignment_exponents', 'gemm_backend', 'card_computes', 'scaled_mm', 'accumulated_mm']
 
 # %% ../nbs/04_gemm.ipynb 5
 ROUNDINGS = ("toward_zero", "nearest")
@@ -324,19 +324,26 @@ def card_computes(
     )
 
 
-def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
-    "torch._scaled_mm of the operands' codes: the card's own accumulator adds them."
+def scaled_mm(a: Tensor, b: Tensor, scale_a, scale_b, acc: Accumulation, out_dtype) -> Tensor:
+    """`torch._scaled_mm` of FP8 codes a (M, K) and b (K, N), in any layout, dequantized by 1 / scale_a
+    and 1 / scale_b (per-tensor scales); fast accumulation unless `acc` promotes."""
     sa, sb = (torch.as_tensor(s, device=a.device).reshape(()).float() for s in (scale_a, scale_b))
-    codes_a = (a.float() * sa).to(TORCH_FP8[fmt_a.name])  # exact: a holds codes / scale_a
-    codes_b = (b.float() * sb).to(TORCH_FP8[fmt_b.name]).t().contiguous().t()  # column-major
     return torch._scaled_mm(
-        codes_a.contiguous(),
-        codes_b,
+        a.contiguous(),
+        b.t().contiguous().t(),  # column-major, as the GEMM reads b
         sa.reciprocal(),
         sb.reciprocal(),
         out_dtype=out_dtype,
         use_fast_accum=not acc.promote,
     )
+
+
+def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
+    "torch._scaled_mm of the operands' codes: the card's own accumulator adds them."
+    sa, sb = (torch.as_tensor(s, device=a.device).reshape(()).float() for s in (scale_a, scale_b))
+    codes_a = (a.float() * sa).to(TORCH_FP8[fmt_a.name])  # exact: a holds codes / scale_a
+    codes_b = (b.float() * sb).to(TORCH_FP8[fmt_b.name])
+    return scaled_mm(codes_a, codes_b, sa, sb, acc, out_dtype)
 
 
 @torch.compiler.disable  # a loop over K of plain tensor code: eager, also inside a compiled region

@@ -17,15 +17,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .gemm import ACCUMULATIONS, Accumulation, accumulated_mm
+from .gemm import ACCUMULATIONS, TENSOR_CORES, TORCH_FP8, Accumulation, accumulated_mm, scaled_mm
 from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler, _amax_scale,
                               _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
 
 # %% auto 0
-__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'GEMMS', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT', 'OPERAND_ROLES',
-           'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand', 'linear',
-           'AlignedLinear', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats', 'calibrate_scalers',
-           'store_weights_on_grid']
+__all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'GEMMS', 'EXECUTIONS', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT',
+           'OPERAND_ROLES', 'quant_stats', 'Cast', 'GemmRecipe', 'tile_quantize', 'hadamard_blocks', 'cast_operand',
+           'fp8_codes', 'linear', 'AlignedLinear', 'QuantizedLinear', 'quantized_layers', 'set_collect_stats',
+           'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/05_layers.ipynb 4
 def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
@@ -98,6 +98,7 @@ CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
 PER_TENSOR_SCALINGS = ("none", "current", "delayed")
 ROLES = ("weight", "activation", "grad")
 GEMMS = dict(forward=("forward_x", "forward_w"), dgrad=("dgrad_dy", "dgrad_w"), wgrad=("wgrad_dy", "wgrad_x"))
+EXECUTIONS = ("emulated", "hardware")  # GEMMs of dequantized operands, or torch._scaled_mm of the FP8 codes
 NOT_QUANTIZED = "bf16"  # the one name AltGrad writes for a tensor, layer or recipe left unquantized (run in the run's dtype)
 
 
@@ -143,7 +144,8 @@ class Cast:
 @dataclass(frozen=True)
 class GemmRecipe:
     """The casts of the six operands of a linear layer's three GEMMs, the Hadamard transform of the wgrad GEMM,
-    and how each GEMM adds its products (`accumulation`: forward, dgrad, wgrad; `altgrad.gemm`)."""
+    how each GEMM adds its products (`accumulation`: forward, dgrad, wgrad; `altgrad.gemm`), and whether the GEMMs
+    run emulated (dequantized operands) or on the device's own FP8 GEMM (`execution: hardware`)."""
     forward_x: Cast = Cast()
     forward_w: Cast = Cast()
     dgrad_dy: Cast = Cast()
@@ -153,6 +155,7 @@ class GemmRecipe:
     hadamard: bool = False
     hadamard_seed: int = 0
     accumulation: tuple[Accumulation, Accumulation, Accumulation] = (ACCUMULATIONS["fp32"],) * 3
+    execution: str = "emulated"  # one of EXECUTIONS
 
     def __post_init__(self):
         for name in ("dgrad_dy", "wgrad_dy"):
@@ -166,6 +169,26 @@ class GemmRecipe:
                     raise ValueError(f"{operand}: accumulation {acc.name!r} in the {gemm} GEMM needs both operands "
                                      "quantized with power-of-two scales (per tensor, or E8M0 block scales); "
                                      f"this one is {'not quantized' if cast.format is None else cast}")
+        if self.execution not in EXECUTIONS:
+            raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {self.execution!r}")
+        if self.execution == "hardware": self._check_hardware()
+
+    def _check_hardware(self):
+        "execution 'hardware': what torch._scaled_mm multiplies, and the card's own accumulation in every GEMM."
+        cards = [name for name, a in ACCUMULATIONS.items() if a.core is not None]
+        if self.hadamard: raise ValueError("execution 'hardware' has no Hadamard transform: set hadamard false")
+        for gemm, acc in zip(GEMMS, self.accumulation):
+            if acc.core is None or TENSOR_CORES.get(acc.core.name) is not acc.core:
+                raise ValueError(f"execution 'hardware': the {gemm} GEMM adds as the card does; set its accumulation "
+                                 f"to one of {', '.join(cards)}, not {acc.name!r}")
+            casts = [getattr(self, operand) for operand in GEMMS[gemm]]
+            for operand, cast in zip(GEMMS[gemm], casts):
+                if not (cast.format is not None and get_format(cast.format).name in TORCH_FP8 and cast.per_tensor
+                        and cast.rounding == "nearest"):
+                    raise ValueError(f"{operand}: execution 'hardware' needs E4M3 or E5M2 with one scale per tensor, "
+                                     f"rounded to nearest; this one is {cast}")
+            if all(get_format(c.format).name == "E5M2" for c in casts):
+                raise ValueError(f"execution 'hardware': the card does not multiply E5M2 by E5M2 ({gemm} GEMM)")
 
     @classmethod
     def per_tensor(cls, weight: str | None = None, activation: str | None = None, grad: str | None = None,
@@ -281,12 +304,28 @@ def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, 
     if not with_scale: return undo(q)
     return undo(q), undo(into.reshape(*blocks.shape[:-1], 1).expand(blocks.shape))  # one per block, spread
 
-# %% ../nbs/05_layers.ipynb 32
+# %% ../nbs/05_layers.ipynb 33
+def fp8_codes(t: Tensor, cast: Cast, scale: Tensor | None = None, record=None) -> tuple[Tensor, Tensor]:
+    """(t's FP8 codes as torch converts them, the scale): one power-of-two scale per tensor (`scale`, or from t's
+    own amax), E4M3 or E5M2 as `cast` says; `record` as in `cast_operand`."""
+    fmt = get_format(cast.format)
+    if cast.scaling == "none": s = torch.ones((), device=t.device, dtype=t.dtype)
+    else: s = (_amax_scale(t.detach().abs().amax(), fmt, cast.margin, True) if scale is None else scale).to(t.dtype)
+    codes = (t * s).clamp(-fmt.max_finite, fmt.max_finite).to(TORCH_FP8[fmt.name])
+    if record is not None: record(quant_stats(t, codes.to(t.dtype), s, fmt))
+    return codes, s
+
+# %% ../nbs/05_layers.ipynb 35
+def _operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None, record, hardware: bool):
+    "(FP8 codes, scale) for hardware execution, else (values, scale) (`cast_operand`)."
+    return fp8_codes(t, cast, scale, record) if hardware else cast_operand(t, cast, axis, scale, record, True)
+
+
 def _gemm(a: Tensor, sa: Tensor | None, cast_a: Cast, b: Tensor, sb: Tensor | None, cast_b: Cast,
-          acc: Accumulation, dtype: torch.dtype) -> Tensor:
-    """a @ b in `dtype`, from quantized operands and their scales (`cast_operand(..., with_scale=True)`): a plain
-    GEMM, or with a tensor core's accumulator (`accumulated_mm`) while both operands are quantized (an FP32
-    reference pass unquantizes them, and then the GEMM is plain too)."""
+          acc: Accumulation, dtype: torch.dtype, hardware: bool) -> Tensor:
+    """a @ b in `dtype`, from `_operand`'s operands: `torch._scaled_mm` of FP8 codes (hardware), a plain GEMM, or
+    with a tensor core's accumulator (`accumulated_mm`) while both operands are quantized."""
+    if hardware: return scaled_mm(a, b, sa, sb, acc, dtype)
     if acc.core is None or cast_a.format is None or cast_b.format is None: return a.to(dtype) @ b.to(dtype)
     return accumulated_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
 
@@ -309,9 +348,10 @@ class _GemmLinear(torch.autograd.Function):
         device = x.device.type
         ctx.dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
                      else torch.promote_types(x.dtype, weight.dtype))
-        xq, sx = cast_operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"), True)
-        wq, sw = cast_operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"), True)
-        y = _gemm(xq, sx, recipe.forward_x, wq.t(), _t(sw), recipe.forward_w, recipe.accumulation[0], ctx.dtype)
+        hw = recipe.execution == "hardware"
+        xq, sx = _operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"), hw)
+        wq, sw = _operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"), hw)
+        y = _gemm(xq, sx, recipe.forward_x, wq.t(), _t(sw), recipe.forward_w, recipe.accumulation[0], ctx.dtype, hw)
         return y if bias is None else y + bias.to(ctx.dtype)
 
     @staticmethod
@@ -321,19 +361,21 @@ class _GemmLinear(torch.autograd.Function):
         fmt = r.dgrad_dy.format or r.wgrad_dy.format
         s_dy = (ctx.grad_scaler.scale_for(dy, get_format(fmt)) if ctx.grad_scaler is not None and fmt else None)
         record = ctx.layer._recorder
-        dy_dgrad, s_dgrad = cast_operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"), True)
-        wq, sw = cast_operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"), True)
-        dx = _gemm(dy_dgrad, s_dgrad, r.dgrad_dy, wq, sw, r.dgrad_w, r.accumulation[1], dtype)
+        hw = r.execution == "hardware"
+        dy_dgrad, s_dgrad = _operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"), hw)
+        wq, sw = _operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"), hw)
+        dx = _gemm(dy_dgrad, s_dgrad, r.dgrad_dy, wq, sw, r.dgrad_w, r.accumulation[1], dtype, hw)
         a, b = dy, x
         if r.hadamard: a, b = _rotate(a, ctx.layer.hadamard), _rotate(b, ctx.layer.hadamard)
-        aq, sa = cast_operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy"), True)
-        bq, sb = cast_operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x"), True)
-        dw = _gemm(aq.t(), _t(sa), r.wgrad_dy, bq, sb, r.wgrad_x, r.accumulation[2], dtype)
+        aq, sa = _operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy"), hw)
+        bq, sb = _operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x"), hw)
+        dw = _gemm(aq.t(), _t(sa), r.wgrad_dy, bq, sb, r.wgrad_x, r.accumulation[2], dtype, hw)
+        if hw: dy_dgrad = dy_dgrad.to(dy.dtype) / s_dgrad  # the bias gradient sums the values
         # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
         return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
 
-# %% ../nbs/05_layers.ipynb 34
+# %% ../nbs/05_layers.ipynb 37
 OUTPUT_ALIGNMENT = 64  # output features, in a multiple of 64: 128-byte rows of bfloat16 for every GEMM that reads them
 
 
@@ -355,7 +397,7 @@ class AlignedLinear(nn.Linear):
     def forward(self, x: Tensor, keep_padding: bool = False) -> Tensor:
         return linear(x, self.weight, self.bias, keep_padding=keep_padding)
 
-# %% ../nbs/05_layers.ipynb 37
+# %% ../nbs/05_layers.ipynb 40
 OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
                      wgrad_dy="grad", wgrad_x="activation")
 
@@ -365,7 +407,7 @@ def _make_scaler(cast: Cast) -> Scaler | None:
     if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
     return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
 
-# %% ../nbs/05_layers.ipynb 39
+# %% ../nbs/05_layers.ipynb 42
 class QuantizedLinear(nn.Module):
     "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
 
@@ -388,35 +430,40 @@ class QuantizedLinear(nn.Module):
         self.collect_stats = False
         self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
 
-# %% ../nbs/05_layers.ipynb 41
+# %% ../nbs/05_layers.ipynb 44
 @patch
 def extra_repr(self: QuantizedLinear):
     names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
     return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
 
-# %% ../nbs/05_layers.ipynb 43
+# %% ../nbs/05_layers.ipynb 46
 @patch
 def _add_counts(self: QuantizedLinear, role: str, counts: dict):
     total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
     for key, value in counts.items(): total[key] += value
 
-# %% ../nbs/05_layers.ipynb 44
+# %% ../nbs/05_layers.ipynb 47
 @patch
 def _recorder(self: QuantizedLinear, operand: str):
     "The counter of one GEMM operand (e.g. 'wgrad.dy') or role while counting is on, else None."
     return (lambda counts: self._add_counts(operand, counts)) if self.collect_stats else None
 
-# %% ../nbs/05_layers.ipynb 45
+# %% ../nbs/05_layers.ipynb 48
 @patch
 def live_recipe(self: QuantizedLinear) -> GemmRecipe:
-    "The recipe with each role's live format (see `formats`)."
+    "The recipe with each role's live format (see `formats`), run emulated."
     if self.formats is self._recipe_formats: return self.recipe
     def live(operand, cast):
         fmt = self.formats[OPERAND_ROLES[operand]]
         return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
-    return replace(self.recipe, **{op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES})
+    casts = {op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES}
+    # a GEMM with an operand no longer quantized (an FP32 reference pass) adds in FP32; other formats run emulated
+    fp32 = ACCUMULATIONS["fp32"]
+    accumulation = tuple(acc if all(casts[op].format is not None for op in GEMMS[gemm]) else fp32
+                         for gemm, acc in zip(GEMMS, self.recipe.accumulation))
+    return replace(self.recipe, **casts, accumulation=accumulation, execution="emulated")
 
-# %% ../nbs/05_layers.ipynb 47
+# %% ../nbs/05_layers.ipynb 50
 @patch
 def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
     fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
@@ -427,7 +474,7 @@ def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
         self._add_counts(role, quant_stats(x, q, scale, fmt))
     return q
 
-# %% ../nbs/05_layers.ipynb 48
+# %% ../nbs/05_layers.ipynb 51
 @patch
 def forward(self: QuantizedLinear, x: Tensor, keep_padding: bool = False) -> Tensor:
     "`keep_padding`: compiled, the output keeps the padding `linear` gives it (the per-GEMM path has none)."
@@ -449,7 +496,7 @@ def forward(self: QuantizedLinear, x: Tensor, keep_padding: bool = False) -> Ten
         out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 
-# %% ../nbs/05_layers.ipynb 50
+# %% ../nbs/05_layers.ipynb 53
 @patch
 def weight_scale(self: QuantizedLinear) -> Tensor:
     "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
@@ -461,7 +508,7 @@ def weight_scale(self: QuantizedLinear) -> Tensor:
                            cast.tensor_scale)
     return undo(into.expand(blocks.shape))
 
-# %% ../nbs/05_layers.ipynb 52
+# %% ../nbs/05_layers.ipynb 55
 @patch
 @torch.no_grad()
 def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
@@ -474,7 +521,7 @@ def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
     record = self._recorder("optimizer")
     self.weight.copy_(cast_operand(self.weight, cast, -1, scale, record))
 
-# %% ../nbs/05_layers.ipynb 54
+# %% ../nbs/05_layers.ipynb 57
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
     recipe = layer.live_recipe()
@@ -489,18 +536,18 @@ def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
     y = _GemmLinear.apply(flat, layer.weight, layer.bias, recipe, scales, grad_scaler, layer)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/05_layers.ipynb 64
+# %% ../nbs/05_layers.ipynb 69
 def quantized_layers(model: nn.Module) -> dict[str, QuantizedLinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
 
-# %% ../nbs/05_layers.ipynb 66
+# %% ../nbs/05_layers.ipynb 71
 def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
         if on: layer.stats = {}
 
-# %% ../nbs/05_layers.ipynb 68
+# %% ../nbs/05_layers.ipynb 73
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
     """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
@@ -515,7 +562,7 @@ def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
         model(*inputs)
     for m in delayed: m.calibrating = False
 
-# %% ../nbs/05_layers.ipynb 70
+# %% ../nbs/05_layers.ipynb 75
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
     "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
     for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)

@@ -28,7 +28,8 @@ __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST
 RECIPE_DIR = (Path(__file__).resolve().parent.parent / "configs" / "recipes" if "__file__" in globals()
               else Path("../configs/recipes").resolve())  # run as a notebook, from nbs/
 HIGH_PRECISION = (NOT_QUANTIZED, "fp32", "none")  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
-RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "accumulation", "layers")
+RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "accumulation", "execution",
+               "layers")
 GEMM_OPERANDS = {**GEMMS, **{op.replace("_", "."): (op,) for op in OPERAND_ROLES}}
 CAST_TYPES = {f.name: {"format": (str, type(None)), "tensor_scale": (bool,)}.get(f.name, (int,) if f.type == "int" else (str,))
               for f in fields(Cast)}
@@ -128,7 +129,7 @@ def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict
             merged["gemms"][operand] = {**merged["gemms"].get(operand, {}), **_cast_fields(value, f"{where}.gemms.{gemm}")}
     if "accumulation" in spec:
         merged["accumulation"] = {**merged.get("accumulation", {}), **_accumulations(spec["accumulation"], f"{where}.accumulation")}
-    for key, kind in (("hadamard", bool), ("hadamard_seed", int)):
+    for key, kind in (("hadamard", bool), ("hadamard_seed", int), ("execution", str)):
         if key in spec:
             if not isinstance(spec[key], kind) or (kind is int and isinstance(spec[key], bool)):
                 raise ValueError(f"config key '{where}.{key}' must be {kind.__name__}, got {spec[key]!r}")
@@ -156,7 +157,7 @@ def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
                 for op, role in OPERAND_ROLES.items()}
     accumulations = tuple(merged.get("accumulation", {}).get(gemm, ACCUMULATIONS["fp32"]) for gemm in GEMMS)
     try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0),
-                           accumulation=accumulations)
+                           accumulation=accumulations, execution=merged.get("execution", "emulated"))
     except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
 
 # %% ../nbs/06_recipes.ipynb 24
