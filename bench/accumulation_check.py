@@ -6,13 +6,17 @@
   first 256 rows of the card's output against the model's (rows are independent), bit for bit; where they differ
   and cuBLASLt split K, the split count that matches.
 - `step0`: one forward and backward pass of the study model (batch 32 x 256, random tokens, bf16 autocast) with
-  fp8_current_h100, its GEMMs once on the card and once in the model: every gradient compared bit for bit; and how
-  far fp8_current (FP32 accumulation) and BF16 are from it (relative L2 per parameter, median and range).
+  fp8_current_h100 emulated, its GEMMs on the card and in the model, and with `execution: hardware` (torch's FP8
+  casts and `torch._scaled_mm`): every gradient compared bit for bit; and how far fp8_current (FP32 accumulation)
+  and BF16 are from it (relative L2 per parameter, median and range).
+- `losses`: 100 training steps of the study run (e5m2_short.yaml's model, schedule and data; compiled) with
+  fp8_current_h100 emulated and with execution hardware: the training losses compared, and each one's step time
+  beside BF16's and fp8_current's.
 
-    python bench/accumulation_check.py --out $OUT
+    python bench/accumulation_check.py --data-path data/eurlex_en.txt.gz --out $OUT
 """
 
-import argparse, json, os, statistics, sys, time, warnings
+import argparse, json, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 
 import torch
@@ -20,9 +24,11 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report import publish
+from altgrad.config import load_config
 from altgrad.gemm import ACCUMULATIONS, accumulated_mm, gemm_backend, tensor_core_mm, TORCH_FP8
 from altgrad.model import GPT, GPTConfig
 from altgrad.recipes import quantize_model
+from altgrad.train import Trainer, prepare_data
 
 warnings.filterwarnings("ignore", message="accumulation .* runs the model")
 
@@ -80,10 +86,13 @@ def shapes(rows: int = 256) -> list[dict]:
     return out
 
 
-def gradients(recipe: str, backend: str, tokens, seed: int = 0) -> dict:
+HARDWARE = {"base": "fp8_current_h100", "execution": "hardware"}
+
+
+def gradients(recipe, backend: str, tokens, seed: int = 0) -> dict:
     "Every parameter's gradient after one forward and backward pass of the study model."
     torch.manual_seed(seed)
-    model = GPT(GPTConfig(n_layer=6, n_head=6, n_embd=384, block_size=256, vocab_size=50304)).cuda()
+    model = GPT(GPTConfig()).cuda()  # the study's 6L/384
     if recipe != "bf16": quantize_model(model, recipe)
     with gemm_backend(backend), torch.autocast("cuda", torch.bfloat16):
         _, loss = model(tokens[:, :-1], tokens[:, 1:])
@@ -99,12 +108,15 @@ def step0() -> dict:
     started = time.perf_counter()
     model = gradients("fp8_current_h100", "model", tokens)
     model_s = time.perf_counter() - started
+    hardware = gradients(HARDWARE, "auto", tokens)
     names = [n for n in card if n != "loss"]
-    same = {n: int((bits(card[n]) == bits(model[n])).sum()) for n in names}
-    result = dict(parameters=len(names), identical_parameters=sum(same[n] == card[n].numel() for n in names),
-                  identical_values=sum(same.values()), values=sum(card[n].numel() for n in names),
-                  loss_card=card["loss"].item(), loss_model=model["loss"].item(), seconds_card=card_s,
-                  seconds_model=model_s, differing=[n for n in names if same[n] != card[n].numel()][:20])
+    result = dict(parameters=len(names), values=sum(card[n].numel() for n in names), seconds_card=card_s,
+                  seconds_model=model_s, loss_card=card["loss"].item())
+    for name, other in (("model", model), ("hardware", hardware)):
+        same = {n: int((bits(card[n]) == bits(other[n])).sum()) for n in names}
+        result[name] = dict(identical_parameters=sum(same[n] == card[n].numel() for n in names),
+                            identical_values=sum(same.values()), loss=other["loss"].item(),
+                            differing=[n for n in names if same[n] != card[n].numel()][:20])
     for other in ("fp8_current", "bf16"):
         grads = gradients(other, "auto", tokens)
         rel = [((grads[n].float() - card[n].float()).norm() / card[n].float().norm()).item() for n in names
@@ -114,13 +126,48 @@ def step0() -> dict:
     return result
 
 
+def losses(data_path: str, steps: int = 100) -> dict:
+    """The study run's first `steps` training losses and median step time per recipe, compiled (as runs train) and
+    eager; for the two fp8_current_h100 arms, the parameters that differ after one step."""
+    config_file = str(Path(__file__).resolve().parents[1] / "configs" / "e5m2_short.yaml")
+    base = dict(data_source="text", data_path=data_path, device="cuda", max_steps=500, diagnostic_interval=10**9,
+                eval_interval=10**9, checkpoint_dir=tempfile.mkdtemp(), save_checkpoints=False)
+    data = prepare_data(load_config(config_file, **base))
+    out = {}
+    arms = (("bf16", "bf16"), ("fp8_current", "fp8_current"), ("fp8_current_h100", "fp8_current_h100"),
+            ("hardware", HARDWARE))
+    for compiled in (True, False):
+        after_one = {}
+        for name, recipe in arms if compiled else arms[2:]:
+            torch._dynamo.reset()
+            trainer = Trainer(load_config(config_file, **base, recipe=recipe, compile=compiled), data)
+            metrics = [trainer.train_step()]
+            after_one[name] = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+            metrics += [trainer.train_step() for _ in range(steps - 1)]
+            key = name + ("" if compiled else "_eager")
+            out[key] = dict(losses=[m["loss"] for m in metrics],
+                            ms_per_step=statistics.median(m["step_ms"] for m in metrics[10:]))
+            print(key, json.dumps({k: v for k, v in out[key].items() if k != "losses"}), flush=True)
+            del trainer
+        emulated, hardware = (out[k + ("" if compiled else "_eager")]["losses"] for k in ("fp8_current_h100", "hardware"))
+        out["compiled" if compiled else "eager"] = dict(
+            identical_losses=sum(a == b for a, b in zip(emulated, hardware)),
+            first_difference=next((i for i, (a, b) in enumerate(zip(emulated, hardware)) if a != b), None),
+            parameters_differing_after_one_step=[n for n, p in after_one["fp8_current_h100"].items()
+                                                 if not torch.equal(p, after_one["hardware"][n])])
+        print(json.dumps(out["compiled" if compiled else "eager"]), flush=True)
+    return out
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path)
-    p.add_argument("--parts", nargs="+", default=["shapes", "step0"])
+    p.add_argument("--data-path", default="data/eurlex_en.txt.gz")
+    p.add_argument("--parts", nargs="+", default=["shapes", "step0", "losses"])
     args = p.parse_args()
     rows = shapes() if "shapes" in args.parts else []
     s0 = step0() if "step0" in args.parts else None
+    trained = losses(args.data_path) if "losses" in args.parts else None
     lines = [f"# A recipe's GEMMs with the H100's accumulation: card against model on {torch.cuda.get_device_name()}",
              "", f"torch {torch.__version__}; written by `bench/accumulation_check.py`.", ""]
     if rows:
@@ -133,10 +180,24 @@ if __name__ == "__main__":
         lines += ["", f"Identical: {sum(r['identical'] for r in rows)} of {sum(r['outputs'] for r in rows)} outputs.",
                   ""]
     if s0:
-        lines += ["## One training step of the study model, fp8_current_h100: GEMMs on the card vs in the model", "",
-                  f"- gradients identical bit for bit: {s0['identical_parameters']} of {s0['parameters']} parameters, "
-                  f"{s0['identical_values']} of {s0['values']} values; loss {s0['loss_card']} (card), "
-                  f"{s0['loss_model']} (model); {s0['seconds_card']:.1f} s vs {s0['seconds_model']:.1f} s",
+        lines += ["## One training step of the study model, fp8_current_h100 emulated with its GEMMs on the card", "",
+                  f"Loss {s0['loss_card']}; the step took {s0['seconds_card']:.1f} s (card), "
+                  f"{s0['seconds_model']:.1f} s (model).", "",
+                  *(f"- {k}: gradients identical bit for bit in {v['identical_parameters']} of {s0['parameters']} "
+                    f"parameters, {v['identical_values']} of {s0['values']} values; loss {v['loss']}"
+                    for k, v in s0.items() if k in ("model", "hardware")),
                   *(f"- {k[7:]} against it: relative L2 per parameter, median {v['median']:.4g} "
-                    f"({v['min']:.3g}..{v['max']:.3g})" for k, v in s0.items() if k.startswith("rel_l2_"))]
-    publish("\n".join(lines) + "\n", args.out, "accumulation_check_h100", {"shapes": rows, "step0": s0})
+                    f"({v['min']:.3g}..{v['max']:.3g})" for k, v in s0.items() if k.startswith("rel_l2_")), ""]
+    if trained:
+        lines += ["## 100 training steps of the study run (e5m2_short.yaml)", ""]
+        for mode in ("compiled", "eager"):
+            t = trained[mode]
+            lines.append(f"- {mode}: fp8_current_h100 emulated against execution hardware: {t['identical_losses']} "
+                         f"of 100 training losses identical (first difference: step {t['first_difference']}); "
+                         f"parameters differing after one step: {len(t['parameters_differing_after_one_step'])} "
+                         f"{t['parameters_differing_after_one_step'][:8]}")
+        lines += ["", "| recipe | ms/step (median of steps 10-99) | loss at step 99 |", "|---|---|---|",
+                  *(f"| {k} | {v['ms_per_step']:.2f} | {v['losses'][-1]:.4f} |" for k, v in trained.items()
+                    if "losses" in v)]
+    publish("\n".join(lines) + "\n", args.out, "accumulation_check_h100",
+            {"shapes": rows, "step0": s0, "losses": trained})
