@@ -732,8 +732,9 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
-    note = (f" Seed{'s' if len(tuning) > 1 else ''} {', '.join(map(str, tuning))} only chose step sizes (the "
-            "tuning seeds): no comparison below uses them." if tuning else "")
+    plural = "s" if len(tuning) > 1 else ""
+    note = (f" The runs with seed{plural} {', '.join(map(str, tuning))} (the tuning seed{plural}) only chose step "
+            "sizes: no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
 # %% ../nbs/16_analysis.ipynb 138
