@@ -24,9 +24,10 @@ from .stability import DivergenceRule
 # %% auto 0
 __all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS',
            'DATA_CREDIT', 'LIMITS', 'FAILURE_LITERATURE', 'OPTIMIZER_LITERATURE', 'OPTIMIZER_LIMITS', 'Cell', 'cell_of',
-           'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired', 'Study', 'FormatComparator', 'intervention_size',
-           'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step', 'plot_curves', 'plot_shares',
-           'plot_forest', 'gap_curves', 'plot_gaps', 'ReportGenerator', 'i_desc']
+           'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired', 't_cdf', 't_quantile', 'Comparison', 'compare',
+           'compare_unpaired', 'holm', 'Study', 'FormatComparator', 'intervention_size', 'Intervention',
+           'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step', 'plot_curves', 'plot_shares', 'plot_forest',
+           'gap_curves', 'plot_gaps', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/16_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -240,7 +241,93 @@ def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     if len(diffs) == 1: return Paired(1, diffs[0], math.nan)
     return Paired(len(diffs), statistics.fmean(diffs), t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)))
 
-# %% ../nbs/16_analysis.ipynb 44
+# %% ../nbs/16_analysis.ipynb 45
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    "The regularized incomplete beta function I_x(a, b) (Lentz's continued fraction; 1e-14 relative)."
+    if x <= 0: return 0.0
+    if x >= 1: return 1.0
+    if x > (a + 1) / (a + b + 2): return 1.0 - _incomplete_beta(b, a, 1.0 - x)  # where the fraction converges
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)) / a
+    tiny, f, c, d = 1e-300, 1.0, 1.0, 0.0
+    for i in range(400):
+        m = i // 2
+        if i == 0: term = 1.0
+        elif i % 2 == 0: term = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else: term = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 + term * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + term / c
+        c = c if abs(c) > tiny else tiny
+        f *= c * d
+        if abs(1.0 - c * d) < 1e-14: break
+    return front * (f - 1.0)
+
+
+def t_cdf(t: float, df: float) -> float:
+    "P(T ≤ t) for Student's t with `df` degrees of freedom."
+    tail = 0.5 * _incomplete_beta(df / 2, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    "The t with P(T ≤ t) = p (bisection on `t_cdf`)."
+    low, high = -1e3, 1e3
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if t_cdf(mid, df) < p else (low, mid)
+    return (low + high) / 2
+
+# %% ../nbs/16_analysis.ipynb 47
+@dataclass(frozen=True)
+class Comparison:
+    """A difference of means a − b with its standard error and degrees of freedom: the 90% and 95% t-intervals,
+    TOST's p-value against ±`margin`, and the two-sided p-value of no difference."""
+    mean: float
+    se: float
+    df: float
+    margin: float
+
+    def interval(self, level: float) -> tuple[float, float]:
+        half = t_quantile(0.5 + level / 2, self.df) * self.se
+        return self.mean - half, self.mean + half
+
+    @property
+    def p_equivalent(self) -> float:
+        "TOST: the larger p of H0 mean ≤ −margin and H0 mean ≥ +margin (small: tied within the margin)."
+        below = 1.0 - t_cdf((self.mean + self.margin) / self.se, self.df)
+        above = t_cdf((self.mean - self.margin) / self.se, self.df)
+        return max(below, above)
+
+    @property
+    def p_different(self) -> float:
+        "Two-sided t-test of mean 0."
+        return 2.0 * (1.0 - t_cdf(abs(self.mean) / self.se, self.df))
+
+
+def compare(differences: list[float], margin: float) -> Comparison:
+    "The `Comparison` of paired differences (at least two)."
+    if len(differences) < 2: raise ValueError(f"a comparison needs at least 2 differences, got {len(differences)}")
+    n = len(differences)
+    return Comparison(statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(n), n - 1, margin)
+
+
+def compare_unpaired(a: list[float], b: list[float], margin: float) -> Comparison:
+    "The `Comparison` of two independent samples (Welch: each its own variance; at least two each)."
+    if min(len(a), len(b)) < 2: raise ValueError("an unpaired comparison needs at least 2 values on each side")
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
+    return Comparison(statistics.fmean(a) - statistics.fmean(b), math.sqrt(va + vb), df, margin)
+
+
+def holm(pvalues: dict) -> dict:
+    "Holm-adjusted p-values of a family {name: p}: the k-th smallest times (m − k + 1), kept monotone, at most 1."
+    out, running = {}, 0.0
+    for k, (name, p) in enumerate(sorted(pvalues.items(), key=lambda kv: kv[1])):
+        running = max(running, min(1.0, (len(pvalues) - k) * p))
+        out[name] = running
+    return out
+
+# %% ../nbs/16_analysis.ipynb 49
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
 TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
@@ -258,38 +345,38 @@ class Study:
             kept = self.by_cell.setdefault(r.recipe, {}).setdefault(r.seed, r)
             if kept is not r: self.twins.append((kept, r))
 
-# %% ../nbs/16_analysis.ipynb 46
+# %% ../nbs/16_analysis.ipynb 51
 @patch
 def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
     return [(s, r) for s, r in sorted(self.by_cell.get(recipe, {}).items())
             if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
 
-# %% ../nbs/16_analysis.ipynb 48
+# %% ../nbs/16_analysis.ipynb 53
 @patch
 def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
     return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
 
-# %% ../nbs/16_analysis.ipynb 50
+# %% ../nbs/16_analysis.ipynb 55
 @patch
 def versus(self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None) -> Paired:
     return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
-# %% ../nbs/16_analysis.ipynb 52
+# %% ../nbs/16_analysis.ipynb 57
 @patch
 def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds) if r.failure]
 
-# %% ../nbs/16_analysis.ipynb 54
+# %% ../nbs/16_analysis.ipynb 59
 @patch
 def seeds(self: Study, recipe: Cell) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
 
-# %% ../nbs/16_analysis.ipynb 56
+# %% ../nbs/16_analysis.ipynb 61
 @patch
 def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds)]
 
-# %% ../nbs/16_analysis.ipynb 58
+# %% ../nbs/16_analysis.ipynb 63
 @patch
 def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
@@ -302,14 +389,14 @@ def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> st
     best = statistics.fmean(r.best_val_before_onset for r in failed)
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
-# %% ../nbs/16_analysis.ipynb 60
+# %% ../nbs/16_analysis.ipynb 65
 @patch
 def baseline_for(self: Study, recipe: Cell) -> Cell:
     "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
     return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
-# %% ../nbs/16_analysis.ipynb 62
+# %% ../nbs/16_analysis.ipynb 67
 @patch
 def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
     "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
@@ -325,7 +412,7 @@ def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
                          runs=[r for r in runs]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_analysis.ipynb 65
+# %% ../nbs/16_analysis.ipynb 70
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
@@ -365,7 +452,7 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/16_analysis.ipynb 69
+# %% ../nbs/16_analysis.ipynb 74
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -374,7 +461,7 @@ def intervention_size(recipe: Cell) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/16_analysis.ipynb 71
+# %% ../nbs/16_analysis.ipynb 76
 @dataclass
 class Intervention:
     recipe: Cell
@@ -382,7 +469,7 @@ class Intervention:
     failed: str
     share: float
 
-# %% ../nbs/16_analysis.ipynb 73
+# %% ../nbs/16_analysis.ipynb 78
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -390,11 +477,11 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/16_analysis.ipynb 75
+# %% ../nbs/16_analysis.ipynb 80
 @patch
 def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/16_analysis.ipynb 77
+# %% ../nbs/16_analysis.ipynb 82
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
@@ -404,7 +491,7 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/16_analysis.ipynb 79
+# %% ../nbs/16_analysis.ipynb 84
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
@@ -419,7 +506,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/16_analysis.ipynb 81
+# %% ../nbs/16_analysis.ipynb 86
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -429,7 +516,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/16_analysis.ipynb 83
+# %% ../nbs/16_analysis.ipynb 88
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -443,7 +530,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/16_analysis.ipynb 86
+# %% ../nbs/16_analysis.ipynb 91
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -452,16 +539,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/16_analysis.ipynb 88
+# %% ../nbs/16_analysis.ipynb 93
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/16_analysis.ipynb 90
+# %% ../nbs/16_analysis.ipynb 95
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/16_analysis.ipynb 92
+# %% ../nbs/16_analysis.ipynb 97
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -469,24 +556,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/16_analysis.ipynb 94
+# %% ../nbs/16_analysis.ipynb 99
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/16_analysis.ipynb 96
+# %% ../nbs/16_analysis.ipynb 101
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/16_analysis.ipynb 98
+# %% ../nbs/16_analysis.ipynb 103
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/16_analysis.ipynb 100
+# %% ../nbs/16_analysis.ipynb 105
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -494,7 +581,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/16_analysis.ipynb 102
+# %% ../nbs/16_analysis.ipynb 107
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -502,13 +589,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/16_analysis.ipynb 105
+# %% ../nbs/16_analysis.ipynb 110
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/16_analysis.ipynb 107
+# %% ../nbs/16_analysis.ipynb 112
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -523,7 +610,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/16_analysis.ipynb 109
+# %% ../nbs/16_analysis.ipynb 114
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
@@ -532,20 +619,20 @@ def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     return next((c for c in self.stored() if c.format == fmt and c.arm == "adamw" and self.study.seeds(c)
                  and abs(math.log(c.learning_rate / lr)) < math.log(1.1)), None)
 
-# %% ../nbs/16_analysis.ipynb 112
+# %% ../nbs/16_analysis.ipynb 117
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-# %% ../nbs/16_analysis.ipynb 113
+# %% ../nbs/16_analysis.ipynb 118
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/16_analysis.ipynb 115
+# %% ../nbs/16_analysis.ipynb 120
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -585,7 +672,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 117
+# %% ../nbs/16_analysis.ipynb 122
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -607,7 +694,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 119
+# %% ../nbs/16_analysis.ipynb 124
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -634,14 +721,14 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 122
+# %% ../nbs/16_analysis.ipynb 127
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
     "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
     by_seed = {r.seed: r.series(column) for r in reference}
     gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
     return pd.DataFrame(gaps).sort_index()
 
-# %% ../nbs/16_analysis.ipynb 124
+# %% ../nbs/16_analysis.ipynb 129
 def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
     "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
     plt = _plt()
@@ -662,7 +749,7 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 128
+# %% ../nbs/16_analysis.ipynb 133
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -693,14 +780,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/16_analysis.ipynb 129
+# %% ../nbs/16_analysis.ipynb 134
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/16_analysis.ipynb 130
+# %% ../nbs/16_analysis.ipynb 135
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/16_analysis.ipynb 132
+# %% ../nbs/16_analysis.ipynb 137
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -711,7 +798,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/16_analysis.ipynb 134
+# %% ../nbs/16_analysis.ipynb 139
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -728,7 +815,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/16_analysis.ipynb 136
+# %% ../nbs/16_analysis.ipynb 141
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -737,7 +824,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "sizes: no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/16_analysis.ipynb 138
+# %% ../nbs/16_analysis.ipynb 143
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -759,7 +846,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 140
+# %% ../nbs/16_analysis.ipynb 145
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -775,7 +862,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/16_analysis.ipynb 142
+# %% ../nbs/16_analysis.ipynb 147
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -802,7 +889,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/16_analysis.ipynb 144
+# %% ../nbs/16_analysis.ipynb 149
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -841,7 +928,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/16_analysis.ipynb 146
+# %% ../nbs/16_analysis.ipynb 151
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -874,7 +961,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/16_analysis.ipynb 148
+# %% ../nbs/16_analysis.ipynb 153
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -913,7 +1000,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/16_analysis.ipynb 150
+# %% ../nbs/16_analysis.ipynb 155
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -922,7 +1009,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/16_analysis.ipynb 153
+# %% ../nbs/16_analysis.ipynb 158
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -962,7 +1049,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 155
+# %% ../nbs/16_analysis.ipynb 160
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -985,7 +1072,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/16_analysis.ipynb 157
+# %% ../nbs/16_analysis.ipynb 162
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -999,7 +1086,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/16_analysis.ipynb 158
+# %% ../nbs/16_analysis.ipynb 163
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1024,7 +1111,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/16_analysis.ipynb 160
+# %% ../nbs/16_analysis.ipynb 165
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1033,7 +1120,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/16_analysis.ipynb 162
+# %% ../nbs/16_analysis.ipynb 167
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -1046,7 +1133,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/16_analysis.ipynb 164
+# %% ../nbs/16_analysis.ipynb 169
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1059,7 +1146,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/16_analysis.ipynb 166
+# %% ../nbs/16_analysis.ipynb 171
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1082,7 +1169,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/16_analysis.ipynb 168
+# %% ../nbs/16_analysis.ipynb 173
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1117,7 +1204,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/16_analysis.ipynb 170
+# %% ../nbs/16_analysis.ipynb 175
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1138,7 +1225,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 172
+# %% ../nbs/16_analysis.ipynb 177
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1169,7 +1256,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/16_analysis.ipynb 174
+# %% ../nbs/16_analysis.ipynb 179
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1189,7 +1276,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/16_analysis.ipynb 175
+# %% ../nbs/16_analysis.ipynb 180
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
