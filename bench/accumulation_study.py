@@ -1,0 +1,102 @@
+"""reports/accumulation.md from the runs of configs/sweeps/accumulation.yaml: what leaving out the H100's FP8
+accumulator costs in training, tested as configs/sweeps/accumulation.md declared before the runs (the margin is read
+from there). Every number is computed from the runs' summary.json files.
+
+    python bench/accumulation_study.py results/accumulation --out reports/accumulation.md
+"""
+import argparse, math, re, statistics, sys
+from itertools import combinations
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from altgrad.analysis import ExperimentDataLoader, compare, compare_unpaired, holm
+from altgrad.files import atomic_write_text
+
+DECLARED = ROOT / "configs" / "sweeps" / "accumulation.md"
+ARMS = ("bf16", "fp8_current", "fp8_current_h100", "fp8_current_hardware")  # the sweep file's formats
+ALPHA = 0.05
+
+
+def declared_margin() -> float:
+    "The equivalence margin accumulation.md declared, in nats."
+    found = re.search(r"Equivalence margin: \*\*±([0-9.]+) nats\*\*", DECLARED.read_text())
+    if not found: raise ValueError(f"{DECLARED} declares no 'Equivalence margin: **±X nats**'")
+    return float(found.group(1))
+
+
+def arm_of(run) -> str:
+    recipe = run.config.get("recipe")
+    return recipe.get("name") if isinstance(recipe, dict) else str(recipe)
+
+
+def losses(runs_dir: Path) -> dict[str, dict[int, float]]:
+    "{arm: {seed: final validation loss}} of the finished runs (NaN for a run that failed)."
+    out = {arm: {} for arm in ARMS}
+    for run in ExperimentDataLoader(runs_dir).load():
+        if arm_of(run) in out: out[arm_of(run)][run.seed] = run.final_val_loss
+    return out
+
+
+def verdict(p_equivalent: float, p_different: float) -> str:
+    if p_equivalent < ALPHA and p_different < ALPHA: return "tied (a difference inside the margin)"
+    if p_equivalent < ALPHA: return "tied"
+    if p_different < ALPHA: return "different"
+    return "not resolved"
+
+
+def report(runs_dir: Path) -> str:
+    margin, by_arm = declared_margin(), losses(runs_dir)
+    lines = ["# What the missing accumulator costs in training", "",
+             f"Runs: `{runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir}` "
+             "(configs/sweeps/accumulation.yaml); the question, outcome, margin and tests were declared before the "
+             "runs in configs/sweeps/accumulation.md. Written by `bench/accumulation_study.py`.", "",
+             "## Final validation loss per arm (step 500)", "",
+             "| arm | runs | failed | mean | 95% interval | SD |", "|---|---|---|---|---|---|"]
+    for arm in ARMS:
+        values = [v for v in by_arm[arm].values() if not math.isnan(v)]
+        failed = len(by_arm[arm]) - len(values)
+        if len(values) >= 2:
+            spread = compare(values, margin)  # the values' own mean, standard error and t-interval
+            low, high = spread.interval(0.95)
+            lines.append(f"| {arm} | {len(by_arm[arm])} | {failed} | {spread.mean:.4f} | [{low:.4f}, {high:.4f}] | "
+                         f"{statistics.stdev(values):.4f} |")
+        else:
+            lines.append(f"| {arm} | {len(by_arm[arm])} | {failed} | — | — | — |")
+    rows, p_eq, p_diff = [], {}, {}
+    for a, b in combinations(ARMS[::-1], 2):
+        seeds = sorted(s for s in set(by_arm[a]) & set(by_arm[b])
+                       if not (math.isnan(by_arm[a][s]) or math.isnan(by_arm[b][s])))
+        if len(seeds) < 3: continue
+        xa, xb = [by_arm[a][s] for s in seeds], [by_arm[b][s] for s in seeds]
+        correlation = statistics.correlation(xa, xb) if min(statistics.stdev(xa), statistics.stdev(xb)) > 0 else 1.0
+        paired = compare([x - y for x, y in zip(xa, xb)], margin)
+        unpaired = compare_unpaired(xa, xb, margin)
+        chosen = paired if paired.se < unpaired.se else unpaired  # pair only where pairing reduces the variance
+        name = f"{a} − {b}"
+        p_eq[name], p_diff[name] = chosen.p_equivalent, chosen.p_different
+        rows.append((name, len(seeds), correlation, paired, unpaired, chosen is paired, chosen))
+    eq, diff = holm(p_eq), holm(p_diff)
+    lines += ["", f"## Differences (margin ±{margin} nats, declared; Holm over the {len(rows)} comparisons)", "",
+              "A pair is *tied* when TOST's Holm-adjusted p is below 0.05 (its 90% interval inside the margin), "
+              "*different* when the two-sided test's Holm-adjusted p is below 0.05, else *not resolved*. Pairing by "
+              "seed is used where it gives the smaller standard error (the correlation column says why).", "",
+              "| difference | seeds | correlation | paired: mean [90%] | unpaired: mean [90%] | used | "
+              "p tie (Holm) | p different (Holm) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, n, correlation, paired, unpaired, used_paired, chosen in rows:
+        lp, hp = paired.interval(0.90)
+        lu, hu = unpaired.interval(0.90)
+        lines.append(f"| {name} | {n} | {correlation:+.2f} | {paired.mean:+.4f} [{lp:+.4f}, {hp:+.4f}] | "
+                     f"{unpaired.mean:+.4f} [{lu:+.4f}, {hu:+.4f}] | {'paired' if used_paired else 'unpaired'} | "
+                     f"{eq[name]:.3g} | {diff[name]:.3g} | {verdict(eq[name], diff[name])} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs_dir", type=Path)
+    p.add_argument("--out", type=Path, default=ROOT / "reports" / "accumulation.md")
+    args = p.parse_args()
+    text = report(args.runs_dir.resolve())
+    atomic_write_text(args.out, text)
+    print(text)
