@@ -346,7 +346,6 @@ def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
     return scaled_mm(codes_a, codes_b, sa, sb, acc, out_dtype)
 
 
-@torch.compiler.disable  # a loop over K of plain tensor code: eager, also inside a compiled region
 def _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
     "The model on the operands' values, each aligned by `alignment_exponents`."
     if a.is_cuda:
@@ -385,4 +384,7 @@ def accumulated_mm(
         )
     if card and backend != "model":
         return _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
-    return _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
+    # a loop over K of plain tensor code: run eagerly inside a compiled region (disabled here, not at import,
+    # which would import torch._dynamo with this module)
+    model = torch.compiler.disable(_modelled) if torch.compiler.is_compiling() else _modelled
+    return model(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
