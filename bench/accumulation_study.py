@@ -14,7 +14,7 @@ from altgrad.analysis import ExperimentDataLoader, compare, compare_unpaired, ho
 from altgrad.files import atomic_write_text
 
 DECLARED = ROOT / "configs" / "sweeps" / "accumulation.md"
-ARMS = ("bf16", "fp8_current", "fp8_current_h100", "fp8_current_hardware")  # the sweep file's formats
+ARMS = ("bf16", "fp8_current", "fp8_current_h100", "fp8_current_hardware", "fp8_current_fast")  # the sweep file's formats
 ALPHA = 0.05
 
 
