@@ -8,7 +8,8 @@
 - `step0`: one forward and backward pass of the study model (batch 32 x 256, random tokens, bf16 autocast) with
   fp8_current_h100 emulated, its GEMMs on the card and in the model, and with `execution: hardware` (torch's FP8
   casts and `torch._scaled_mm`): every gradient compared bit for bit; and how far fp8_current (FP32 accumulation)
-  and BF16 are from it (relative L2 per parameter, median and range).
+  and BF16 are from it (relative L2 per parameter, median and range); compiled, emulated against hardware and
+  each against a second compiled run of itself: the parameters whose gradients differ.
 - `losses`: 100 training steps of the study run (e5m2_short.yaml's model, schedule and data; compiled) with
   fp8_current_h100 emulated and with execution hardware: the training losses compared, and each one's step time
   beside BF16's and fp8_current's.
@@ -28,7 +29,7 @@ from altgrad.config import load_config
 from altgrad.gemm import ACCUMULATIONS, accumulated_mm, gemm_backend, tensor_core_mm, TORCH_FP8
 from altgrad.model import GPT, GPTConfig
 from altgrad.recipes import quantize_model
-from altgrad.train import Trainer, prepare_data
+from altgrad.train import CompiledGPT, Trainer, prepare_data
 
 warnings.filterwarnings("ignore", message="accumulation .* runs the model")
 
@@ -89,15 +90,32 @@ def shapes(rows: int = 256) -> list[dict]:
 HARDWARE = {"base": "fp8_current_h100", "execution": "hardware"}
 
 
-def gradients(recipe, backend: str, tokens, seed: int = 0) -> dict:
-    "Every parameter's gradient after one forward and backward pass of the study model."
+def gradients(recipe, backend: str, tokens, seed: int = 0, compiled: bool = False) -> dict:
+    "Every parameter's gradient after one forward and backward pass of the study model (eager or compiled)."
     torch.manual_seed(seed)
     model = GPT(GPTConfig()).cuda()  # the study's 6L/384
     if recipe != "bf16": quantize_model(model, recipe)
+    run = CompiledGPT(model, "reduce-overhead") if compiled else model
+    torch._dynamo.reset()
     with gemm_backend(backend), torch.autocast("cuda", torch.bfloat16):
-        _, loss = model(tokens[:, :-1], tokens[:, 1:])
+        _, loss = run(tokens[:, :-1], tokens[:, 1:])
         loss.backward()
-    return {"loss": loss.detach()} | {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    return {"loss": loss.detach().clone()} | {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+def compiled_step0(tokens) -> dict:
+    """Compiled as runs train: fp8_current_h100 against execution hardware, and each against a second compiled
+    run of itself: which parameters' gradients differ."""
+    runs = {name: gradients(recipe, "auto", tokens, compiled=True) for name, recipe in
+            (("emulated", "fp8_current_h100"), ("emulated_again", "fp8_current_h100"), ("hardware", HARDWARE),
+             ("hardware_again", HARDWARE))}
+    names = [n for n in runs["emulated"] if n != "loss"]
+    differ = lambda x, y: [n for n in names if not torch.equal(bits(runs[x][n]), bits(runs[y][n]))]
+    result = {f"{x} vs {y}": differ(x, y) for x, y in (("emulated", "hardware"), ("emulated", "emulated_again"),
+                                                       ("hardware", "hardware_again"))}
+    result["losses"] = {k: v["loss"].item() for k, v in runs.items()}
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def step0() -> dict:
@@ -122,6 +140,7 @@ def step0() -> dict:
         rel = [((grads[n].float() - card[n].float()).norm() / card[n].float().norm()).item() for n in names
                if card[n].float().norm() > 0]
         result[f"rel_l2_{other}"] = dict(median=statistics.median(rel), min=min(rel), max=max(rel))
+    result["compiled"] = compiled_step0(tokens)
     print(json.dumps(result), flush=True)
     return result
 
@@ -187,7 +206,10 @@ if __name__ == "__main__":
                     f"parameters, {v['identical_values']} of {s0['values']} values; loss {v['loss']}"
                     for k, v in s0.items() if k in ("model", "hardware")),
                   *(f"- {k[7:]} against it: relative L2 per parameter, median {v['median']:.4g} "
-                    f"({v['min']:.3g}..{v['max']:.3g})" for k, v in s0.items() if k.startswith("rel_l2_")), ""]
+                    f"({v['min']:.3g}..{v['max']:.3g})" for k, v in s0.items() if k.startswith("rel_l2_")),
+                  "", "Compiled (reduce-overhead, as runs train), parameters whose gradients differ:", "",
+                  *(f"- {k}: {len(v)} {v[:6]}" for k, v in s0["compiled"].items() if k != "losses"),
+                  f"- losses: {s0['compiled']['losses']}", ""]
     if trained:
         lines += ["## 100 training steps of the study run (e5m2_short.yaml)", ""]
         for mode in ("compiled", "eager"):
