@@ -35,3 +35,11 @@ def test_each_module_imports_only_modules_of_earlier_notebooks():
 def test_no_import_of_the_package_inside_a_function():
     tucked = [(name, imported) for name, (_, tree) in _modules().items() for imported, top in _imports(tree) if not top]
     assert tucked == []
+
+
+def test_every_notebook_cell_has_an_id():
+    "nbformat 4.5 cells carry ids; a cell without one makes JupyterLab add it and mark the notebook modified."
+    import json
+    missing = [(path.name, i) for path in sorted((ROOT / "nbs").glob("*.ipynb"))
+               for i, cell in enumerate(json.loads(path.read_text())["cells"]) if "id" not in cell]
+    assert missing == []
