@@ -1,5 +1,6 @@
 """The package's layout: notebooks numbered in dependency order, no import tucked inside a function to dodge it."""
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -39,7 +40,6 @@ def test_no_import_of_the_package_inside_a_function():
 
 def test_every_notebook_cell_has_an_id():
     "nbformat 4.5 cells carry ids; a cell without one makes JupyterLab add it and mark the notebook modified."
-    import json
     missing = [(path.name, i) for path in sorted((ROOT / "nbs").glob("*.ipynb"))
                for i, cell in enumerate(json.loads(path.read_text())["cells"]) if "id" not in cell]
     assert missing == []
