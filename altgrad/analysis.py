@@ -65,7 +65,7 @@ def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
     """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
     (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
     quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items()
-                 if f not in (NOT_QUANTIZED, "fp")}  # "fp": the placements of runs before session 6
+                 if f not in (NOT_QUANTIZED, "fp")}  # "fp": placements recorded before "bf16" named them
     if not quantized: fmt, where, roles = NOT_QUANTIZED.upper(), "uniform", "all"
     else:
         forward = sorted({f for _, r, f in quantized if r != "grad"})

@@ -117,7 +117,7 @@ def events(self: StabilityHook) -> list[dict]: return self.shifter.events if sel
 # %% ../nbs/15_runner.ipynb 21
 def _format_story(name: str) -> str:
     "What a format's layout implies for training, from its numbers."
-    if name in (NOT_QUANTIZED, "fp", None): return "not quantized"  # "fp": the placements of runs before session 6
+    if name in (NOT_QUANTIZED, "fp", None): return "not quantized"  # "fp": placements recorded before "bf16" named them
     f = get_format(name)
     binades = math.log2(f.max_finite / f.min_subnormal)
     lines = [f"**{f.name}**: {f.M} mantissa bits (relative ULP 2^-{f.M} = {2 ** -f.M:.3g}), range "

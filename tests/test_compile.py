@@ -29,7 +29,7 @@ def test_formats_compiled_one_after_another_match_eager():
         assert compiled_loss.item() == pytest.approx(eager_loss.item(), rel=1e-5)
         # Inductor's fused float32 arithmetic differs from eager's in the last bits, and a value that close to a
         # rounding boundary of the format lands on the other neighbour: a one-step difference at that element and
-        # downstream (elementwise checks failed 3 of about 45 runs in session 10, with the code before and after its
+        # downstream (elementwise checks failed 3 of about 45 runs on 2026-11-27, with the code before and after its
         # changes, varying with the process and the compile cache). A format constant compiled wrongly would be off
         # everywhere: compare each gradient as a whole.
         for (name, p), q in zip(model.named_parameters(), eager.parameters()):
