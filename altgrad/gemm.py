@@ -15,12 +15,13 @@ import torch
 from torch import Tensor
 
 from .formats import FPFormat, get_format
+from .quantize import quantize
 
 # %% auto 0
 __all__ = ['ROUNDINGS', 'TENSOR_CORES', 'FP8_MIN_EXPONENT', 'NO_EXPONENT', 'ACCUMULATIONS', 'ACCUMULATOR_KEYS', 'TORCH_FP8',
            'BACKENDS', 'TensorCore', 'tensor_core', 'exponent_of', 'field_exponent', 'pow2', 'cut', 'normalize',
            'mma_step', 'accumulate', 'tensor_core_mm', 'load_vectors', 'matches', 'Accumulation', 'accumulation',
-           'alignment_exponents', 'gemm_backend', 'card_computes', 'scaled_mm', 'accumulated_mm']
+           'alignment_exponents', 'gemm_backend', 'card_computes', 'scaled_mm', 'accumulated_mm', 'promoted_blocks_mm']
 
 # %% ../nbs/04_gemm.ipynb 5
 ROUNDINGS = ("toward_zero", "nearest")
@@ -388,3 +389,30 @@ def accumulated_mm(
     # which would import torch._dynamo with this module)
     model = torch.compiler.disable(_modelled) if torch.compiler.is_compiling() else _modelled
     return model(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
+
+# %% ../nbs/04_gemm.ipynb 36
+def _codes(q: Tensor, into: Tensor, fmt: FPFormat) -> Tensor:
+    "The grid values (codes) of a quantized operand q = code / into, recovered exactly in float64."
+    return quantize(q.double() * into.double(), fmt)
+
+
+def promoted_blocks_mm(
+    a: Tensor, b: Tensor, into_a: Tensor, into_b: Tensor, fmt_a, fmt_b, acc: Accumulation, out_dtype=torch.float32
+) -> Tensor:
+    """a (M, K) @ b (K, N) of operands quantized with one FP32 scale per `acc.core.promote_every` elements
+    of K, added as DeepGEMM adds them (see above). `into_a`, `into_b` (per element, a's and b's shapes)
+    map each value onto its grid: a = code / into_a up to its dtype's rounding; the dequantization factor
+    of a block is the FP32 1 / into, as `altgrad.quantize.block_scales` makes it."""
+    fmt_a, fmt_b, core = get_format(fmt_a), get_format(fmt_b), acc.core
+    block = core.promote_every
+    ca, cb = _codes(a, into_a, fmt_a), _codes(b, into_b, fmt_b)
+    ea, eb = alignment_exponents(ca, fmt_a, 1.0), alignment_exponents(cb, fmt_b, 1.0)
+    back_a = (1.0 / into_a.float())[:, ::block]  # one per block: (M, blocks)
+    back_b = (1.0 / into_b.float())[::block, :]  # (blocks, N)
+    total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.float32, device=a.device)
+    for j, k in enumerate(range(0, a.shape[1], block)):
+        ks = slice(k, k + block)
+        part = _sum_products(ca[:, ks], cb[ks], ea[:, ks], eb[ks], core, promote=False)
+        scale = back_a[:, j : j + 1] * back_b[j : j + 1, :]  # FP32, as the CUDA cores multiply them
+        total = (scale.double() * part.double() + total.double()).float()  # multiply-add, rounded once
+    return total.to(out_dtype)

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .gemm import ACCUMULATIONS, TENSOR_CORES, TORCH_FP8, Accumulation, accumulated_mm, scaled_mm
+from .gemm import (ACCUMULATIONS, TENSOR_CORES, TORCH_FP8, Accumulation, accumulated_mm, promoted_blocks_mm,
+                          scaled_mm)
 from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler, _amax_scale,
                               _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
 
@@ -135,6 +136,13 @@ class Cast:
     def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
 
     @property
+    def fp32_block(self) -> int | None:
+        "The elements of K that share one unrounded FP32 scale (1 x block blocks, tile x tile tiles), else None."
+        if self.format is None or self.scaling not in ("block", "tile") or _scale_format(self.scale_format) != "FP32":
+            return None
+        return self.block if self.scaling == "block" else self.tile
+
+    @property
     def power_of_two_scales(self) -> bool:
         "Quantized, every value a code times a power of two (per-tensor scales, E8M0 block scales)."
         return self.format is not None and (self.per_tensor or (_scale_format(self.scale_format) is None
@@ -163,12 +171,21 @@ class GemmRecipe:
                 raise ValueError(f"{name}: a gradient's amax is known only in its backward pass, so gradients are "
                                  "scaled by their current amax: use scaling 'current'")
         for gemm, acc in zip(GEMMS, self.accumulation):
-            for operand in GEMMS[gemm]:
-                cast = getattr(self, operand)
-                if acc.core is not None and not cast.power_of_two_scales:
+            if acc.core is None: continue
+            casts = [getattr(self, operand) for operand in GEMMS[gemm]]
+            if all(c.fp32_block is not None for c in casts):  # promoted block by block, as DeepGEMM
+                if not acc.promote or any(c.fp32_block != acc.core.promote_every for c in casts):
+                    raise ValueError(f"accumulation {acc.name!r} in the {gemm} GEMM: operands with FP32 block scales "
+                                     "are added block by block, so the accumulator must promote once per block "
+                                     f"(blocks of {casts[0].fp32_block}, {casts[1].fp32_block}; promote_every "
+                                     f"{acc.core.promote_every if acc.promote else 'never'})")
+                continue
+            for operand, cast in zip(GEMMS[gemm], casts):
+                if not cast.power_of_two_scales:
                     raise ValueError(f"{operand}: accumulation {acc.name!r} in the {gemm} GEMM needs both operands "
-                                     "quantized with power-of-two scales (per tensor, or E8M0 block scales); "
-                                     f"this one is {'not quantized' if cast.format is None else cast}")
+                                     "quantized with power-of-two scales (per tensor, or E8M0 block scales) or both "
+                                     "with FP32 block scales; this one is "
+                                     f"{'not quantized' if cast.format is None else cast}")
         if self.execution not in EXECUTIONS:
             raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {self.execution!r}")
         if self.execution == "hardware": self._check_hardware()
@@ -324,9 +341,11 @@ def _operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None, record, har
 def _gemm(a: Tensor, sa: Tensor | None, cast_a: Cast, b: Tensor, sb: Tensor | None, cast_b: Cast,
           acc: Accumulation, dtype: torch.dtype, hardware: bool) -> Tensor:
     """a @ b in `dtype`, from `_operand`'s operands: `torch._scaled_mm` of FP8 codes (hardware), a plain GEMM, or
-    with a tensor core's accumulator (`accumulated_mm`) while both operands are quantized."""
+    with a tensor core's accumulator while both operands are quantized (`accumulated_mm`; FP32 block scales:
+    `promoted_blocks_mm`)."""
     if hardware: return scaled_mm(a, b, sa, sb, acc, dtype)
     if acc.core is None or cast_a.format is None or cast_b.format is None: return a.to(dtype) @ b.to(dtype)
+    if cast_a.fp32_block is not None: return promoted_blocks_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
     return accumulated_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
 
 
