@@ -25,9 +25,9 @@ from .stability import DivergenceRule
 __all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'T975', 'BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS',
            'DATA_CREDIT', 'LIMITS', 'FAILURE_LITERATURE', 'OPTIMIZER_LITERATURE', 'OPTIMIZER_LIMITS', 'Cell', 'cell_of',
            'Run', 'ExperimentDataLoader', 't975', 'Paired', 'paired', 't_cdf', 't_quantile', 'Comparison', 'compare',
-           'compare_unpaired', 'holm', 'Study', 'FormatComparator', 'intervention_size', 'Intervention',
-           'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step', 'plot_curves', 'plot_shares', 'plot_forest',
-           'gap_curves', 'plot_gaps', 'ReportGenerator', 'i_desc']
+           'compare_unpaired', 'holm', 'seeds_for_difference', 'seeds_for_equivalence', 'Study', 'FormatComparator',
+           'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step',
+           'plot_curves', 'plot_shares', 'plot_forest', 'gap_curves', 'plot_gaps', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/16_analysis.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -327,7 +327,25 @@ def holm(pvalues: dict) -> dict:
         out[name] = running
     return out
 
-# %% ../nbs/16_analysis.ipynb 49
+# %% ../nbs/16_analysis.ipynb 50
+def seeds_for_difference(sd: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
+    "The seeds a two-sided t-test needs to find a difference `effect` with `power`, given the differences' `sd`."
+    n = 2
+    while (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n) > abs(effect): n += 1
+    return n
+
+
+def seeds_for_equivalence(sd: float, margin: float, alpha: float = 0.05, power: float = 0.8,
+                          true_difference: float = 0.0) -> int:
+    "The seeds TOST needs to show a tie within ±`margin` with `power` when the true difference is `true_difference`."
+    room = margin - abs(true_difference)
+    if room <= 0: raise ValueError(f"a true difference of {true_difference} is not inside the margin ±{margin}")
+    quantile = (1 + power) / 2 if true_difference == 0 else power
+    n = 2
+    while (t_quantile(1 - alpha, n - 1) + t_quantile(quantile, n - 1)) * sd / math.sqrt(n) > room: n += 1
+    return n
+
+# %% ../nbs/16_analysis.ipynb 52
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
 TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
@@ -345,38 +363,38 @@ class Study:
             kept = self.by_cell.setdefault(r.recipe, {}).setdefault(r.seed, r)
             if kept is not r: self.twins.append((kept, r))
 
-# %% ../nbs/16_analysis.ipynb 51
+# %% ../nbs/16_analysis.ipynb 54
 @patch
 def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
     return [(s, r) for s, r in sorted(self.by_cell.get(recipe, {}).items())
             if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
 
-# %% ../nbs/16_analysis.ipynb 53
+# %% ../nbs/16_analysis.ipynb 56
 @patch
 def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
     return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
 
-# %% ../nbs/16_analysis.ipynb 55
+# %% ../nbs/16_analysis.ipynb 58
 @patch
 def versus(self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None) -> Paired:
     return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
-# %% ../nbs/16_analysis.ipynb 57
+# %% ../nbs/16_analysis.ipynb 60
 @patch
 def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds) if r.failure]
 
-# %% ../nbs/16_analysis.ipynb 59
+# %% ../nbs/16_analysis.ipynb 62
 @patch
 def seeds(self: Study, recipe: Cell) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
 
-# %% ../nbs/16_analysis.ipynb 61
+# %% ../nbs/16_analysis.ipynb 64
 @patch
 def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
     return [r for _, r in self._chosen(recipe, seeds)]
 
-# %% ../nbs/16_analysis.ipynb 63
+# %% ../nbs/16_analysis.ipynb 66
 @patch
 def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
@@ -389,14 +407,14 @@ def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> st
     best = statistics.fmean(r.best_val_before_onset for r in failed)
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
-# %% ../nbs/16_analysis.ipynb 65
+# %% ../nbs/16_analysis.ipynb 68
 @patch
 def baseline_for(self: Study, recipe: Cell) -> Cell:
     "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
     return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
-# %% ../nbs/16_analysis.ipynb 67
+# %% ../nbs/16_analysis.ipynb 70
 @patch
 def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
     "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
@@ -412,7 +430,7 @@ def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
                          runs=[r for r in runs]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_analysis.ipynb 70
+# %% ../nbs/16_analysis.ipynb 73
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
@@ -452,7 +470,7 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/16_analysis.ipynb 74
+# %% ../nbs/16_analysis.ipynb 77
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -461,7 +479,7 @@ def intervention_size(recipe: Cell) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/16_analysis.ipynb 76
+# %% ../nbs/16_analysis.ipynb 79
 @dataclass
 class Intervention:
     recipe: Cell
@@ -469,7 +487,7 @@ class Intervention:
     failed: str
     share: float
 
-# %% ../nbs/16_analysis.ipynb 78
+# %% ../nbs/16_analysis.ipynb 81
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -477,11 +495,11 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/16_analysis.ipynb 80
+# %% ../nbs/16_analysis.ipynb 83
 @patch
 def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/16_analysis.ipynb 82
+# %% ../nbs/16_analysis.ipynb 85
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
@@ -491,7 +509,7 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/16_analysis.ipynb 84
+# %% ../nbs/16_analysis.ipynb 87
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
@@ -506,7 +524,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/16_analysis.ipynb 86
+# %% ../nbs/16_analysis.ipynb 89
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -516,7 +534,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/16_analysis.ipynb 88
+# %% ../nbs/16_analysis.ipynb 91
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -530,7 +548,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/16_analysis.ipynb 91
+# %% ../nbs/16_analysis.ipynb 94
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -539,16 +557,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/16_analysis.ipynb 93
+# %% ../nbs/16_analysis.ipynb 96
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/16_analysis.ipynb 95
+# %% ../nbs/16_analysis.ipynb 98
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/16_analysis.ipynb 97
+# %% ../nbs/16_analysis.ipynb 100
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -556,24 +574,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/16_analysis.ipynb 99
+# %% ../nbs/16_analysis.ipynb 102
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/16_analysis.ipynb 101
+# %% ../nbs/16_analysis.ipynb 104
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/16_analysis.ipynb 103
+# %% ../nbs/16_analysis.ipynb 106
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/16_analysis.ipynb 105
+# %% ../nbs/16_analysis.ipynb 108
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -581,7 +599,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/16_analysis.ipynb 107
+# %% ../nbs/16_analysis.ipynb 110
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -589,13 +607,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/16_analysis.ipynb 110
+# %% ../nbs/16_analysis.ipynb 113
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/16_analysis.ipynb 112
+# %% ../nbs/16_analysis.ipynb 115
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -610,7 +628,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/16_analysis.ipynb 114
+# %% ../nbs/16_analysis.ipynb 117
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
@@ -619,20 +637,20 @@ def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     return next((c for c in self.stored() if c.format == fmt and c.arm == "adamw" and self.study.seeds(c)
                  and abs(math.log(c.learning_rate / lr)) < math.log(1.1)), None)
 
-# %% ../nbs/16_analysis.ipynb 117
+# %% ../nbs/16_analysis.ipynb 120
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
-# %% ../nbs/16_analysis.ipynb 118
+# %% ../nbs/16_analysis.ipynb 121
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
-# %% ../nbs/16_analysis.ipynb 120
+# %% ../nbs/16_analysis.ipynb 123
 def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
                 column: str = "val_loss", skip_before: int = 100):
     """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
@@ -672,7 +690,7 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 122
+# %% ../nbs/16_analysis.ipynb 125
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
     """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
     each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
@@ -694,7 +712,7 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 124
+# %% ../nbs/16_analysis.ipynb 127
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
     "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
     plt = _plt()
@@ -721,14 +739,14 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 127
+# %% ../nbs/16_analysis.ipynb 130
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
     "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
     by_seed = {r.seed: r.series(column) for r in reference}
     gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
     return pd.DataFrame(gaps).sort_index()
 
-# %% ../nbs/16_analysis.ipynb 129
+# %% ../nbs/16_analysis.ipynb 132
 def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
     "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
     plt = _plt()
@@ -749,7 +767,7 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     fig.tight_layout()
     _save(fig, path)
 
-# %% ../nbs/16_analysis.ipynb 133
+# %% ../nbs/16_analysis.ipynb 136
 DATA_CREDIT = ("Data: EUR-Lex texts (© European Union, 1998-2026, https://eur-lex.europa.eu; reuse under Commission "
                "Decision 2011/833/EU), tokenized with GPT-2's BPE; see `data/README.md`.")
 LIMITS = """## Limits
@@ -780,14 +798,14 @@ def _link(run: Run, reports_dir: Path) -> str:
     target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
     return f"[s{run.seed}]({target})"
 
-# %% ../nbs/16_analysis.ipynb 134
+# %% ../nbs/16_analysis.ipynb 137
 def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
 
-# %% ../nbs/16_analysis.ipynb 135
+# %% ../nbs/16_analysis.ipynb 138
 def _fmt(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-# %% ../nbs/16_analysis.ipynb 137
+# %% ../nbs/16_analysis.ipynb 140
 class ReportGenerator:
     "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
 
@@ -798,7 +816,7 @@ class ReportGenerator:
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
 
-# %% ../nbs/16_analysis.ipynb 139
+# %% ../nbs/16_analysis.ipynb 142
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
     """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
@@ -815,7 +833,7 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
         for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
-# %% ../nbs/16_analysis.ipynb 141
+# %% ../nbs/16_analysis.ipynb 144
 @patch
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
@@ -824,7 +842,7 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
             "sizes: no comparison below uses them." if tuning else "")
     return [f"# {title}", "", DATA_CREDIT, "", f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/16_analysis.ipynb 143
+# %% ../nbs/16_analysis.ipynb 146
 @patch
 def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -846,7 +864,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 145
+# %% ../nbs/16_analysis.ipynb 148
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -862,7 +880,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/16_analysis.ipynb 147
+# %% ../nbs/16_analysis.ipynb 150
 @patch
 def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -889,7 +907,7 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
 
-# %% ../nbs/16_analysis.ipynb 149
+# %% ../nbs/16_analysis.ipynb 152
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -928,7 +946,7 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/16_analysis.ipynb 151
+# %% ../nbs/16_analysis.ipynb 154
 @patch
 def format_literature(self: ReportGenerator) -> list[str]:
     "The published results these runs can be held against, with this study's numbers for the same recipes."
@@ -961,7 +979,7 @@ def format_literature(self: ReportGenerator) -> list[str]:
             "consistent with the range argument (the interventions in `failure_modes.md` locate the range-bound "
             "gradient: the lm_head's).", ""] + [line for b in blocks for line in (b, "")]
 
-# %% ../nbs/16_analysis.ipynb 153
+# %% ../nbs/16_analysis.ipynb 156
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -1000,7 +1018,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + [LIMITS, ""])
 
-# %% ../nbs/16_analysis.ipynb 155
+# %% ../nbs/16_analysis.ipynb 158
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -1009,7 +1027,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/16_analysis.ipynb 158
+# %% ../nbs/16_analysis.ipynb 161
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
@@ -1049,7 +1067,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 160
+# %% ../nbs/16_analysis.ipynb 163
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -1072,7 +1090,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/16_analysis.ipynb 162
+# %% ../nbs/16_analysis.ipynb 165
 FAILURE_LITERATURE = [
     "", "## Against published results", "",
     "That the output gradients need range more than precision is the reason FP8 recipes give gradients E5M2 "
@@ -1086,7 +1104,7 @@ FAILURE_LITERATURE = [
     "design, and with FP32 master weights no update can fail. They are no longer computed; the interventions above "
     "replace them.", ""]
 
-# %% ../nbs/16_analysis.ipynb 163
+# %% ../nbs/16_analysis.ipynb 166
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -1111,7 +1129,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
-# %% ../nbs/16_analysis.ipynb 165
+# %% ../nbs/16_analysis.ipynb 168
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -1120,7 +1138,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/16_analysis.ipynb 167
+# %% ../nbs/16_analysis.ipynb 170
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -1133,7 +1151,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/16_analysis.ipynb 169
+# %% ../nbs/16_analysis.ipynb 172
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -1146,7 +1164,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/16_analysis.ipynb 171
+# %% ../nbs/16_analysis.ipynb 174
 @patch
 def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -1169,7 +1187,7 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/16_analysis.ipynb 173
+# %% ../nbs/16_analysis.ipynb 176
 @patch
 def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     o, s = self.optimizers, self.study
@@ -1204,7 +1222,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
 
-# %% ../nbs/16_analysis.ipynb 175
+# %% ../nbs/16_analysis.ipynb 178
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -1225,7 +1243,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/16_analysis.ipynb 177
+# %% ../nbs/16_analysis.ipynb 180
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -1256,7 +1274,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/16_analysis.ipynb 179
+# %% ../nbs/16_analysis.ipynb 182
 OPTIMIZER_LITERATURE = [
     "## Against published results", "",
     "Rounding updates to the nearest stored value loses every update below half a ULP; stochastic rounding keeps them "
@@ -1276,7 +1294,7 @@ OPTIMIZER_LIMITS = (
     "weights ran in study v1 only, untuned (`results/study`); GridOptim moves formatted weights along the grid and "
     "applies no weight decay to them (AdamW and ManifoldAdamW decay every matrix by 0.1).")
 
-# %% ../nbs/16_analysis.ipynb 180
+# %% ../nbs/16_analysis.ipynb 183
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
