@@ -328,11 +328,21 @@ def holm(pvalues: dict) -> dict:
     return out
 
 # %% ../nbs/16_analysis.ipynb 50
+def _smallest_n(enough) -> int:
+    "The smallest n ≥ 2 for which `enough(n)` holds (it must hold from some n on): doubling, then bisection."
+    high = 2
+    while not enough(high): high *= 2
+    low = max(2, high // 2 + 1)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle + 1, high)
+    return low
+
+
 def seeds_for_difference(sd: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
     "The seeds a two-sided t-test needs to find a difference `effect` with `power`, given the differences' `sd`."
-    n = 2
-    while (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n) > abs(effect): n += 1
-    return n
+    return _smallest_n(lambda n: (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n)
+                       <= abs(effect))
 
 
 def seeds_for_equivalence(sd: float, margin: float, alpha: float = 0.05, power: float = 0.8,
@@ -341,9 +351,8 @@ def seeds_for_equivalence(sd: float, margin: float, alpha: float = 0.05, power: 
     room = margin - abs(true_difference)
     if room <= 0: raise ValueError(f"a true difference of {true_difference} is not inside the margin ±{margin}")
     quantile = (1 + power) / 2 if true_difference == 0 else power
-    n = 2
-    while (t_quantile(1 - alpha, n - 1) + t_quantile(quantile, n - 1)) * sd / math.sqrt(n) > room: n += 1
-    return n
+    return _smallest_n(lambda n: (t_quantile(1 - alpha, n - 1) + t_quantile(quantile, n - 1)) * sd / math.sqrt(n)
+                       <= room)
 
 # %% ../nbs/16_analysis.ipynb 52
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
