@@ -4,7 +4,7 @@ and whether its numbers stay bit for bit the same.
     python bench/head_variants.py [--run e5m2_uniform_adamw_s42] [--iters 20] [--variants NAME ...] [--out DIR]
 
 The head is half of a plain step's GPU time (`results/step_profile_h100.md`): the cross-entropy's logits-sized passes,
-the lm_head's three GEMMs and, before session 13, a copy of the logits-sized output gradient into the zero-padded
+the lm_head's three GEMMs and, before commit 40514f9, a copy of the logits-sized output gradient into the zero-padded
 operand Inductor makes for an unaligned GEMM. Each variant compiles the run's head (`torch.compile(model.head,
 dynamic=False, options=...)` after `calibrate_scalers`, without CUDA graphs), with the lm_head's rows padded in the
 model to a multiple of 1 (not padded), 8 or 64, then runs forward and backward on the same random activations and
@@ -47,7 +47,7 @@ def output_alignment(multiple: int):
 FEWER_REALIZED = {"realize_opcount_threshold": 1000}
 
 VARIANTS = {  # name -> (torch.compile options, the multiple the lm_head's rows are padded to in the model)
-    # before session 13: Inductor pads the unaligned GEMM operands itself (pad_mm, to 8 bfloat16 values)
+    # before commit 40514f9: Inductor pads the unaligned GEMM operands itself (pad_mm, to 8 bfloat16 values)
     "unpadded (Inductor pads at the GEMMs)": ({}, 1),
     "no shape padding": ({"shape_padding": False}, 1),
     "lm_head rows padded to 8 in the model": ({}, 8),  # the width Inductor pads to

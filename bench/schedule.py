@@ -25,7 +25,7 @@ OVERHEAD = ("setup", "first_steps", "first_evaluation")  # the parts of a run's 
 
 
 def first_of_idle_group(pool: _Pool, i: int) -> RunSpec:
-    "The rule before session 12: the worker's group, else the first run of a group no worker is on, else the first."
+    "The rule before commit 7c5dad2: the worker's group, else the first run of a group no worker is on, else the first."
     first = pool.waiting[0]
     if pool.records[first.name].attempts: return first
     busy = {pool.compiled.get(j) for j in (*pool.running, *pool.handed)}

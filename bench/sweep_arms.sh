@@ -81,7 +81,7 @@ for name, runs in arms.items():
     for r in runs: busy[r["worker"]] = busy.get(r["worker"], 0) + r["wall_s"]
     if busy:  # the rest of the sweep's wall time a worker spent waiting: for its first run, or after its last
         print(f"  workers busy {min(busy.values()):.0f}-{max(busy.values()):.0f} s of the sweep's {log['wall_s']:.0f} s")
-    if runs and all(r.get("ended_s") is not None for r in runs):  # sweep.json's ended_s (sweeps since session 11)
+    if runs and all(r.get("ended_s") is not None for r in runs):  # sweep.json's ended_s (sweeps since commit 690b60c)
         print(f"  first run started {min(r['ended_s'] - r['wall_s'] for r in runs):.0f} s after the pool, "
               f"last ended {max(r['ended_s'] for r in runs):.0f} s after it")
     first, later = step_times(f"/tmp/arm_{name}")
