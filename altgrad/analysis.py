@@ -668,20 +668,24 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
     n = len(panels)
     cols = min(3, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.0 * rows), squeeze=False)
+    shared = len({tuple(series) for series in panels.values()}) == 1  # same series in every panel: one legend
+    tallest = max(len(series) for series in panels.values()) + bool(reference)  # a panel's legend under it
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, (3.0 + (0 if shared else 0.2 * tallest)) * rows),
+                             squeeze=False)
     colours = plt.get_cmap("tab10")
     handles = {}
     for ax, (panel, series) in zip(axes.flat, panels.items()):
         shown = []
-        for run in reference or []:
+        for k, run in enumerate(reference or []):
             s = run.series(column)
-            ax.plot(s.index, s.values, color="0.55", lw=1, ls="--")
+            ax.plot(s.index, s.values, color="0.55", lw=1, ls="--", label=None if k else "BF16 (AdamW)")
             shown.append(s[s.index >= skip_before])
         handles.setdefault("BF16 (AdamW)", plt.Line2D([], [], color="0.55", ls="--")) if reference else None
         for i, (label, runs) in enumerate(series.items()):
-            for run in runs:
+            for k, run in enumerate(runs):
                 s = run.series(column)
-                line, = ax.plot(s.index, s.values, color=colours(i % 10), lw=1.2, alpha=0.85)
+                line, = ax.plot(s.index, s.values, color=colours(i % 10), lw=1.2, alpha=0.85,
+                                label=None if k else label)
                 handles.setdefault(label, line)
                 if run.failure and len(s): ax.plot(s.index[-1], s.values[-1], "x", color=colours(i % 10), ms=7, mew=2)
                 later = s[s.index >= skip_before]
@@ -690,41 +694,50 @@ def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str,
         low, high = values.quantile(0.0), values.quantile(0.98)
         pad = 0.08 * max(high - low, 0.05)
         ax.set_ylim(low - pad, high + pad)
-        ax.set_title(panel, fontsize=10 if len(panel) < 40 else 8)
+        ax.set_title(panel, fontsize=10)
         ax.set_xlabel("step"); ax.set_ylabel(column.replace("_", " "))
         ax.grid(alpha=0.3)
+        if not shared: ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     for ax in list(axes.flat)[n:]: ax.axis("off")
     fig.suptitle(title, fontsize=11)
-    fig.legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8, frameon=False)
     fig.tight_layout()
+    if shared:  # below the panels, where it covers nothing
+        fig.legend(handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(len(handles), 6), fontsize=8, frameon=False)
     _save(fig, path)
 
 # %% ../nbs/16_analysis.ipynb 125
 def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
-    """One panel per key: horizontal bars (label, share, low, high, failed) — the share of a format's failure that
-    each intervention reproduces, with its interval where it has one; red where the intervention's runs failed."""
+    """One panel per key, one row per intervention (the panels' labels in the order first given, read once at the
+    left; a row a format did not run stays empty): bars (label, share, low, high, failed) give the share of the
+    format's failure that the intervention reproduces alone, lines its 95% interval where it has one; red where the
+    intervention's runs failed. A share above 1: that quantization alone cost more than the whole recipe."""
     plt = _plt()
+    labels = list(dict.fromkeys(bar[0] for bars in panels.values() for bar in bars))
+    row = {label: len(labels) - 1 - i for i, label in enumerate(labels)}  # the first label on top
     n = len(panels)
-    tallest = max(len(bars) for bars in panels.values())
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 0.34 * tallest + 1.4), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(2.4 * n + 3.2, 0.3 * len(labels) + 1.5), squeeze=False, sharey=True)
     for ax, (panel, bars) in zip(axes.flat, panels.items()):
-        for y, (label, share, low, high, failed) in enumerate(reversed(bars)):
-            ax.barh(y, share, color="firebrick" if failed else "tab:blue", alpha=0.8)
-            if not math.isnan(low): ax.plot([low, high], [y, y], color="0.2", lw=1.2)
-        ax.set_yticks(range(len(bars)), [b[0] for b in reversed(bars)], fontsize=8)
+        for label, share, low, high, failed in bars:
+            ax.barh(row[label], share, color="firebrick" if failed else "tab:blue", alpha=0.8)
+            if not math.isnan(low): ax.plot([low, high], [row[label]] * 2, color="0.2", lw=1.2)
         ax.axvline(0.5, color="0.4", ls=":", lw=1)
         ax.axvline(1.0, color="0.4", lw=0.8)
-        ax.set_xlim(min(0, min(b[2] if not math.isnan(b[2]) else b[1] for b in bars) - 0.05), 1.3)
-        ax.set_title(panel, fontsize=10); ax.set_xlabel("share of the failure reproduced")
+        ends = [v for bar in bars for v in bar[1:4] if not math.isnan(v)]
+        ax.set_xlim(min(0.0, min(ends)) - 0.05, max(1.1, max(ends)) + 0.1)
+        ax.set_title(panel, fontsize=10); ax.set_xlabel("share reproduced")
         ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 # %% ../nbs/16_analysis.ipynb 127
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
-    "One row per (label, paired Δ, failure text): the mean and its interval; failed rows say so in place of a bar."
+    """One row per (label, paired Δ, failure text), sorted by the mean (rows without runs that finished last): the
+    mean and its interval, n beside the label; failed rows say so in place of a bar."""
     plt = _plt()
+    rows = sorted(rows, key=lambda r: (r[1].n == 0, r[1].mean if r[1].n else 0.0))  # the top row: the lowest Δ
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
     for y, (label, delta, failed) in enumerate(reversed(rows)):
         if failed and delta.n == 0:
@@ -735,7 +748,7 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
         ax.plot(delta.mean, y, "o", color=colour, ms=4)
         if failed: ax.text(delta.high if delta.n > 1 else delta.mean, y, f"  {failed}", va="center", fontsize=7, color="firebrick")
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{r[0]}  (n={r[1].n})" for r in reversed(rows)], fontsize=8)
     ax.set_xscale("symlog", linthresh=0.05, linscale=1.5)
     ends = [v for _, d, _ in rows for v in (d.low, d.high, d.mean) if d.n and not math.isnan(v)] or [0.0]
     ax.set_xlim(min(-0.05, min(ends) * 1.3), max(0.1, max(ends) * 1.6))
@@ -1020,7 +1033,8 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         plot_gaps(longer, figures / "long_gaps.png", "5000 steps: validation loss minus the same-seed BF16 run's "
                   "(thin: each seed; bold: mean)", skip_before=500)
         lines += ["![gap to BF16 over 5000 steps](figures/long_gaps.png)", ""]
-    uniform = {r.format: {"AdamW": s.runs_of(r)} for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
+    uniform = {f"{r.format} (n={len(s.runs_of(r))})": {"the format (AdamW)": s.runs_of(r)}
+               for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
     if uniform:
         plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
                     reference=s.runs_of(BASELINE))
@@ -1133,8 +1147,8 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
         lines += table
     if panels:
         plot_shares(panels, reports_dir / "figures" / "failure_interventions.png",
-                    "Which single quantization reproduces each format's failure (red: its runs failed; bars: share, "
-                    "lines: 95% interval; dotted: half)")
+                    "Share of each format's failure one quantization reproduces alone (red: its runs failed; line: "
+                    "95% interval; dotted: half; above 1: it costs more than the whole recipe)")
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     return "\n".join(lines + FAILURE_LITERATURE + [LIMITS, ""])
 
@@ -1274,8 +1288,8 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
                          f"{versus_adamw} | {s.versus(cell, bf16, seeds) if bf16 else '—'} | "
                          f"{s.failure_text(cell, seeds) or '—'} | {_links(s.runs_of(cell, seeds), reports_dir)} |")
             panels.setdefault(fmt, {})[optimizer] = s.runs_of(cell, seeds)
-    if panels:  # one colour per optimizer in every panel; each panel's title names the step sizes
-        panels = {f"{fmt}: " + ", ".join(f"{opt} {o.reported(fmt, opt).step_size}" for opt in series): series
+    if panels:  # one colour per optimizer in every panel; each panel's legend names the step sizes and n
+        panels = {fmt: {f"{opt} {o.reported(fmt, opt).step_size} (n={len(runs)})": runs for opt, runs in series.items()}
                   for fmt, series in panels.items()}
         plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
                     "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
