@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from altgrad.analysis import ExperimentDataLoader, compare, compare_unpaired, holm
+from altgrad.runs import ExperimentDataLoader
+from altgrad.stats import compare, compare_unpaired, holm
 from altgrad.files import atomic_write_text
 
 DECLARED = ROOT / "configs" / "sweeps" / "accumulation.md"

@@ -276,7 +276,8 @@ def test_the_analysis_refuses_a_wrong_runs_dir_and_keeps_the_reports(tmp_path):
        'the second is refused',
        'nothing')
 def test_a_second_writer_of_the_reports_is_refused(tmp_path, reference):
-    from altgrad.analysis import ExperimentDataLoader, ReportGenerator
+    from altgrad.report import ReportGenerator
+    from altgrad.runs import ExperimentDataLoader
     from altgrad.files import DirectoryLock, LockedError
     runs = ExperimentDataLoader(reference.parent).load()
     with DirectoryLock(tmp_path / "reports", "reports folder"):

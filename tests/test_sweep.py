@@ -132,7 +132,8 @@ def test_every_sweep_file_loads_and_the_v2_files_name_no_run_twice():
 
 
 def test_the_matched_step_sweep_uses_the_learning_rates_the_analysis_computes_from_the_tuning_runs():
-    from altgrad.analysis import ExperimentDataLoader, OptimizerComparator, Study
+    from altgrad.runs import ExperimentDataLoader
+    from altgrad.study import OptimizerComparator, Study
     _, _, runs = load_sweep(ROOT / "configs" / "sweeps" / "v2_matched.yaml")
     swept = {r.overrides["recipe"]["name"]: r.overrides["learning_rate"] for r in runs}
     loader = ExperimentDataLoader(ROOT / "results" / "v2")
