@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import math
+import platform
 
 import torch
 from torch import Tensor
 
 # %% auto 0
-__all__ = ['read_back', 'Segments']
+__all__ = ['read_back', 'Segments', 'device_name']
 
 # %% ../nbs/01_device.ipynb 4
 def read_back(tree):
@@ -58,3 +59,10 @@ class Segments:
         return torch.diff(ends, prepend=ends.new_zeros(1))
 
     def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
+
+# %% ../nbs/01_device.ipynb 11
+def device_name(device: str | torch.device) -> str:
+    "The GPU model of a CUDA device ('NVIDIA H100 80GB HBM3'), else 'CPU' with the processor where Python names it."
+    device = torch.device(device)
+    if device.type == "cuda": return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor()})" if platform.processor() else "CPU"

@@ -29,7 +29,7 @@ from .config import TrainConfig, load_config
 from .data import TokenData, prepare
 from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say,
                            scrub_temporary_files)
-from .device import read_back
+from .device import device_name, read_back
 from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
@@ -743,6 +743,7 @@ def _train(self: Trainer, progress: bool) -> dict:
     summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
                    stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
                    final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
+                   device_name=device_name(self.device), train_tokens=len(self.data.splits["train"]),
                    placement=self.placement.formats() if self.placement else {},
                    recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
                    wall_s=time.perf_counter() - fit_started)

@@ -125,10 +125,16 @@ def test_a_killed_sweep_restarts_and_finishes_without_stale_runs(tmp_path):
 
 def test_every_sweep_file_loads_and_the_v2_files_name_no_run_twice():
     from altgrad.sweep import load_sweeps
-    files = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
+    files = sorted(p for p in (ROOT / "configs" / "sweeps").glob("*.yaml") if not p.name.endswith(".study.yaml"))
     for path in files: load_sweep(path)  # every run's config is checked
     v2 = load_sweeps([p for p in files if p.name.startswith("v2_")])  # one queue into results/v2: no name twice
     assert len(v2) > 400
+
+
+def test_every_study_file_loads():
+    from altgrad.narrative import StudyText
+    studies = sorted((ROOT / "configs" / "sweeps").glob("*.study.yaml"))
+    assert studies and all(StudyText.load(path).limits for path in studies)
 
 
 def test_the_matched_step_sweep_uses_the_learning_rates_the_analysis_computes_from_the_tuning_runs():
