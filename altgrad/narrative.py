@@ -25,7 +25,7 @@ __all__ = ['REPORTS', 'STUDY_KEYS', 'LITERATURE_HEADING', 'StudyText', 'corpus_t
 
 # %% ../nbs/20_narrative.ipynb 5
 REPORTS = ("format_comparison", "failure_modes", "manifold_comparison")  # the report writer's three reports
-STUDY_KEYS = ("data_credit", "variants", "literature", "limits")
+STUDY_KEYS = ("data_credit", "margin", "margin_note", "variants", "conclusion", "literature", "limits")
 LITERATURE_HEADING = "Against published results"
 
 # %% ../nbs/20_narrative.ipynb 6
@@ -34,7 +34,10 @@ class StudyText:
     "A study's narrative (see above); `path`: the file it was read from, for error messages."
     path: Path | None = None
     data_credit: str = ""
+    margin: float = 0.01  # nats: a difference inside ±margin counts as a tie (TOST)
+    margin_note: str = "the default margin, not declared by the study"
     variants: list[dict] = field(default_factory=list)
+    conclusion: dict[str, str] = field(default_factory=dict)  # per report: its conclusion paragraph
     literature: dict[str, list[dict]] = field(default_factory=dict)
     limits: dict[str, list[str]] = field(default_factory=dict)  # per report (or all): one bullet each
 
@@ -47,7 +50,7 @@ class StudyText:
         if not isinstance(spec, dict): raise ValueError(f"study file {path} must hold a mapping of {STUDY_KEYS}")
         unknown = sorted(set(spec) - set(STUDY_KEYS))
         if unknown: raise ValueError(f"study file {path}: unknown keys {unknown}; it takes {', '.join(STUDY_KEYS)}")
-        for key in ("literature", "limits"):
+        for key in ("literature", "limits", "conclusion"):
             wrong = sorted(set(spec.get(key) or {}) - {*REPORTS, "all"})
             if wrong: raise ValueError(f"study file {path}: {key} has {wrong}; use {', '.join(REPORTS)} or all")
         for key, bullets in (spec.get("limits") or {}).items():
@@ -61,8 +64,12 @@ class StudyText:
             for i, passage in enumerate(passages):
                 if "text" not in passage or set(passage) - {"text", "heading", "needs"}:
                     raise ValueError(f"study file {path}: literature.{report}[{i}] takes text, heading, needs")
-        return cls(path, str(spec.get("data_credit") or ""), list(spec.get("variants") or []),
-                   dict(spec.get("literature") or {}), dict(spec.get("limits") or {}))
+        if not isinstance(spec.get("margin", 0.01), (int, float)) or spec.get("margin", 0.01) <= 0:
+            raise ValueError(f"study file {path}: margin must be a positive number of nats")
+        return cls(path, str(spec.get("data_credit") or ""), float(spec.get("margin", 0.01)),
+                   str(spec.get("margin_note") or cls.margin_note), list(spec.get("variants") or []),
+                   dict(spec.get("conclusion") or {}), dict(spec.get("literature") or {}),
+                   dict(spec.get("limits") or {}))
 
 # %% ../nbs/20_narrative.ipynb 9
 def corpus_tokens(config: dict) -> int:
@@ -94,13 +101,13 @@ def _count(n: float) -> str:
 class Facts:
     "The values a study file's templates name (see the table above), computed from `study` when asked for."
 
-    def __init__(self, study: Study, baseline: Cell = BASELINE):
-        self.study, self.baseline = study, baseline
-        self.formats = FormatComparator(study, baseline)
+    def __init__(self, study: Study, baseline: Cell = BASELINE, margin: float = 0.01):
+        self.study, self.baseline, self.margin_nats = study, baseline, margin
+        self.comparator = FormatComparator(study, baseline)
 
     def __getitem__(self, name: str):
         lookups = dict(delta=self.delta, versus=self.versus, loss=self.loss, tokens_at=self.tokens_at,
-                       passes_at=self.passes_at, cells_at=self.cells_at)
+                       passes_at=self.passes_at, cells_at=self.cells_at, formats=self.formats)
         if name in lookups: return _Lookup(name, lookups[name])
         if name.startswith("_") or not callable(getattr(type(self), name, None)) or name in ("cell", "config"):
             raise KeyError(name)
@@ -167,6 +174,18 @@ class Facts:
                 f"{' or '.join(map(str, seeds))} seeds")
 
     def baseline_lr(self) -> str: return f"{self.baseline.learning_rate:g}"
+    def margin(self) -> str: return f"±{self.margin_nats:g} nats"
+
+    def formats(self, key: str) -> str:
+        "`VERDICT PLACEMENT` ('tied uniform'): the formats of that placement the headline gives that verdict."
+        wanted, _, placement = key.partition(" ")
+        names = {"better": "lower", "worse": "higher", "unresolved": "not resolved"}
+        if wanted not in (*names, "tied", "failing"): raise KeyError(f"formats[{key}]: no verdict {wanted!r}")
+        cells = [c for c in self.comparator.recipes() if c.placement == (placement or "uniform")]
+        rows = self.study.headline(cells, self.baseline, self.margin_nats)
+        chosen = [r.cell.format for r in rows if (r.comparison is None if wanted == "failing"
+                                                  else r.verdict == names.get(wanted, wanted))]
+        return ", ".join(sorted(chosen)) or "none"
 
     def bf16_tuned(self) -> str:
         best = OptimizerComparator(self.study).bf16()

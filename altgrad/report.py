@@ -19,8 +19,8 @@ from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
 from .runs import Cell, Run
 from .stats import paired
-from .study import (ARMS, BASELINE, TUNING_SEEDS, FailureAnalyzer, FormatComparator, OptimizerComparator,
-                           Study, codes_per_step, intervention_size)
+from .study import (ARMS, BASELINE, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
+                           HeadlineRow, OptimizerComparator, Study, codes_per_step, intervention_size)
 
 # %% auto 0
 __all__ = ['ReportGenerator', 'i_desc']
@@ -45,7 +45,8 @@ class ReportGenerator:
                  text: StudyText | None = None):
         self.runs, self.runs_root, self.text = runs, Path(runs_root), text
         self.study = Study(runs, tuning_seeds)
-        self.facts = Facts(self.study)
+        self.margin = text.margin if text else StudyText.margin
+        self.facts = Facts(self.study, margin=self.margin)
         self.formats = FormatComparator(self.study)
         self.failures = FailureAnalyzer(self.study)
         self.optimizers = OptimizerComparator(self.study)
@@ -77,16 +78,58 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
     credit = [self.text.data_credit, ""] if self.text and self.text.data_credit else []
     return [f"# {title}", "", *credit, f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
-# %% ../nbs/21_report.ipynb 15
+# %% ../nbs/21_report.ipynb 16
 @patch
-def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, against: str) -> list[str]:
+    "A headline table of `rows` (`question(cell)` names each row) against `against`, and how to read it."
+    m = f"±{self.margin:g} nats"
+    words = {"tied": f"tied with {against} within {m}", "lower": f"better than {against} (lower loss)",
+             "higher": f"worse than {against} (higher loss)", "not resolved": f"not resolved (neither tied within {m} "
+             "nor different)"}
+    note = self.text.margin_note if self.text else StudyText.margin_note
+    lines = [f"Final validation loss minus {against}'s, mean over seeds with its 95% interval. Verdicts at α = 0.05: "
+             f"*tied*: the 90% interval lies inside {m} (TOST; margin: {note}); *better* or *worse*: the difference "
+             f"is significant after a Holm correction over the {sum(r.comparison is not None for r in rows)} rows "
+             "compared; otherwise *not resolved*. Paired by seed only where that lowers the standard error.", "",
+             "| question | Δ (nats) | 95% interval | n | paired | verdict |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.comparison is None:
+            lines.append(f"| {question(r.cell)} | — | — | {r.n} | — | fails: {r.verdict} |")
+            continue
+        low, high = r.comparison.interval(0.95)
+        lines.append(f"| {question(r.cell)} | {r.comparison.mean:+.3f} | [{low:+.3f}, {high:+.3f}] | {r.n} | "
+                     f"{'by seed' if r.paired else 'no (Welch)'} | {words[r.verdict]} |")
+    return lines
+
+# %% ../nbs/21_report.ipynb 18
+@patch
+def format_headline(self: ReportGenerator) -> list[str]:
+    """The format question's headline: every recipe on every linear layer, then with the lm_head in BF16, against
+    BF16 at the study's setting (best first; failing cells last); the study's conclusion under it."""
+    s = self.study
+    cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
+    if not cells or not s.runs_of(BASELINE): return []
+    rows = s.headline(cells, BASELINE, self.margin)
+    rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
+                             r.comparison.mean if r.comparison else 0.0))
+    where = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}
+    lines = ["## Answer", "", f"**Which format trains closest to BF16** (AdamW, lr {BASELINE.learning_rate:g}, "
+             f"{BASELINE.max_steps} steps, FP32 master weights; {len(s.seeds(BASELINE))} BF16 seeds)", ""]
+    lines += self.headline_lines(rows, lambda c: f"{c.format} {where[c.placement]}", "BF16") + [""]
+    if self.text and "format_comparison" in self.text.conclusion:
+        lines += [render(self.text.conclusion["format_comparison"], self.facts,
+                         f"{self.text.path}: conclusion.format_comparison"), ""]
+    return lines
+
+# %% ../nbs/21_report.ipynb 20
+@patch
+def recipes_answer(self: ReportGenerator) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
     s, f = self.study, self.formats
     kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
     if not kept: return []
     kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
-    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})"
-             for r in kept]
+    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds)" for r in kept]
     moved = []
     for r in kept:
         everywhere = replace(r, placement="uniform")
@@ -99,7 +142,7 @@ def recipes_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/21_report.ipynb 17
+# %% ../nbs/21_report.ipynb 22
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -115,9 +158,9 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/21_report.ipynb 19
+# %% ../nbs/21_report.ipynb 24
 @patch
-def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, heading: str) -> list[str]:
+def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
     BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds, paired), and where during
     the run the mean gap was largest."""
@@ -137,25 +180,25 @@ def variant_answer(self: ReportGenerator, reports_dir: Path, baseline: Cell, hea
             moved += f", its mean gap largest at step {mean_gap.idxmax()} ({mean_gap.max():+.3f})"
         where = "" if r.placement == "uniform" else f" ({r.placement})"
         parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
-                     f"({len(s.seeds(r))} seeds, {_links(s.runs_of(r), reports_dir)})")
+                     f"({len(s.seeds(r))} seeds)")
     level = statistics.fmean(s.outcomes(baseline).values())
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
-            f"BF16 runs {_links(s.runs_of(baseline), reports_dir)}): " + "; ".join(parts) + "."]
+            f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 21
+# %% ../nbs/21_report.ipynb 26
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
-def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+def format_answer(self: ReportGenerator) -> list[str]:
     s, f = self.study, self.formats
     base_runs = s.runs_of(BASELINE)
-    lines = ["## Answer", ""]
+    lines = ["## In detail", ""]
     uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
                      key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
     if not uniform or not base_runs: return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
     parts = []
     for r in uniform:
         failed = s.failure_text(r)
-        parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'} ({_links(s.runs_of(r), reports_dir)})")
+        parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'}")
     lines.append(f"**Every linear layer quantized** (AdamW, lr {BASELINE.learning_rate:g}, FP32 master weights, paired "
                  f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
                  + "; ".join(parts) + ".")
@@ -173,21 +216,21 @@ def format_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
     if per_type:
         lines.append("**Per layer type** (one layer type quantized, the rest BF16; only the formats listed were "
                      "run there): " + "; ".join(per_type) + ".")
-    lines += self.recipes_answer(reports_dir) + self.twins_answer()
+    lines += self.recipes_answer() + self.twins_answer()
     for i, variant in enumerate(self.text.variants if self.text else []):  # the study's other settings
         setting = {k: v for k, v in variant.items() if k != "heading"}
         heading = render(variant["heading"], self.facts, f"{self.text.path}: variants[{i}].heading")
-        lines += self.variant_answer(reports_dir, replace(BASELINE, **setting), heading)
+        lines += self.variant_answer(replace(BASELINE, **setting), heading)
     failing = [r for r in uniform if s.failures(r)]
     if failing:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/21_report.ipynb 23
+# %% ../nbs/21_report.ipynb 28
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
-    lines = self._header("Format comparison") + self.format_answer(reports_dir)
+    lines = self._header("Format comparison") + self.format_headline() + self.format_answer()
     lines += passages(self.text, "format_comparison", self.facts)
     grid = f.grid()
     if not grid.empty:
@@ -226,7 +269,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 25
+# %% ../nbs/21_report.ipynb 30
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -235,10 +278,10 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/21_report.ipynb 28
+# %% ../nbs/21_report.ipynb 33
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
-def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+def failure_answer(self: ReportGenerator) -> list[str]:
     a, s = self.failures, self.study
     lines = ["## Answer", ""]
     failing = a.failing_formats()
@@ -247,7 +290,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         full = a.uniform(fmt)
         how = s.failure_text(full) or f"ends {s.versus(full)} nats above BF16"
         why = a.explanation(fmt)
-        text = f"**{fmt}** (every layer: {how}; {_links(s.runs_of(full), reports_dir)}): "
+        text = f"**{fmt}** (every layer: {how}; {len(s.seeds(full))} seeds): "
         if why is None:
             singles = [i for i in a.interventions(fmt) if i.recipe != full]
             text += ("no single intervention reproduces half of it; " + "; ".join(
@@ -255,7 +298,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
                 + ". The failure is spread over roles and layers." if singles else "no interventions were run.")
         else:
             effect = why.failed or f"{why.delta} nats"
-            runs = _links(s.runs_of(why.recipe), reports_dir)
+            runs = f"{len(s.seeds(why.recipe))} seeds"
             if why.share >= 0.8:
                 text += f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, {why.share:.0%} of the failure; {runs})."
             else:
@@ -275,7 +318,7 @@ def failure_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/21_report.ipynb 30
+# %% ../nbs/21_report.ipynb 35
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -298,11 +341,11 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/21_report.ipynb 32
+# %% ../nbs/21_report.ipynb 37
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("Failure modes") + self.failure_answer(reports_dir)
+    lines = self._header("Failure modes") + self.failure_answer()
     lines += ["## Failures per format", "",
               "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
               "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
@@ -324,7 +367,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 34
+# %% ../nbs/21_report.ipynb 39
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -333,7 +376,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/21_report.ipynb 36
+# %% ../nbs/21_report.ipynb 41
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -346,7 +389,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/21_report.ipynb 38
+# %% ../nbs/21_report.ipynb 43
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -359,9 +402,9 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/21_report.ipynb 40
+# %% ../nbs/21_report.ipynb 45
 @patch
-def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
+def _matched_lines(self: ReportGenerator) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
     o, s = self.optimizers, self.study
     parts = []
@@ -376,15 +419,15 @@ def _matched_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         else: outcome = f"AdamW − ManifoldAdamW {s.versus(adamw, manifold, seeds)} nats"
         parts.append(f"{fmt} (AdamW at {adamw.step_size} against {manifold.step_size}, moving {moved(adamw):.3f} and "
                      f"{moved(manifold):.3f} codes per step on these seeds): {outcome} "
-                     f"({_links(s.runs_of(adamw, seeds), reports_dir)})")
+                     f"({len(seeds)} seeds)")
     if not parts: return []
     return ["**AdamW at ManifoldAdamW's step** (weights stored, rounded to nearest; AdamW's learning rate set so that "
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 42
+# %% ../nbs/21_report.ipynb 47
 @patch
-def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
+def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
     lines = ["## Answer", ""]
     formats = o.formats()
@@ -402,7 +445,7 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
             outcome = (failed + self._step_note(s.failures(recipe, seeds)) if failed
                        else f"{s.versus(recipe, bf16, seeds)} nats vs BF16" if bf16 else "trained")
             parts.append(f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
-                         f"({_links(s.runs_of(recipe, seeds), reports_dir)})")
+                         f"({len(seeds)} seeds)")
         lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]
     tried = [opt for opt in ARMS if any(o.reported(f, opt) for f in formats)]
     summary = []
@@ -415,9 +458,9 @@ def optimizer_answer(self: ReportGenerator, reports_dir: Path) -> list[str]:
         "on the same seeds (95% interval)." if bf16 else ""))
     lines.append("A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than 95% of the "
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
-    return lines + self._rounding_lines() + self._matched_lines(reports_dir) + [""]
+    return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/21_report.ipynb 44
+# %% ../nbs/21_report.ipynb 49
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -438,7 +481,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/21_report.ipynb 46
+# %% ../nbs/21_report.ipynb 51
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -469,11 +512,11 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 48
+# %% ../nbs/21_report.ipynb 53
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer(reports_dir)
+    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer()
     if self.optimizers.formats():
         lines += self._tuning_lines() + self._reported_lines(reports_dir)
         lines += passages(self.text, "manifold_comparison", self.facts)

@@ -10,8 +10,8 @@ import statistics
 from dataclasses import dataclass
 
 # %% auto 0
-__all__ = ['T975', 't975', 'Paired', 'paired', 't_cdf', 't_quantile', 'Comparison', 'compare', 'compare_unpaired', 'holm',
-           'seeds_for_difference', 'seeds_for_equivalence']
+__all__ = ['T975', 'VERDICTS', 't975', 'Paired', 'paired', 't_cdf', 't_quantile', 'Comparison', 'compare', 'compare_unpaired',
+           'holm', 'comparison_of', 'verdict', 'seeds_for_difference', 'seeds_for_equivalence']
 
 # %% ../nbs/17_stats.ipynb 5
 # two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is within 4%)
@@ -108,6 +108,7 @@ class Comparison:
     @property
     def p_equivalent(self) -> float:
         "TOST: the larger p of H0 mean ≤ −margin and H0 mean ≥ +margin (small: tied within the margin)."
+        if self.se == 0: return 0.0 if abs(self.mean) < self.margin else 1.0  # no spread: the mean is exact
         below = 1.0 - t_cdf((self.mean + self.margin) / self.se, self.df)
         above = t_cdf((self.mean - self.margin) / self.se, self.df)
         return max(below, above)
@@ -115,6 +116,7 @@ class Comparison:
     @property
     def p_different(self) -> float:
         "Two-sided t-test of mean 0."
+        if self.se == 0: return 1.0 if self.mean == 0 else 0.0
         return 2.0 * (1.0 - t_cdf(abs(self.mean) / self.se, self.df))
 
 
@@ -142,6 +144,29 @@ def holm(pvalues: dict) -> dict:
     return out
 
 # %% ../nbs/17_stats.ipynb 18
+def comparison_of(a: dict[int, float], b: dict[int, float], margin: float) -> tuple[Comparison, bool] | None:
+    """(the `Comparison` of a − b, whether it is paired by seed) from outcomes per seed (NaN: a failed run, left
+    out); paired where that gives the smaller standard error; None with fewer than 2 values on a side."""
+    a = {s: v for s, v in a.items() if not math.isnan(v)}
+    b = {s: v for s, v in b.items() if not math.isnan(v)}
+    if min(len(a), len(b)) < 2: return None
+    unpaired = compare_unpaired(list(a.values()), list(b.values()), margin)
+    shared = sorted(set(a) & set(b))
+    if len(shared) < 2: return unpaired, False
+    pairs = compare([a[s] - b[s] for s in shared], margin)
+    return (pairs, True) if pairs.se < unpaired.se else (unpaired, False)
+
+# %% ../nbs/17_stats.ipynb 20
+VERDICTS = ("tied", "lower", "higher", "not resolved")
+
+def verdict(comparison: Comparison, p_adjusted: float, alpha: float = 0.05) -> str:
+    """One of `VERDICTS`: tied within the comparison's margin (TOST at `alpha`), lower or higher (the two-sided
+    p-value, already corrected over its family, below `alpha`), else not resolved."""
+    if comparison.p_equivalent < alpha: return "tied"
+    if p_adjusted < alpha: return "lower" if comparison.mean < 0 else "higher"
+    return "not resolved"
+
+# %% ../nbs/17_stats.ipynb 23
 def _smallest_n(enough) -> int:
     "The smallest n ≥ 2 for which `enough(n)` holds (it must hold from some n on): doubling, then bisection."
     high = 2

@@ -14,11 +14,11 @@ import pandas as pd
 
 from .layers import ROLES
 from .runs import Cell, Run
-from .stats import Paired, paired
+from .stats import Comparison, Paired, comparison_of, holm, paired, verdict
 
 # %% auto 0
-__all__ = ['BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS', 'Study', 'FormatComparator', 'intervention_size',
-           'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step']
+__all__ = ['BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS', 'Study', 'HeadlineRow', 'FormatComparator',
+           'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step']
 
 # %% ../nbs/18_study.ipynb 5
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
@@ -89,7 +89,37 @@ def baseline_for(self: Study, recipe: Cell) -> Cell:
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
     return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
-# %% ../nbs/18_study.ipynb 23
+# %% ../nbs/18_study.ipynb 24
+@dataclass
+class HeadlineRow:
+    "One cell against the baseline: the runs compared, the comparison, its Holm-corrected p-value and verdict."
+    cell: Cell
+    n: int  # the cell's runs in the comparison
+    comparison: Comparison | None
+    paired: bool
+    p_adjusted: float
+    verdict: str  # one of altgrad.stats.VERDICTS, or how the cell's runs failed
+
+# %% ../nbs/18_study.ipynb 25
+@patch
+def headline(self: Study, cells: list[Cell], baseline: Cell = BASELINE, margin: float = 0.01) -> list[HeadlineRow]:
+    "`cells` against `baseline` on the reported seeds, Holm-corrected over the cells that could be compared."
+    compared = {c: comparison_of(self.outcomes(c), self.outcomes(baseline), margin)
+                for c in cells if not self.failures(c)}
+    adjusted = holm({c: found[0].p_different for c, found in compared.items() if found})
+    rows = []
+    for c in cells:
+        found = compared.get(c)
+        if found is None:
+            text = self.failure_text(c) or "fewer than 2 runs on a side"
+            rows.append(HeadlineRow(c, len(self.seeds(c)), None, False, math.nan, text))
+            continue
+        comparison, was_paired = found
+        rows.append(HeadlineRow(c, len(self.seeds(c)), comparison, was_paired, adjusted[c],
+                                verdict(comparison, adjusted[c])))
+    return rows
+
+# %% ../nbs/18_study.ipynb 27
 @patch
 def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
     "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
@@ -105,7 +135,7 @@ def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
                          runs=[r for r in runs]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/18_study.ipynb 26
+# %% ../nbs/18_study.ipynb 30
 PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
@@ -145,7 +175,7 @@ class FormatComparator:
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
-# %% ../nbs/18_study.ipynb 30
+# %% ../nbs/18_study.ipynb 34
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -154,7 +184,7 @@ def intervention_size(recipe: Cell) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/18_study.ipynb 32
+# %% ../nbs/18_study.ipynb 36
 @dataclass
 class Intervention:
     recipe: Cell
@@ -162,7 +192,7 @@ class Intervention:
     failed: str
     share: float
 
-# %% ../nbs/18_study.ipynb 34
+# %% ../nbs/18_study.ipynb 38
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -170,11 +200,11 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/18_study.ipynb 36
+# %% ../nbs/18_study.ipynb 40
 @patch
 def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/18_study.ipynb 38
+# %% ../nbs/18_study.ipynb 42
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
@@ -184,7 +214,7 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/18_study.ipynb 40
+# %% ../nbs/18_study.ipynb 44
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
@@ -199,7 +229,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/18_study.ipynb 42
+# %% ../nbs/18_study.ipynb 46
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -209,7 +239,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/18_study.ipynb 44
+# %% ../nbs/18_study.ipynb 48
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -223,7 +253,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/18_study.ipynb 47
+# %% ../nbs/18_study.ipynb 51
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -232,16 +262,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/18_study.ipynb 49
+# %% ../nbs/18_study.ipynb 53
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/18_study.ipynb 51
+# %% ../nbs/18_study.ipynb 55
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/18_study.ipynb 53
+# %% ../nbs/18_study.ipynb 57
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -249,24 +279,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/18_study.ipynb 55
+# %% ../nbs/18_study.ipynb 59
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 57
+# %% ../nbs/18_study.ipynb 61
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/18_study.ipynb 59
+# %% ../nbs/18_study.ipynb 63
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/18_study.ipynb 61
+# %% ../nbs/18_study.ipynb 65
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -274,7 +304,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/18_study.ipynb 63
+# %% ../nbs/18_study.ipynb 67
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -282,13 +312,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 66
+# %% ../nbs/18_study.ipynb 70
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/18_study.ipynb 68
+# %% ../nbs/18_study.ipynb 72
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -303,7 +333,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/18_study.ipynb 70
+# %% ../nbs/18_study.ipynb 74
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
