@@ -20,7 +20,7 @@ from .stability import BitStallDetector
 from .train import Hook
 
 # %% auto 0
-__all__ = ['SampleSchedule', 'quantization_rates', 'layer_type', 'Probes']
+__all__ = ['SampleSchedule', 'rate_key', 'quantization_rates', 'layer_type', 'Probes']
 
 # %% ../nbs/14_probes.ipynb 5
 class SampleSchedule:
@@ -34,6 +34,11 @@ class SampleSchedule:
         return "full" if (step // self.every) % self.full_every == 0 else "light"
 
 # %% ../nbs/14_probes.ipynb 9
+def rate_key(role: str, kind: str) -> str:
+    "The metric key of a role's rate: `rate_key('grad', 'underflow')` is `grad/underflow_rate` (the one spelling)."
+    return f"{role}/{kind}_rate"
+
+# %% ../nbs/14_probes.ipynb 10
 def quantization_rates(model: nn.Module) -> dict:
     """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers of `model`: the shares of values
     that overflow, underflow or are not finite, and with block scales the shares of blocks whose scale saturates or
@@ -45,15 +50,15 @@ def quantization_rates(model: nn.Module) -> dict:
             for key, value in counts.items(): t[key] = t.get(key, 0) + value
     shares = (("overflow", "numel"), ("underflow", "numel"), ("nonfinite", "numel"),
               ("scale_saturated", "blocks"), ("scale_underflow", "blocks"))
-    return {f"{role}/{key}_rate": t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
+    return {rate_key(role, key): t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
 
-# %% ../nbs/14_probes.ipynb 13
+# %% ../nbs/14_probes.ipynb 14
 def layer_type(name: str) -> str:
     "attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj or lm_head for a module name."
     parts = name.split(".")
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
-# %% ../nbs/14_probes.ipynb 15
+# %% ../nbs/14_probes.ipynb 16
 def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
@@ -64,7 +69,7 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     for kind, vs in groups.items(): out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
     return out
 
-# %% ../nbs/14_probes.ipynb 17
+# %% ../nbs/14_probes.ipynb 18
 class Probes(Hook):
     """The measurement layer. On the steps its `schedule` samples it measures, with altgrad.diagnostics: gradient
     norms, bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment, and the ULP-aware
@@ -86,7 +91,7 @@ class Probes(Hook):
         self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
         self._rng: dict = {}
 
-# %% ../nbs/14_probes.ipynb 21
+# %% ../nbs/14_probes.ipynb 22
 @patch
 def wants_eager(self: Probes, trainer) -> bool:
     return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
@@ -97,7 +102,7 @@ def plans(self: Probes, trainer, step: int) -> str | None:
     "A later step's part of the run's time: full samples are eager steps, light ones measured steps."
     return {"full": "eager_steps", "light": "measured_steps"}.get(self.schedule.kind(step))
 
-# %% ../nbs/14_probes.ipynb 23
+# %% ../nbs/14_probes.ipynb 24
 @patch
 def before_forward(self: Probes, trainer, batch):
     self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
@@ -108,18 +113,18 @@ def before_forward(self: Probes, trainer, batch):
     self._rng = dict(cpu=torch.get_rng_state())
     if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
-# %% ../nbs/14_probes.ipynb 25
+# %% ../nbs/14_probes.ipynb 26
 @patch
 def state_dict(self: Probes) -> dict:
     "The dead-neuron window: the only measurement that spans samples."
     return dict(dead_history={n: list(h) for n, h in self.dead.history.items()})
 
-# %% ../nbs/14_probes.ipynb 27
+# %% ../nbs/14_probes.ipynb 28
 @patch
 def load_state_dict(self: Probes, state: dict):
     self.dead.history = {n: list(state["dead_history"].get(n, [])) for n in self.dead.layers}
 
-# %% ../nbs/14_probes.ipynb 29
+# %% ../nbs/14_probes.ipynb 30
 @patch
 def after_backward(self: Probes, trainer):
     if not self.kind: return
@@ -154,19 +159,19 @@ def after_backward(self: Probes, trainer):
         out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
     return out
 
-# %% ../nbs/14_probes.ipynb 31
+# %% ../nbs/14_probes.ipynb 32
 @patch
 def before_update(self: Probes, trainer):
     if not self.kind: return
     self.stall.before_step()
     self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
-# %% ../nbs/14_probes.ipynb 33
+# %% ../nbs/14_probes.ipynb 34
 @patch
 def after_update(self: Probes, trainer):
     if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
 
-# %% ../nbs/14_probes.ipynb 35
+# %% ../nbs/14_probes.ipynb 36
 @patch
 def _format_statistics(self: Probes, measured: dict):
     "ULP movement, stiffness correlation and grid alignment, once per weight format over all its layers (on the device)."
@@ -182,7 +187,7 @@ def _format_statistics(self: Probes, measured: dict):
         for kind, stats in group.items():
             measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
 
-# %% ../nbs/14_probes.ipynb 36
+# %% ../nbs/14_probes.ipynb 37
 @patch
 def _summarise(self: Probes, measured: dict) -> dict:
     "The statistics read back, as metrics per layer type: the mean over its layers (of each layer's max for max_*)."
@@ -203,7 +208,7 @@ def _summarise(self: Probes, measured: dict) -> dict:
         out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
     return out
 
-# %% ../nbs/14_probes.ipynb 37
+# %% ../nbs/14_probes.ipynb 38
 @patch
 def after_store(self: Probes, trainer):
     self._stored = True
@@ -221,7 +226,7 @@ def after_store(self: Probes, trainer):
     self._format_statistics(measured)
     return out | self._summarise(read_back(measured))
 
-# %% ../nbs/14_probes.ipynb 39
+# %% ../nbs/14_probes.ipynb 40
 @patch
 def end_step(self: Probes, trainer) -> dict:
     "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."

@@ -19,7 +19,7 @@ from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
 from .runs import Cell, Run
 from .stats import paired
-from .study import (ARMS, BASELINE, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
+from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
                            HeadlineRow, OptimizerComparator, Study, codes_per_step, intervention_size)
 
 # %% auto 0
@@ -283,7 +283,7 @@ def i_desc(recipe: Cell) -> str:
 @patch
 def failure_answer(self: ReportGenerator) -> list[str]:
     a, s = self.failures, self.study
-    lines = ["## Answer", ""]
+    lines = ["## In detail", ""]
     failing = a.failing_formats()
     if not failing: return lines + ["No format fails in these runs.", ""]
     for fmt in failing:
@@ -305,7 +305,7 @@ def failure_answer(self: ReportGenerator) -> list[str]:
                 others = [i for i in a.interventions(fmt) if i.recipe not in (full, why.recipe)
                           and intervention_size(i.recipe) <= intervention_size(why.recipe)]
                 rest = ", ".join(f"{i_desc(i.recipe)} {i.share:.0%}" for i in sorted(others, key=lambda i: -i.share)[:5])
-                text += (f"no intervention reproduces most of it alone; the largest share is {i_desc(why.recipe)} "
+                text += (f"no small intervention reproduces it alone; the smallest with more than half is {i_desc(why.recipe)} "
                          f"({effect}, {why.share:.0%}; {runs})" + (
                              f", then {rest}: the loss is lost a little in every role and layer type." if rest
                              else "; no other intervention was run."))
@@ -319,6 +319,33 @@ def failure_answer(self: ReportGenerator) -> list[str]:
     return lines
 
 # %% ../nbs/21_report.ipynb 35
+@patch
+def failure_headline(self: ReportGenerator) -> list[str]:
+    """The failure question's headline: per failing format, how it ends on every linear layer, the smallest
+    quantization that reproduces most of it alone, its share, and what the counters saw happen to that tensor."""
+    a, s = self.failures, self.study
+    failing = a.failing_formats()
+    if not failing: return []
+    lines = ["## Answer", "", "**Where and why each format fails** (AdamW, FP32 master weights; a format fails when "
+             f"its runs diverge or it ends more than {FAIL_GAP:g} nats above BF16; causes by intervention: the same "
+             "format on one layer type's one role only)", "",
+             "| format | on every linear layer | quantized alone, it reproduces most of the failure | share | n | "
+             "that tensor before the onset |", "|---|---|---|---|---|---|"]
+    for fmt in failing:
+        full, why = a.uniform(fmt), a.explanation(fmt)
+        how = s.failure_text(full) or f"{s.versus(full)} nats above BF16"
+        chosen = why.recipe if why else full
+        rates = "; ".join(f"{role}: {under:.1%} of values flushed to zero, {over:.1%} overflow"
+                          for role, (under, over) in a.rates(chosen).items()) or "not counted in these runs"
+        cause = i_desc(why.recipe) if why else "none: no single quantization reproduces half of it"
+        share = f"{why.share:.0%}" if why else "—"
+        lines.append(f"| {fmt} | {how} | {cause} | {share} | {len(s.seeds(chosen))} | {rates} |")
+    lines.append("")
+    if self.text and "failure_modes" in self.text.conclusion:
+        lines += [render(self.text.conclusion["failure_modes"], self.facts, f"{self.text.path}: conclusion.failure_modes"), ""]
+    return lines
+
+# %% ../nbs/21_report.ipynb 37
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -341,11 +368,11 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/21_report.ipynb 37
+# %% ../nbs/21_report.ipynb 39
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("Failure modes") + self.failure_answer()
+    lines = self._header("Failure modes") + self.failure_headline() + self.failure_answer()
     lines += ["## Failures per format", "",
               "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
               "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
@@ -367,7 +394,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 39
+# %% ../nbs/21_report.ipynb 41
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -376,7 +403,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/21_report.ipynb 41
+# %% ../nbs/21_report.ipynb 43
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -389,7 +416,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/21_report.ipynb 43
+# %% ../nbs/21_report.ipynb 45
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -402,7 +429,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/21_report.ipynb 45
+# %% ../nbs/21_report.ipynb 47
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -425,11 +452,11 @@ def _matched_lines(self: ReportGenerator) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 47
+# %% ../nbs/21_report.ipynb 49
 @patch
 def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
-    lines = ["## Answer", ""]
+    lines = ["## In detail", ""]
     formats = o.formats()
     if not formats: return lines + ["No runs with weights stored in the format yet: the question is not answered.", ""]
     bf16 = o.bf16()
@@ -460,7 +487,26 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/21_report.ipynb 49
+# %% ../nbs/21_report.ipynb 51
+@patch
+def optimizer_headline(self: ReportGenerator) -> list[str]:
+    """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
+    against BF16 at its own tuned learning rate (Holm over every row), or how its runs failed."""
+    o, s = self.optimizers, self.study
+    bf16 = o.bf16()
+    cells = [c for f in o.formats() for arm in ARMS if (c := o.reported(f, arm))]
+    if not cells or bf16 is None: return []
+    lines = ["## Answer", "", "**Does a ULP-aware optimizer keep training where AdamW stalls?** (weights stored in "
+             f"the format; each optimizer at its step size tuned on the tuning seed; BF16 with AdamW at its tuned "
+             f"{bf16.step_size}, {len(s.seeds(bf16))} seeds)", ""]
+    rows = s.headline(cells, bf16, self.margin)
+    lines += self.headline_lines(rows, lambda c: f"{c.format}: {c.arm} ({c.step_size})", "BF16") + [""]
+    if self.text and "manifold_comparison" in self.text.conclusion:
+        lines += [render(self.text.conclusion["manifold_comparison"], self.facts,
+                         f"{self.text.path}: conclusion.manifold_comparison"), ""]
+    return lines
+
+# %% ../nbs/21_report.ipynb 53
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -481,7 +527,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/21_report.ipynb 51
+# %% ../nbs/21_report.ipynb 55
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -512,11 +558,11 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 53
+# %% ../nbs/21_report.ipynb 57
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_answer()
+    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_headline() + self.optimizer_answer()
     if self.optimizers.formats():
         lines += self._tuning_lines() + self._reported_lines(reports_dir)
         lines += passages(self.text, "manifold_comparison", self.facts)

@@ -13,6 +13,7 @@ from fastcore.basics import patch
 import pandas as pd
 
 from .layers import ROLES
+from .probes import rate_key
 from .runs import Cell, Run
 from .stats import Comparison, Paired, comparison_of, holm, paired, verdict
 
@@ -254,6 +255,20 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
 # %% ../nbs/18_study.ipynb 51
+@patch
+def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]:
+    "{role: (share of values flushed to zero, share that overflowed)} for the roles `recipe` quantizes."
+    out = {}
+    for role in ROLES if recipe.roles == "all" else recipe.roles.split("+"):
+        per_run = []
+        for run in self.study.runs_of(recipe):
+            under, over = run.series(rate_key(role, "underflow")), run.series(rate_key(role, "overflow"))
+            if run.onset is not None: under, over = under[under.index < run.onset], over[over.index < run.onset]
+            if len(under): per_run.append((under.mean(), over.mean() if len(over) else math.nan))
+        if per_run: out[role] = (statistics.fmean(u for u, _ in per_run), statistics.fmean(o for _, o in per_run))
+    return out
+
+# %% ../nbs/18_study.ipynb 54
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -262,16 +277,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/18_study.ipynb 53
+# %% ../nbs/18_study.ipynb 56
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/18_study.ipynb 55
+# %% ../nbs/18_study.ipynb 58
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/18_study.ipynb 57
+# %% ../nbs/18_study.ipynb 60
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -279,24 +294,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/18_study.ipynb 59
+# %% ../nbs/18_study.ipynb 62
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 61
+# %% ../nbs/18_study.ipynb 64
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/18_study.ipynb 63
+# %% ../nbs/18_study.ipynb 66
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/18_study.ipynb 65
+# %% ../nbs/18_study.ipynb 68
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -304,7 +319,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/18_study.ipynb 67
+# %% ../nbs/18_study.ipynb 70
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -312,13 +327,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 70
+# %% ../nbs/18_study.ipynb 73
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/18_study.ipynb 72
+# %% ../nbs/18_study.ipynb 75
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -333,7 +348,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/18_study.ipynb 74
+# %% ../nbs/18_study.ipynb 77
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
