@@ -15,13 +15,13 @@ from pathlib import Path
 
 from fastcore.basics import patch
 
-from .files import load_yaml
+from .files import CONFIGS_DIR, load_yaml
 from .layers import NOT_QUANTIZED
 from .model import GPTConfig
 from .recipes import Recipe, known_recipes, load_recipe
 
 # %% auto 0
-__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'CONFIG_DIR', 'OptimizerSettings',
+__all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'OptimizerSettings',
            'PrecisionSettings', 'StabilitySettings', 'DiagnosticSettings', 'RunSettings', 'TrainConfig',
            'resolve_config_path', 'load_config', 'parse_overrides']
 
@@ -234,20 +234,16 @@ def model_config(self: TrainConfig) -> GPTConfig:
     return GPTConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GPTConfig)})
 
 # %% ../nbs/09_config.ipynb 35
-CONFIG_DIR = (Path(__file__).resolve().parent.parent / "configs" if "__file__" in globals()
-              else Path("../configs").resolve())  # run as a notebook, from nbs/
-
-
 def resolve_config_path(config: str | Path) -> Path:
     "A path as given, or a file name looked up in the repository's configs/ (with or without .yaml)."
     path = Path(config).expanduser()
     candidates = [path, path.with_suffix(".yaml")] if path.suffix == "" else [path]
-    for base in (Path.cwd() / "configs", CONFIG_DIR):
+    for base in (Path.cwd() / "configs", CONFIGS_DIR):
         candidates += [base / path.name, base / f"{path.name}.yaml"]
     for candidate in candidates:
         if candidate.is_file(): return candidate
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
-                            f"{CONFIG_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
+                            f"{CONFIGS_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIGS_DIR.glob('*.yaml')))}")
 
 # %% ../nbs/09_config.ipynb 37
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:

@@ -21,8 +21,8 @@ from fastcore.basics import patch
 import yaml
 
 # %% auto 0
-__all__ = ['say', 'WriteError', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'scrub_temporary_files', 'LockedError',
-           'DirectoryLock', 'load_yaml', 'read_metrics']
+__all__ = ['CONFIGS_DIR', 'say', 'WriteError', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'scrub_temporary_files',
+           'LockedError', 'DirectoryLock', 'load_yaml', 'read_metrics']
 
 # %% ../nbs/00_files.ipynb 5
 def say(message: str):
@@ -30,10 +30,15 @@ def say(message: str):
     print(f"altgrad: {message}", file=sys.stderr, flush=True)
 
 # %% ../nbs/00_files.ipynb 8
+_PACKAGE = Path(__file__).resolve().parent if "__file__" in globals() else Path("../altgrad").resolve()  # nbs/
+CONFIGS_DIR = next((d for d in (_PACKAGE / "configs", _PACKAGE.parent / "configs") if d.is_dir()),
+                   _PACKAGE.parent / "configs")
+
+# %% ../nbs/00_files.ipynb 11
 class WriteError(OSError):
     "A write that failed; the file it was meant to replace is unchanged and no temporary file is left behind."
 
-# %% ../nbs/00_files.ipynb 10
+# %% ../nbs/00_files.ipynb 13
 def _describe_failure(path: Path, error: BaseException) -> str:
     reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
     if "PytorchStreamWriter" in str(error) or "inline_container" in str(error):  # torch.save's C++ words
@@ -42,7 +47,7 @@ def _describe_failure(path: Path, error: BaseException) -> str:
     except OSError: free = "free space unknown"
     return f"could not write {path}: {reason} ({free}); its previous version, if any, is unchanged"
 
-# %% ../nbs/00_files.ipynb 12
+# %% ../nbs/00_files.ipynb 15
 def _fsync_directory(directory: Path):
     "Make a rename in `directory` durable (POSIX); a no-op where directories cannot be opened."
     try: fd = os.open(directory, os.O_RDONLY)
@@ -51,7 +56,7 @@ def _fsync_directory(directory: Path):
     except OSError: pass
     finally: os.close(fd)
 
-# %% ../nbs/00_files.ipynb 14
+# %% ../nbs/00_files.ipynb 17
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
     """Replace `path` with what `write(file)` writes, atomically: a temporary file in the same directory, flushed
     and fsynced, then renamed over `path`. On any failure the temporary file is removed and `WriteError` names the
@@ -72,17 +77,17 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
         raise
     _fsync_directory(path.parent)
 
-# %% ../nbs/00_files.ipynb 18
+# %% ../nbs/00_files.ipynb 21
 def atomic_write_bytes(path: str | Path, data: bytes):
     "`atomic_write` of a bytes object."
     atomic_write(path, lambda f: f.write(data))
 
-# %% ../nbs/00_files.ipynb 20
+# %% ../nbs/00_files.ipynb 23
 def atomic_write_text(path: str | Path, text: str):
     "`atomic_write` of a string, as UTF-8."
     atomic_write_bytes(path, text.encode("utf-8"))
 
-# %% ../nbs/00_files.ipynb 23
+# %% ../nbs/00_files.ipynb 26
 def scrub_temporary_files(directory: str | Path) -> list[Path]:
     "Remove the `.NAME.PID.tmp` files of writes that never finished in `directory` (not recursive)."
     removed = []
@@ -91,11 +96,11 @@ def scrub_temporary_files(directory: str | Path) -> list[Path]:
         except OSError: pass
     return removed
 
-# %% ../nbs/00_files.ipynb 27
+# %% ../nbs/00_files.ipynb 30
 class LockedError(RuntimeError):
     "Another live writer holds the directory."
 
-# %% ../nbs/00_files.ipynb 29
+# %% ../nbs/00_files.ipynb 32
 _HELD: dict[Path, int] = {}  # directories whose lock this process holds -> the lock file's descriptor
 
 
@@ -113,7 +118,7 @@ class DirectoryLock:
 
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/00_files.ipynb 31
+# %% ../nbs/00_files.ipynb 34
 @patch
 def _read_owner(self: DirectoryLock) -> dict:
     "The owner recorded in the lock file ({} when there is none or it cannot be read)."
@@ -121,7 +126,7 @@ def _read_owner(self: DirectoryLock) -> dict:
     except (OSError, ValueError): return {}
     return owner if isinstance(owner, dict) else {}
 
-# %% ../nbs/00_files.ipynb 33
+# %% ../nbs/00_files.ipynb 36
 @patch
 def _refusal(self: DirectoryLock) -> LockedError:
     owner = self._read_owner()
@@ -130,7 +135,7 @@ def _refusal(self: DirectoryLock) -> LockedError:
     return LockedError(f"{self.directory} ({self.what}) is in use by {who}; wait for it to finish, "
                        "or write somewhere else")
 
-# %% ../nbs/00_files.ipynb 34
+# %% ../nbs/00_files.ipynb 37
 @patch
 def acquire(self: DirectoryLock) -> "DirectoryLock":
     self.directory.mkdir(parents=True, exist_ok=True)
@@ -158,7 +163,7 @@ def acquire(self: DirectoryLock) -> "DirectoryLock":
     _HELD[key] = fd
     return self
 
-# %% ../nbs/00_files.ipynb 36
+# %% ../nbs/00_files.ipynb 39
 @patch
 def release(self: DirectoryLock):
     fd = _HELD.pop(self.path.resolve(), None)
@@ -167,7 +172,7 @@ def release(self: DirectoryLock):
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
 
-# %% ../nbs/00_files.ipynb 43
+# %% ../nbs/00_files.ipynb 46
 class _ConfigLoader(yaml.SafeLoader):
     "PyYAML's safe loader with YAML 1.2's floats (1e-3) and no key twice in a mapping."
 
@@ -191,7 +196,7 @@ def load_yaml(text: str, source: str = "YAML"):
     try: return yaml.load(text, Loader=_ConfigLoader)
     except yaml.YAMLError as e: raise ValueError(f"{source} is not valid YAML: {e}") from None
 
-# %% ../nbs/00_files.ipynb 46
+# %% ../nbs/00_files.ipynb 49
 def read_metrics(run_dir: str | Path) -> list[dict]:
     "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
     path, records = Path(run_dir) / "metrics.jsonl", []

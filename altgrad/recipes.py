@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from .files import load_yaml
+from .files import CONFIGS_DIR, load_yaml
 from .formats import get_format
 from .gemm import ACCUMULATIONS, accumulation
 from .layers import GEMMS, NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
@@ -25,8 +25,7 @@ __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST
            'load_recipe', 'layer_kind', 'Placement', 'quantize_model']
 
 # %% ../nbs/06_recipes.ipynb 5
-RECIPE_DIR = (Path(__file__).resolve().parent.parent / "configs" / "recipes" if "__file__" in globals()
-              else Path("../configs/recipes").resolve())  # run as a notebook, from nbs/
+RECIPE_DIR = CONFIGS_DIR / "recipes"  # the named recipes shipped with AltGrad
 HIGH_PRECISION = (NOT_QUANTIZED, "fp32", "none")  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
 RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "accumulation", "execution",
                "layers")

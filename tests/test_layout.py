@@ -1,7 +1,10 @@
 """The package's layout: notebooks numbered in dependency order, no import tucked inside a function to dodge it."""
 import ast
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +46,20 @@ def test_every_notebook_cell_has_an_id():
     missing = [(path.name, i) for path in sorted((ROOT / "nbs").glob("*.ipynb"))
                for i, cell in enumerate(json.loads(path.read_text())["cells"]) if "id" not in cell]
     assert missing == []
+
+
+def test_a_non_editable_install_runs_a_named_config_from_any_directory(tmp_path):
+    "`pip install .` (not editable) ships configs/ inside the package: altgrad-train e5m2_short runs elsewhere."
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(site), str(ROOT)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = "import altgrad.files as f; print(f.__file__); print(f.CONFIGS_DIR)"
+    found = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert all(Path(p).is_relative_to(site) for p in found), found  # the installed copy, not the checkout
+    tiny = ["max_steps=2", "device=cpu", "n_layer=1", "n_head=2", "n_embd=32", "block_size=32", "batch_size=2",
+            "eval_iters=1", "eval_interval=2", "warmup_steps=1", "recipe=mxfp8", f"checkpoint_dir={tmp_path / 'runs'}"]
+    subprocess.run([str(site / "bin" / "altgrad-train"), "e5m2_short", *tiny], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    assert json.loads((tmp_path / "runs" / "e5m2_short" / "summary.json").read_text())["steps"] == 2
