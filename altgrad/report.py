@@ -17,7 +17,7 @@ from .files import DirectoryLock, atomic_write_bytes
 from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares
 from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
-from .runs import Cell, Run
+from .runs import LATE_RISE_NATS, Cell, Run
 from .stats import paired
 from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
                            HeadlineRow, OptimizerComparator, Study, codes_per_step, intervention_size)
@@ -327,7 +327,8 @@ def failure_headline(self: ReportGenerator) -> list[str]:
     failing = a.failing_formats()
     if not failing: return []
     lines = ["## Answer", "", "**Where and why each format fails** (AdamW, FP32 master weights; a format fails when "
-             f"its runs diverge or it ends more than {FAIL_GAP:g} nats above BF16; causes by intervention: the same "
+             f"its runs fail (diverge, or end {LATE_RISE_NATS:g} nats above their lowest) or it ends more than "
+             f"{FAIL_GAP:g} nats above BF16; causes by intervention: the same "
              "format on one layer type's one role only)", "",
              "| format | on every linear layer | quantized alone, it reproduces most of the failure | share | n | "
              "that tensor before the onset |", "|---|---|---|---|---|---|"]
@@ -376,7 +377,8 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += ["## Failures per format", "",
               "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
               "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
-              "updated weights keeping their code; or non-finite steps), the onset steps, and the best validation loss "
+              "updated weights keeping their code; non-finite steps; or a late rise, the final validation loss more than "
+              f"{LATE_RISE_NATS:g} nats above its lowest), the onset steps, and the best validation loss "
               "before the onset. (Runs with weights stored in the format, which stall, are in `manifold_comparison.md`.)",
               "", "| recipe | step size | failed | runs |", "|---|---|---|---|"]
     for cell in sorted(s.by_cell, key=lambda c: c.label()):

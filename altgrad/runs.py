@@ -20,8 +20,8 @@ from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
-__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'SYNTHETIC_LAYERS', 'Cell', 'cell_of', 'Run', 'ExperimentDataLoader', 'every_layer',
-           'synthetic_run']
+__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'SYNTHETIC_LAYERS', 'Cell', 'cell_of', 'Run', 'ExperimentDataLoader',
+           'every_layer', 'synthetic_run']
 
 # %% ../nbs/16_runs.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -123,30 +123,41 @@ def _rule_onset(self: Run) -> int | None:
     return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
 # %% ../nbs/16_runs.ipynb 25
+LATE_RISE_NATS = 0.05  # a run whose final validation loss ends more than this above its lowest has failed ("rose")
+
+@patch
+def _rise_onset(self: Run) -> int | None:
+    val = self.series("val_loss")
+    if len(val) < 2 or val.iloc[-1] - val.min() <= LATE_RISE_NATS: return None
+    return int(val.index[val.index > val.idxmin()][0])
+
+# %% ../nbs/16_runs.ipynb 27
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
-    "diverged, stalled, non-finite, or None."
+    "diverged, stalled, non-finite, rose (after its lowest validation loss), or None."
     reason = self.summary.get("stop_reason") or ""
     kind = next((k for prefix, k in FAILURE_KINDS.items() if prefix in reason), None)
     if kind: return kind
     if reason: return "stopped"
-    return "diverged" if self._rule_onset() is not None else None
-
-# %% ../nbs/16_runs.ipynb 27
-@patch(as_prop=True)
-def onset(self: Run) -> int | None:
-    "The step the failure happened: where the runner stopped the run, or where the rule fires in its curve."
-    if self.summary.get("stop_reason"): return int(self.summary["steps"])
-    return self._rule_onset()
+    if self._rule_onset() is not None: return "diverged"
+    return "rose" if self._rise_onset() is not None else None
 
 # %% ../nbs/16_runs.ipynb 29
+@patch(as_prop=True)
+def onset(self: Run) -> int | None:
+    "The step the failure happened: where the runner stopped the run, or where a rule fires in its curves."
+    if self.summary.get("stop_reason"): return int(self.summary["steps"])
+    diverged = self._rule_onset()
+    return diverged if diverged is not None else self._rise_onset()
+
+# %% ../nbs/16_runs.ipynb 31
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/16_runs.ipynb 31
+# %% ../nbs/16_runs.ipynb 33
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -193,15 +204,15 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/16_runs.ipynb 34
+# %% ../nbs/16_runs.ipynb 36
 SYNTHETIC_LAYERS = ("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_fc", "lm_head")  # one of each kind
 
-# %% ../nbs/16_runs.ipynb 35
+# %% ../nbs/16_runs.ipynb 37
 def every_layer(roles: dict) -> dict:
     "A placement, as summary.json records it: `roles` ({role: format}) on every layer of `SYNTHETIC_LAYERS`."
     return dict.fromkeys(SYNTHETIC_LAYERS, roles)
 
-# %% ../nbs/16_runs.ipynb 36
+# %% ../nbs/16_runs.ipynb 38
 def synthetic_run(root, name: str, seed: int, placement: dict, losses: list[float], fp8: bool = True,
                   stop: str | None = None, extra: dict | None = None, **config) -> Path:
     """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8` and 500 steps)
