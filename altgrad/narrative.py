@@ -15,7 +15,7 @@ import torch
 from .config import load_config
 from .files import load_yaml
 from .model import GPT
-from .runs import Cell
+from .runs import Cell, Run
 from .study import ARMS, BASELINE, FormatComparator, OptimizerComparator, Study
 from .train import prepare_data
 
@@ -72,10 +72,17 @@ class StudyText:
                    dict(spec.get("limits") or {}))
 
 # %% ../nbs/20_narrative.ipynb 9
-def corpus_tokens(config: dict) -> int:
-    "Tokens in the training split of the corpus a run's config names (the corpus is prepared once, then cached)."
+def corpus_tokens(config: dict, near: Path | None = None) -> int:
+    """Tokens in the training split of the corpus a run's config names (prepared once, then cached). A relative
+    `data_path` is where the run was started from: the current directory, else `near` (the run's folder) or a
+    folder above it."""
     keys = ("data_source", "data_path", "data_dir", "val_fraction")
-    return len(prepare_data(load_config(None, **{k: config[k] for k in keys if k in config})).splits["train"])
+    values = {k: config[k] for k in keys if k in config}
+    relative = values.get("data_path") and not Path(values["data_path"]).is_absolute()
+    if relative and not Path(values["data_path"]).exists() and near is not None:
+        found = [d / values["data_path"] for d in (near, *near.parents) if (d / values["data_path"]).exists()]
+        if found: values["data_path"] = str(found[0])
+    return len(prepare_data(load_config(None, **values)).splits["train"])
 
 # %% ../nbs/20_narrative.ipynb 11
 def model_parameters(config: dict) -> tuple[int, int]:
@@ -137,12 +144,17 @@ class Facts:
         values = [v for v in self.study.outcomes(self.cell(name)).values() if v == v]
         return f"{statistics.fmean(values):.2f}" if values else "—"
 
-    def config(self, steps: int | None = None) -> dict:
-        "The config of the baseline's runs (of `steps` steps: any run of that length)."
+    def _run(self, steps: int | None = None) -> Run:
+        "A run of the baseline (of `steps` steps: any run of that length)."
         runs = (self.study.runs_of(self.baseline) if steps is None else
                 [r for c in self.study.by_cell if c.max_steps == steps for r in self.study.runs_of(c)])
         if not runs: raise KeyError(f"no runs of {steps or self.baseline.max_steps} steps")
-        return runs[0].config
+        return runs[0]
+
+    def config(self, steps: int | None = None) -> dict: return self._run(steps).config
+    def _corpus(self, steps: int | None = None) -> int:
+        run = self._run(steps)
+        return corpus_tokens(run.config, Path(run.path).resolve())
 
     def model(self) -> str:
         c = self.config()
@@ -159,11 +171,11 @@ class Facts:
         c = self.config(steps)
         return c["max_steps"] * c["batch_size"] * c["block_size"]
     def tokens(self) -> str: return _count(self._tokens())
-    def train_tokens(self) -> str: return _count(corpus_tokens(self.config()))
-    def passes(self) -> str: return f"{self._tokens() / corpus_tokens(self.config()):.2f}"
+    def train_tokens(self) -> str: return _count(self._corpus())
+    def passes(self) -> str: return f"{self._tokens() / self._corpus():.2f}"
     def tokens_at(self, steps: str) -> str: return _count(self._tokens(int(steps)))
     def passes_at(self, steps: str) -> str:
-        return f"{self._tokens(int(steps)) / corpus_tokens(self.config(int(steps))):.1f}"
+        return f"{self._tokens(int(steps)) / self._corpus(int(steps)):.1f}"
 
     def cells_at(self, steps: str) -> str:
         "BF16 and the recipes run at that length, with their seed counts."
