@@ -20,7 +20,8 @@ from .narrative import Facts, StudyText, limits, passages, render
 from .runs import LATE_RISE_NATS, Cell, Run
 from .stats import paired
 from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
-                           HeadlineRow, OptimizerComparator, Study, codes_per_step, intervention_size)
+                           HeadlineRow, LearningRateTuning, OptimizerComparator, Study, codes_per_step,
+                           intervention_size)
 
 # %% auto 0
 __all__ = ['ReportGenerator', 'i_desc']
@@ -103,25 +104,60 @@ def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, aga
 
 # %% ../nbs/21_report.ipynb 18
 @patch
-def format_headline(self: ReportGenerator) -> list[str]:
-    """The format question's headline: every recipe on every linear layer, then with the lm_head in BF16, against
-    BF16 at the study's setting (best first; failing cells last); the study's conclusion under it."""
-    s = self.study
-    cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
-    if not cells or not s.runs_of(BASELINE): return []
-    rows = s.headline(cells, BASELINE, self.margin)
-    rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
-                             r.comparison.mean if r.comparison else 0.0))
+def tuned_arms(self: ReportGenerator) -> tuple[Cell | None, list[Cell]]:
+    "(BF16's arm, the recipes' arms) tuned over learning rates: AdamW, FP32 master weights, the study's length."
+    arms = [a for a in LearningRateTuning(self.study).arms() if a.weights == "shadow" and a.roles == "all"
+            and a.optimizer == "adamw" and a.max_steps == BASELINE.max_steps]
+    return next((a for a in arms if a.format == BASELINE.format), None), [a for a in arms if a.format != BASELINE.format]
+
+# %% ../nbs/21_report.ipynb 19
+@patch
+def tuned_headline(self: ReportGenerator) -> list[str]:
+    """The primary view where the study tuned its arms: each recipe at its own best learning rate against BF16 at
+    its own; arms that fail at every rate, and bests the grid does not bracket, are named under the table."""
+    s, tuning = self.study, LearningRateTuning(self.study)
+    bf16_arm, arms = self.tuned_arms()
+    bf16 = tuning.best(bf16_arm) if bf16_arm else None
+    if bf16 is None or not arms: return []
     where = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}
-    lines = ["## Answer", "", f"**Which format trains closest to BF16** (AdamW, lr {BASELINE.learning_rate:g}, "
-             f"{BASELINE.max_steps} steps, FP32 master weights; {len(s.seeds(BASELINE))} BF16 seeds)", ""]
-    lines += self.headline_lines(rows, lambda c: f"{c.format} {where[c.placement]}", "BF16") + [""]
+    best = [b for a in arms if (b := tuning.best(a))]
+    rows = sorted(s.headline(best, bf16, self.margin), key=lambda r: (r.comparison is None,
+                                                                     r.comparison.mean if r.comparison else 0.0))
+    lines = [f"**Each at its own best learning rate** (chosen on the tuning seeds; BF16 at its best, {bf16.step_size}, "
+             f"{len(s.seeds(bf16))} seeds)", ""]
+    lines += self.headline_lines(rows, lambda c: f"{c.format} {where.get(c.placement, c.placement)} at "
+                                 f"{c.step_size}", "BF16") + [""]
+    failing = [a.format for a in arms if tuning.best(a) is None]
+    open_ended = [a.format for a in [bf16_arm, *arms] if tuning.best(a) and not tuning.bracketed(a)]
+    if failing: lines += [f"Failing at every learning rate tried: {', '.join(failing)}.", ""]
+    if open_ended: lines += [f"Best at an end of the rates tried (the grid must extend): {', '.join(open_ended)}.", ""]
+    return lines + ["**At one shared learning rate** (secondary view)", ""]
+
+# %% ../nbs/21_report.ipynb 21
+@patch
+def format_headline(self: ReportGenerator) -> list[str]:
+    """The format question's headline: each arm at its own best learning rate where the study tuned them
+    (`tuned_headline`), then every recipe on every linear layer and with the lm_head in BF16 against BF16 at the
+    study's shared setting (best first; failing cells last); the study's conclusion under them."""
+    s = self.study
+    lines = self.tuned_headline()
+    cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
+    if cells and s.runs_of(BASELINE):
+        rows = s.headline(cells, BASELINE, self.margin)
+        rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
+                                 r.comparison.mean if r.comparison else 0.0))
+        where = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}
+        lines += [f"**Which format trains closest to BF16** (AdamW, lr {BASELINE.learning_rate:g}, "
+                  f"{BASELINE.max_steps} steps, FP32 master weights; {len(s.seeds(BASELINE))} BF16 seeds)", ""]
+        lines += self.headline_lines(rows, lambda c: f"{c.format} {where[c.placement]}", "BF16") + [""]
+    if not lines: return []
+    lines = ["## Answer", "", *lines]
     if self.text and "format_comparison" in self.text.conclusion:
         lines += [render(self.text.conclusion["format_comparison"], self.facts,
                          f"{self.text.path}: conclusion.format_comparison"), ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 20
+# %% ../nbs/21_report.ipynb 23
 @patch
 def recipes_answer(self: ReportGenerator) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -142,7 +178,7 @@ def recipes_answer(self: ReportGenerator) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/21_report.ipynb 22
+# %% ../nbs/21_report.ipynb 25
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -158,7 +194,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/21_report.ipynb 24
+# %% ../nbs/21_report.ipynb 27
 @patch
 def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -185,7 +221,7 @@ def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 26
+# %% ../nbs/21_report.ipynb 29
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator) -> list[str]:
@@ -226,7 +262,7 @@ def format_answer(self: ReportGenerator) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/21_report.ipynb 28
+# %% ../nbs/21_report.ipynb 31
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -269,7 +305,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 30
+# %% ../nbs/21_report.ipynb 33
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -278,7 +314,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/21_report.ipynb 33
+# %% ../nbs/21_report.ipynb 36
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator) -> list[str]:
@@ -318,7 +354,7 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/21_report.ipynb 35
+# %% ../nbs/21_report.ipynb 38
 @patch
 def failure_headline(self: ReportGenerator) -> list[str]:
     """The failure question's headline: per failing format, how it ends on every linear layer, the smallest
@@ -346,7 +382,7 @@ def failure_headline(self: ReportGenerator) -> list[str]:
         lines += [render(self.text.conclusion["failure_modes"], self.facts, f"{self.text.path}: conclusion.failure_modes"), ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 37
+# %% ../nbs/21_report.ipynb 40
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -369,7 +405,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/21_report.ipynb 39
+# %% ../nbs/21_report.ipynb 42
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -396,7 +432,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 41
+# %% ../nbs/21_report.ipynb 44
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -405,7 +441,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/21_report.ipynb 43
+# %% ../nbs/21_report.ipynb 46
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -418,7 +454,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/21_report.ipynb 45
+# %% ../nbs/21_report.ipynb 48
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -431,7 +467,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/21_report.ipynb 47
+# %% ../nbs/21_report.ipynb 50
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -454,7 +490,7 @@ def _matched_lines(self: ReportGenerator) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 49
+# %% ../nbs/21_report.ipynb 52
 @patch
 def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
@@ -489,7 +525,7 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/21_report.ipynb 51
+# %% ../nbs/21_report.ipynb 54
 @patch
 def optimizer_headline(self: ReportGenerator) -> list[str]:
     """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
@@ -508,7 +544,7 @@ def optimizer_headline(self: ReportGenerator) -> list[str]:
                          f"{self.text.path}: conclusion.manifold_comparison"), ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 53
+# %% ../nbs/21_report.ipynb 56
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -529,7 +565,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/21_report.ipynb 55
+# %% ../nbs/21_report.ipynb 58
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -560,7 +596,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 57
+# %% ../nbs/21_report.ipynb 60
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study

@@ -19,7 +19,8 @@ from .stats import Comparison, Paired, comparison_of, holm, paired, verdict
 
 # %% auto 0
 __all__ = ['BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS', 'Study', 'HeadlineRow', 'FormatComparator',
-           'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator', 'codes_per_step']
+           'LearningRateTuning', 'intervention_size', 'Intervention', 'FailureAnalyzer', 'OptimizerComparator',
+           'codes_per_step']
 
 # %% ../nbs/18_study.ipynb 5
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
@@ -177,6 +178,40 @@ class FormatComparator:
         return min(others, key=lambda o: o[1].mean) if others else None
 
 # %% ../nbs/18_study.ipynb 34
+class LearningRateTuning:
+    "Each AdamW arm's best peak learning rate on the study's tuning seeds, and whether the rates tried bracket it."
+
+    def __init__(self, study: Study):
+        self.study = study
+
+    def grid(self, arm: Cell) -> dict[float, list[Run]]:
+        "{learning rate: the arm's tuning runs at it}, by rate (the arm's own learning_rate is ignored)."
+        out = {}
+        for cell in self.study.by_cell:
+            if cell.manifold_lr is None and replace(cell, learning_rate=arm.learning_rate) == arm:
+                runs = self.study.runs_of(cell, self.study.tuning_seeds)
+                if runs: out[cell.learning_rate] = runs
+        return dict(sorted(out.items()))
+
+    def arms(self) -> list[Cell]:
+        "Every arm tuned at two rates or more (as cells at the first rate tried)."
+        seen = {replace(c, learning_rate=0.0) for c in self.study.by_cell if c.manifold_lr is None}
+        arms = [replace(a, learning_rate=min(self.grid(a))) for a in seen if self.grid(a)]
+        return sorted((a for a in arms if len(self.grid(a)) >= 2), key=lambda a: a.label())
+
+    def best(self, arm: Cell) -> Cell | None:
+        "The arm's cell at its best rate; None where a tuning run failed at every rate."
+        healthy = {lr: runs for lr, runs in self.grid(arm).items() if not any(r.failure for r in runs)}
+        if not healthy: return None
+        rate = min(healthy, key=lambda lr: statistics.fmean(r.final_val_loss for r in healthy[lr]))
+        return replace(arm, learning_rate=rate)
+
+    def bracketed(self, arm: Cell) -> bool:
+        "Whether the best rate has a rate tried on each side."
+        rates, best = list(self.grid(arm)), self.best(arm)
+        return best is not None and rates[0] < best.learning_rate < rates[-1]
+
+# %% ../nbs/18_study.ipynb 37
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
@@ -185,7 +220,7 @@ def intervention_size(recipe: Cell) -> int:
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
-# %% ../nbs/18_study.ipynb 36
+# %% ../nbs/18_study.ipynb 39
 @dataclass
 class Intervention:
     recipe: Cell
@@ -193,7 +228,7 @@ class Intervention:
     failed: str
     share: float
 
-# %% ../nbs/18_study.ipynb 38
+# %% ../nbs/18_study.ipynb 41
 class FailureAnalyzer:
     "Interventions per failing format, and the smallest one that reproduces the failure."
 
@@ -201,11 +236,11 @@ class FailureAnalyzer:
         self.study, self.baseline = study, baseline
         self.formats = FormatComparator(study, baseline)
 
-# %% ../nbs/18_study.ipynb 40
+# %% ../nbs/18_study.ipynb 43
 @patch
 def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
 
-# %% ../nbs/18_study.ipynb 42
+# %% ../nbs/18_study.ipynb 45
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
@@ -215,7 +250,7 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
         if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
     return out
 
-# %% ../nbs/18_study.ipynb 44
+# %% ../nbs/18_study.ipynb 47
 @patch
 def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full = self.uniform(fmt)
@@ -230,7 +265,7 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
-# %% ../nbs/18_study.ipynb 46
+# %% ../nbs/18_study.ipynb 49
 @patch
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
@@ -240,7 +275,7 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     smallest = min(intervention_size(i.recipe) for i in enough)
     return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
 
-# %% ../nbs/18_study.ipynb 48
+# %% ../nbs/18_study.ipynb 51
 @patch
 def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     """Mean over seeds of the gradient's cosine with a pass that differs from the run in one role only
@@ -254,7 +289,7 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
                     rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
     return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
 
-# %% ../nbs/18_study.ipynb 51
+# %% ../nbs/18_study.ipynb 54
 @patch
 def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]:
     "{role: (share of values flushed to zero, share that overflowed)} for the roles `recipe` quantizes."
@@ -268,7 +303,7 @@ def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]
         if per_run: out[role] = (statistics.fmean(u for u, _ in per_run), statistics.fmean(o for _, o in per_run))
     return out
 
-# %% ../nbs/18_study.ipynb 54
+# %% ../nbs/18_study.ipynb 57
 ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
 
 class OptimizerComparator:
@@ -277,16 +312,16 @@ class OptimizerComparator:
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
 
-# %% ../nbs/18_study.ipynb 56
+# %% ../nbs/18_study.ipynb 59
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
     return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
 
-# %% ../nbs/18_study.ipynb 58
+# %% ../nbs/18_study.ipynb 61
 @patch
 def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
 
-# %% ../nbs/18_study.ipynb 60
+# %% ../nbs/18_study.ipynb 63
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
@@ -294,24 +329,24 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
            for run in self.study.runs_of(r, self.tuning_seeds)]
     return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
 
-# %% ../nbs/18_study.ipynb 62
+# %% ../nbs/18_study.ipynb 65
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     tried = self.tuning(fmt, optimizer)
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 64
+# %% ../nbs/18_study.ipynb 67
 @patch
 def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
     "The best setting is the smallest or the largest one tried (the optimum may lie outside)."
     tried = [r for r, _ in self.tuning(fmt, optimizer)]
     return len(tried) > 1 and self.tuned(fmt, optimizer) in (tried[0], tried[-1])
 
-# %% ../nbs/18_study.ipynb 66
+# %% ../nbs/18_study.ipynb 69
 @patch
 def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
 
-# %% ../nbs/18_study.ipynb 68
+# %% ../nbs/18_study.ipynb 71
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
@@ -319,7 +354,7 @@ def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None
     tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
-# %% ../nbs/18_study.ipynb 70
+# %% ../nbs/18_study.ipynb 73
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
@@ -327,13 +362,13 @@ def bf16(self: OptimizerComparator) -> Cell | None:
              for run in self.study.runs_of(r, self.tuning_seeds)]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
-# %% ../nbs/18_study.ipynb 73
+# %% ../nbs/18_study.ipynb 76
 def codes_per_step(run: Run) -> float:
     "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
-# %% ../nbs/18_study.ipynb 75
+# %% ../nbs/18_study.ipynb 78
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
@@ -348,7 +383,7 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
 
-# %% ../nbs/18_study.ipynb 77
+# %% ../nbs/18_study.ipynb 80
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
     "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
