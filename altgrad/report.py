@@ -438,7 +438,9 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     o = self.optimizers
     tuned, reported = o.tuned(fmt, optimizer), o.reported(fmt, optimizer)
-    if tuned != reported: return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
+    if tuned is None: return ", every setting tried failed on the tuning seed"
+    if tuned != reported:
+        return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
 # %% ../nbs/21_report.ipynb 46

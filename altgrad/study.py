@@ -332,8 +332,9 @@ def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Ce
 # %% ../nbs/18_study.ipynb 65
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
-    tried = self.tuning(fmt, optimizer)
-    return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
+    "The setting whose tuning run ends lowest among those that did not fail (a stall is a failure); None if all did."
+    healthy = [(r, run) for r, run in self.tuning(fmt, optimizer) if not run.failure]
+    return min(healthy, key=lambda x: x[1].final_val_loss)[0] if healthy else None
 
 # %% ../nbs/18_study.ipynb 67
 @patch
@@ -350,8 +351,8 @@ def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return 
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
     """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
-    the reported runs were made — the best tuned setting that has reported runs."""
-    tried = sorted(self.tuning(fmt, optimizer), key=lambda x: x[1].final_val_loss)
+    the reported runs were made — the best setting that has reported runs (one whose tuning run failed last)."""
+    tried = sorted(self.tuning(fmt, optimizer), key=lambda x: (bool(x[1].failure), x[1].final_val_loss))
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
 # %% ../nbs/18_study.ipynb 73
