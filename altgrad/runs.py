@@ -14,14 +14,15 @@ from fastcore.basics import patch
 import pandas as pd
 import yaml
 
+from .config import TrainConfig
 from .files import load_yaml, read_metrics, say
 from .layers import NOT_QUANTIZED, ROLES
 from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
-__all__ = ['LAYER_TYPES', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'SYNTHETIC_LAYERS', 'Cell', 'cell_of', 'Run', 'ExperimentDataLoader',
-           'every_layer', 'synthetic_run']
+__all__ = ['LAYER_TYPES', 'OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'SYNTHETIC_LAYERS', 'Cell',
+           'optimizer_axis', 'weights_axis', 'cell_of', 'Run', 'ExperimentDataLoader', 'every_layer', 'synthetic_run']
 
 # %% ../nbs/16_runs.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -54,7 +55,40 @@ class Cell:
         parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
         return " · ".join(parts)
 
-# %% ../nbs/16_runs.ipynb 7
+# %% ../nbs/16_runs.ipynb 8
+OPTIMIZER_SETTINGS = {  # the optimizer axis: name -> the config settings a sweep gives it
+    "adamw": {},
+    "manifold_update": dict(use_manifold_aware=True, manifold_mode="update"),
+    "manifold_gradient": dict(use_manifold_aware=True, manifold_mode="gradient"),
+    "grid": dict(optimizer="grid"),
+}
+WEIGHT_SETTINGS = {  # the weights axis: FP32 master weights, or stored in the format (rounded to nearest / stochastically)
+    "shadow": dict(use_shadow=True),
+    "stored": dict(use_shadow=False),
+    "stored_sr": dict(use_shadow=False, stored_rounding="stochastic"),
+}
+_DEFAULTS = TrainConfig()
+
+
+def _setting(config: dict, key: str):
+    "A run's config value, or TrainConfig's default where the config does not record the key."
+    return config.get(key, getattr(_DEFAULTS, key))
+
+# %% ../nbs/16_runs.ipynb 9
+def optimizer_axis(config: dict) -> str:
+    "The optimizer axis's name for a run's config (`manifold_adamw`, or AdamW with `use_manifold_aware`: by mode)."
+    name = _setting(config, "optimizer")
+    if name == "manifold_adamw" or (name == "adamw" and _setting(config, "use_manifold_aware")):
+        return f"manifold_{_setting(config, 'manifold_mode')}"
+    return name
+
+# %% ../nbs/16_runs.ipynb 10
+def weights_axis(config: dict) -> str:
+    "The weights axis's name for a run's config."
+    if _setting(config, "use_shadow"): return "shadow"
+    return "stored_sr" if _setting(config, "stored_rounding") == "stochastic" else "stored"
+
+# %% ../nbs/16_runs.ipynb 12
 def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
     """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
     (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
@@ -72,16 +106,12 @@ def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
                  else "+".join(sorted(kinds)))
         used = {r for _, r, _ in quantized}
         roles = "all" if used == set(ROLES) else "+".join(r for r in ROLES if r in used)
-    optimizer = config.get("optimizer", "adamw")
-    if optimizer == "adamw" and config.get("use_manifold_aware"): optimizer = f"manifold_{config.get('manifold_mode', 'update')}"
-    weights = ("shadow" if config.get("use_shadow", True) else
-               "stored_sr" if config.get("stored_rounding") == "stochastic" else "stored")
-    return Cell(fmt, where, roles, optimizer, weights,
-                  float(config.get("learning_rate", 1e-3)),
-                  float(config.get("manifold_lr", 0.25)) if optimizer in ("manifold_update", "grid") else None,
-                  int(config.get("max_steps", 500)))
+    optimizer = optimizer_axis(config)
+    return Cell(fmt, where, roles, optimizer, weights_axis(config), float(_setting(config, "learning_rate")),
+                float(_setting(config, "manifold_lr")) if optimizer in ("manifold_update", "grid") else None,
+                int(_setting(config, "max_steps")))
 
-# %% ../nbs/16_runs.ipynb 11
+# %% ../nbs/16_runs.ipynb 16
 FAILURE_KINDS = {"divergence": "diverged", "bit-stall": "stalled", "consecutive non-finite": "non-finite"}
 
 @dataclass
@@ -93,36 +123,36 @@ class Run:
     summary: dict
     wandb_url: str | None = None
 
-# %% ../nbs/16_runs.ipynb 13
+# %% ../nbs/16_runs.ipynb 18
 @patch(as_prop=True)
 def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 
-# %% ../nbs/16_runs.ipynb 15
+# %% ../nbs/16_runs.ipynb 20
 @patch(as_prop=True)
 def recipe(self: Run) -> Cell: return cell_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
 
-# %% ../nbs/16_runs.ipynb 17
+# %% ../nbs/16_runs.ipynb 22
 @patch(as_prop=True)
 def seed(self: Run) -> int: return int(self.config.get("seed", 0))
 
-# %% ../nbs/16_runs.ipynb 19
+# %% ../nbs/16_runs.ipynb 24
 @patch(as_prop=True)
 def final_val_loss(self: Run) -> float:
     v = self.summary.get("final_val_loss")
     return math.nan if v is None else float(v)
 
-# %% ../nbs/16_runs.ipynb 21
+# %% ../nbs/16_runs.ipynb 26
 @patch
 def series(self: Run, column: str) -> pd.Series:
     return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
-# %% ../nbs/16_runs.ipynb 23
+# %% ../nbs/16_runs.ipynb 28
 @patch
 def _rule_onset(self: Run) -> int | None:
     loss = self.series("loss")
     return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
-# %% ../nbs/16_runs.ipynb 25
+# %% ../nbs/16_runs.ipynb 30
 LATE_RISE_NATS = 0.05  # a run whose final validation loss ends more than this above its lowest has failed ("rose")
 
 @patch
@@ -131,7 +161,7 @@ def _rise_onset(self: Run) -> int | None:
     if len(val) < 2 or val.iloc[-1] - val.min() <= LATE_RISE_NATS: return None
     return int(val.index[val.index > val.idxmin()][0])
 
-# %% ../nbs/16_runs.ipynb 27
+# %% ../nbs/16_runs.ipynb 32
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, rose (after its lowest validation loss), or None."
@@ -142,7 +172,7 @@ def failure(self: Run) -> str | None:
     if self._rule_onset() is not None: return "diverged"
     return "rose" if self._rise_onset() is not None else None
 
-# %% ../nbs/16_runs.ipynb 29
+# %% ../nbs/16_runs.ipynb 34
 @patch(as_prop=True)
 def onset(self: Run) -> int | None:
     "The step the failure happened: where the runner stopped the run, or where a rule fires in its curves."
@@ -150,14 +180,14 @@ def onset(self: Run) -> int | None:
     diverged = self._rule_onset()
     return diverged if diverged is not None else self._rise_onset()
 
-# %% ../nbs/16_runs.ipynb 31
+# %% ../nbs/16_runs.ipynb 36
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/16_runs.ipynb 33
+# %% ../nbs/16_runs.ipynb 38
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -204,23 +234,25 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/16_runs.ipynb 36
+# %% ../nbs/16_runs.ipynb 41
 SYNTHETIC_LAYERS = ("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_fc", "lm_head")  # one of each kind
 
-# %% ../nbs/16_runs.ipynb 37
+# %% ../nbs/16_runs.ipynb 42
 def every_layer(roles: dict) -> dict:
     "A placement, as summary.json records it: `roles` ({role: format}) on every layer of `SYNTHETIC_LAYERS`."
     return dict.fromkeys(SYNTHETIC_LAYERS, roles)
 
-# %% ../nbs/16_runs.ipynb 38
+# %% ../nbs/16_runs.ipynb 43
 def synthetic_run(root, name: str, seed: int, placement: dict, losses: list[float], fp8: bool = True,
                   stop: str | None = None, extra: dict | None = None, **config) -> Path:
-    """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8` and 500 steps)
+    """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8`, 500 steps at
+    learning rate 1e-3)
     in config.yaml; `losses` at steps 49, 99, ... with the metrics of `extra`; a summary whose stop reason is `stop`
     (then the run ended after its last logged step)."""
     d = Path(root) / name
     d.mkdir(parents=True)
-    (d / "config.yaml").write_text(yaml.safe_dump(dict(run_name=name, use_fp8=fp8, seed=seed, max_steps=500) | config))
+    recorded = dict(run_name=name, use_fp8=fp8, seed=seed, max_steps=500, learning_rate=1e-3) | config
+    (d / "config.yaml").write_text(yaml.safe_dump(recorded))
     rows = [dict(step=50 * i + 49, loss=loss, val_loss=loss) | (extra or {}) for i, loss in enumerate(losses)]
     (d / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     summary = dict(final_val_loss=losses[-1], placement=placement, steps=50 * len(losses) if stop else 500,

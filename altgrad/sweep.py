@@ -29,26 +29,20 @@ from .diagnostics import solve_eigenproblems_on_host
 from .files import DirectoryLock, atomic_write_bytes, load_yaml, say
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
+from .runs import OPTIMIZER_SETTINGS, WEIGHT_SETTINGS
 from .train import (Interrupted, experiment_differences, prepare_data, release_finished_runs,
                            resolve_device)
 
 # %% auto 0
-__all__ = ['AXES', 'OPTIONAL_AXES', 'OPTIMIZER_SETTINGS', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'WEIGHTS', 'MAX_ATTEMPTS',
-           'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec', 'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress',
-           'worker_gpus', 'compile_group', 'load_sweeps', 'check_unchanged', 'run_sweep', 'main']
+__all__ = ['AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATTEMPTS', 'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec',
+           'load_sweep', 'cuda_mps', 'RunRecord', 'run_one', 'SweepProgress', 'worker_gpus', 'compile_group',
+           'load_sweeps', 'check_unchanged', 'run_sweep', 'main']
 
 # %% ../nbs/22_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
 OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None}
-OPTIMIZER_SETTINGS = {
-    "adamw": {},
-    "manifold_update": dict(use_manifold_aware=True, manifold_mode="update"),
-    "manifold_gradient": dict(use_manifold_aware=True, manifold_mode="gradient"),
-    "grid": dict(optimizer="grid"),
-}
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
 PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "with_lm_head")
-WEIGHTS = ("shadow", "stored", "stored_sr")  # FP32 masters; stored on the grid, rounded to nearest / stochastically
 
 
 @dataclass
@@ -68,10 +62,9 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if optimizer not in OPTIMIZER_SETTINGS: raise ValueError(f"unknown optimizer {optimizer!r}: use {list(OPTIMIZER_SETTINGS)}")
     if placement not in PLACEMENTS: raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
     if roles not in ("all", *ROLES): raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
-    if weights not in WEIGHTS: raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
+    if weights not in WEIGHT_SETTINGS: raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_SETTINGS)}")
     quantized = str(format).lower() != NOT_QUANTIZED
-    overrides = dict(recipe=NOT_QUANTIZED, seed=int(seed), use_shadow=weights == "shadow", **OPTIMIZER_SETTINGS[optimizer])
-    if weights == "stored_sr": overrides["stored_rounding"] = "stochastic"
+    overrides = dict(recipe=NOT_QUANTIZED, seed=int(seed), **WEIGHT_SETTINGS[weights], **OPTIMIZER_SETTINGS[optimizer])
     if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
     if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
