@@ -81,6 +81,13 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
 
 # %% ../nbs/21_report.ipynb 16
 @patch
+def conclusion_lines(self: ReportGenerator, report: str) -> list[str]:
+    "The study's conclusion paragraph for `report` (its study file's template, filled from the runs), if it has one."
+    if not self.text or report not in self.text.conclusion: return []
+    return [render(self.text.conclusion[report], self.facts, f"{self.text.path}: conclusion.{report}"), ""]
+
+# %% ../nbs/21_report.ipynb 18
+@patch
 def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, against: str) -> list[str]:
     "A headline table of `rows` (`question(cell)` names each row) against `against`, and how to read it."
     m = f"±{self.margin:g} nats"
@@ -102,7 +109,7 @@ def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, aga
                      f"{'by seed' if r.paired else 'no (Welch)'} | {words[r.verdict]} |")
     return lines
 
-# %% ../nbs/21_report.ipynb 18
+# %% ../nbs/21_report.ipynb 20
 @patch
 def tuned_arms(self: ReportGenerator) -> tuple[Cell | None, list[Cell]]:
     "(BF16's arm, the recipes' arms) tuned over learning rates: AdamW, FP32 master weights, the study's length."
@@ -110,7 +117,7 @@ def tuned_arms(self: ReportGenerator) -> tuple[Cell | None, list[Cell]]:
             and a.optimizer == "adamw" and a.max_steps == BASELINE.max_steps]
     return next((a for a in arms if a.format == BASELINE.format), None), [a for a in arms if a.format != BASELINE.format]
 
-# %% ../nbs/21_report.ipynb 19
+# %% ../nbs/21_report.ipynb 21
 @patch
 def tuned_headline(self: ReportGenerator) -> list[str]:
     """The primary view where the study tuned its arms: each recipe at its own best learning rate against BF16 at
@@ -133,7 +140,7 @@ def tuned_headline(self: ReportGenerator) -> list[str]:
     if open_ended: lines += [f"Best at an end of the rates tried (the grid must extend): {', '.join(open_ended)}.", ""]
     return lines + ["**At one shared learning rate** (secondary view)", ""]
 
-# %% ../nbs/21_report.ipynb 21
+# %% ../nbs/21_report.ipynb 23
 @patch
 def format_headline(self: ReportGenerator) -> list[str]:
     """The format question's headline: each arm at its own best learning rate where the study tuned them
@@ -152,12 +159,9 @@ def format_headline(self: ReportGenerator) -> list[str]:
         lines += self.headline_lines(rows, lambda c: f"{c.format} {where[c.placement]}", "BF16") + [""]
     if not lines: return []
     lines = ["## Answer", "", *lines]
-    if self.text and "format_comparison" in self.text.conclusion:
-        lines += [render(self.text.conclusion["format_comparison"], self.facts,
-                         f"{self.text.path}: conclusion.format_comparison"), ""]
-    return lines
+    return lines + self.conclusion_lines("format_comparison")
 
-# %% ../nbs/21_report.ipynb 23
+# %% ../nbs/21_report.ipynb 25
 @patch
 def recipes_answer(self: ReportGenerator) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -178,7 +182,7 @@ def recipes_answer(self: ReportGenerator) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/21_report.ipynb 25
+# %% ../nbs/21_report.ipynb 27
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -194,7 +198,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/21_report.ipynb 27
+# %% ../nbs/21_report.ipynb 29
 @patch
 def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -221,7 +225,7 @@ def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 29
+# %% ../nbs/21_report.ipynb 31
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator) -> list[str]:
@@ -262,7 +266,7 @@ def format_answer(self: ReportGenerator) -> list[str]:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/21_report.ipynb 31
+# %% ../nbs/21_report.ipynb 33
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
@@ -305,7 +309,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 33
+# %% ../nbs/21_report.ipynb 35
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -314,7 +318,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/21_report.ipynb 36
+# %% ../nbs/21_report.ipynb 38
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator) -> list[str]:
@@ -354,7 +358,7 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/21_report.ipynb 38
+# %% ../nbs/21_report.ipynb 40
 @patch
 def failure_headline(self: ReportGenerator) -> list[str]:
     """The failure question's headline: per failing format, how it ends on every linear layer, the smallest
@@ -378,11 +382,9 @@ def failure_headline(self: ReportGenerator) -> list[str]:
         share = f"{why.share:.0%}" if why else "—"
         lines.append(f"| {fmt} | {how} | {cause} | {share} | {len(s.seeds(chosen))} | {rates} |")
     lines.append("")
-    if self.text and "failure_modes" in self.text.conclusion:
-        lines += [render(self.text.conclusion["failure_modes"], self.facts, f"{self.text.path}: conclusion.failure_modes"), ""]
-    return lines
+    return lines + self.conclusion_lines("failure_modes")
 
-# %% ../nbs/21_report.ipynb 40
+# %% ../nbs/21_report.ipynb 42
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -405,7 +407,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/21_report.ipynb 42
+# %% ../nbs/21_report.ipynb 44
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -432,7 +434,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 44
+# %% ../nbs/21_report.ipynb 46
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -443,7 +445,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
         return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/21_report.ipynb 46
+# %% ../nbs/21_report.ipynb 48
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -456,7 +458,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/21_report.ipynb 48
+# %% ../nbs/21_report.ipynb 50
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -469,7 +471,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/21_report.ipynb 50
+# %% ../nbs/21_report.ipynb 52
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -492,7 +494,7 @@ def _matched_lines(self: ReportGenerator) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 52
+# %% ../nbs/21_report.ipynb 54
 @patch
 def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
@@ -527,7 +529,7 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/21_report.ipynb 54
+# %% ../nbs/21_report.ipynb 56
 @patch
 def optimizer_headline(self: ReportGenerator) -> list[str]:
     """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
@@ -541,12 +543,9 @@ def optimizer_headline(self: ReportGenerator) -> list[str]:
              f"{bf16.step_size}, {len(s.seeds(bf16))} seeds)", ""]
     rows = s.headline(cells, bf16, self.margin)
     lines += self.headline_lines(rows, lambda c: f"{c.format}: {c.arm} ({c.step_size})", "BF16") + [""]
-    if self.text and "manifold_comparison" in self.text.conclusion:
-        lines += [render(self.text.conclusion["manifold_comparison"], self.facts,
-                         f"{self.text.path}: conclusion.manifold_comparison"), ""]
-    return lines
+    return lines + self.conclusion_lines("manifold_comparison")
 
-# %% ../nbs/21_report.ipynb 56
+# %% ../nbs/21_report.ipynb 58
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -567,7 +566,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/21_report.ipynb 58
+# %% ../nbs/21_report.ipynb 60
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -598,7 +597,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 60
+# %% ../nbs/21_report.ipynb 62
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
