@@ -21,8 +21,9 @@ from .recipes import layer_kind
 from .stability import DivergenceRule
 
 # %% auto 0
-__all__ = ['LAYER_TYPES', 'OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'SYNTHETIC_LAYERS', 'Cell',
-           'optimizer_axis', 'weights_axis', 'cell_of', 'Run', 'ExperimentDataLoader', 'every_layer', 'synthetic_run']
+__all__ = ['LAYER_TYPES', 'OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'DEPARTURE_WINDOW',
+           'DEPARTURE_NATS', 'SYNTHETIC_LAYERS', 'Cell', 'optimizer_axis', 'weights_axis', 'cell_of', 'Run',
+           'ExperimentDataLoader', 'every_layer', 'synthetic_run']
 
 # %% ../nbs/16_runs.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -180,14 +181,27 @@ def onset(self: Run) -> int | None:
     diverged = self._rule_onset()
     return diverged if diverged is not None else self._rise_onset()
 
-# %% ../nbs/16_runs.ipynb 36
+# %% ../nbs/16_runs.ipynb 37
+DEPARTURE_WINDOW, DEPARTURE_NATS = 3, 0.05  # logged steps smoothed over; nats above the running minimum
+
+@patch(as_prop=True)
+def departure(self: Run) -> int | None:
+    "The step a failed run's smoothed training loss left its minimum for good; None for a run that did not fail."
+    if not self.failure: return None
+    loss = self.series("loss").rolling(DEPARTURE_WINDOW, min_periods=1).mean()
+    if not len(loss): return None
+    near = (loss <= loss.cummin() + DEPARTURE_NATS).to_numpy()
+    last_near = max(i for i, v in enumerate(near) if v)
+    return int(loss.index[min(last_near + 1, len(loss) - 1)])
+
+# %% ../nbs/16_runs.ipynb 39
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/16_runs.ipynb 38
+# %% ../nbs/16_runs.ipynb 41
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -234,15 +248,15 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/16_runs.ipynb 41
+# %% ../nbs/16_runs.ipynb 44
 SYNTHETIC_LAYERS = ("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_fc", "lm_head")  # one of each kind
 
-# %% ../nbs/16_runs.ipynb 42
+# %% ../nbs/16_runs.ipynb 45
 def every_layer(roles: dict) -> dict:
     "A placement, as summary.json records it: `roles` ({role: format}) on every layer of `SYNTHETIC_LAYERS`."
     return dict.fromkeys(SYNTHETIC_LAYERS, roles)
 
-# %% ../nbs/16_runs.ipynb 43
+# %% ../nbs/16_runs.ipynb 46
 def synthetic_run(root, name: str, seed: int, placement: dict, losses: list[float], fp8: bool = True,
                   stop: str | None = None, extra: dict | None = None, **config) -> Path:
     """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8`, 500 steps at

@@ -82,6 +82,10 @@ def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> st
     where = ("" if not onsets else f" at step {onsets[0]}" if onsets[0] == onsets[-1]
              else f" at steps {onsets[0]}–{onsets[-1]}")
     best = statistics.fmean(r.best_val_before_onset for r in failed)
+    left = sorted(r.departure for r in failed if r.departure is not None)
+    if left and left != onsets:
+        where += (f" (training loss up from step {left[0]}" if left[0] == left[-1]
+                  else f" (training loss up from steps {left[0]}–{left[-1]}") + ")"
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
 # %% ../nbs/18_study.ipynb 21
@@ -298,7 +302,8 @@ def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]
         per_run = []
         for run in self.study.runs_of(recipe):
             under, over = run.series(rate_key(role, "underflow")), run.series(rate_key(role, "overflow"))
-            if run.onset is not None: under, over = under[under.index < run.onset], over[over.index < run.onset]
+            end = run.departure if run.departure is not None else run.onset
+            if end is not None: under, over = under[under.index < end], over[over.index < end]
             if len(under): per_run.append((under.mean(), over.mean() if len(over) else math.nan))
         if per_run: out[role] = (statistics.fmean(u for u, _ in per_run), statistics.fmean(o for _, o in per_run))
     return out
