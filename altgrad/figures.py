@@ -119,7 +119,7 @@ def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xla
         ax.plot(delta.mean, y, "o", color=colour, ms=4)
         if failed: ax.text(delta.high if delta.n > 1 else delta.mean, y, f"  {failed}", va="center", fontsize=7, color="firebrick")
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_yticks(range(len(rows)), [f"{r[0]}  (n={r[1].n})" for r in reversed(rows)], fontsize=8)
+    ax.set_yticks(range(len(rows)), [r[0] + (f"  (n={r[1].n})" if r[1].n else "") for r in reversed(rows)], fontsize=8)
     ax.set_xscale("symlog", linthresh=0.05, linscale=1.5)
     ends = [v for _, d, _ in rows for v in (d.low, d.high, d.mean) if d.n and not math.isnan(v)] or [0.0]
     ax.set_xlim(min(-0.05, min(ends) * 1.3), max(0.1, max(ends) * 1.6))

@@ -18,7 +18,7 @@ from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_share
 from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
 from .runs import LATE_RISE_NATS, Cell, Run
-from .stats import paired
+from .stats import Paired, paired
 from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
                            HeadlineRow, LearningRateTuning, OptimizerComparator, Study, codes_per_step,
                            intervention_size)
@@ -531,9 +531,10 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
 
 # %% ../nbs/21_report.ipynb 56
 @patch
-def optimizer_headline(self: ReportGenerator) -> list[str]:
+def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
     """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
-    against BF16 at its own tuned learning rate (Holm over every row), or how its runs failed."""
+    against BF16 at its own tuned learning rate (Holm over every row), or how its runs failed; with `reports_dir`,
+    the same rows as a forest figure, sorted by effect, n on each row."""
     o, s = self.optimizers, self.study
     bf16 = o.bf16()
     cells = [c for f in o.formats() for arm in ARMS if (c := o.reported(f, arm))]
@@ -542,7 +543,14 @@ def optimizer_headline(self: ReportGenerator) -> list[str]:
              f"the format; each optimizer at its step size tuned on the tuning seed; BF16 with AdamW at its tuned "
              f"{bf16.step_size}, {len(s.seeds(bf16))} seeds)", ""]
     rows = s.headline(cells, bf16, self.margin)
-    lines += self.headline_lines(rows, lambda c: f"{c.format}: {c.arm} ({c.step_size})", "BF16") + [""]
+    question = lambda c: f"{c.format}: {c.arm} ({c.step_size})"
+    lines += self.headline_lines(rows, question, "BF16") + [""]
+    if reports_dir is not None:
+        forest = [(question(r.cell), Paired(r.n, r.comparison.mean, r.comparison.mean - r.comparison.interval(0.95)[0])
+                   if r.comparison else Paired(0, math.nan, math.nan), "" if r.comparison else r.verdict) for r in rows]
+        plot_forest(forest, reports_dir / "figures" / "optimizer_deltas.png", "Final validation loss vs BF16, weights "
+                    "stored in the format (95% intervals)", "Δ nats (linear within ±0.05, logarithmic beyond)")
+        lines += ["![each optimizer against BF16](figures/optimizer_deltas.png)", ""]
     return lines + self.conclusion_lines("manifold_comparison")
 
 # %% ../nbs/21_report.ipynb 58
@@ -601,7 +609,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_headline() + self.optimizer_answer()
+    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_headline(reports_dir) + self.optimizer_answer()
     if self.optimizers.formats():
         lines += self._tuning_lines() + self._reported_lines(reports_dir)
         lines += passages(self.text, "manifold_comparison", self.facts)
