@@ -314,6 +314,7 @@ def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
         if recipe.roles in ("all", *ROLES) else recipe.roles
+    if recipe.placement == "no_lm_head_grad": return "everything but the lm_head's output gradients"
     where = {"uniform": "every linear layer", "no_lm_head": "every layer but the lm_head", "lm_head": "the lm_head",
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"

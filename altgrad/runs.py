@@ -107,6 +107,8 @@ def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
                  else "+".join(sorted(kinds)))
         used = {r for _, r, _ in quantized}
         roles = "all" if used == set(ROLES) else "+".join(r for r in ROLES if r in used)
+        if where == "uniform" and roles == "all" and {r for k, r, _ in quantized if k == "lm_head"} == set(ROLES) - {"grad"}:
+            where = "no_lm_head_grad"  # everything but the lm_head's output gradient: that intervention's complement
     optimizer = optimizer_axis(config)
     return Cell(fmt, where, roles, optimizer, weights_axis(config), float(_setting(config, "learning_rate")),
                 float(_setting(config, "manifold_lr")) if optimizer in ("manifold_update", "grid") else None,

@@ -221,6 +221,7 @@ FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceed
 
 def intervention_size(recipe: Cell) -> int:
     "How much is quantized: layer types × roles (lm_head gradients 1, every role everywhere 9)."
+    if recipe.placement == "no_lm_head_grad": return 8  # every role of the 3 layer types but one
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 

@@ -42,7 +42,7 @@ __all__ = ['AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATT
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
 OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None}
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
-PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "with_lm_head")
+PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "no_lm_head_grad", "with_lm_head")
 
 
 @dataclass
@@ -70,7 +70,8 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
         layer = {"base": str(format)} | ({r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {})
-        lm_head = {"no_lm_head": NOT_QUANTIZED, "with_lm_head": str(format)}.get(placement)
+        lm_head = {"no_lm_head": NOT_QUANTIZED, "with_lm_head": str(format),
+                   "no_lm_head_grad": layer | {"grad": NOT_QUANTIZED}}.get(placement)
         recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": lm_head}} if lm_head
                   else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
         # named by its format: where and which roles are the run's placement and roles, recorded beside it
