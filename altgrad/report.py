@@ -24,7 +24,7 @@ from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, For
                            intervention_size)
 
 # %% auto 0
-__all__ = ['ReportGenerator', 'i_desc']
+__all__ = ['PLACEMENT_WORDS', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/21_report.ipynb 5
 def _link(run: Run, reports_dir: Path) -> str:
@@ -87,6 +87,9 @@ def conclusion_lines(self: ReportGenerator, report: str) -> list[str]:
     return [render(self.text.conclusion[report], self.facts, f"{self.text.path}: conclusion.{report}"), ""]
 
 # %% ../nbs/21_report.ipynb 18
+PLACEMENT_WORDS = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}  # in questions
+
+
 @patch
 def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, against: str) -> list[str]:
     "A headline table of `rows` (`question(cell)` names each row) against `against`, and how to read it."
@@ -126,13 +129,12 @@ def tuned_headline(self: ReportGenerator) -> list[str]:
     bf16_arm, arms = self.tuned_arms()
     bf16 = tuning.best(bf16_arm) if bf16_arm else None
     if bf16 is None or not arms: return []
-    where = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}
     best = [b for a in arms if (b := tuning.best(a))]
     rows = sorted(s.headline(best, bf16, self.margin), key=lambda r: (r.comparison is None,
                                                                      r.comparison.mean if r.comparison else 0.0))
     lines = [f"**Each at its own best learning rate** (chosen on the tuning seeds; BF16 at its best, {bf16.step_size}, "
              f"{len(s.seeds(bf16))} seeds)", ""]
-    lines += self.headline_lines(rows, lambda c: f"{c.format} {where.get(c.placement, c.placement)} at "
+    lines += self.headline_lines(rows, lambda c: f"{c.format} {PLACEMENT_WORDS.get(c.placement, c.placement)} at "
                                  f"{c.step_size}", "BF16") + [""]
     failing = [a.format for a in arms if tuning.best(a) is None]
     open_ended = [a.format for a in [bf16_arm, *arms] if tuning.best(a) and not tuning.bracketed(a)]
@@ -153,10 +155,9 @@ def format_headline(self: ReportGenerator) -> list[str]:
         rows = s.headline(cells, BASELINE, self.margin)
         rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
                                  r.comparison.mean if r.comparison else 0.0))
-        where = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}
         lines += [f"**Which format trains closest to BF16** (AdamW, lr {BASELINE.learning_rate:g}, "
                   f"{BASELINE.max_steps} steps, FP32 master weights; {len(s.seeds(BASELINE))} BF16 seeds)", ""]
-        lines += self.headline_lines(rows, lambda c: f"{c.format} {where[c.placement]}", "BF16") + [""]
+        lines += self.headline_lines(rows, lambda c: f"{c.format} {PLACEMENT_WORDS[c.placement]}", "BF16") + [""]
     if not lines: return []
     lines = ["## Answer", "", *lines]
     return lines + self.conclusion_lines("format_comparison")
