@@ -185,8 +185,17 @@ class Recipe:
 
     @property
     def label(self) -> str | None:
-        "The recipe's name in tables, for block-scaled recipes; None for per-tensor ones (named by their formats)."
-        return None if self.per_tensor else self.name.upper()
+        """The recipe's name in tables; None where every layer computes what a format shorthand such as E4M3/E5M2
+        computes (such recipes are named by their formats and placement): two recipes whose numerics differ in
+        scaling, accumulation or execution never share a table row."""
+        return None if all(_computes_shorthand(g) for g in self.gemm_recipes) else self.name.upper()
+
+
+def _computes_shorthand(g: GemmRecipe) -> bool:
+    "Per-tensor casts scaled as a format shorthand scales them, FP32 sums, emulated, no Hadamard transform."
+    plain = lambda op, role: (cast := getattr(g, op)).format is None or cast == Cast(cast.format, _ROLE_SCALING[role])
+    return (all(plain(op, role) for op, role in OPERAND_ROLES.items()) and not g.hadamard
+            and g.execution == "emulated" and all(a == ACCUMULATIONS["fp32"] for a in g.accumulation))
 
 # %% ../nbs/06_recipes.ipynb 26
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:

@@ -5,6 +5,7 @@
 # %% ../nbs/16_runs.ipynb 2
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -17,13 +18,13 @@ import yaml
 from .config import TrainConfig
 from .files import load_yaml, read_metrics, say
 from .layers import NOT_QUANTIZED, ROLES
-from .recipes import layer_kind
+from .recipes import layer_kind, load_recipe
 from .stability import DivergenceRule
 
 # %% auto 0
 __all__ = ['LAYER_TYPES', 'OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'FAILURE_KINDS', 'LATE_RISE_NATS', 'DEPARTURE_WINDOW',
            'DEPARTURE_NATS', 'SYNTHETIC_LAYERS', 'Cell', 'optimizer_axis', 'weights_axis', 'cell_of', 'Run',
-           'ExperimentDataLoader', 'every_layer', 'synthetic_run']
+           'recipe_label', 'ExperimentDataLoader', 'every_layer', 'synthetic_run']
 
 # %% ../nbs/16_runs.ipynb 5
 LAYER_TYPES = ("attn", "mlp", "lm_head")
@@ -132,30 +133,40 @@ def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 
 # %% ../nbs/16_runs.ipynb 20
 @patch(as_prop=True)
-def recipe(self: Run) -> Cell: return cell_of(self.config, self.summary.get("placement") or {}, self.summary.get("recipe"))
+def recipe(self: Run) -> Cell:
+    "The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of the run's day)."
+    spec = self.config.get("recipe")
+    label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else self.summary.get("recipe")
+    return cell_of(self.config, self.summary.get("placement") or {}, label)
 
-# %% ../nbs/16_runs.ipynb 22
+
+@functools.lru_cache(maxsize=None)
+def recipe_label(spec: str) -> str | None:
+    "`Recipe.label` of a config's recipe (as JSON: a study reads many runs of few recipes)."
+    return load_recipe(json.loads(spec)).label
+
+# %% ../nbs/16_runs.ipynb 23
 @patch(as_prop=True)
 def seed(self: Run) -> int: return int(self.config.get("seed", 0))
 
-# %% ../nbs/16_runs.ipynb 24
+# %% ../nbs/16_runs.ipynb 25
 @patch(as_prop=True)
 def final_val_loss(self: Run) -> float:
     v = self.summary.get("final_val_loss")
     return math.nan if v is None else float(v)
 
-# %% ../nbs/16_runs.ipynb 26
+# %% ../nbs/16_runs.ipynb 27
 @patch
 def series(self: Run, column: str) -> pd.Series:
     return self.metrics[column].dropna() if column in self.metrics else pd.Series(dtype=float)
 
-# %% ../nbs/16_runs.ipynb 28
+# %% ../nbs/16_runs.ipynb 29
 @patch
 def _rule_onset(self: Run) -> int | None:
     loss = self.series("loss")
     return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
-# %% ../nbs/16_runs.ipynb 30
+# %% ../nbs/16_runs.ipynb 31
 LATE_RISE_NATS = 0.05  # a run whose final validation loss ends more than this above its lowest has failed ("rose")
 
 @patch
@@ -164,7 +175,7 @@ def _rise_onset(self: Run) -> int | None:
     if len(val) < 2 or val.iloc[-1] - val.min() <= LATE_RISE_NATS: return None
     return int(val.index[val.index > val.idxmin()][0])
 
-# %% ../nbs/16_runs.ipynb 32
+# %% ../nbs/16_runs.ipynb 33
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, rose (after its lowest validation loss), or None."
@@ -175,7 +186,7 @@ def failure(self: Run) -> str | None:
     if self._rule_onset() is not None: return "diverged"
     return "rose" if self._rise_onset() is not None else None
 
-# %% ../nbs/16_runs.ipynb 34
+# %% ../nbs/16_runs.ipynb 35
 @patch(as_prop=True)
 def onset(self: Run) -> int | None:
     "The step the failure happened: where the runner stopped the run, or where a rule fires in its curves."
@@ -183,7 +194,7 @@ def onset(self: Run) -> int | None:
     diverged = self._rule_onset()
     return diverged if diverged is not None else self._rise_onset()
 
-# %% ../nbs/16_runs.ipynb 37
+# %% ../nbs/16_runs.ipynb 38
 DEPARTURE_WINDOW, DEPARTURE_NATS = 3, 0.05  # logged steps smoothed over; nats above the running minimum
 
 @patch(as_prop=True)
@@ -196,14 +207,14 @@ def departure(self: Run) -> int | None:
     last_near = max(i for i, v in enumerate(near) if v)
     return int(loss.index[min(last_near + 1, len(loss) - 1)])
 
-# %% ../nbs/16_runs.ipynb 39
+# %% ../nbs/16_runs.ipynb 40
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
     if self.onset is not None: val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
-# %% ../nbs/16_runs.ipynb 41
+# %% ../nbs/16_runs.ipynb 42
 class ExperimentDataLoader:
     "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
 
@@ -250,15 +261,15 @@ class ExperimentDataLoader:
                             dict(r.summary), r.url))
         return runs
 
-# %% ../nbs/16_runs.ipynb 44
+# %% ../nbs/16_runs.ipynb 45
 SYNTHETIC_LAYERS = ("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_fc", "lm_head")  # one of each kind
 
-# %% ../nbs/16_runs.ipynb 45
+# %% ../nbs/16_runs.ipynb 46
 def every_layer(roles: dict) -> dict:
     "A placement, as summary.json records it: `roles` ({role: format}) on every layer of `SYNTHETIC_LAYERS`."
     return dict.fromkeys(SYNTHETIC_LAYERS, roles)
 
-# %% ../nbs/16_runs.ipynb 46
+# %% ../nbs/16_runs.ipynb 47
 def synthetic_run(root, name: str, seed: int, placement: dict, losses: list[float], fp8: bool = True,
                   stop: str | None = None, extra: dict | None = None, **config) -> Path:
     """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8`, 500 steps at
