@@ -16,12 +16,12 @@ from .config import load_config
 from .files import load_yaml
 from .model import GPT
 from .runs import Cell, Run
-from .study import ARMS, BASELINE, FormatComparator, OptimizerComparator, Study
+from .study import ARMS, BASELINE, FormatComparator, LearningRateTuning, OptimizerComparator, Study
 from .train import prepare_data
 
 # %% auto 0
-__all__ = ['REPORTS', 'STUDY_KEYS', 'LITERATURE_HEADING', 'StudyText', 'corpus_tokens', 'model_parameters', 'Facts', 'render',
-           'passages', 'limits']
+__all__ = ['REPORTS', 'STUDY_KEYS', 'LITERATURE_HEADING', 'SHARED_AT_BF16_BEST', 'StudyText', 'corpus_tokens', 'model_parameters',
+           'Facts', 'render', 'passages', 'limits']
 
 # %% ../nbs/20_narrative.ipynb 5
 REPORTS = (
@@ -33,12 +33,14 @@ STUDY_KEYS = (
     "data_credit",
     "margin",
     "margin_note",
+    "shared_setting",
     "variants",
     "conclusion",
     "literature",
     "limits",
 )
 LITERATURE_HEADING = "Against published results"
+SHARED_AT_BF16_BEST = "bf16_tuned"  # shared_setting: every arm at BF16's tuned best learning rate
 
 # %% ../nbs/20_narrative.ipynb 6
 @dataclass
@@ -49,6 +51,9 @@ class StudyText:
     data_credit: str = ""
     margin: float = 0.01  # nats: a difference inside ±margin counts as a tie (TOST)
     margin_note: str = "the default margin, not declared by the study"
+    # the secondary view's one setting for every arm: BASELINE's fields changed by a mapping
+    # ({learning_rate, max_steps}), or SHARED_AT_BF16_BEST: BF16's best learning rate on the tuning seeds
+    shared_setting: str | dict = field(default_factory=dict)
     variants: list[dict] = field(default_factory=list)
     conclusion: dict[str, str] = field(default_factory=dict)  # per report: its conclusion paragraph
     literature: dict[str, list[dict]] = field(default_factory=dict)
@@ -97,6 +102,14 @@ class StudyText:
                     raise ValueError(
                         f"study file {path}: literature.{report}[{i}] takes text, heading, needs"
                     )
+        shared = spec.get("shared_setting") or {}
+        if shared != SHARED_AT_BF16_BEST and (
+            not isinstance(shared, dict) or set(shared) - {"learning_rate", "max_steps"}
+        ):
+            raise ValueError(
+                f"study file {path}: shared_setting must be {SHARED_AT_BF16_BEST} or a mapping of "
+                f"learning_rate and max_steps, got {shared!r}"
+            )
         if not isinstance(spec.get("margin", 0.01), (int, float)) or spec.get("margin", 0.01) <= 0:
             raise ValueError(f"study file {path}: margin must be a positive number of nats")
         return cls(
@@ -104,13 +117,28 @@ class StudyText:
             str(spec.get("data_credit") or ""),
             float(spec.get("margin", 0.01)),
             str(spec.get("margin_note") or cls.margin_note),
+            shared,
             list(spec.get("variants") or []),
             dict(spec.get("conclusion") or {}),
             dict(spec.get("literature") or {}),
             dict(spec.get("limits") or {}),
         )
 
-# %% ../nbs/20_narrative.ipynb 9
+    def baseline(self, study: Study) -> Cell:
+        "The shared setting in `study`: BF16, AdamW, FP32 master weights, as `shared_setting` says."
+        if self.shared_setting != SHARED_AT_BF16_BEST:
+            return replace(BASELINE, **self.shared_setting)
+        tuning = LearningRateTuning(study)
+        arm = next((a for a in tuning.arms() if replace(a, learning_rate=BASELINE.learning_rate) == BASELINE), None)
+        best = tuning.best(arm) if arm else None
+        if best is None:
+            raise ValueError(
+                f"study file {self.path}: shared_setting {SHARED_AT_BF16_BEST}, but BF16 has no tuning runs "
+                f"that trained at two learning rates or more on the tuning seeds {sorted(study.tuning_seeds)}"
+            )
+        return best
+
+# %% ../nbs/20_narrative.ipynb 10
 def corpus_tokens(config: dict, near: Path | None = None) -> int:
     """Tokens in the training split of the corpus a run's config names (prepared once, then
     cached). A relative `data_path` is where the run was started from: the current directory,
@@ -128,7 +156,7 @@ def corpus_tokens(config: dict, near: Path | None = None) -> int:
             values["data_path"] = str(found[0])
     return len(prepare_data(load_config(None, **values)).splits["train"])
 
-# %% ../nbs/20_narrative.ipynb 11
+# %% ../nbs/20_narrative.ipynb 12
 def model_parameters(config: dict) -> tuple[int, int]:
     "(parameters outside the token and position embeddings, all) of a run's model (meta device)."
     keys = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
@@ -138,7 +166,7 @@ def model_parameters(config: dict) -> tuple[int, int]:
     embeddings = model.transformer.wte.weight.numel() + model.transformer.wpe.weight.numel()
     return total - embeddings, total
 
-# %% ../nbs/20_narrative.ipynb 13
+# %% ../nbs/20_narrative.ipynb 14
 class _Lookup:
     "`facts[name][key]` in a template: `key` handed to a function."
 
@@ -148,12 +176,12 @@ class _Lookup:
     def __getitem__(self, key: str):
         return self.fn(key)
 
-# %% ../nbs/20_narrative.ipynb 14
+# %% ../nbs/20_narrative.ipynb 15
 def _count(n: float) -> str:
     "4096000 -> '4.1 M'."
     return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n:,.0f}"
 
-# %% ../nbs/20_narrative.ipynb 16
+# %% ../nbs/20_narrative.ipynb 17
 class Facts:
     "The values a study file's templates name (the table above), computed from `study` when asked."
 
@@ -200,14 +228,11 @@ class Facts:
         return f"{statistics.fmean(values):.2f}" if values else "—"
 
     def _run(self, steps: int | None = None) -> Run:
-        "A run of the baseline (of `steps` steps: any run of that length)."
-        runs = (
-            self.study.runs_of(self.baseline)
-            if steps is None
-            else [
-                r for c in self.study.by_cell if c.max_steps == steps for r in self.study.runs_of(c)
-            ]
-        )
+        """A run of the baseline, else any run of its length or of `steps` steps (a tuning run
+        describes the model and data as well as a reported one)."""
+        length = steps or self.baseline.max_steps
+        runs = self.study.runs_of(self.baseline) if steps is None else []
+        runs = runs or [r for r in self.study.runs if r.recipe.max_steps == length]
         if not runs:
             raise KeyError(f"no runs of {steps or self.baseline.max_steps} steps")
         return runs[0]
@@ -333,7 +358,7 @@ class Facts:
             + ([f"not recorded in {missing} of {len(self.study.runs)} runs"] if missing else [])
         )
 
-# %% ../nbs/20_narrative.ipynb 19
+# %% ../nbs/20_narrative.ipynb 20
 def render(template: str, facts: Facts, where: str = "a template") -> str:
     "`template` with every `{name}` filled from `facts`; an error names `where` and the name."
     try:
@@ -342,7 +367,7 @@ def render(template: str, facts: Facts, where: str = "a template") -> str:
         name = e.args[0] if e.args else repr(e)
         raise ValueError(f"{where}: cannot fill {name} from the runs") from None
 
-# %% ../nbs/20_narrative.ipynb 21
+# %% ../nbs/20_narrative.ipynb 22
 def passages(text: StudyText | None, report: str, facts: Facts) -> list[str]:
     "The report's literature passages as Markdown lines under their headings, filled from `facts`."
     if text is None:
@@ -357,7 +382,7 @@ def passages(text: StudyText | None, report: str, facts: Facts) -> list[str]:
         out += [render(passage["text"], facts, f"{text.path}: literature.{report}[{i}]"), ""]
     return out
 
-# %% ../nbs/20_narrative.ipynb 23
+# %% ../nbs/20_narrative.ipynb 24
 def limits(text: StudyText | None, report: str, facts: Facts) -> list[str]:
     "The report's Limits: the study's `all` limits, then the report's own, filled from `facts`."
     if text is None:

@@ -14,12 +14,12 @@ from pathlib import Path
 from fastcore.basics import patch
 
 from .files import DirectoryLock, atomic_write_bytes
-from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares
+from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares, plot_tuning
 from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
 from .runs import LATE_RISE_NATS, Cell, Run
 from .stats import Paired, paired
-from .study import (ARMS, BASELINE, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
+from .study import (ARMS, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
                            HeadlineRow, LearningRateTuning, OptimizerComparator, Study, codes_per_step,
                            intervention_size)
 
@@ -47,9 +47,10 @@ class ReportGenerator:
         self.runs, self.runs_root, self.text = runs, Path(runs_root), text
         self.study = Study(runs, tuning_seeds)
         self.margin = text.margin if text else StudyText.margin
-        self.facts = Facts(self.study, margin=self.margin)
-        self.formats = FormatComparator(self.study)
-        self.failures = FailureAnalyzer(self.study)
+        self.baseline = (text or StudyText()).baseline(self.study)  # the shared setting (secondary view)
+        self.facts = Facts(self.study, self.baseline, self.margin)
+        self.formats = FormatComparator(self.study, self.baseline)
+        self.failures = FailureAnalyzer(self.study, self.baseline)
         self.optimizers = OptimizerComparator(self.study)
 
 # %% ../nbs/21_report.ipynb 11
@@ -105,7 +106,7 @@ def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, aga
              "| question | Δ (nats) | 95% interval | n | paired | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         if r.comparison is None:
-            lines.append(f"| {question(r.cell)} | — | — | {r.n} | — | fails: {r.verdict} |")
+            lines.append(f"| {question(r.cell)} | — | — | {r.n} | — | {r.verdict} |")
             continue
         low, high = r.comparison.interval(0.95)
         lines.append(f"| {question(r.cell)} | {r.comparison.mean:+.3f} | [{low:+.3f}, {high:+.3f}] | {r.n} | "
@@ -117,8 +118,8 @@ def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, aga
 def tuned_arms(self: ReportGenerator) -> tuple[Cell | None, list[Cell]]:
     "(BF16's arm, the recipes' arms) tuned over learning rates: AdamW, FP32 master weights, the study's length."
     arms = [a for a in LearningRateTuning(self.study).arms() if a.weights == "shadow" and a.roles == "all"
-            and a.optimizer == "adamw" and a.max_steps == BASELINE.max_steps]
-    return next((a for a in arms if a.format == BASELINE.format), None), [a for a in arms if a.format != BASELINE.format]
+            and a.optimizer == "adamw" and a.max_steps == self.baseline.max_steps]
+    return next((a for a in arms if a.format == self.baseline.format), None), [a for a in arms if a.format != self.baseline.format]
 
 # %% ../nbs/21_report.ipynb 21
 @patch
@@ -144,6 +145,42 @@ def tuned_headline(self: ReportGenerator) -> list[str]:
 
 # %% ../nbs/21_report.ipynb 23
 @patch
+def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
+    """Each tuned arm's whole grid (where the study tuned recipes, as `tuned_headline`): the mean final validation
+    loss of its tuning runs per learning rate, runs that failed counted apart, the best in bold; a figure of it."""
+    tuning, (bf16, arms) = LearningRateTuning(self.study), self.tuned_arms()
+    if bf16 is None or not arms: return []
+    arms, seeds = [bf16, *arms], sorted(self.study.tuning_seeds)
+    rates = sorted({lr for a in arms for lr in tuning.grid(a)})
+    lines = ["## Learning-rate tuning", "",
+             f"Final validation loss per peak learning rate, mean over the tuning seeds ({', '.join(map(str, seeds))}) "
+             "of the runs that did not fail; ✗ k/n: k of its n runs there failed; (n=1): a seed not run yet; —: not "
+             "run. Bold: the arm's best, the lowest mean among the rates where no run failed.", "",
+             "| arm | " + " | ".join(f"{lr:g}" for lr in rates) + " |", "|---" * (len(rates) + 1) + "|"]
+    curves, best_rates = {}, {}
+    for a in arms:
+        grid, best, row = tuning.grid(a), tuning.best(a), []
+        name = f"{a.format} {PLACEMENT_WORDS.get(a.placement, a.placement)}"
+        for lr in rates:
+            runs = grid.get(lr, [])
+            healthy = [r.final_val_loss for r in runs if not r.failure]
+            failed = len(runs) - len(healthy)
+            text = " ".join(filter(None, [f"{statistics.fmean(healthy):.3f}" if healthy else "",
+                                          f"✗ {failed}/{len(runs)}" if failed else "",
+                                          f"(n={len(runs)})" if 0 < len(runs) < len(seeds) else ""])) or "—"
+            row.append(f"**{text}**" if best and lr == best.learning_rate else text)
+            if runs: curves.setdefault(name, {})[lr] = (statistics.fmean(healthy) if healthy else math.nan, bool(failed))
+        if best: best_rates[name] = best.learning_rate
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    lines.append("")
+    if reports_dir is not None:
+        plot_tuning(curves, best_rates, reports_dir / "figures" / "tuning.png",
+                    "Learning-rate tuning: final validation loss (x: a run failed; ringed: the arm's best)")
+        lines += ["![learning-rate tuning](figures/tuning.png)", ""]
+    return lines
+
+# %% ../nbs/21_report.ipynb 25
+@patch
 def format_headline(self: ReportGenerator) -> list[str]:
     """The format question's headline: each arm at its own best learning rate where the study tuned them
     (`tuned_headline`), then every recipe on every linear layer and with the lm_head in BF16 against BF16 at the
@@ -151,18 +188,18 @@ def format_headline(self: ReportGenerator) -> list[str]:
     s = self.study
     lines = self.tuned_headline()
     cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
-    if cells and s.runs_of(BASELINE):
-        rows = s.headline(cells, BASELINE, self.margin)
+    if cells and s.runs_of(self.baseline):
+        rows = s.headline(cells, self.baseline, self.margin)
         rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
                                  r.comparison.mean if r.comparison else 0.0))
-        lines += [f"**Which format trains closest to BF16** (AdamW, lr {BASELINE.learning_rate:g}, "
-                  f"{BASELINE.max_steps} steps, FP32 master weights; {len(s.seeds(BASELINE))} BF16 seeds)", ""]
+        lines += [f"**Which format trains closest to BF16** (AdamW, lr {self.baseline.learning_rate:g}, "
+                  f"{self.baseline.max_steps} steps, FP32 master weights; {len(s.seeds(self.baseline))} BF16 seeds)", ""]
         lines += self.headline_lines(rows, lambda c: f"{c.format} {PLACEMENT_WORDS[c.placement]}", "BF16") + [""]
     if not lines: return []
     lines = ["## Answer", "", *lines]
     return lines + self.conclusion_lines("format_comparison")
 
-# %% ../nbs/21_report.ipynb 25
+# %% ../nbs/21_report.ipynb 27
 @patch
 def recipes_answer(self: ReportGenerator) -> list[str]:
     "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
@@ -183,7 +220,7 @@ def recipes_answer(self: ReportGenerator) -> list[str]:
                      + "; ".join(moved) + ".")
     return lines
 
-# %% ../nbs/21_report.ipynb 27
+# %% ../nbs/21_report.ipynb 29
 def _stem(name: str) -> str:
     "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
     head, _, seed = name.rpartition("_s")
@@ -199,7 +236,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
             f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
             f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
 
-# %% ../nbs/21_report.ipynb 29
+# %% ../nbs/21_report.ipynb 31
 @patch
 def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[str]:
     """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
@@ -212,8 +249,8 @@ def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[
     recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
     parts = []
     for r in recipes:
-        short = replace(r, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
-        moved = (f", its gap {paired(gap(r, baseline), gap(short, BASELINE))} against the study's setting"
+        short = replace(r, learning_rate=self.baseline.learning_rate, max_steps=self.baseline.max_steps)
+        moved = (f", its gap {paired(gap(r, baseline), gap(short, self.baseline))} against the study's setting"
                  if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
         mean_gap = gap_curves(s.runs_of(r), s.runs_of(baseline)).mean(axis=1)
         mean_gap = mean_gap[mean_gap.index >= r.max_steps // 10]  # past the first tenth, where every run is far off
@@ -226,12 +263,12 @@ def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[
     return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
             f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 31
+# %% ../nbs/21_report.ipynb 33
 # --- format_comparison.md -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator) -> list[str]:
     s, f = self.study, self.formats
-    base_runs = s.runs_of(BASELINE)
+    base_runs = s.runs_of(self.baseline)
     lines = ["## In detail", ""]
     uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
                      key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
@@ -240,7 +277,7 @@ def format_answer(self: ReportGenerator) -> list[str]:
     for r in uniform:
         failed = s.failure_text(r)
         parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'}")
-    lines.append(f"**Every linear layer quantized** (AdamW, lr {BASELINE.learning_rate:g}, FP32 master weights, paired "
+    lines.append(f"**Every linear layer quantized** (AdamW, lr {self.baseline.learning_rate:g}, FP32 master weights, paired "
                  f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
                  + "; ".join(parts) + ".")
     best, second = f.best("uniform"), f.runner_up("uniform")
@@ -261,17 +298,18 @@ def format_answer(self: ReportGenerator) -> list[str]:
     for i, variant in enumerate(self.text.variants if self.text else []):  # the study's other settings
         setting = {k: v for k, v in variant.items() if k != "heading"}
         heading = render(variant["heading"], self.facts, f"{self.text.path}: variants[{i}].heading")
-        lines += self.variant_answer(replace(BASELINE, **setting), heading)
+        lines += self.variant_answer(replace(self.baseline, **setting), heading)
     failing = [r for r in uniform if s.failures(r)]
     if failing:
         lines.append("Failing formats and where they fail are in `failure_modes.md`.")
     return lines + [""]
 
-# %% ../nbs/21_report.ipynb 33
+# %% ../nbs/21_report.ipynb 35
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
-    lines = self._header("Format comparison") + self.format_headline() + self.format_answer()
+    lines = self._header("Format comparison") + self.format_headline() + self.tuning_lines(reports_dir)
+    lines += self.format_answer()
     lines += passages(self.text, "format_comparison", self.facts)
     grid = f.grid()
     if not grid.empty:
@@ -294,23 +332,23 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
                     "Δ nats (linear within ±0.05, logarithmic beyond)")
         lines += ["", "![paired differences to BF16](figures/format_deltas.png)", ""]
     lengths = [v["max_steps"] for v in (self.text.variants if self.text else []) if "max_steps" in v]
-    long_baseline = replace(BASELINE, max_steps=lengths[0] if lengths else BASELINE.max_steps)
+    long_baseline = replace(self.baseline, max_steps=lengths[0] if lengths else self.baseline.max_steps)
     longer = {f"{c.format} ({c.placement})": (s.runs_of(c), s.runs_of(long_baseline))
               for c in sorted(FormatComparator(s, long_baseline).recipes(), key=lambda c: c.format)}
     if lengths and longer and s.runs_of(long_baseline):
         steps = long_baseline.max_steps
         plot_gaps(longer, figures / "long_gaps.png", f"{steps} steps: validation loss minus the same-seed BF16 run's "
-                  "(thin: each seed; bold: mean)", skip_before=BASELINE.max_steps)
+                  "(thin: each seed; bold: mean)", skip_before=self.baseline.max_steps)
         lines += [f"![gap to BF16 over {steps} steps](figures/long_gaps.png)", ""]
     uniform = {f"{r.format} (n={len(s.runs_of(r))})": {"the format (AdamW)": s.runs_of(r)}
                for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
     if uniform:
         plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
-                    reference=s.runs_of(BASELINE))
+                    reference=s.runs_of(self.baseline))
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 35
+# %% ../nbs/21_report.ipynb 37
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
@@ -320,7 +358,7 @@ def i_desc(recipe: Cell) -> str:
              "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
-# %% ../nbs/21_report.ipynb 38
+# %% ../nbs/21_report.ipynb 40
 # --- failure_modes.md -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator) -> list[str]:
@@ -360,7 +398,7 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/21_report.ipynb 40
+# %% ../nbs/21_report.ipynb 42
 @patch
 def failure_headline(self: ReportGenerator) -> list[str]:
     """The failure question's headline: per failing format, how it ends on every linear layer, the smallest
@@ -386,7 +424,7 @@ def failure_headline(self: ReportGenerator) -> list[str]:
     lines.append("")
     return lines + self.conclusion_lines("failure_modes")
 
-# %% ../nbs/21_report.ipynb 42
+# %% ../nbs/21_report.ipynb 44
 @patch
 def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
@@ -409,7 +447,7 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
                                            else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
     return lines, panel
 
-# %% ../nbs/21_report.ipynb 44
+# %% ../nbs/21_report.ipynb 46
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -436,7 +474,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/21_report.ipynb 46
+# %% ../nbs/21_report.ipynb 48
 # --- manifold_comparison.md -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
@@ -447,7 +485,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
         return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
     return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
 
-# %% ../nbs/21_report.ipynb 48
+# %% ../nbs/21_report.ipynb 50
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
@@ -460,7 +498,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/21_report.ipynb 50
+# %% ../nbs/21_report.ipynb 52
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
@@ -473,7 +511,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
     return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
              "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
 
-# %% ../nbs/21_report.ipynb 52
+# %% ../nbs/21_report.ipynb 54
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
     "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
@@ -496,7 +534,7 @@ def _matched_lines(self: ReportGenerator) -> list[str]:
             "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
             "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
 
-# %% ../nbs/21_report.ipynb 54
+# %% ../nbs/21_report.ipynb 56
 @patch
 def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
@@ -531,7 +569,7 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
                  "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/21_report.ipynb 56
+# %% ../nbs/21_report.ipynb 58
 @patch
 def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
     """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
@@ -555,7 +593,7 @@ def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -
         lines += ["![each optimizer against BF16](figures/optimizer_deltas.png)", ""]
     return lines + self.conclusion_lines("manifold_comparison")
 
-# %% ../nbs/21_report.ipynb 58
+# %% ../nbs/21_report.ipynb 60
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
@@ -576,7 +614,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/21_report.ipynb 60
+# %% ../nbs/21_report.ipynb 62
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
@@ -607,7 +645,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/21_report.ipynb 62
+# %% ../nbs/21_report.ipynb 64
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study

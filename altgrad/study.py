@@ -104,7 +104,7 @@ class HeadlineRow:
     comparison: Comparison | None
     paired: bool
     p_adjusted: float
-    verdict: str  # one of altgrad.stats.VERDICTS, or how the cell's runs failed
+    verdict: str  # one of altgrad.stats.VERDICTS, or why the cell was not compared (fails: how its runs failed)
 
 # %% ../nbs/18_study.ipynb 25
 @patch
@@ -117,8 +117,9 @@ def headline(self: Study, cells: list[Cell], baseline: Cell = BASELINE, margin: 
     for c in cells:
         found = compared.get(c)
         if found is None:
-            text = self.failure_text(c) or "fewer than 2 runs on a side"
-            rows.append(HeadlineRow(c, len(self.seeds(c)), None, False, math.nan, text))
+            failed, n = self.failure_text(c), len(self.seeds(c))
+            text = f"fails: {failed}" if failed else "not run yet" if not n else "fewer than 2 runs on a side"
+            rows.append(HeadlineRow(c, n, None, False, math.nan, text))
             continue
         comparison, was_paired = found
         rows.append(HeadlineRow(c, len(self.seeds(c)), comparison, was_paired, adjusted[c],
