@@ -135,8 +135,9 @@ def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 @patch(as_prop=True)
 def recipe(self: Run) -> Cell:
     "The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of the run's day)."
-    spec = self.config.get("recipe")
-    label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else self.summary.get("recipe")
+    spec, recorded = self.config.get("recipe"), self.summary.get("recipe")
+    try: label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else recorded
+    except ValueError: label = recorded  # a recipe file this checkout lacks: the label the run recorded
     return cell_of(self.config, self.summary.get("placement") or {}, label)
 
 
