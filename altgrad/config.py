@@ -53,7 +53,8 @@ def _check_type(key: str, value, annotation):
 @dataclass
 class OptimizerSettings:
     "How the weights move: batch size, the warm-up + cosine learning-rate schedule, AdamW's constants, clipping."
-    batch_size: int = 12
+    batch_size: int = 12  # sequences per step, over all processes (the global batch)
+    micro_batch_size: int = 0  # sequences per forward/backward on one process; 0: its whole share of batch_size
     learning_rate: float = 6e-4
     min_lr: float = 6e-5
     max_steps: int = 500
@@ -160,6 +161,7 @@ def _check_values(self: TrainConfig):
                 "grid_rung_clip"):
         need(getattr(self, key) > 0, key, "must be positive")
     need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
+    need(0 <= self.micro_batch_size <= self.batch_size, "micro_batch_size", "must be in [0, batch_size]")
     need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
     need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
     need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")

@@ -204,8 +204,9 @@ class FormatExperimentRunner(Hook):
 # %% ../nbs/15_runner.ipynb 30
 @patch
 def after_fit(self: FormatExperimentRunner, trainer, summary: dict) -> dict:
-    "At the end of the run, under its lock and before its summary is written: failure report, curves, result."
-    return {"result": self._result(summary, write_files=True).to_dict()}
+    """At the end of the run, under its lock and before its summary is written: failure report, curves, result
+    (rank 0's: the other processes of a run on several get its summary)."""
+    return {"result": self._result(summary, write_files=True).to_dict()} if trainer.ranks.writer else {}
 
 # %% ../nbs/15_runner.ipynb 32
 @patch

@@ -29,7 +29,7 @@ from .config import TrainConfig, load_config
 from .data import TokenData, prepare
 from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say,
                            scrub_temporary_files)
-from .device import device_name, read_back
+from .device import Ranks, device_name, read_back
 from .layers import calibrate_scalers, store_weights_on_grid
 from .model import GPT
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
@@ -39,8 +39,8 @@ from .recipes import Placement, quantize_model
 __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTracker', 'resolve_device', 'default_data_dir',
            'prepare_data', 'build_model', 'build_optimizer', 'CompiledGPT', 'compile_model', 'release_finished_runs',
            'lr_at', 'run_directory', 'experiment_differences', 'check_same_experiment', 'available_memory',
-           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'RunSeconds', 'Trainer', 'Interrupted',
-           'StopRequest']
+           'estimate_cpu_memory', 'check_cpu_memory', 'Progress', 'Hook', 'RunSeconds', 'micro_batches', 'Trainer',
+           'Interrupted', 'StopRequest']
 
 # %% ../nbs/13_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
@@ -285,7 +285,8 @@ def lr_at(config: TrainConfig, step: int) -> float:
 
 # %% ../nbs/13_train.ipynb 46
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
-OPERATIONAL_KEYS = ("resume", "device", "checkpoint_interval", "max_checkpoints", "save_checkpoints", "checkpoint_dir",
+OPERATIONAL_KEYS = ("resume", "device", "micro_batch_size", "checkpoint_interval", "max_checkpoints", "save_checkpoints",
+                    "checkpoint_dir",
                     "data_dir", "project", "wandb_mode", "tags")
 
 
@@ -452,7 +453,21 @@ class RunSeconds:
         "Seconds of the training loop accounted so far (steps, evaluations, bookkeeping)."
         return sum(v for k, v in dataclasses.asdict(self).items() if k not in ("setup", "after_fit"))
 
-# %% ../nbs/13_train.ipynb 71
+# %% ../nbs/13_train.ipynb 72
+def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
+    """The forward and backward passes that make one process's share of a step's batch: `batch_size` (global)
+    over the processes, in passes of `micro_batch_size` sequences (0: the share in one pass)."""
+    if config.batch_size % ranks.world:
+        raise ValueError(f"config key 'batch_size' = {config.batch_size}: the global batch must split evenly over "
+                         f"the {ranks.world} processes")
+    share = config.batch_size // ranks.world
+    micro = config.micro_batch_size or share
+    if share % micro:
+        raise ValueError(f"config key 'micro_batch_size' = {micro}: must divide each process's share of batch_size "
+                         f"({share} = {config.batch_size} / {ranks.world} processes)")
+    return share // micro
+
+# %% ../nbs/13_train.ipynb 74
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -461,11 +476,15 @@ class Trainer:
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
         building = time.perf_counter()
         release_finished_runs()  # before this run takes its memory
-        self.run_dir = Path(run_dir) if run_dir else run_directory(config)
+        self.ranks = Ranks.from_env()  # under torchrun, this process's share of the run (alone: rank 0 of 1)
+        self.device = self.ranks.device(resolve_device(device or config.device))
+        self.ranks.join(self.device)
+        self.micro_batches = micro_batches(config, self.ranks)
+        # rank 0's choice: with resume: never, the first free name depends on what is on disk when it looks
+        self.run_dir = self.ranks.from_writer(Path(run_dir) if run_dir else run_directory(config))
         if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
             config = dataclasses.replace(config, run_name=self.run_dir.name)  # a fresh run beside the old one
         self.config = config
-        self.device = resolve_device(device or config.device)
         if self.device.type == "cpu": check_cpu_memory(config)
         self.data = data if data is not None else prepare_data(config)
         if self.data.meta.get("vocab_size", 0) > config.vocab_size:
@@ -473,6 +492,7 @@ class Trainer:
                              f"tokens of the tokenizer that prepared {self.data.data_dir}")
         self.model, self.placement = build_model(config) if model is None else (model, None)
         self.model.to(self.device)
+        self.ranks.align(list(self.model.parameters()))  # one starting point, whatever seeded each process
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
         self.compiled = compile_model(self.model, config) if cuda and config.compile else self.model
@@ -480,7 +500,9 @@ class Trainer:
                              enabled=cuda and config.dtype != "float32")
         if config.quantized:  # delayed scaling's amax histories from the first batch, before step 0
             x, y = self.data.get_batch("train", 0, config.batch_size, config.block_size, seed=config.seed, device=self.device)
-            with torch.autocast(**self.autocast): calibrate_scalers(self.model, x)
+            # each process scales by what it sees (its own amax, no reduction across processes, as Transformer
+            # Engine without amax reduction): a per-tensor recipe on N processes is not bit for bit the run on one
+            with torch.autocast(**self.autocast): calibrate_scalers(self.model, self.ranks.share(x))
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
         self.hooks: list[Hook] = []  # called at the events of every step (see Hook)
@@ -490,18 +512,19 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
         self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
+        self.resumed_from: Path | None = None  # the checkpoint a resume loaded (the other processes load it too)
         self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
         self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
         self.done_steps: dict[str, int] = {}  # RunSeconds part -> steps of it this process trained
         self.evaluations = 0  # this process's
 
-# %% ../nbs/13_train.ipynb 73
+# %% ../nbs/13_train.ipynb 76
 # --- one step -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
     if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
-# %% ../nbs/13_train.ipynb 74
+# %% ../nbs/13_train.ipynb 77
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
@@ -509,7 +532,19 @@ def _hooks(self: Trainer, event: str, *args) -> dict:
     for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
-# %% ../nbs/13_train.ipynb 76
+# %% ../nbs/13_train.ipynb 79
+@patch
+def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "The mean loss over rows x, y; its gradient added to the parameters' over `micro_batches` passes."
+    n, total = self.micro_batches, None
+    for xs, ys in zip(x.chunk(n), y.chunk(n)):
+        with torch.autocast(**self.autocast):
+            loss = model(xs, ys)[1]  # the logits are not held through backward (0.8 GB in bfloat16 at 32x256 eagerly)
+        (loss / n if n > 1 else loss).backward()
+        total = loss.detach() if total is None else total + loss.detach()
+    return total / n if n > 1 else total
+
+# %% ../nbs/13_train.ipynb 80
 @patch
 def train_step(self: Trainer) -> dict:
     "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
@@ -521,13 +556,13 @@ def train_step(self: Trainer) -> dict:
     lr = lr_at(c, self.step)
     for group in self.optimizer.param_groups: group["lr"] = lr
     x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
+    x, y = self.ranks.share(x), self.ranks.share(y)  # this process's rows of the global batch
     self._sync()
     start = time.perf_counter()
     extra = self._hooks("before_forward", (x, y))
-    with torch.autocast(**self.autocast):
-        loss = model(x, y)[1]  # the logits are not held through backward (0.8 GB in bfloat16 at 32x256 on an eager step)
-    loss.backward()
-    extra |= self._hooks("after_backward")
+    loss = self._forward_backward(model, x, y)
+    extra |= self._hooks("after_backward")  # the measurements see this process's gradients (rank 0's are logged)
+    self.ranks.mean([loss, *(p.grad for p in self.model.parameters() if p.grad is not None)])  # the whole batch's
     grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
     finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
     if finite:
@@ -551,13 +586,13 @@ def train_step(self: Trainer) -> dict:
     self.step += 1
     return metrics
 
-# %% ../nbs/13_train.ipynb 78
+# %% ../nbs/13_train.ipynb 82
 @patch
 def restart_nonfinite_count(self: Trainer):
     "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
     self.nonfinite_streak = 0
 
-# %% ../nbs/13_train.ipynb 80
+# %% ../nbs/13_train.ipynb 84
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
@@ -565,12 +600,13 @@ def evaluate(self: Trainer) -> dict:
     began = time.perf_counter()
     c = self.config
     self.compiled.eval()
-    losses = []
-    for i in range(c.eval_iters):
+    losses = torch.zeros(c.eval_iters, device=self.device)
+    mine = list(range(self.ranks.rank, c.eval_iters, self.ranks.world))  # the processes share the batches
+    for i in mine:
         x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
         with torch.autocast(**self.autocast):
-            losses.append(self.compiled(x, y)[1].float().clone())  # a CUDA graph reuses its output
-    val_loss = float(torch.stack(losses).mean())
+            losses[i] = self.compiled(x, y)[1].float()  # copied: a CUDA graph reuses its output
+    val_loss = float(self.ranks.gather(losses, mine).mean())  # each batch's loss, as one process computes it
     self.last_eval = dict(step=self.step, val_loss=val_loss,
                           val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
     if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
@@ -607,7 +643,7 @@ def planned_part(self: Trainer, step: int) -> str:
         if part := hook.plans(self, step): return part
     return "first_steps" if step < 4 else "plain_steps"
 
-# %% ../nbs/13_train.ipynb 83
+# %% ../nbs/13_train.ipynb 87
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -620,7 +656,7 @@ def state_dict(self: Trainer) -> dict:
                 best_val_loss=self.best_val_loss, hooks=hooks,
                 logged_steps=list(self.tracker.logged_steps) if self.tracker else None)
 
-# %% ../nbs/13_train.ipynb 85
+# %% ../nbs/13_train.ipynb 89
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -633,13 +669,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/13_train.ipynb 87
+# %% ../nbs/13_train.ipynb 91
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/13_train.ipynb 90
+# %% ../nbs/13_train.ipynb 94
 class Interrupted(Exception):
     "A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how to go on."
 
@@ -665,7 +701,7 @@ class StopRequest:
     def __exit__(self, *exc):
         if self._previous is not None: signal.signal(signal.SIGINT, self._previous)
 
-# %% ../nbs/13_train.ipynb 92
+# %% ../nbs/13_train.ipynb 96
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -676,11 +712,12 @@ def _resume_newest(self: Trainer):
             say(f"{e}; trying an older checkpoint")
             continue
         self.load_state_dict(state)  # a checkpoint that loads but does not fit this model is an error
+        self.resumed_from = path
         say(f"resuming {self.run_dir} from {path.name} (step {self.step} of {self.config.max_steps})")
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/13_train.ipynb 93
+# %% ../nbs/13_train.ipynb 97
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -706,6 +743,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
             raise ValueError(f"resume: {c.resume} is a checkpoint of another experiment ({'; '.join(differences)}); "
                              "give the config those values, or start without resume")
         self.load_state_dict(state)
+        self.resumed_from = Path(c.resume)
         say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
     self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
     self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
@@ -717,16 +755,30 @@ def _open_run_directory(self: Trainer) -> dict | None:
             f"of step {self.step}; training continues from it, and summary.json lists them as missing_metrics")
     return None
 
-# %% ../nbs/13_train.ipynb 94
+# %% ../nbs/13_train.ipynb 98
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
     returns the run summary."""
+    if not self.ranks.writer: return self._follow()
     with DirectoryLock(self.run_dir, "run directory"):
         finished = self._open_run_directory()
+        self.ranks.from_writer((finished, self.resumed_from))  # where the other processes start
         return finished if finished is not None else self._train(progress)
 
-# %% ../nbs/13_train.ipynb 96
+
+@patch
+def _follow(self: Trainer) -> dict:
+    """A process other than rank 0 of a run on several: it starts where rank 0 did, trains its share of each
+    batch, writes nothing, and returns rank 0's summary."""
+    finished, resumed_from = self.ranks.from_writer(None)
+    if finished is not None: return finished
+    if resumed_from is not None:
+        self.load_state_dict(CheckpointManager.load(resumed_from, map_location=self.device))
+        self.resumed_from = resumed_from
+    return self._train(progress=False)
+
+# %% ../nbs/13_train.ipynb 100
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
@@ -753,9 +805,10 @@ def _train(self: Trainer, progress: bool) -> dict:
         summary |= hook.after_fit(self, summary) or {}
     self.seconds.after_fit = time.perf_counter() - ending
     summary["seconds"] = dataclasses.asdict(self.seconds)
-    self.tracker.finish(summary)  # summary.json, written once
-    if not checkpointing: self.checkpoints.discard_regular()
-    return summary
+    if self.ranks.writer:
+        self.tracker.finish(summary)  # summary.json, written once
+        if not checkpointing: self.checkpoints.discard_regular()
+    return self.ranks.from_writer(summary)  # the summary rank 0 wrote, once it is written
 
 
 @patch
@@ -768,6 +821,9 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
         last = self.step == c.max_steps
         if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
             metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
+        # every process takes rank 0's record (its measurements, the loss of the whole batch) and its Ctrl-C: the
+        # hooks then decide alike everywhere
+        metrics, requested = self.ranks.from_writer((metrics, stop.requested))
         bar.update(metrics, self.seconds_left())
         reason = None
         for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
@@ -777,16 +833,16 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
         if reason: metrics["stop_reason"] = reason
         if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
                 or any(k.startswith(("diag/", "event/")) for k in metrics)):
-            self.tracker.log(metrics)
-        saved = None
+            if self.ranks.writer: self.tracker.log(metrics)
+        saved, writer = None, self.ranks.writer
         if reason:
             self.stop_reason = reason
-            self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
-        elif last or (checkpointing and self.step % c.checkpoint_interval == 0):
+            if writer: self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
+        elif writer and (last or (checkpointing and self.step % c.checkpoint_interval == 0)):
             saved = self.checkpoints.save(self.state_dict(), self.step,
                                           metrics.get("val_loss") if checkpointing else None)
-        if stop.requested and not (reason or last):
-            saved = saved or self.checkpoints.save(self.state_dict(), self.step)
+        if requested and not (reason or last):
+            saved = saved or (self.checkpoints.save(self.state_dict(), self.step) if writer else None)
             bar.close()
             raise Interrupted(f"stopped by Ctrl-C after step {self.step} of {c.max_steps}; saved {saved}. "
                               "The same command continues from there")
