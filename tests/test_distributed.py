@@ -22,7 +22,8 @@ def train(tmp_path: Path, name: str, processes: int = 1, **extra) -> subprocess.
     "`altgrad-train` as a user runs it, alone or under torchrun."
     exe = shutil.which("altgrad-train")
     assert exe, "altgrad-train is not installed (pip install -e . must install the console script)"
-    args = ["e5m2_short"] + [f"{k}={v}" for k, v in (TINY | dict(checkpoint_dir=tmp_path, run_name=name) | extra).items()]
+    settings = TINY | dict(checkpoint_dir=tmp_path, run_name=name) | extra
+    args = ["e5m2_short"] + [f"{k}={v}" for k, v in settings.items()]
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
               "--no-python"] if processes > 1 else []
     done = subprocess.run([*launch, exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -67,3 +68,31 @@ def test_a_batch_that_does_not_split_is_refused(tmp_path):
                                                                (TINY | dict(checkpoint_dir=tmp_path)).items()],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "must split evenly over the 3 processes" in done.stderr
+
+
+KILLED_AT_STEP_6 = """
+import os, signal, sys
+from altgrad import runner, train
+step = train.Trainer.train_step
+def dying(self):
+    if self.step == 6: os.kill(os.getpid(), signal.SIGKILL)  # every process, mid-run, after the step-4 checkpoint
+    return step(self)
+train.Trainer.train_step = dying
+runner.main(sys.argv[1:])
+"""
+
+
+def test_a_killed_run_resumes_on_every_process(tmp_path):
+    "Killed after its step-4 checkpoint, the same command continues all processes from it, as if never stopped."
+    settings = dict(save_checkpoints=True, checkpoint_interval=4)
+    train(tmp_path, "straight", processes=2, **settings)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_AT_STEP_6)
+    settings_of_run = TINY | settings | dict(checkpoint_dir=tmp_path, run_name="run")
+    args = ["e5m2_short"] + [f"{k}={v}" for k, v in settings_of_run.items()]
+    killed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                             str(script), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert killed.returncode != 0 and not (tmp_path / "run" / "summary.json").exists()
+    done = train(tmp_path, "run", processes=2, **settings)
+    assert "from step_0000004.pt" in done.stderr + done.stdout
+    assert curves(tmp_path / "run") == curves(tmp_path / "straight")  # the same numbers, bit for bit
