@@ -1,6 +1,6 @@
 """One run over several processes (`torchrun`, gloo on the CPU) through the installed
-`altgrad-train`: the losses of one process with the same global batch, to float tolerance; one writer; a finished run
-found finished by all; a killed run resumed on every process."""
+`altgrad-train`: the losses of one process with the same global batch, to float tolerance; one
+writer; a finished run found finished by all; a killed run resumed on every process."""
 
 import json
 import math
@@ -136,7 +136,7 @@ runner.main(sys.argv[1:])
 
 
 def test_a_killed_run_resumes_on_every_process(tmp_path):
-    "Killed after its step-4 checkpoint, the same command resumes every process from it, as if unstopped."
+    "Killed after its step-4 checkpoint, the same command resumes every process from it, unchanged."
     settings = dict(save_checkpoints=True, checkpoint_interval=4)
     train(tmp_path, "straight", processes=2, **settings)
     script = tmp_path / "killed.py"
