@@ -23,7 +23,7 @@ from .recipes import Recipe, known_recipes, load_recipe
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'MANIFOLD_MODES', 'DATA_SOURCES', 'REPLACED_KEYS', 'REMOVED_KEYS', 'OptimizerSettings',
            'PrecisionSettings', 'StabilitySettings', 'DiagnosticSettings', 'RunSettings', 'TrainConfig',
-           'resolve_config_path', 'load_config', 'parse_overrides']
+           'resolve_config_path', 'known_configs', 'load_config', 'parse_overrides']
 
 # %% ../nbs/09_config.ipynb 5
 OPTIMIZERS = ("adamw", "manifold_adamw", "grid")
@@ -237,15 +237,22 @@ def model_config(self: TrainConfig) -> GPTConfig:
 
 # %% ../nbs/09_config.ipynb 35
 def resolve_config_path(config: str | Path) -> Path:
-    "A path as given, or a file name looked up in the repository's configs/ (with or without .yaml)."
+    """A path as given, or a name looked up in the repository's configs/ (with or without .yaml; `models/gpt_85m`
+    for a config in a folder of it)."""
     path = Path(config).expanduser()
     candidates = [path, path.with_suffix(".yaml")] if path.suffix == "" else [path]
     for base in (Path.cwd() / "configs", CONFIGS_DIR):
-        candidates += [base / path.name, base / f"{path.name}.yaml"]
+        candidates += [base / path, base / f"{path}.yaml"]
     for candidate in candidates:
         if candidate.is_file(): return candidate
     raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
-                            f"{CONFIGS_DIR}); known configs: {', '.join(sorted(p.stem for p in CONFIGS_DIR.glob('*.yaml')))}")
+                            f"{CONFIGS_DIR}); known configs: {', '.join(known_configs())}")
+
+
+def known_configs() -> list[str]:
+    "The names of the repository's configs: its configs/*.yaml, and the model ladder's models/*.yaml."
+    return sorted(str(p.relative_to(CONFIGS_DIR).with_suffix("")) for pattern in ("*.yaml", "models/*.yaml")
+                  for p in CONFIGS_DIR.glob(pattern))
 
 # %% ../nbs/09_config.ipynb 37
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from altgrad.config import load_config
+from altgrad.narrative import model_parameters
 from altgrad.train import build_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
@@ -37,3 +38,13 @@ def test_named_recipes_build_a_model(path):
     # six blocks, as the study model: a recipe may name its last block (nvfp4_bf16_last)
     _, placement = build_model(load_config(recipe=path.stem, n_layer=6, n_embd=32, n_head=2, vocab_size=64, block_size=16))
     assert (placement is None) == (path.stem == "bf16")
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "models").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_each_ladder_rung_has_the_size_its_name_says(path):
+    "configs/models/gpt_<N>m: N million parameters outside the embedding (bench/ladder.py writes them)."
+    config = load_config(f"models/{path.stem}")
+    outside, _ = model_parameters(config.to_dict())
+    assert round(outside / 1e6) == int(path.stem.split("_")[1].rstrip("m"))
+    assert config.n_embd // config.n_head == 64 and config.vocab_size == 50257
