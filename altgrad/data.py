@@ -92,12 +92,13 @@ def _read_text(path: Path) -> str:
 
 # %% ../nbs/08_data.ipynb 14
 def text_documents(path: str | Path) -> list[str]:
-    "Documents from a text file (split on `<|endoftext|>` lines; .gz allowed) or a directory of .txt/.txt.gz files."
+    """Documents from a text file (split on `<|endoftext|>` lines; .gz allowed) or a directory of .txt/.txt.gz
+    files (each file split the same way: a file without such lines is one document)."""
     path = Path(path).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.name.endswith((".txt", ".txt.gz")))
         if not files: raise FileNotFoundError(f"no .txt or .txt.gz files under {path}")
-        docs = [_read_text(p) for p in files]
+        docs = [doc for p in files for doc in _read_text(p).split(f"\n{DOC_SEPARATOR}\n")]
     elif path.is_file():
         docs = _read_text(path).split(f"\n{DOC_SEPARATOR}\n")
     else:

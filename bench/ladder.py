@@ -1,7 +1,8 @@
 """The model ladder of the scale study: writes configs/models/gpt_*.yaml and their README.md from
 the rules below and the corpus (every number in them computed here, none typed).
 
-    python bench/ladder.py [--data-path data/eurlex_en.txt.gz] [--out configs/models]
+    python data/build_debian_docs.py   # once: the Debian documentation beside EUR-Lex in data/
+    python bench/ladder.py [--data-path data] [--out configs/models]
 
 Rules (declared before any ladder run):
 - Shapes: GPT-2's block (pre-norm, GELU MLP of 4 x width, 64-wide heads), GPT-2's BPE vocabulary
@@ -75,6 +76,7 @@ def rung(layers: int, width: int, train_tokens: int, data_path: str) -> dict:
         total=total,
         wanted=wanted,
         tokens=trained,
+        capped=wanted > MAX_PASSES * train_tokens,
         passes=trained / train_tokens,
         flop=6 * n * trained,
     )
@@ -84,7 +86,7 @@ def yaml_text(row: dict) -> str:
     lines = [
         f"# Ladder rung {row['name']}: {row['n'] / 1e6:.1f} M parameters outside the embedding "
         f"({row['total'] / 1e6:.1f} M with it).",
-        "# Written by bench/ladder.py from its rules; do not edit."
+        "# Written by bench/ladder.py from its rules; do not edit.",
     ]
     for key, value in row["config"].items():
         lines.append(f"{key}: {value}")
@@ -112,7 +114,7 @@ def readme(rows: list[dict], train_tokens: int, data_path: str) -> str:
             f"{r['total'] / 1e6:.1f} M | {r['wanted'] / 1e6:.0f} M | {r['tokens'] / 1e6:.1f} M | "
             f"{r['passes']:.1f} | {c['max_steps']} | {c['learning_rate']:g} | {r['flop']:.2e} |"
         )
-    capped = [r["name"] for r in rows if r["tokens"] < r["wanted"]]
+    capped = [r["name"] for r in rows if r["capped"]]
     if capped:
         lines += [
             "",
@@ -126,7 +128,8 @@ def readme(rows: list[dict], train_tokens: int, data_path: str) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-path", default="data/eurlex_en.txt.gz")
+    # every corpus in data/: EUR-Lex and the Debian documentation
+    parser.add_argument("--data-path", default="data")
     parser.add_argument("--out", type=Path, default=ROOT / "configs" / "models")
     args = parser.parse_args()
     train_tokens = corpus_tokens(dict(data_source="text", data_path=args.data_path))
