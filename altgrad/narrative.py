@@ -16,6 +16,7 @@ from .config import load_config
 from .files import load_yaml
 from .model import GPT
 from .runs import Cell, Run
+from .stats import comparison_of, holm, verdict
 from .study import ARMS, BASELINE, FormatComparator, LearningRateTuning, OptimizerComparator, Study
 from .train import prepare_data
 
@@ -190,7 +191,7 @@ class Facts:
         self.comparator = FormatComparator(study, baseline)
         self._corpora: dict[int | None, int] = {}  # training tokens by run length, counted once
 
-    LOOKUPS = ("delta", "versus", "loss", "tokens_at", "passes_at", "cells_at", "formats")  # x[key]
+    LOOKUPS = ("delta", "gap", "versus", "family", "loss", "tokens_at", "passes_at", "cells_at", "formats")
     VALUES = ("model", "params", "steps", "batch", "context", "tokens", "train_tokens", "passes",
               "baseline_lr", "bf16_tuned", "margin", "seeds", "optimizer_tuning", "gpus")  # {name}
 
@@ -210,8 +211,9 @@ class Facts:
         return cell
 
     def has(self, name: str) -> bool:
+        "Whether the cell has runs on the reported seeds (tuning runs compare nothing)."
         try:
-            return bool(self.cell(name))
+            return bool(self.study.runs_of(self.cell(name)))
         except KeyError:
             return False
 
@@ -219,9 +221,36 @@ class Facts:
         cell = self.cell(name)
         return self.study.failure_text(cell) or str(self.study.versus(cell, self.baseline))
 
+    def gap(self, name: str) -> str:
+        "The cell's difference to BF16 as the headline computes it (paired only where that helps), no verdict."
+        cell = self.cell(name)
+        found = comparison_of(self.study.outcomes(cell), self.study.outcomes(self.baseline), self.margin_nats)
+        if found is None: return self.study.failure_text(cell) or "fewer than 2 runs on a side"
+        (c, was_paired), (low, high) = found, found[0].interval(0.95)
+        return f"{c.mean:+.3f} [{low:+.3f}, {high:+.3f}] ({'paired' if was_paired else 'unpaired'})"
+
     def versus(self, pair: str) -> str:
         a, _, b = pair.partition(" vs ")
         return str(self.study.versus(self.cell(a), self.cell(b)))
+
+    def family(self, pairs: str) -> str:
+        """`A vs B; C vs D`: each difference with its verdict, Holm-corrected over the pairs given (a declared
+        family); paired by seed only where that lowers the standard error."""
+        named = [tuple(p.strip().partition(" vs ")[::2]) for p in pairs.split(";")]
+        found = {(a, b): comparison_of(self.study.outcomes(self.cell(a)), self.study.outcomes(self.cell(b)),
+                                       self.margin_nats) for a, b in named}
+        adjusted = holm({k: f[0].p_different for k, f in found.items() if f})
+        words = {"tied": f"tied within {self.margin()}", "lower": "lower", "higher": "higher",
+                 "not resolved": "not resolved"}
+        out = []
+        for (a, b), f in found.items():
+            if f is None:
+                out.append(f"{a} − {b}: fewer than 2 runs on a side")
+                continue
+            (c, was_paired), (low, high) = f, f[0].interval(0.95)
+            out.append(f"{a} − {b}: {c.mean:+.3f} [{low:+.3f}, {high:+.3f}] nats "
+                       f"({'paired' if was_paired else 'unpaired'}), {words[verdict(c, adjusted[(a, b)])]}")
+        return "; ".join(out)
 
     def loss(self, name: str) -> str:
         values = [v for v in self.study.outcomes(self.cell(name)).values() if v == v]
@@ -331,7 +360,7 @@ class Facts:
         )
         return ", ".join(
             f"{n} seed{'s' * (n != 1)} on {k} cell{'s' * (k != 1)}" for n, k in counts.most_common()
-        )
+        ) or "none yet (only tuning runs)"
 
     def optimizer_tuning(self) -> str:
         "Per arm with stored weights: the settings each format tried, and the seeds that report it."

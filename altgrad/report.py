@@ -83,8 +83,9 @@ def _header(self: ReportGenerator, title: str) -> list[str]:
 # %% ../nbs/21_report.ipynb 16
 @patch
 def conclusion_lines(self: ReportGenerator, report: str) -> list[str]:
-    "The study's conclusion paragraph for `report` (its study file's template, filled from the runs), if it has one."
-    if not self.text or report not in self.text.conclusion: return []
+    """The study's conclusion paragraph for `report` (its study file's template, filled from the runs), if it has
+    one and BF16 has runs at the shared setting (before them, a conclusion would list empty verdicts)."""
+    if not self.text or report not in self.text.conclusion or not self.study.runs_of(self.baseline): return []
     return [render(self.text.conclusion[report], self.facts, f"{self.text.path}: conclusion.{report}"), ""]
 
 # %% ../nbs/21_report.ipynb 18
