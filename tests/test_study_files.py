@@ -1,5 +1,5 @@
-"""A study file's templates name cells and lookups that only resolve once its runs exist: render v3's against
-synthetic runs of every cell it names, so a typo fails here and not after the GPU runs."""
+"""A study file's templates name cells and lookups that only resolve once its runs exist: render
+v3's against synthetic runs of every cell it names, so a typo fails here, not after the GPU runs."""
 
 import random
 from pathlib import Path
