@@ -72,6 +72,7 @@ class PrecisionSettings:
     recipe: str | dict = NOT_QUANTIZED  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
     use_shadow: bool = True  # False: no FP32 master weights, every weight stored on its format's grid
     stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
+    high_precision_from: int = 0  # from this step on nothing is quantized (a late switch to BF16); 0: never
 
 # %% ../nbs/09_config.ipynb 11
 @dataclass
@@ -162,6 +163,7 @@ def _check_values(self: TrainConfig):
         need(getattr(self, key) > 0, key, "must be positive")
     need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
     need(0 <= self.micro_batch_size <= self.batch_size, "micro_batch_size", "must be in [0, batch_size]")
+    need(self.high_precision_from >= 0, "high_precision_from", "must be a step >= 0 (0: never)")
     need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
     need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
     need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")

@@ -201,11 +201,14 @@ class Facts:
         raise KeyError(name)
 
     def cell(self, name: str) -> Cell:
-        "The cell `FORMAT` or `FORMAT PLACEMENT` names at the baseline's setting (`BF16`: it)."
+        """The cell `FORMAT`, `FORMAT PLACEMENT` or either `from STEP` (switched to BF16 at STEP) names at the
+        baseline's setting (`BF16`: it)."""
+        name, _, step = name.strip().partition(" from ")
         fmt, _, placement = name.strip().partition(" ")
         if fmt.upper() == self.baseline.format:
             return self.baseline
-        cell = replace(self.baseline, format=fmt.upper(), placement=placement.strip() or "uniform")
+        cell = replace(self.baseline, format=fmt.upper(), placement=placement.strip() or "uniform",
+                       high_precision_from=int(step or 0))
         if cell not in self.study.by_cell:
             raise KeyError(f"no runs of the cell {name!r} ({cell.label()})")
         return cell

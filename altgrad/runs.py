@@ -41,6 +41,7 @@ class Cell:
     learning_rate: float = 1e-3
     manifold_lr: float | None = None  # the step in ULPs of manifold_update and grid
     max_steps: int = 500
+    high_precision_from: int = 0  # the step a late switch turns quantization off (0: never)
 
     @property
     def step_size(self) -> str:
@@ -55,6 +56,7 @@ class Cell:
     def label(self) -> str:
         parts = [self.format, self.placement] + ([self.roles] if self.roles != "all" else [])
         parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
+        parts += [f"BF16 from step {self.high_precision_from}"] if self.high_precision_from else []
         return " · ".join(parts)
 
 # %% ../nbs/16_runs.ipynb 8
@@ -113,7 +115,7 @@ def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
     optimizer = optimizer_axis(config)
     return Cell(fmt, where, roles, optimizer, weights_axis(config), float(_setting(config, "learning_rate")),
                 float(_setting(config, "manifold_lr")) if optimizer in ("manifold_update", "grid") else None,
-                int(_setting(config, "max_steps")))
+                int(_setting(config, "max_steps")), int(_setting(config, "high_precision_from")))
 
 # %% ../nbs/16_runs.ipynb 16
 FAILURE_KINDS = {"divergence": "diverged", "bit-stall": "stalled", "consecutive non-finite": "non-finite"}

@@ -40,7 +40,8 @@ __all__ = ['AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATT
 
 # %% ../nbs/22_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
-OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None}
+OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None,
+                 "high_precision_from": None}
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
 PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "no_lm_head_grad", "with_lm_head")
 
@@ -57,7 +58,8 @@ class RunSpec:
 
 # %% ../nbs/22_sweep.ipynb 6
 def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str = "all", weights: str = "shadow",
-             learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None) -> RunSpec:
+             learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None,
+             high_precision_from: int | None = None) -> RunSpec:
     "The config overrides of one point of the sweep."
     if optimizer not in OPTIMIZER_SETTINGS: raise ValueError(f"unknown optimizer {optimizer!r}: use {list(OPTIMIZER_SETTINGS)}")
     if placement not in PLACEMENTS: raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
@@ -68,6 +70,7 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
     if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
     if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
+    if high_precision_from is not None: overrides["high_precision_from"] = int(high_precision_from)
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
         layer = {"base": str(format)} | ({r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {})
         lm_head = {"no_lm_head": NOT_QUANTIZED, "with_lm_head": str(format),
@@ -81,7 +84,8 @@ def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str 
     name = f"{str(format).replace('/', '-')}_{placement}" + (f"-{roles}" if roles != "all" else "") + f"_{optimizer}"
     name += (f"_{weights}" if weights != "shadow" else "") + (f"_lr{float(learning_rate):g}" if learning_rate is not None else "")
     name += (f"_mlr{float(manifold_lr):g}" if manifold_lr is not None else "")
-    name += (f"_steps{int(max_steps)}" if max_steps is not None else "") + f"_s{seed}"
+    name += (f"_steps{int(max_steps)}" if max_steps is not None else "")
+    name += (f"_hp{int(high_precision_from)}" if high_precision_from is not None else "") + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
 # %% ../nbs/22_sweep.ipynb 8

@@ -30,7 +30,7 @@ from .data import TokenData, prepare
 from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say,
                            scrub_temporary_files)
 from .device import Ranks, device_name, read_back
-from .layers import calibrate_scalers, store_weights_on_grid
+from .layers import calibrate_scalers, quantized_layers, store_weights_on_grid
 from .model import GPT
 from .optim import GridOptim, ManifoldAdamW, layers_by_param
 from .recipes import Placement, quantize_model
@@ -513,6 +513,7 @@ class Trainer:
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
         self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
         self.resumed_from: Path | None = None  # the checkpoint a resume loaded (the other processes load it too)
+        self.high_precision = False  # switched to high precision (config key high_precision_from)
         self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
         self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
         self.done_steps: dict[str, int] = {}  # RunSeconds part -> steps of it this process trained
@@ -546,6 +547,15 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
 
 # %% ../nbs/13_train.ipynb 80
 @patch
+def switch_to_high_precision(self: Trainer) -> dict:
+    """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late switch from FP8 to
+    BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the step's event."""
+    for layer in quantized_layers(self.model).values(): layer.formats = dict.fromkeys(layer.formats)
+    self.high_precision = True
+    return {"event/high_precision": 1}
+
+# %% ../nbs/13_train.ipynb 81
+@patch
 def train_step(self: Trainer) -> dict:
     "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
     began = time.perf_counter()
@@ -555,11 +565,14 @@ def train_step(self: Trainer) -> dict:
     model.train()
     lr = lr_at(c, self.step)
     for group in self.optimizer.param_groups: group["lr"] = lr
+    switched = {}
+    if c.high_precision_from and self.step >= c.high_precision_from and not self.high_precision:
+        switched = self.switch_to_high_precision()  # the step it starts at, or the first after a resume past it
     x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
     x, y = self.ranks.share(x), self.ranks.share(y)  # this process's rows of the global batch
     self._sync()
     start = time.perf_counter()
-    extra = self._hooks("before_forward", (x, y))
+    extra = switched | self._hooks("before_forward", (x, y))
     loss = self._forward_backward(model, x, y)
     extra |= self._hooks("after_backward")  # the measurements see this process's gradients (rank 0's are logged)
     self.ranks.mean([loss, *(p.grad for p in self.model.parameters() if p.grad is not None)])  # the whole batch's
@@ -586,13 +599,13 @@ def train_step(self: Trainer) -> dict:
     self.step += 1
     return metrics
 
-# %% ../nbs/13_train.ipynb 82
+# %% ../nbs/13_train.ipynb 83
 @patch
 def restart_nonfinite_count(self: Trainer):
     "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
     self.nonfinite_streak = 0
 
-# %% ../nbs/13_train.ipynb 84
+# %% ../nbs/13_train.ipynb 85
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
@@ -643,7 +656,7 @@ def planned_part(self: Trainer, step: int) -> str:
         if part := hook.plans(self, step): return part
     return "first_steps" if step < 4 else "plain_steps"
 
-# %% ../nbs/13_train.ipynb 87
+# %% ../nbs/13_train.ipynb 88
 # --- state ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
@@ -656,7 +669,7 @@ def state_dict(self: Trainer) -> dict:
                 best_val_loss=self.best_val_loss, hooks=hooks,
                 logged_steps=list(self.tracker.logged_steps) if self.tracker else None)
 
-# %% ../nbs/13_train.ipynb 89
+# %% ../nbs/13_train.ipynb 90
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -669,13 +682,13 @@ def load_state_dict(self: Trainer, state: dict):
     for hook in self.hooks:
         if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/13_train.ipynb 91
+# %% ../nbs/13_train.ipynb 92
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/13_train.ipynb 94
+# %% ../nbs/13_train.ipynb 95
 class Interrupted(Exception):
     "A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how to go on."
 
@@ -701,7 +714,7 @@ class StopRequest:
     def __exit__(self, *exc):
         if self._previous is not None: signal.signal(signal.SIGINT, self._previous)
 
-# %% ../nbs/13_train.ipynb 96
+# %% ../nbs/13_train.ipynb 97
 # --- the whole run -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
@@ -717,7 +730,7 @@ def _resume_newest(self: Trainer):
         return
     if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/13_train.ipynb 97
+# %% ../nbs/13_train.ipynb 98
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
@@ -755,7 +768,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
             f"of step {self.step}; training continues from it, and summary.json lists them as missing_metrics")
     return None
 
-# %% ../nbs/13_train.ipynb 98
+# %% ../nbs/13_train.ipynb 99
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
@@ -778,7 +791,7 @@ def _follow(self: Trainer) -> dict:
         self.resumed_from = resumed_from
     return self._train(progress=False)
 
-# %% ../nbs/13_train.ipynb 100
+# %% ../nbs/13_train.ipynb 101
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config

@@ -171,3 +171,25 @@ def test_a_larger_max_steps_extends_the_run_and_resume_takes_a_path(data, tmp_pa
     again = Trainer(load_config(**TINY | dict(max_steps=12), run_name="grow", checkpoint_dir=str(tmp_path), resume=str(path)), data)
     again.fit(progress=False)
     assert again.step == 12 and [r["step"] for r in read_metrics(tmp_path / "grow")] == list(range(12))
+
+
+@pytest.mark.parametrize("recipe", ["E5M2", "mxfp8", "nvfp4", "fp8_tensor_h100"])
+def test_a_late_switch_to_high_precision_computes_as_an_unquantized_model(data, tmp_path, recipe):
+    "high_precision_from: from that step, the quantized model's loss and gradients are an unquantized copy's."
+    switched = Trainer(load_config(**TINY, recipe=recipe, high_precision_from=3, checkpoint_dir=str(tmp_path)),
+                       data)
+    records = [switched.train_step() for _ in range(4)]
+    assert [r.get("event/high_precision") for r in records] == [None, None, None, 1]
+    plain = Trainer(load_config(**TINY, checkpoint_dir=str(tmp_path / "plain")), data)
+    plain.model.load_state_dict(switched.model.state_dict(), strict=False)
+    x, y = data.get_batch("train", 9, 4, TINY["block_size"])
+    assert torch.equal(switched.model(x, y)[1], plain.model(x, y)[1])
+
+
+def test_a_run_resumed_past_its_switch_stays_switched(data, tmp_path):
+    config = load_config(**TINY, recipe="E5M2", high_precision_from=2, checkpoint_dir=str(tmp_path))
+    first = Trainer(config, data)
+    for _ in range(4): first.train_step()
+    second = Trainer(config, data)
+    second.load_state_dict(first.state_dict())
+    assert second.train_step().get("event/high_precision") == 1 and second.high_precision
