@@ -549,10 +549,11 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
 @patch
 def switch_to_high_precision(self: Trainer) -> dict:
     """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late switch from FP8 to
-    BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the step's event."""
+    BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the step's event: at the
+    step the config names (a run resumed past it switches silently, its event logged before)."""
     for layer in quantized_layers(self.model).values(): layer.formats = dict.fromkeys(layer.formats)
     self.high_precision = True
-    return {"event/high_precision": 1}
+    return {"event/high_precision": 1} if self.step == self.config.high_precision_from else {}
 
 # %% ../nbs/13_train.ipynb 81
 @patch
