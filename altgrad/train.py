@@ -285,9 +285,8 @@ def lr_at(config: TrainConfig, step: int) -> float:
 
 # %% ../nbs/13_train.ipynb 46
 # keys that say how or where a run is carried out, not what it computes: they may change between attempts
-OPERATIONAL_KEYS = ("resume", "device", "micro_batch_size", "checkpoint_interval", "max_checkpoints", "save_checkpoints",
-                    "checkpoint_dir",
-                    "data_dir", "project", "wandb_mode", "tags")
+OPERATIONAL_KEYS = ("resume", "device", "micro_batch_size", "checkpoint_interval", "max_checkpoints",
+                    "save_checkpoints", "checkpoint_dir", "data_dir", "project", "wandb_mode", "tags")
 
 
 def run_directory(config: TrainConfig) -> Path:
