@@ -75,6 +75,7 @@ def device_name(device: str | torch.device) -> str:
 @dataclass(frozen=True)
 class Ranks:
     "This process's place among those training one run (torchrun's RANK, WORLD_SIZE, LOCAL_RANK)."
+
     rank: int = 0
     world: int = 1
     local: int = 0  # on this host: which GPU is this process's
@@ -82,40 +83,51 @@ class Ranks:
     @classmethod
     def from_env(cls, env=None) -> Ranks:
         env = os.environ if env is None else env
-        ranks = cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+        ranks = cls(
+            int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+        )
         if not 0 <= ranks.rank < ranks.world:
-            raise ValueError(f"RANK {ranks.rank} is not one of the {ranks.world} processes of WORLD_SIZE")
+            raise ValueError(
+                f"RANK {ranks.rank} is not one of the {ranks.world} processes of WORLD_SIZE"
+            )
         return ranks
 
     @property
-    def writer(self) -> bool: return self.rank == 0  # one writer per run directory
+    def writer(self) -> bool:
+        return self.rank == 0  # one writer per run directory
 
     def device(self, device: torch.device) -> torch.device:
         "This process's device: with several processes on a host, `cuda` means GPU LOCAL_RANK."
-        return torch.device("cuda", self.local) if device.type == "cuda" and self.world > 1 else device
+        return (
+            torch.device("cuda", self.local) if device.type == "cuda" and self.world > 1 else device
+        )
 
     def join(self, device: torch.device):
         "Start torch.distributed for this process (gloo on CPUs, NCCL on GPUs), once; alone, nothing to do."
-        if self.world == 1 or dist.is_initialized(): return
-        if device.type == "cuda": torch.cuda.set_device(device)
+        if self.world == 1 or dist.is_initialized():
+            return
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         atexit.register(dist.destroy_process_group)
 
     def mean(self, tensors: list[Tensor]):
         "Average `tensors` in place over the processes: one all-reduce of them end to end."
-        if self.world == 1 or not tensors: return
+        if self.world == 1 or not tensors:
+            return
         flat = torch.cat([t.reshape(-1) for t in tensors])
         dist.all_reduce(flat)
         flat /= self.world
         offset = 0
         for t in tensors:
-            t.copy_(flat[offset: offset + t.numel()].view_as(t))
+            t.copy_(flat[offset : offset + t.numel()].view_as(t))
             offset += t.numel()
 
     def gather(self, share: Tensor, mine) -> Tensor:
         """The whole of a vector whose entries `mine` (indices) this process computed into `share` (zeros
         elsewhere): every process gets every entry, exactly (each entry is added to zeros only)."""
-        if self.world == 1: return share
+        if self.world == 1:
+            return share
         whole = torch.zeros_like(share)
         whole[mine] = share[mine]
         dist.all_reduce(whole)
@@ -123,12 +135,15 @@ class Ranks:
 
     def align(self, tensors: list[Tensor]):
         "Rank 0's values of `tensors`, in place, in every process."
-        if self.world == 1: return
-        for t in tensors: dist.broadcast(t.data, src=0)
+        if self.world == 1:
+            return
+        for t in tensors:
+            dist.broadcast(t.data, src=0)
 
     def from_writer(self, obj):
         "Rank 0's `obj` on every process (a pickled broadcast); alone, `obj`."
-        if self.world == 1: return obj
+        if self.world == 1:
+            return obj
         box = [obj]
         dist.broadcast_object_list(box, src=0)
         return box[0]
@@ -136,6 +151,8 @@ class Ranks:
     def share(self, batch: Tensor) -> Tensor:
         "This process's rows of a global batch (equal shares, in rank order)."
         if batch.shape[0] % self.world:
-            raise ValueError(f"a batch of {batch.shape[0]} rows does not split evenly over {self.world} processes")
+            raise ValueError(
+                f"a batch of {batch.shape[0]} rows does not split evenly over {self.world} processes"
+            )
         n = batch.shape[0] // self.world
-        return batch[self.rank * n: (self.rank + 1) * n]
+        return batch[self.rank * n : (self.rank + 1) * n]

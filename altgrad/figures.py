@@ -161,30 +161,54 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
     _save(fig, path)
 
 # %% ../nbs/19_figures.ipynb 21
-def plot_tuning(arms: dict[str, dict[float, tuple[float, bool]]], best: dict[str, float], path: Path, title: str):
+def plot_tuning(
+    arms: dict[str, dict[float, tuple[float, bool]]], best: dict[str, float], path: Path, title: str
+):
     """One line per arm over learning rates: {arm: {rate: (mean final loss of its healthy runs, any run failed)}};
     failed rates as an x at the top, `best` {arm: rate} ringed. The first arm (the reference) is drawn in black."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     colours = plt.get_cmap("tab20")
-    healthy = [m for grid in arms.values() for m, failed in grid.values() if not failed and not math.isnan(m)]
+    healthy = [
+        m
+        for grid in arms.values()
+        for m, failed in grid.values()
+        if not failed and not math.isnan(m)
+    ]
     low, high = (min(healthy), max(healthy)) if healthy else (0.0, 1.0)
     top = high + 0.06 * max(high - low, 0.05)
     for i, (arm, grid) in enumerate(arms.items()):
         rates = sorted(grid)
         ok = [(lr, grid[lr][0]) for lr in rates if not grid[lr][1]]
         colour = "black" if i == 0 else colours((i - 1) % 20)
-        ax.plot([lr for lr, _ in ok], [m for _, m in ok], "o-", color=colour, lw=2.2 if i == 0 else 1.3, ms=3.5,
-                label=arm, zorder=3 if i == 0 else 2)
-        ax.plot([lr for lr in rates if grid[lr][1]], [top] * sum(grid[lr][1] for lr in rates), "x", color=colour,
-                ms=7, mew=2)
+        ax.plot(
+            [lr for lr, _ in ok],
+            [m for _, m in ok],
+            "o-",
+            color=colour,
+            lw=2.2 if i == 0 else 1.3,
+            ms=3.5,
+            label=arm,
+            zorder=3 if i == 0 else 2,
+        )
+        ax.plot(
+            [lr for lr in rates if grid[lr][1]],
+            [top] * sum(grid[lr][1] for lr in rates),
+            "x",
+            color=colour,
+            ms=7,
+            mew=2,
+        )
         if arm in best and not grid[best[arm]][1]:
             ax.plot(best[arm], grid[best[arm]][0], "o", mfc="none", mec=colour, ms=11, mew=1.5)
     ax.set_xscale("log")
     rates = sorted({lr for grid in arms.values() for lr in grid})
-    ax.set_xticks(rates, [f"{lr:g}" for lr in rates], fontsize=8); ax.minorticks_off()
+    ax.set_xticks(rates, [f"{lr:g}" for lr in rates], fontsize=8)
+    ax.minorticks_off()
     ax.set_ylim(low - 0.04 * max(high - low, 0.05), top + 0.04 * max(high - low, 0.05))
-    ax.set_xlabel("peak learning rate"); ax.set_ylabel("final validation loss (mean over tuning seeds)")
-    ax.set_title(title, fontsize=10); ax.grid(alpha=0.3, which="both")
+    ax.set_xlabel("peak learning rate")
+    ax.set_ylabel("final validation loss (mean over tuning seeds)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _save(fig, path)

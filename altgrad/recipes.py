@@ -163,6 +163,7 @@ def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
 @dataclass(frozen=True)
 class Recipe:
     "A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer pattern."
+
     name: str
     description: str
     default: GemmRecipe
@@ -173,10 +174,12 @@ class Recipe:
         return self.default if pattern is None else dict(self.layers)[pattern]
 
     @property
-    def gemm_recipes(self) -> list[GemmRecipe]: return [self.default, *(g for _, g in self.layers)]
+    def gemm_recipes(self) -> list[GemmRecipe]:
+        return [self.default, *(g for _, g in self.layers)]
 
     @property
-    def quantizes(self) -> bool: return any(g.quantizes for g in self.gemm_recipes)
+    def quantizes(self) -> bool:
+        return any(g.quantizes for g in self.gemm_recipes)
 
     @property
     def per_tensor(self) -> bool:
@@ -193,9 +196,15 @@ class Recipe:
 
 def _computes_shorthand(g: GemmRecipe) -> bool:
     "Per-tensor casts scaled as a format shorthand scales them, FP32 sums, emulated, no Hadamard transform."
-    plain = lambda op, role: (cast := getattr(g, op)).format is None or cast == Cast(cast.format, _ROLE_SCALING[role])
-    return (all(plain(op, role) for op, role in OPERAND_ROLES.items()) and not g.hadamard
-            and g.execution == "emulated" and all(a == ACCUMULATIONS["fp32"] for a in g.accumulation))
+    plain = lambda op, role: (
+        (cast := getattr(g, op)).format is None or cast == Cast(cast.format, _ROLE_SCALING[role])
+    )
+    return (
+        all(plain(op, role) for op, role in OPERAND_ROLES.items())
+        and not g.hadamard
+        and g.execution == "emulated"
+        and all(a == ACCUMULATIONS["fp32"] for a in g.accumulation)
+    )
 
 # %% ../nbs/06_recipes.ipynb 26
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:

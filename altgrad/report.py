@@ -150,14 +150,20 @@ def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list
     """Each tuned arm's whole grid (where the study tuned recipes, as `tuned_headline`): the mean final validation
     loss of its tuning runs per learning rate, runs that failed counted apart, the best in bold; a figure of it."""
     tuning, (bf16, arms) = LearningRateTuning(self.study), self.tuned_arms()
-    if bf16 is None or not arms: return []
+    if bf16 is None or not arms:
+        return []
     arms, seeds = [bf16, *arms], sorted(self.study.tuning_seeds)
     rates = sorted({lr for a in arms for lr in tuning.grid(a)})
-    lines = ["## Learning-rate tuning", "",
-             f"Final validation loss per peak learning rate, mean over the tuning seeds ({', '.join(map(str, seeds))}) "
-             "of the runs that did not fail; ✗ k/n: k of its n runs there failed; (n=1): a seed not run yet; —: not "
-             "run. Bold: the arm's best, the lowest mean among the rates where no run failed.", "",
-             "| arm | " + " | ".join(f"{lr:g}" for lr in rates) + " |", "|---" * (len(rates) + 1) + "|"]
+    lines = [
+        "## Learning-rate tuning",
+        "",
+        f"Final validation loss per peak learning rate, mean over the tuning seeds ({', '.join(map(str, seeds))}) "
+        "of the runs that did not fail; ✗ k/n: k of its n runs there failed; (n=1): a seed not run yet; —: not "
+        "run. Bold: the arm's best, the lowest mean among the rates where no run failed.",
+        "",
+        "| arm | " + " | ".join(f"{lr:g}" for lr in rates) + " |",
+        "|---" * (len(rates) + 1) + "|",
+    ]
     curves, best_rates = {}, {}
     for a in arms:
         grid, best, row = tuning.grid(a), tuning.best(a), []
@@ -166,17 +172,36 @@ def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list
             runs = grid.get(lr, [])
             healthy = [r.final_val_loss for r in runs if not r.failure]
             failed = len(runs) - len(healthy)
-            text = " ".join(filter(None, [f"{statistics.fmean(healthy):.3f}" if healthy else "",
-                                          f"✗ {failed}/{len(runs)}" if failed else "",
-                                          f"(n={len(runs)})" if 0 < len(runs) < len(seeds) else ""])) or "—"
+            text = (
+                " ".join(
+                    filter(
+                        None,
+                        [
+                            f"{statistics.fmean(healthy):.3f}" if healthy else "",
+                            f"✗ {failed}/{len(runs)}" if failed else "",
+                            f"(n={len(runs)})" if 0 < len(runs) < len(seeds) else "",
+                        ],
+                    )
+                )
+                or "—"
+            )
             row.append(f"**{text}**" if best and lr == best.learning_rate else text)
-            if runs: curves.setdefault(name, {})[lr] = (statistics.fmean(healthy) if healthy else math.nan, bool(failed))
-        if best: best_rates[name] = best.learning_rate
+            if runs:
+                curves.setdefault(name, {})[lr] = (
+                    statistics.fmean(healthy) if healthy else math.nan,
+                    bool(failed),
+                )
+        if best:
+            best_rates[name] = best.learning_rate
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     lines.append("")
     if reports_dir is not None:
-        plot_tuning(curves, best_rates, reports_dir / "figures" / "tuning.png",
-                    "Learning-rate tuning: final validation loss (x: a run failed; ringed: the arm's best)")
+        plot_tuning(
+            curves,
+            best_rates,
+            reports_dir / "figures" / "tuning.png",
+            "Learning-rate tuning: final validation loss (x: a run failed; ringed: the arm's best)",
+        )
         lines += ["![learning-rate tuning](figures/tuning.png)", ""]
     return lines
 

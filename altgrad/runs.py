@@ -138,8 +138,10 @@ def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
 def recipe(self: Run) -> Cell:
     "The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of the run's day)."
     spec, recorded = self.config.get("recipe"), self.summary.get("recipe")
-    try: label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else recorded
-    except ValueError: label = recorded  # a recipe file this checkout lacks: the label the run recorded
+    try:
+        label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else recorded
+    except ValueError:
+        label = recorded  # a recipe file this checkout lacks: the label the run recorded
     return cell_of(self.config, self.summary.get("placement") or {}, label)
 
 

@@ -457,13 +457,17 @@ def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
     """The forward and backward passes that make one process's share of a step's batch: `batch_size` (global)
     over the processes, in passes of `micro_batch_size` sequences (0: the share in one pass)."""
     if config.batch_size % ranks.world:
-        raise ValueError(f"config key 'batch_size' = {config.batch_size}: the global batch must split evenly over "
-                         f"the {ranks.world} processes")
+        raise ValueError(
+            f"config key 'batch_size' = {config.batch_size}: the global batch must split "
+            f"evenly over the {ranks.world} processes"
+        )
     share = config.batch_size // ranks.world
     micro = config.micro_batch_size or share
     if share % micro:
-        raise ValueError(f"config key 'micro_batch_size' = {micro}: must divide each process's share of batch_size "
-                         f"({share} = {config.batch_size} / {ranks.world} processes)")
+        raise ValueError(
+            f"config key 'micro_batch_size' = {micro}: must divide each process's share of "
+            f"batch_size ({share} = {config.batch_size} / {ranks.world} processes)"
+        )
     return share // micro
 
 # %% ../nbs/13_train.ipynb 74
@@ -475,11 +479,11 @@ class Trainer:
                  checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
         building = time.perf_counter()
         release_finished_runs()  # before this run takes its memory
-        self.ranks = Ranks.from_env()  # under torchrun, this process's share of the run (alone: rank 0 of 1)
+        self.ranks = Ranks.from_env()  # under torchrun, this process's place (alone: rank 0 of 1)
         self.device = self.ranks.device(resolve_device(device or config.device))
         self.ranks.join(self.device)
         self.micro_batches = micro_batches(config, self.ranks)
-        # rank 0's choice: with resume: never, the first free name depends on what is on disk when it looks
+        # rank 0's choice: with resume: never, the first free name depends on what is on disk
         self.run_dir = self.ranks.from_writer(Path(run_dir) if run_dir else run_directory(config))
         if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
             config = dataclasses.replace(config, run_name=self.run_dir.name)  # a fresh run beside the old one
@@ -491,7 +495,7 @@ class Trainer:
                              f"tokens of the tokenizer that prepared {self.data.data_dir}")
         self.model, self.placement = build_model(config) if model is None else (model, None)
         self.model.to(self.device)
-        self.ranks.align(list(self.model.parameters()))  # one starting point, whatever seeded each process
+        self.ranks.align(list(self.model.parameters()))  # one starting point in every process
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
         self.compiled = compile_model(self.model, config) if cuda and config.compile else self.model
@@ -499,8 +503,9 @@ class Trainer:
                              enabled=cuda and config.dtype != "float32")
         if config.quantized:  # delayed scaling's amax histories from the first batch, before step 0
             x, y = self.data.get_batch("train", 0, config.batch_size, config.block_size, seed=config.seed, device=self.device)
-            # each process scales by what it sees (its own amax, no reduction across processes, as Transformer
-            # Engine without amax reduction): a per-tensor recipe on N processes is not bit for bit the run on one
+            # each process scales by what it sees (its own amax, no reduction across processes, as
+            # Transformer Engine without amax reduction): a per-tensor recipe on N processes is not bit for
+            # bit the run on one
             with torch.autocast(**self.autocast): calibrate_scalers(self.model, self.ranks.share(x))
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
@@ -511,7 +516,7 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
         self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
-        self.resumed_from: Path | None = None  # the checkpoint a resume loaded (the other processes load it too)
+        self.resumed_from: Path | None = None  # the checkpoint a resume loaded (every process loads it)
         self.high_precision = False  # switched to high precision (config key high_precision_from)
         self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
         self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
@@ -539,7 +544,8 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
     n, total = self.micro_batches, None
     for xs, ys in zip(x.chunk(n), y.chunk(n)):
         with torch.autocast(**self.autocast):
-            loss = model(xs, ys)[1]  # the logits are not held through backward (0.8 GB in bfloat16 at 32x256 eagerly)
+            # the logits are not held through backward (0.8 GB in bfloat16 at 32x256 eagerly)
+            loss = model(xs, ys)[1]
         (loss / n if n > 1 else loss).backward()
         total = loss.detach() if total is None else total + loss.detach()
     return total / n if n > 1 else total
@@ -547,10 +553,11 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
 # %% ../nbs/13_train.ipynb 80
 @patch
 def switch_to_high_precision(self: Trainer) -> dict:
-    """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late switch from FP8 to
-    BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the step's event: at the
-    step the config names (a run resumed past it switches silently, its event logged before)."""
-    for layer in quantized_layers(self.model).values(): layer.formats = dict.fromkeys(layer.formats)
+    """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late switch
+    from FP8 to BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the
+    step's event: at the step the config names (a run resumed past it switches silently)."""
+    for layer in quantized_layers(self.model).values():
+        layer.formats = dict.fromkeys(layer.formats)
     self.high_precision = True
     return {"event/high_precision": 1} if self.step == self.config.high_precision_from else {}
 
@@ -567,15 +574,16 @@ def train_step(self: Trainer) -> dict:
     for group in self.optimizer.param_groups: group["lr"] = lr
     switched = {}
     if c.high_precision_from and self.step >= c.high_precision_from and not self.high_precision:
-        switched = self.switch_to_high_precision()  # the step it starts at, or the first after a resume past it
+        switched = self.switch_to_high_precision()  # at its step, or the first after a resume past it
     x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
     x, y = self.ranks.share(x), self.ranks.share(y)  # this process's rows of the global batch
     self._sync()
     start = time.perf_counter()
     extra = switched | self._hooks("before_forward", (x, y))
     loss = self._forward_backward(model, x, y)
-    extra |= self._hooks("after_backward")  # the measurements see this process's gradients (rank 0's are logged)
-    self.ranks.mean([loss, *(p.grad for p in self.model.parameters() if p.grad is not None)])  # the whole batch's
+    extra |= self._hooks("after_backward")  # measurements see this process's gradients (rank 0's logged)
+    grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+    self.ranks.mean([loss, *grads])  # the whole batch's loss and gradients
     grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
     finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
     if finite:
@@ -614,12 +622,12 @@ def evaluate(self: Trainer) -> dict:
     c = self.config
     self.compiled.eval()
     losses = torch.zeros(c.eval_iters, device=self.device)
-    mine = list(range(self.ranks.rank, c.eval_iters, self.ranks.world))  # the processes share the batches
+    mine = list(range(self.ranks.rank, c.eval_iters, self.ranks.world))  # the processes share them
     for i in mine:
         x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
         with torch.autocast(**self.autocast):
             losses[i] = self.compiled(x, y)[1].float()  # copied: a CUDA graph reuses its output
-    val_loss = float(self.ranks.gather(losses, mine).mean())  # each batch's loss, as one process computes it
+    val_loss = float(self.ranks.gather(losses, mine).mean())  # every batch's loss, as one process's
     self.last_eval = dict(step=self.step, val_loss=val_loss,
                           val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
     if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
@@ -773,7 +781,8 @@ def _open_run_directory(self: Trainer) -> dict | None:
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
     returns the run summary."""
-    if not self.ranks.writer: return self._follow()
+    if not self.ranks.writer:
+        return self._follow()
     with DirectoryLock(self.run_dir, "run directory"):
         finished = self._open_run_directory()
         self.ranks.from_writer((finished, self.resumed_from))  # where the other processes start
@@ -782,10 +791,11 @@ def fit(self: Trainer, progress: bool = True) -> dict:
 
 @patch
 def _follow(self: Trainer) -> dict:
-    """A process other than rank 0 of a run on several: it starts where rank 0 did, trains its share of each
-    batch, writes nothing, and returns rank 0's summary."""
+    """A process other than rank 0 of a run on several: it starts where rank 0 did, trains its share of
+    each batch, writes nothing, and returns rank 0's summary."""
     finished, resumed_from = self.ranks.from_writer(None)
-    if finished is not None: return finished
+    if finished is not None:
+        return finished
     if resumed_from is not None:
         self.load_state_dict(CheckpointManager.load(resumed_from, map_location=self.device))
         self.resumed_from = resumed_from
@@ -834,8 +844,8 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
         last = self.step == c.max_steps
         if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
             metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
-        # every process takes rank 0's record (its measurements, the loss of the whole batch) and its Ctrl-C: the
-        # hooks then decide alike everywhere
+        # every process takes rank 0's record (its measurements, the loss of the whole batch) and its
+        # Ctrl-C: the hooks then decide alike everywhere
         metrics, requested = self.ranks.from_writer((metrics, stop.requested))
         bar.update(metrics, self.seconds_left())
         reason = None
@@ -855,7 +865,7 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
             saved = self.checkpoints.save(self.state_dict(), self.step,
                                           metrics.get("val_loss") if checkpointing else None)
         if requested and not (reason or last):
-            saved = saved or (self.checkpoints.save(self.state_dict(), self.step) if writer else None)
+            if writer: saved = saved or self.checkpoints.save(self.state_dict(), self.step)
             bar.close()
             raise Interrupted(f"stopped by Ctrl-C after step {self.step} of {c.max_steps}; saved {saved}. "
                               "The same command continues from there")
