@@ -126,7 +126,13 @@ class StudyText:
         )
 
     def baseline(self, study: Study) -> Cell:
-        "The shared setting in `study`: BF16, AdamW, FP32 master weights, as `shared_setting` says."
+        """The shared setting in `study`: BF16, AdamW, FP32 master weights, as `shared_setting` says; a study
+        file that names none gets BASELINE, or where BASELINE has no runs, the BF16 cell with the most (a
+        sweep of other length or rate, such as a laptop's 30-step one)."""
+        if self.shared_setting == {} and not study.runs_of(BASELINE):
+            bf16 = [c for c in study.by_cell if study.runs_of(c) and replace(
+                c, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps) == BASELINE]
+            return max(bf16, key=lambda c: len(study.runs_of(c)), default=BASELINE)
         if self.shared_setting != SHARED_AT_BF16_BEST:
             return replace(BASELINE, **self.shared_setting)
         tuning = LearningRateTuning(study)
