@@ -232,8 +232,8 @@ def recipes_answer(self: ReportGenerator) -> list[str]:
     s, f = self.study, self.formats
     kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
     if not kept: return []
-    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
-    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r))} ({len(s.seeds(r))} seeds)" for r in kept]
+    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, self.baseline).mean if not s.failures(r) else math.inf))
+    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r, self.baseline))} ({len(s.seeds(r))} seeds)" for r in kept]
     moved = []
     for r in kept:
         everywhere = replace(r, placement="uniform")
@@ -297,12 +297,12 @@ def format_answer(self: ReportGenerator) -> list[str]:
     base_runs = s.runs_of(self.baseline)
     lines = ["## In detail", ""]
     uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
-                     key=lambda r: (bool(s.failures(r)), s.versus(r).mean if not s.failures(r) else math.inf))
+                     key=lambda r: (bool(s.failures(r)), s.versus(r, self.baseline).mean if not s.failures(r) else math.inf))
     if not uniform or not base_runs: return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
     parts = []
     for r in uniform:
         failed = s.failure_text(r)
-        parts.append(f"{r.format} {failed if failed else str(s.versus(r)) + ' nats'}")
+        parts.append(f"{r.format} {failed if failed else str(s.versus(r, self.baseline)) + ' nats'}")
     lines.append(f"**Every linear layer quantized** (AdamW, lr {self.baseline.learning_rate:g}, FP32 master weights, paired "
                  f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
                  + "; ".join(parts) + ".")
@@ -352,7 +352,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines.append(f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | {_fmt(row.val_loss)} | {row.delta} | "
                      f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |")
     figures = reports_dir / "figures"
-    rows = [(r.label(), s.versus(r), s.failure_text(r)) for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))]
+    rows = [(r.label(), s.versus(r, self.baseline), s.failure_text(r)) for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))]
     if rows:
         plot_forest(rows, figures / "format_deltas.png", "Final validation loss vs BF16, paired by seed (95% intervals)",
                     "Δ nats (linear within ±0.05, logarithmic beyond)")
