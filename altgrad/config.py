@@ -30,31 +30,47 @@ OPTIMIZERS = ("adamw", "manifold_adamw", "grid")
 MANIFOLD_MODES = ("update", "gradient")
 DATA_SOURCES = ("packaged", "text", "eurlex_hf")
 REPLACED_KEYS = {  # the flat quantization keys of earlier versions, and what replaced each
-    "use_fp8": "recipe", "fp8_format": "recipe", "weight_format": "recipe.weight", "activation_format": "recipe.activation",
-    "grad_format": "recipe.grad", "layer_formats": "recipe.layers", "scaling": "recipe.<role>.scaling",
-    "amax_history_len": "recipe.<role>.history", "scaling_margin": "recipe.<role>.margin",
-    "grad_rounding": "recipe.grad.rounding"}
+    "use_fp8": "recipe",
+    "fp8_format": "recipe",
+    "weight_format": "recipe.weight",
+    "activation_format": "recipe.activation",
+    "grad_format": "recipe.grad",
+    "layer_formats": "recipe.layers",
+    "scaling": "recipe.<role>.scaling",
+    "amax_history_len": "recipe.<role>.history",
+    "scaling_margin": "recipe.<role>.margin",
+    "grad_rounding": "recipe.grad.rounding",
+}
 REMOVED_KEYS = {"log_bit_position": "the positions it recorded were never read; delete the key"}
 
 # %% ../nbs/09_config.ipynb 6
 def _check_type(key: str, value, annotation):
-    "Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the key."
+    """Return `value` if it fits `annotation` (ints are accepted for floats), else raise naming the
+    key."""
     hint = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for option in options:
-        if option is type(None) and value is None: return None
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
-        if option is int and isinstance(value, int) and not isinstance(value, bool): return value
-        if option in (bool, str, list, dict) and isinstance(value, option): return value
+        if option is type(None) and value is None:
+            return None
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option in (bool, str, list, dict) and isinstance(value, option):
+            return value
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
     raise TypeError(f"config key '{key}' must be {wanted}, got {value!r} ({type(value).__name__})")
 
 # %% ../nbs/09_config.ipynb 9
 @dataclass
 class OptimizerSettings:
-    "How the weights move: batch size, the warm-up + cosine learning-rate schedule, AdamW's constants, clipping."
+    """How the weights move: batch size, the warm-up + cosine learning-rate schedule, AdamW's
+    constants, clipping."""
+
     batch_size: int = 12  # sequences per step, over all processes (the global batch)
-    micro_batch_size: int = 0  # sequences per forward/backward on one process; 0: its whole share of batch_size
+    micro_batch_size: int = (
+        0  # sequences per forward/backward on one process; 0: its whole share of batch_size
+    )
     learning_rate: float = 6e-4
     min_lr: float = 6e-5
     max_steps: int = 500
@@ -69,18 +85,30 @@ class OptimizerSettings:
 @dataclass
 class PrecisionSettings:
     "What is quantized and how (`altgrad.recipes`), and where the weights live between steps."
-    recipe: str | dict = NOT_QUANTIZED  # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
-    use_shadow: bool = True  # False: no FP32 master weights, every weight stored on its format's grid
-    stored_rounding: str = "nearest"  # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
-    high_precision_from: int = 0  # from this step on nothing is quantized (a late switch to BF16); 0: never
+
+    recipe: str | dict = (
+        # a named recipe, a format shorthand (E5M2, E4M3/E5M2) or a mapping: altgrad.recipes
+        NOT_QUANTIZED
+    )
+    use_shadow: bool = (
+        True  # False: no FP32 master weights, every weight stored on its format's grid
+    )
+    # use_shadow false: an updated weight goes onto its grid to nearest or stochastically
+    stored_rounding: str = "nearest"
+    high_precision_from: int = (
+        0  # from this step on nothing is quantized (a late switch to BF16); 0: never
+    )
 
 # %% ../nbs/09_config.ipynb 11
 @dataclass
 class StabilitySettings:
     "When a run counts as failed (`altgrad.stability`), and the interventions that try to save it."
+
     nan_patience: int = 5
     bit_stall_threshold: float = 0.95
-    divergence_nats: float = 1.0  # collapse when the 50-step mean training loss climbs this far above its low; 0: off
+    divergence_nats: float = (
+        1.0  # collapse when the 50-step mean training loss climbs this far above its low; 0: off
+    )
     overflow_threshold: float = 0.01
     dead_neuron_threshold: float = 1e-6
     dead_neuron_window: int = 100
@@ -94,10 +122,16 @@ class StabilitySettings:
 @dataclass
 class DiagnosticSettings:
     "What the measurement layer samples (`altgrad.probes`), and the ULP-aware optimizers' settings."
-    diagnostic_interval: int = 100  # steps between sampled steps (cheap diagnostics: stall, ULP movement, gradient norms)
-    # every Nth sampled step is a full one, which adds the costly diagnostics: an eager pass with the
-    # overflow/underflow counters, the FP32 reference gradients, rank health and dead neurons. These defaults
-    # keep diagnostics under 10% of training time (bench/diagnostics.py); the failure-mode configs sample denser
+
+    diagnostic_interval: int = (
+        100  # steps between sampled steps (cheap diagnostics: stall, ULP movement, gradient norms)
+    )
+    # every Nth sampled step is a full one, which adds the costly diagnostics: an eager pass with
+    # the
+    # overflow/underflow counters, the FP32 reference gradients, rank health and dead neurons. These
+    # defaults
+    # keep diagnostics under 10% of training time (bench/diagnostics.py); the failure-mode configs
+    # sample denser
     full_diagnostic_every: int = 4
     log_stiffness: bool = True
     log_grid_alignment: bool = True
@@ -106,21 +140,28 @@ class DiagnosticSettings:
     manifold_mode: str = "update"
     manifold_mantissa_bits: int | None = None  # None: the weight format's M
     manifold_max_stiffness: float = 1e3
-    manifold_lr: float = 0.25  # ManifoldAdamW (update mode) and GridOptim: peak step in ULPs (rungs) per step
+    manifold_lr: float = (
+        0.25  # ManifoldAdamW (update mode) and GridOptim: peak step in ULPs (rungs) per step
+    )
     grid_rung_clip: float = 4.0
 
 # %% ../nbs/09_config.ipynb 13
 @dataclass
 class RunSettings:
     "Logging, evaluation and checkpoints; data and device."
+
     log_interval: int = 10
     eval_interval: int = 100
     eval_iters: int = 20
     checkpoint_interval: int = 250
     checkpoint_dir: str = "runs"
     max_checkpoints: int = 2
-    save_checkpoints: bool = True  # False: no regular/best checkpoints (a sweep of many runs); anomalies still saved
-    resume: str = "auto"  # auto: continue the run in its directory; never: a fresh directory beside it; or a checkpoint path
+    save_checkpoints: bool = (
+        True  # False: no regular/best checkpoints (a sweep of many runs); anomalies still saved
+    )
+    # auto: continue the run in its directory; never: a fresh directory beside it; or a checkpoint
+    # path
+    resume: str = "auto"
     project: str | None = None  # W&B project; None: no W&B
     run_name: str | None = None  # None: derived from the config file name
     tags: list = field(default_factory=list)
@@ -132,14 +173,23 @@ class RunSettings:
     val_fraction: float = 0.1
     device: str = "auto"  # auto: cuda if available, else cpu
     compile: bool = True  # torch.compile on CUDA
-    compile_mode: str = "reduce-overhead"  # torch.compile mode; reduce-overhead replays CUDA graphs (2x faster here)
+    # torch.compile mode; reduce-overhead replays CUDA graphs (2x faster here)
+    compile_mode: str = "reduce-overhead"
     dtype: str = "bfloat16"  # autocast dtype on CUDA ("float32" to disable)
 
 # %% ../nbs/09_config.ipynb 14
 @dataclass
-class TrainConfig(RunSettings, DiagnosticSettings, StabilitySettings, PrecisionSettings, OptimizerSettings, GPTConfig):
-    """Every setting of a run, flat: the model's shape (`GPTConfig`), then the groups above in the order of the
-    bases read right to left. Each value is checked against its type and range when the config is made."""
+class TrainConfig(
+    RunSettings,
+    DiagnosticSettings,
+    StabilitySettings,
+    PrecisionSettings,
+    OptimizerSettings,
+    GPTConfig,
+):
+    """Every setting of a run, flat: the model's shape (`GPTConfig`), then the groups above in the
+    order of the bases read right to left. Each value is checked against its type and range when the
+    config is made."""
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -153,67 +203,143 @@ class TrainConfig(RunSettings, DiagnosticSettings, StabilitySettings, PrecisionS
 @patch
 def _check_values(self: TrainConfig):
     def need(ok: bool, key: str, why: str):
-        if not ok: raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
-    for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size", "max_steps",
-                "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "nan_patience",
-                "diagnostic_interval", "full_diagnostic_every", "dead_neuron_window", "emergency_shift_nan_patience"):
+        if not ok:
+            raise ValueError(f"config key '{key}' = {getattr(self, key)!r}: {why}")
+
+    for key in (
+        "n_layer",
+        "n_head",
+        "n_embd",
+        "block_size",
+        "vocab_size",
+        "batch_size",
+        "max_steps",
+        "log_interval",
+        "eval_interval",
+        "eval_iters",
+        "checkpoint_interval",
+        "nan_patience",
+        "diagnostic_interval",
+        "full_diagnostic_every",
+        "dead_neuron_window",
+        "emergency_shift_nan_patience",
+    ):
         need(getattr(self, key) > 0, key, "must be positive")
-    for key in ("learning_rate", "grad_clip", "manifold_max_stiffness", "partition_clip_base", "manifold_lr",
-                "grid_rung_clip"):
+    for key in (
+        "learning_rate",
+        "grad_clip",
+        "manifold_max_stiffness",
+        "partition_clip_base",
+        "manifold_lr",
+        "grid_rung_clip",
+    ):
         need(getattr(self, key) > 0, key, "must be positive")
     need(self.max_checkpoints >= 1, "max_checkpoints", "keep at least 1")
-    need(0 <= self.micro_batch_size <= self.batch_size, "micro_batch_size", "must be in [0, batch_size]")
+    need(
+        0 <= self.micro_batch_size <= self.batch_size,
+        "micro_batch_size",
+        "must be in [0, batch_size]",
+    )
     need(self.high_precision_from >= 0, "high_precision_from", "must be a step >= 0 (0: never)")
     need(self.n_embd % self.n_head == 0, "n_embd", f"must be divisible by n_head ({self.n_head})")
     need(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
     need(0 <= self.min_lr <= self.learning_rate, "min_lr", "must be in [0, learning_rate]")
-    need(0 <= self.warmup_steps, "warmup_steps", "must be >= 0 (it may exceed max_steps in a short smoke run)")
+    need(
+        0 <= self.warmup_steps,
+        "warmup_steps",
+        "must be >= 0 (it may exceed max_steps in a short smoke run)",
+    )
     need(0 <= self.weight_decay, "weight_decay", "must be >= 0")
-    for key in ("beta1", "beta2"): need(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
+    for key in ("beta1", "beta2"):
+        need(0 <= getattr(self, key) < 1, key, "must be in [0, 1)")
     for key in ("bit_stall_threshold", "overflow_threshold", "emergency_shift_stall_threshold"):
         need(0 <= getattr(self, key) <= 1, key, "is a fraction in [0, 1]")
     need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
-    need(self.divergence_nats >= 0, "divergence_nats", "must be >= 0 (0 turns the divergence rule off)")
+    need(
+        self.divergence_nats >= 0,
+        "divergence_nats",
+        "must be >= 0 (0 turns the divergence rule off)",
+    )
     need(self.optimizer in OPTIMIZERS, "optimizer", f"use one of {OPTIMIZERS}")
     need(self.manifold_mode in MANIFOLD_MODES, "manifold_mode", f"use one of {MANIFOLD_MODES}")
-    need(self.stored_rounding in ("nearest", "stochastic"), "stored_rounding", "use nearest or stochastic")
+    need(
+        self.stored_rounding in ("nearest", "stochastic"),
+        "stored_rounding",
+        "use nearest or stochastic",
+    )
     need(self.data_source in DATA_SOURCES, "data_source", f"use one of {DATA_SOURCES}")
-    need(self.data_source != "text" or self.data_path is not None, "data_path", "source 'text' needs a path")
-    need(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"), "device", "use auto, cpu or cuda")
-    need(self.run_name is None or (self.run_name.strip() == self.run_name != "" and self.run_name not in (".", "..")
-                                   and not set("/\\\0") & set(self.run_name)), "run_name",
-         "must be a folder name (no /, \\ or surrounding spaces, not . or ..): runs go into checkpoint_dir")
-    need(self.dtype in ("bfloat16", "float16", "float32"), "dtype", "use bfloat16, float16 or float32")
+    need(
+        self.data_source != "text" or self.data_path is not None,
+        "data_path",
+        "source 'text' needs a path",
+    )
+    need(
+        self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"),
+        "device",
+        "use auto, cpu or cuda",
+    )
+    need(
+        self.run_name is None
+        or (
+            self.run_name.strip() == self.run_name != ""
+            and self.run_name not in (".", "..")
+            and not set("/\\\0") & set(self.run_name)
+        ),
+        "run_name",
+        "must be a folder name (no /, \\ or surrounding spaces, not . or ..): runs go into "
+        "checkpoint_dir",
+    )
+    need(
+        self.dtype in ("bfloat16", "float16", "float32"),
+        "dtype",
+        "use bfloat16, float16 or float32",
+    )
     modes = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
     need(self.compile_mode in modes, "compile_mode", f"use one of {modes}")
-    need(self.wandb_mode in ("offline", "online", "disabled"), "wandb_mode", "use offline, online or disabled")
-    need(self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(), "resume",
-         "use auto, never, or the path of an existing checkpoint file")
-    self._quantization = load_recipe(self.recipe)  # checked here: a bad recipe key is named before anything runs
+    need(
+        self.wandb_mode in ("offline", "online", "disabled"),
+        "wandb_mode",
+        "use offline, online or disabled",
+    )
+    need(
+        self.resume in ("auto", "never") or Path(self.resume).expanduser().is_file(),
+        "resume",
+        "use auto, never, or the path of an existing checkpoint file",
+    )
+    self._quantization = load_recipe(
+        self.recipe
+    )  # checked here: a bad recipe key is named before anything runs
 
 # %% ../nbs/09_config.ipynb 18
 @patch
 def _fitted(self: TrainConfig, interval: int) -> int:
-    # a run shorter than two intervals would be measured once or never: it is measured at each third of its length
+    # a run shorter than two intervals would be measured once or never: it is measured at each third
+    # of its length
     return interval if self.max_steps >= 2 * interval else max(1, self.max_steps // 3)
 
 # %% ../nbs/09_config.ipynb 20
 @patch(as_prop=True)
 def eval_every(self: TrainConfig) -> int:
-    "Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so it has curves)."
+    """Steps between evaluations: `eval_interval`, or a third of a run shorter than two of them (so
+    it has curves)."""
     return self._fitted(self.eval_interval)
 
 # %% ../nbs/09_config.ipynb 22
 @patch(as_prop=True)
 def sample_every(self: TrainConfig) -> int:
-    "Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two of them."
+    """Steps between diagnostic samples: `diagnostic_interval`, or a third of a run shorter than two
+    of them."""
     return self._fitted(self.diagnostic_interval)
 
 # %% ../nbs/09_config.ipynb 24
 @patch(as_prop=True)
 def optimizer_name(self: TrainConfig) -> str:
     "The optimizer to build: `use_manifold_aware` turns the AdamW baseline into ManifoldAdamW."
-    return "manifold_adamw" if self.use_manifold_aware and self.optimizer == "adamw" else self.optimizer
+    return (
+        "manifold_adamw"
+        if self.use_manifold_aware and self.optimizer == "adamw"
+        else self.optimizer
+    )
 
 # %% ../nbs/09_config.ipynb 26
 @patch(as_prop=True)
@@ -229,7 +355,8 @@ def quantized(self: TrainConfig) -> bool:
 
 # %% ../nbs/09_config.ipynb 30
 @patch
-def to_dict(self: TrainConfig) -> dict: return dataclasses.asdict(self)
+def to_dict(self: TrainConfig) -> dict:
+    return dataclasses.asdict(self)
 
 # %% ../nbs/09_config.ipynb 32
 @patch
@@ -239,22 +366,29 @@ def model_config(self: TrainConfig) -> GPTConfig:
 
 # %% ../nbs/09_config.ipynb 35
 def resolve_config_path(config: str | Path) -> Path:
-    """A path as given, or a name looked up in the repository's configs/ (with or without .yaml; `models/gpt_85m`
-    for a config in a folder of it)."""
+    """A path as given, or a name looked up in the repository's configs/ (with or without .yaml;
+    `models/gpt_85m` for a config in a folder of it)."""
     path = Path(config).expanduser()
     candidates = [path, path.with_suffix(".yaml")] if path.suffix == "" else [path]
     for base in (Path.cwd() / "configs", CONFIGS_DIR):
         candidates += [base / path, base / f"{path}.yaml"]
     for candidate in candidates:
-        if candidate.is_file(): return candidate
-    raise FileNotFoundError(f"config {config!r} not found (looked in the current directory and in "
-                            f"{CONFIGS_DIR}); known configs: {', '.join(known_configs())}")
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"config {config!r} not found (looked in the current directory and in "
+        f"{CONFIGS_DIR}); known configs: {', '.join(known_configs())}"
+    )
 
 
 def known_configs() -> list[str]:
-    "The names of the repository's configs: its configs/*.yaml, and the model ladder's models/*.yaml."
-    return sorted(str(p.relative_to(CONFIGS_DIR).with_suffix("")) for pattern in ("*.yaml", "models/*.yaml")
-                  for p in CONFIGS_DIR.glob(pattern))
+    """The names of the repository's configs: its configs/*.yaml, and the model ladder's
+    models/*.yaml."""
+    return sorted(
+        str(p.relative_to(CONFIGS_DIR).with_suffix(""))
+        for pattern in ("*.yaml", "models/*.yaml")
+        for p in CONFIGS_DIR.glob(pattern)
+    )
 
 # %% ../nbs/09_config.ipynb 37
 def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
@@ -262,30 +396,42 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     values = {}
     if path is not None:
         file = resolve_config_path(path)
-        try: values = load_yaml(file.read_text(), str(file))
-        except UnicodeDecodeError as e: raise ValueError(f"{file} is not a text file (byte {e.start}: {e.reason})") from None
-        if values is None: raise ValueError(f"config file {file} has no keys (it is empty or only comments)")
-        if not isinstance(values, dict): raise ValueError(f"{file} must hold a mapping of config keys")
+        try:
+            values = load_yaml(file.read_text(), str(file))
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{file} is not a text file (byte {e.start}: {e.reason})") from None
+        if values is None:
+            raise ValueError(f"config file {file} has no keys (it is empty or only comments)")
+        if not isinstance(values, dict):
+            raise ValueError(f"{file} must hold a mapping of config keys")
         values.setdefault("run_name", file.stem)
     values.update(overrides)
     known = [f.name for f in dataclasses.fields(TrainConfig)]
     for key in values:
-        if key in REMOVED_KEYS: raise ValueError(f"config key {key!r} was removed: {REMOVED_KEYS[key]}")
+        if key in REMOVED_KEYS:
+            raise ValueError(f"config key {key!r} was removed: {REMOVED_KEYS[key]}")
         if key in REPLACED_KEYS:
-            raise ValueError(f"config key {key!r} was replaced by '{REPLACED_KEYS[key]}': write e.g. `recipe: e5m2`, "
-                             f"`recipe: E4M3/E5M2` or `recipe: {{base: mxfp8, grad: {{rounding: stochastic}}}}` "
-                             f"(named recipes: {', '.join(known_recipes())})")
+            raise ValueError(
+                f"config key {key!r} was replaced by '{REPLACED_KEYS[key]}': write e.g. `recipe: "
+                f"e5m2`, "
+                f"`recipe: E4M3/E5M2` or `recipe: {{base: mxfp8, grad: {{rounding: stochastic}}}}` "
+                f"(named recipes: {', '.join(known_recipes())})"
+            )
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
-            raise ValueError(f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"unknown config key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
     return TrainConfig(**values)
 
 # %% ../nbs/09_config.ipynb 39
 def parse_overrides(pairs: list[str]) -> dict:
-    "`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so numbers, booleans and lists keep their types."
+    """`key=value` strings (a command line's overrides) to a dict, each value parsed as YAML, so
+    numbers, booleans and lists keep their types."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip(): raise ValueError(f"override {pair!r} is not of the form key=value")
+        if not sep or not key.strip():
+            raise ValueError(f"override {pair!r} is not of the form key=value")
         out[key.strip()] = load_yaml(value, f"the value of override {pair!r}")
     return out

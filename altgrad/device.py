@@ -20,26 +20,38 @@ __all__ = ['read_back', 'Segments', 'device_name', 'Ranks']
 
 # %% ../nbs/01_device.ipynb 4
 def read_back(tree):
-    """`tree` (nested dicts/lists/tuples) with every tensor replaced by its `tolist()` (a Python number for a 0-d
-    tensor), read from each device in one transfer: each `float(t)` on a GPU tensor waits for the GPU, and a
-    diagnostics sample would make hundreds of them."""
+    """`tree` (nested dicts/lists/tuples) with every tensor replaced by its `tolist()` (a Python
+    number for a 0-d tensor), read from each device in one transfer: each `float(t)` on a GPU tensor
+    waits for the GPU, and a diagnostics sample would make hundreds of them."""
     leaves = []
+
     def collect(node):
-        if isinstance(node, Tensor): leaves.append(node)
-        elif isinstance(node, dict): [collect(v) for v in node.values()]
-        elif isinstance(node, (list, tuple)): [collect(v) for v in node]
+        if isinstance(node, Tensor):
+            leaves.append(node)
+        elif isinstance(node, dict):
+            [collect(v) for v in node.values()]
+        elif isinstance(node, (list, tuple)):
+            [collect(v) for v in node]
+
     collect(tree)
     host = {}
     for device in {t.device for t in leaves}:
         on_device = [t for t in leaves if t.device == device]
-        flat = torch.cat([t.detach().reshape(-1).double() for t in on_device]).cpu()  # the one transfer
+        flat = torch.cat(
+            [t.detach().reshape(-1).double() for t in on_device]
+        ).cpu()  # the one transfer
         for t, part in zip(on_device, flat.split([t.numel() for t in on_device])):
             host[id(t)] = part.reshape(t.shape).to(t.dtype).tolist()
+
     def rebuild(node):
-        if isinstance(node, Tensor): return host[id(node)]
-        if isinstance(node, dict): return {k: rebuild(v) for k, v in node.items()}
-        if isinstance(node, (list, tuple)): return type(node)(rebuild(v) for v in node)
+        if isinstance(node, Tensor):
+            return host[id(node)]
+        if isinstance(node, dict):
+            return {k: rebuild(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(rebuild(v) for v in node)
         return node
+
     return rebuild(tree)
 
 # %% ../nbs/01_device.ipynb 7
@@ -53,22 +65,28 @@ class Segments:
         self.counts = torch.tensor(self.sizes, dtype=torch.float64, device=device)
         self.ends = torch.cumsum(torch.tensor(self.sizes, device=device), 0) - 1
 
-    def cat(self, tensors: list[Tensor]) -> Tensor: return torch.cat([t.detach().reshape(-1) for t in tensors])
+    def cat(self, tensors: list[Tensor]) -> Tensor:
+        return torch.cat([t.detach().reshape(-1) for t in tensors])
 
     def sum(self, x: Tensor) -> Tensor:
         "Per-segment sums, in float64."
-        # differences of a running sum at the segment ends: one scan (0.2 ms for 30 M values on an H100, half the
-        # time of one reduction per segment), where index_add_ into a few bins would serialize millions of atomics
+        # differences of a running sum at the segment ends: one scan (0.2 ms for 30 M values on an
+        # H100, half the
+        # time of one reduction per segment), where index_add_ into a few bins would serialize
+        # millions of atomics
         ends = torch.cumsum(x, 0, dtype=torch.float64)[self.ends]
         return torch.diff(ends, prepend=ends.new_zeros(1))
 
-    def max(self, x: Tensor) -> Tensor: return torch.stack([part.max() for part in x.split(self.sizes)])
+    def max(self, x: Tensor) -> Tensor:
+        return torch.stack([part.max() for part in x.split(self.sizes)])
 
 # %% ../nbs/01_device.ipynb 11
 def device_name(device: str | torch.device) -> str:
-    "The GPU model of a CUDA device ('NVIDIA H100 80GB HBM3'), else 'CPU' with the processor where Python names it."
+    """The GPU model of a CUDA device ('NVIDIA H100 80GB HBM3'), else 'CPU' with the processor where
+    Python names it."""
     device = torch.device(device)
-    if device.type == "cuda": return torch.cuda.get_device_name(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
     return f"CPU ({platform.processor()})" if platform.processor() else "CPU"
 
 # %% ../nbs/01_device.ipynb 14
@@ -103,7 +121,8 @@ class Ranks:
         )
 
     def join(self, device: torch.device):
-        "Start torch.distributed for this process (gloo on CPUs, NCCL on GPUs), once; alone, nothing to do."
+        """Start torch.distributed for this process (gloo on CPUs, NCCL on GPUs), once; alone,
+        nothing to do."""
         if self.world == 1 or dist.is_initialized():
             return
         if device.type == "cuda":
@@ -124,8 +143,9 @@ class Ranks:
             offset += t.numel()
 
     def gather(self, share: Tensor, mine) -> Tensor:
-        """The whole of a vector whose entries `mine` (indices) this process computed into `share` (zeros
-        elsewhere): every process gets every entry, exactly (each entry is added to zeros only)."""
+        """The whole of a vector whose entries `mine` (indices) this process computed into `share`
+        (zeros elsewhere): every process gets every entry, exactly (each entry is added to zeros
+        only)."""
         if self.world == 1:
             return share
         whole = torch.zeros_like(share)
@@ -152,7 +172,8 @@ class Ranks:
         "This process's rows of a global batch (equal shares, in rank order)."
         if batch.shape[0] % self.world:
             raise ValueError(
-                f"a batch of {batch.shape[0]} rows does not split evenly over {self.world} processes"
+                f"a batch of {batch.shape[0]} rows does not split evenly over {self.world} "
+                f"processes"
             )
         n = batch.shape[0] // self.world
         return batch[self.rank * n : (self.rank + 1) * n]

@@ -23,66 +23,104 @@ __all__ = ['COLLAPSE_THRESHOLD', 'STRICT_COLLAPSE_THRESHOLD', 'compute_stiffness
            'DeadNeuronTracker', 'zero_update_fraction']
 
 # %% ../nbs/11_diagnostics.ipynb 5
-# the reductions of the functions below: over the whole tensor, or per segment when `segments` is given
+# the reductions of the functions below: over the whole tensor, or per segment when `segments` is
+# given
 def _sum(x: Tensor, segments: Segments | None) -> Tensor:
     "Sum (per segment), accumulated in float64 without a float64 copy of `x`."
     return x.sum(dtype=torch.float64) if segments is None else segments.sum(x)
 
 # %% ../nbs/11_diagnostics.ipynb 6
-def _mean(x: Tensor, segments: Segments | None) -> Tensor: return _sum(x, segments) / (x.numel() if segments is None else segments.counts)
+def _mean(x: Tensor, segments: Segments | None) -> Tensor:
+    return _sum(x, segments) / (x.numel() if segments is None else segments.counts)
 
 # %% ../nbs/11_diagnostics.ipynb 7
-def _max(x: Tensor, segments: Segments | None) -> Tensor: return x.max() if segments is None else segments.max(x)
+def _max(x: Tensor, segments: Segments | None) -> Tensor:
+    return x.max() if segments is None else segments.max(x)
 
 # %% ../nbs/11_diagnostics.ipynb 9
 def compute_stiffness_field(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0) -> Tensor:
-    "S(w) for every weight, in the weight's own units: the ULP of the format at w·scale, divided by scale."
+    """S(w) for every weight, in the weight's own units: the ULP of the format at w·scale, divided
+    by scale."""
     return fmt.stiffness(w.detach().float() * scale) / scale
 
 # %% ../nbs/11_diagnostics.ipynb 11
-# Each statistic below is a 0-d tensor, or with `segments` (w is then their flat concatenation and `scale` one
+# Each statistic below is a 0-d tensor, or with `segments` (w is then their flat concatenation and
+# `scale` one
 # value per element) a vector with one value per segment.
 
-def grid_alignment_statistics(w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
-                              segments: Segments | None = None) -> dict[str, Tensor]:
-    "Distance of each (master) weight to its nearest grid value, in ULPs: mean, max, fraction exactly on grid."
+
+def grid_alignment_statistics(
+    w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0, segments: Segments | None = None
+) -> dict[str, Tensor]:
+    """Distance of each (master) weight to its nearest grid value, in ULPs: mean, max, fraction
+    exactly on grid."""
     x = w.detach().double() * scale
     distance = (x - quantize(x, fmt)).abs() / fmt.ulp(x)
-    return dict(mean_ulp_distance=_mean(distance, segments), max_ulp_distance=_max(distance, segments),
-                on_grid_fraction=_mean(distance == 0, segments))
+    return dict(
+        mean_ulp_distance=_mean(distance, segments),
+        max_ulp_distance=_max(distance, segments),
+        on_grid_fraction=_mean(distance == 0, segments),
+    )
 
 # %% ../nbs/11_diagnostics.ipynb 13
-def ulp_statistics(w_before: Tensor, w_after: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
-                   segments: Segments | None = None) -> dict[str, Tensor]:
-    "How many codes each weight moved between two snapshots: mean, max, and the fraction that did not move."
+def ulp_statistics(
+    w_before: Tensor,
+    w_after: Tensor,
+    fmt: FPFormat,
+    scale: float | Tensor = 1.0,
+    segments: Segments | None = None,
+) -> dict[str, Tensor]:
+    """How many codes each weight moved between two snapshots: mean, max, and the fraction that did
+    not move."""
     moved = (code_index(w_after * scale, fmt) - code_index(w_before * scale, fmt)).abs().double()
-    return dict(mean_codes_moved=_mean(moved, segments), max_codes_moved=_max(moved, segments),
-                zero_move_fraction=_mean(moved == 0, segments))
+    return dict(
+        mean_codes_moved=_mean(moved, segments),
+        max_codes_moved=_max(moved, segments),
+        zero_move_fraction=_mean(moved == 0, segments),
+    )
 
 # %% ../nbs/11_diagnostics.ipynb 15
-def gradient_stiffness_correlation(update: Tensor, w: Tensor, fmt: FPFormat, scale: float | Tensor = 1.0,
-                                   segments: Segments | None = None) -> dict[str, Tensor]:
-    """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than half the
-    local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2 S(w) over the
-    non-zero updates (NaN where there are none or one side is constant)."""
+def gradient_stiffness_correlation(
+    update: Tensor,
+    w: Tensor,
+    fmt: FPFormat,
+    scale: float | Tensor = 1.0,
+    segments: Segments | None = None,
+) -> dict[str, Tensor]:
+    """For an optimizer update Δw (= lr · direction): the fraction of non-zero updates smaller than
+    half the local ULP (they cannot move a stored weight), and the correlation of log2|Δw| with log2
+    S(w) over the non-zero updates (NaN where there are none or one side is constant)."""
     # elementwise in float32 (the weights' own precision), sums accumulated in float64
     update, stiffness = update.detach().float().abs(), compute_stiffness_field(w, fmt, scale)
     nonzero = update != 0
     count = _sum(nonzero, segments)
-    # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the count
+    # masked sums instead of update[nonzero]: boolean indexing would wait for the GPU to learn the
+    # count
     below = _sum((update < stiffness / 2) & nonzero, segments) / count
-    # centred sums from raw ones (sum of products minus product of sums over n, accumulated in float64): no
-    # per-element mean to spread back over millions of weights. The logs are first shifted by their mean over all
-    # segments (one number), which keeps float32's rounding of the products small against the spread; a side
+    # centred sums from raw ones (sum of products minus product of sums over n, accumulated in
+    # float64): no
+    # per-element mean to spread back over millions of weights. The logs are first shifted by their
+    # mean over all
+    # segments (one number), which keeps float32's rounding of the products small against the
+    # spread; a side
     # whose spread is below a thousandth of its size counts as constant (NaN).
     count_all = _sum(nonzero, None)
-    shifted = lambda v: torch.where(nonzero, v - _sum(torch.where(nonzero, v, 0.0), None) / count_all, 0.0)
+    shifted = lambda v: torch.where(
+        nonzero, v - _sum(torch.where(nonzero, v, 0.0), None) / count_all, 0.0
+    )
     lu, ls = shifted(update.log2()), shifted(stiffness.log2())  # log2(0) = -inf is never selected
-    su, ss, suu, sss = _sum(lu, segments), _sum(ls, segments), _sum(lu.square(), segments), _sum(ls.square(), segments)
+    su, ss, suu, sss = (
+        _sum(lu, segments),
+        _sum(ls, segments),
+        _sum(lu.square(), segments),
+        _sum(ls.square(), segments),
+    )
     var_u, var_s = suu - su.square() / count, sss - ss.square() / count
     correlation = (_sum(lu * ls, segments) - su * ss / count) / (var_u * var_s).sqrt()
     correlation = torch.where((var_u <= 1e-6 * suu) | (var_s <= 1e-6 * sss), math.nan, correlation)
-    return dict(sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation)
+    return dict(
+        sub_half_ulp_fraction=torch.where(count > 0, below, 0.0), log_correlation=correlation
+    )
 
 # %% ../nbs/11_diagnostics.ipynb 20
 COLLAPSE_THRESHOLD = 0.1
@@ -90,63 +128,82 @@ STRICT_COLLAPSE_THRESHOLD = 0.25  # lm_head, c_proj
 
 
 def rank_health(w: Tensor, name: str = "") -> dict[str, Tensor]:
-    "Stable rank, effective rank and a collapse warning for weight matrix `w` (module `name` picks the threshold)."
+    """Stable rank, effective rank and a collapse warning for weight matrix `w` (module `name` picks
+    the threshold)."""
     return rank_health_of({name: w})[name]
 
 
 def rank_health_of(weights: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
-    """`rank_health` of several named matrices, with one batched eigenvalue problem per Gram matrix size (solved
-    where the weights are, or on the host after `solve_eigenproblems_on_host()`; the results are on that device)."""
-    # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384 lm_head a
-    # 384 x 384 eigenproblem instead of a tall SVD. Batched, a model's 25 matrices cost one solver call and one
-    # error check (a host sync) instead of 25 of each. The Gram matrices are formed where the weights are.
+    """`rank_health` of several named matrices, with one batched eigenvalue problem per Gram matrix
+    size (solved where the weights are, or on the host after `solve_eigenproblems_on_host()`; the
+    results are on that device)."""
+    # singular values from the eigenvalues of the smaller Gram matrix (float64): for the 50257 x 384
+    # lm_head a
+    # 384 x 384 eigenproblem instead of a tall SVD. Batched, a model's 25 matrices cost one solver
+    # call and one
+    # error check (a host sync) instead of 25 of each. The Gram matrices are formed where the
+    # weights are.
     by_size: dict[int, list[str]] = {}
-    for name, w in weights.items(): by_size.setdefault(min(w.shape), []).append(name)
+    for name, w in weights.items():
+        by_size.setdefault(min(w.shape), []).append(name)
     out = {}
     for names in by_size.values():
         grams = torch.stack([_gram(weights[n].detach().double()) for n in names])
-        if _eigenproblems_on_host: grams = grams.cpu()
+        if _eigenproblems_on_host:
+            grams = grams.cpu()
         s = torch.linalg.eigvalsh(grams).flip(-1).clamp_min(0).sqrt()  # descending, per matrix
         p = s / s.sum(-1, keepdim=True)
         effective = torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum(-1))
-        stable = (s ** 2).sum(-1) / s[:, 0] ** 2
+        stable = (s**2).sum(-1) / s[:, 0] ** 2
         zero = s[:, 0] == 0  # an all-zero matrix: both ranks 0
         effective, stable = torch.where(zero, 0.0, effective), torch.where(zero, 0.0, stable)
         for i, n in enumerate(names):
             strict = n.endswith(("lm_head", "c_proj")) or ".c_proj" in n
             threshold = STRICT_COLLAPSE_THRESHOLD if strict else COLLAPSE_THRESHOLD
-            out[n] = dict(stable_rank=stable[i], effective_rank=effective[i],
-                          collapse_warning=effective[i] < threshold * min(weights[n].shape))
+            out[n] = dict(
+                stable_rank=stable[i],
+                effective_rank=effective[i],
+                collapse_warning=effective[i] < threshold * min(weights[n].shape),
+            )
     return out
 
 
-def _gram(w: Tensor) -> Tensor: return w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+def _gram(w: Tensor) -> Tensor:
+    return w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
 
 
 _eigenproblems_on_host = False
 
 
 def solve_eigenproblems_on_host(on: bool = True):
-    """Have `rank_health_of` solve its eigenproblems on the host (LAPACK) in this process, for a process that shares
-    its GPU with other runs (a sweep's workers do). cuSOLVER solves the study model's 25 one after another in small
-    kernels that wait on each other: 78 ms of an H200's time per full sample, against ~0.2 s of the host's
-    (bench/results/rank_health_h200.md); GPU time the other runs could use, while a run alone waits less for the GPU.
-    The two agree to 6e-15 of each matrix's largest eigenvalue."""
+    """Have `rank_health_of` solve its eigenproblems on the host (LAPACK) in this process, for a
+    process that shares its GPU with other runs (a sweep's workers do). cuSOLVER solves the study
+    model's 25 one after another in small kernels that wait on each other: 78 ms of an H200's time
+    per full sample, against ~0.2 s of the host's (bench/results/rank_health_h200.md); GPU time the
+    other runs could use, while a run alone waits less for the GPU. The two agree to 6e-15 of each
+    matrix's largest eigenvalue."""
     global _eigenproblems_on_host
     _eigenproblems_on_host = on
 
 # %% ../nbs/11_diagnostics.ipynb 24
 def gradient_norms(grads: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
     "Per gradient: L2 norm, L∞ norm and the number of exactly-zero entries."
-    return {n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum()) for n, g in grads.items()}
+    return {
+        n: dict(l2=g.float().norm(), linf=g.float().abs().max(), zeros=(g == 0).sum())
+        for n, g in grads.items()
+    }
 
 # %% ../nbs/11_diagnostics.ipynb 26
-def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) -> dict[str, dict[str, Tensor]]:
-    "Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf if g == r)."
+def gradient_fidelity(
+    grads: dict[str, Tensor], reference: dict[str, Tensor]
+) -> dict[str, dict[str, Tensor]]:
+    """Per layer in both: cosine of g with the reference r (0 if either is zero) and SNR in dB (inf
+    if g == r)."""
     out = {}
     for name, r in reference.items():
         g = grads.get(name)
-        if g is None: continue
+        if g is None:
+            continue
         g, r = g.double().flatten(), r.double().flatten()
         noise, norms = (g - r).square().sum(), g.norm() * r.norm()
         cosine = torch.where(norms > 0, g @ r / norms, 0.0)
@@ -155,47 +212,83 @@ def gradient_fidelity(grads: dict[str, Tensor], reference: dict[str, Tensor]) ->
     return out
 
 # %% ../nbs/11_diagnostics.ipynb 28
-def reference_gradients(model: nn.Module, x: Tensor, y: Tensor, roles: tuple[str, ...] = ROLES,
-                        autocast: dict | None = None, rng_state: dict | None = None,
-                        micro_batches: int = 1) -> dict[str, Tensor]:
-    """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by default all
-    roles and no autocast (FP32); `autocast` takes `torch.autocast` keywords. `rng_state` (`{"cpu": ..., "cuda":
-    ...}`, taken before the run's own pass) replays the run's random draws, so that stochastic rounding of the roles
-    left on draws the same numbers as in the run. `micro_batches` > 1 runs the batch in that many parts (at most one
-    sequence each) and sums their gradients weighted by their share of the tokens: the mean loss's gradient in a
-    fraction of the memory, for a pass that quantizes nothing (per-tensor scales and random draws would depend on
-    the split). The model is left as it was."""
+def reference_gradients(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    roles: tuple[str, ...] = ROLES,
+    autocast: dict | None = None,
+    rng_state: dict | None = None,
+    micro_batches: int = 1,
+) -> dict[str, Tensor]:
+    """Weight gradients of the quantized layers from a pass with the quantization of `roles` off: by
+    default all roles and no autocast (FP32); `autocast` takes `torch.autocast` keywords.
+    `rng_state` (`{"cpu": ..., "cuda": ...}`, taken before the run's own pass) replays the run's
+    random draws, so that stochastic rounding of the roles left on draws the same numbers as in the
+    run. `micro_batches` > 1 runs the batch in that many parts (at most one sequence each) and sums
+    their gradients weighted by their share of the tokens: the mean loss's gradient in a fraction of
+    the memory, for a pass that quantizes nothing (per-tensor scales and random draws would depend
+    on the split). The model is left as it was."""
     layers = quantized_layers(model)
-    left_on = sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None and r not in roles})
+    left_on = sorted(
+        {
+            r
+            for l in layers.values()
+            for r, f in l.formats.items()
+            if f is not None and r not in roles
+        }
+    )
     if micro_batches > 1 and left_on:
-        raise ValueError(f"micro_batches={micro_batches} needs a pass that quantizes nothing; {left_on} stay quantized")
+        raise ValueError(
+            f"micro_batches={micro_batches} needs a pass that quantizes nothing; {left_on} stay "
+            f"quantized"
+        )
     saved_formats = {n: dict(l.formats) for n, l in layers.items()}
-    # the counters stay off: the reference's counts are not the run's, and counting costs a pass its speed
+    # the counters stay off: the reference's counts are not the run's, and counting costs a pass its
+    # speed
     counting = {n: l.collect_stats for n, l in layers.items()}
     saved_grads = {n: p.grad for n, p in model.named_parameters()}
-    saved_buffers = {n: b.clone() for n, b in model.named_buffers()}  # delayed scaling records every projection
+    saved_buffers = {
+        n: b.clone() for n, b in model.named_buffers()
+    }  # delayed scaling records every projection
     devices = [x.device] if x.device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices):
             if rng_state is not None:
                 torch.set_rng_state(rng_state["cpu"])
-                if devices: torch.cuda.set_rng_state(rng_state["cuda"], x.device)
+                if devices:
+                    torch.cuda.set_rng_state(rng_state["cuda"], x.device)
             for l in layers.values():
-                l.formats, l.collect_stats = {r: None if r in roles else f for r, f in l.formats.items()}, False
-            for p in model.parameters(): p.grad = None
+                l.formats, l.collect_stats = (
+                    {r: None if r in roles else f for r, f in l.formats.items()},
+                    False,
+                )
+            for p in model.parameters():
+                p.grad = None
             with torch.autocast(**(autocast or dict(device_type=x.device.type, enabled=False))):
-                for part_x, part_y in zip(x.tensor_split(micro_batches), y.tensor_split(micro_batches)):
-                    if part_y.numel(): (model(part_x, part_y)[1] * (part_y.numel() / y.numel())).backward()
-            return {n: l.weight.grad.detach().clone() for n, l in layers.items() if l.weight.grad is not None}
+                for part_x, part_y in zip(
+                    x.tensor_split(micro_batches), y.tensor_split(micro_batches)
+                ):
+                    if part_y.numel():
+                        (model(part_x, part_y)[1] * (part_y.numel() / y.numel())).backward()
+            return {
+                n: l.weight.grad.detach().clone()
+                for n, l in layers.items()
+                if l.weight.grad is not None
+            }
     finally:
-        for n, l in layers.items(): l.formats, l.collect_stats = saved_formats[n], counting[n]
-        for n, p in model.named_parameters(): p.grad = saved_grads[n]
+        for n, l in layers.items():
+            l.formats, l.collect_stats = saved_formats[n], counting[n]
+        for n, p in model.named_parameters():
+            p.grad = saved_grads[n]
         with torch.no_grad():
-            for n, b in model.named_buffers(): b.copy_(saved_buffers[n])
+            for n, b in model.named_buffers():
+                b.copy_(saved_buffers[n])
 
 # %% ../nbs/11_diagnostics.ipynb 31
 class DeadNeuronTracker:
-    "Fraction of MLP neurons whose |GELU(c_fc(x))| stays below `threshold` over the last `window` samples."
+    """Fraction of MLP neurons whose |GELU(c_fc(x))| stays below `threshold` over the last `window`
+    samples."""
 
     def __init__(self, model: nn.Module, threshold: float = 1e-6, window: int = 100):
         self.threshold, self.window = threshold, window
@@ -206,22 +299,32 @@ class DeadNeuronTracker:
     def attach(self):
         "Start recording the next forward pass(es); call `detach()` after."
         for name, layer in self.layers.items():
+
             def hook(module, inputs, output, name=name):
-                peak = torch.nn.functional.gelu(output.detach().float()).abs().flatten(0, -2).amax(0)
-                self.history[name] = (self.history[name] + [peak])[-self.window:]  # kept on the device
+                peak = (
+                    torch.nn.functional.gelu(output.detach().float()).abs().flatten(0, -2).amax(0)
+                )
+                self.history[name] = (self.history[name] + [peak])[
+                    -self.window :
+                ]  # kept on the device
+
             self._handles.append(layer.register_forward_hook(hook))
 
     def detach(self):
-        for h in self._handles: h.remove()
+        for h in self._handles:
+            h.remove()
         self._handles = []
 
     def dead_fraction(self) -> Tensor | float:
         "Dead fraction over all tracked neurons (NaN before any recorded pass)."
         peaks = [torch.stack(h).amax(0) for h in self.history.values() if h]
-        if not peaks: return math.nan
+        if not peaks:
+            return math.nan
         return (torch.cat(peaks) < self.threshold).double().mean()
 
 # %% ../nbs/11_diagnostics.ipynb 33
-def zero_update_fraction(w_before: Tensor, w_after: Tensor, segments: Segments | None = None) -> Tensor:
+def zero_update_fraction(
+    w_before: Tensor, w_after: Tensor, segments: Segments | None = None
+) -> Tensor:
     "Fraction of weights a step left exactly unchanged (per segment with `segments`)."
     return _mean(w_before == w_after, segments)

@@ -20,83 +20,135 @@ __all__ = ['plot_curves', 'plot_shares', 'plot_forest', 'gap_curves', 'plot_gaps
 # %% ../nbs/19_figures.ipynb 5
 def _save(fig, path: Path):
     import matplotlib.pyplot as plt
+
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
 # %% ../nbs/19_figures.ipynb 6
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
     return plt
 
 # %% ../nbs/19_figures.ipynb 8
-def plot_curves(panels: dict[str, dict[str, list[Run]]], path: Path, title: str, reference: list[Run] | None = None,
-                column: str = "val_loss", skip_before: int = 100):
-    """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the `reference`
-    runs (BF16) dashed grey; y fitted to the curves from step `skip_before` on; an x where a run stopped."""
+def plot_curves(
+    panels: dict[str, dict[str, list[Run]]],
+    path: Path,
+    title: str,
+    reference: list[Run] | None = None,
+    column: str = "val_loss",
+    skip_before: int = 100,
+):
+    """One panel per key of `panels`; in each, one colour per series (its runs' curves, thin), the
+    `reference` runs (BF16) dashed grey; y fitted to the curves from step `skip_before` on; an x
+    where a run stopped."""
     plt = _plt()
     n = len(panels)
     cols = min(3, n)
     rows = -(-n // cols)
-    shared = len({tuple(series) for series in panels.values()}) == 1  # same series in every panel: one legend
-    tallest = max(len(series) for series in panels.values()) + bool(reference)  # a panel's legend under it
-    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, (3.0 + (0 if shared else 0.2 * tallest)) * rows),
-                             squeeze=False)
+    shared = (
+        len({tuple(series) for series in panels.values()}) == 1
+    )  # same series in every panel: one legend
+    tallest = max(len(series) for series in panels.values()) + bool(
+        reference
+    )  # a panel's legend under it
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(4.3 * cols, (3.0 + (0 if shared else 0.2 * tallest)) * rows),
+        squeeze=False,
+    )
     colours = plt.get_cmap("tab10")
     handles = {}
     for ax, (panel, series) in zip(axes.flat, panels.items()):
         shown = []
         for k, run in enumerate(reference or []):
             s = run.series(column)
-            ax.plot(s.index, s.values, color="0.55", lw=1, ls="--", label=None if k else "BF16 (AdamW)")
+            ax.plot(
+                s.index, s.values, color="0.55", lw=1, ls="--", label=None if k else "BF16 (AdamW)"
+            )
             shown.append(s[s.index >= skip_before])
-        handles.setdefault("BF16 (AdamW)", plt.Line2D([], [], color="0.55", ls="--")) if reference else None
+        handles.setdefault(
+            "BF16 (AdamW)", plt.Line2D([], [], color="0.55", ls="--")
+        ) if reference else None
         for i, (label, runs) in enumerate(series.items()):
             for k, run in enumerate(runs):
                 s = run.series(column)
-                line, = ax.plot(s.index, s.values, color=colours(i % 10), lw=1.2, alpha=0.85,
-                                label=None if k else label)
+                (line,) = ax.plot(
+                    s.index,
+                    s.values,
+                    color=colours(i % 10),
+                    lw=1.2,
+                    alpha=0.85,
+                    label=None if k else label,
+                )
                 handles.setdefault(label, line)
-                if run.failure and len(s): ax.plot(s.index[-1], s.values[-1], "x", color=colours(i % 10), ms=7, mew=2)
+                if run.failure and len(s):
+                    ax.plot(s.index[-1], s.values[-1], "x", color=colours(i % 10), ms=7, mew=2)
                 later = s[s.index >= skip_before]
-                shown.append(later if len(later) else s.iloc[-1:])  # a run that stopped early: where it ended
-        values = pd.concat([s for s in shown if len(s)]) if any(len(s) for s in shown) else pd.Series([0.0, 1.0])
+                shown.append(
+                    later if len(later) else s.iloc[-1:]
+                )  # a run that stopped early: where it ended
+        values = (
+            pd.concat([s for s in shown if len(s)])
+            if any(len(s) for s in shown)
+            else pd.Series([0.0, 1.0])
+        )
         low, high = values.quantile(0.0), values.quantile(0.98)
         pad = 0.08 * max(high - low, 0.05)
         ax.set_ylim(low - pad, high + pad)
         ax.set_title(panel, fontsize=10)
-        ax.set_xlabel("step"); ax.set_ylabel(column.replace("_", " "))
+        ax.set_xlabel("step")
+        ax.set_ylabel(column.replace("_", " "))
         ax.grid(alpha=0.3)
-        if not shared: ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    for ax in list(axes.flat)[n:]: ax.axis("off")
+        if not shared:
+            ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     if shared and handles:  # below the panels, where it covers nothing
-        fig.legend(handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                   ncol=min(len(handles), 6), fontsize=8, frameon=False)
+        fig.legend(
+            handles.values(),
+            handles.keys(),
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=min(len(handles), 6),
+            fontsize=8,
+            frameon=False,
+        )
     _save(fig, path)
 
 # %% ../nbs/19_figures.ipynb 10
-def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str):
-    """One panel per key, one row per intervention (the panels' labels in the order first given, read once at the
-    left; a row a format did not run stays empty): bars (label, share, low, high, failed) give the share of the
-    format's failure that the intervention reproduces alone, lines its 95% interval where it has one; red where the
-    intervention's runs failed. A share above 1: that quantization alone cost more than the whole recipe."""
+def plot_shares(
+    panels: dict[str, list[tuple[str, float, float, float, bool]]], path: Path, title: str
+):
+    """One panel per key, one row per intervention (the panels' labels in the order first given,
+    read once at the left; a row a format did not run stays empty): bars (label, share, low, high,
+    failed) give the share of the format's failure that the intervention reproduces alone, lines its
+    95% interval where it has one; red where the intervention's runs failed. A share above 1: that
+    quantization alone cost more than the whole recipe."""
     plt = _plt()
     labels = list(dict.fromkeys(bar[0] for bars in panels.values() for bar in bars))
     row = {label: len(labels) - 1 - i for i, label in enumerate(labels)}  # the first label on top
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(2.4 * n + 3.2, 0.3 * len(labels) + 1.5), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, n, figsize=(2.4 * n + 3.2, 0.3 * len(labels) + 1.5), squeeze=False, sharey=True
+    )
     for ax, (panel, bars) in zip(axes.flat, panels.items()):
         for label, share, low, high, failed in bars:
             ax.barh(row[label], share, color="firebrick" if failed else "tab:blue", alpha=0.8)
-            if not math.isnan(low): ax.plot([low, high], [row[label]] * 2, color="0.2", lw=1.2)
+            if not math.isnan(low):
+                ax.plot([low, high], [row[label]] * 2, color="0.2", lw=1.2)
         ax.axvline(0.5, color="0.4", ls=":", lw=1)
         ax.axvline(1.0, color="0.4", lw=0.8)
         ends = [v for bar in bars for v in bar[1:4] if not math.isnan(v)]
         ax.set_xlim(min(0.0, min(ends)) - 0.05, max(1.1, max(ends)) + 0.1)
-        ax.set_title(panel, fontsize=10); ax.set_xlabel("share reproduced")
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("share reproduced")
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
     fig.suptitle(title, fontsize=11)
@@ -105,57 +157,91 @@ def plot_shares(panels: dict[str, list[tuple[str, float, float, float, bool]]], 
 
 # %% ../nbs/19_figures.ipynb 12
 def plot_forest(rows: list[tuple[str, Paired, str]], path: Path, title: str, xlabel: str):
-    """One row per (label, paired Δ, failure text), sorted by the mean (rows without runs that finished last): the
-    mean and its interval, n beside the label; failed rows say so in place of a bar."""
+    """One row per (label, paired Δ, failure text), sorted by the mean (rows without runs that
+    finished last): the mean and its interval, n beside the label; failed rows say so in place of a
+    bar."""
     plt = _plt()
-    rows = sorted(rows, key=lambda r: (r[1].n == 0, r[1].mean if r[1].n else 0.0))  # the top row: the lowest Δ
+    rows = sorted(
+        rows, key=lambda r: (r[1].n == 0, r[1].mean if r[1].n else 0.0)
+    )  # the top row: the lowest Δ
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
     for y, (label, delta, failed) in enumerate(reversed(rows)):
         if failed and delta.n == 0:
             ax.text(0, y, f"  {failed}", va="center", fontsize=7.5, color="firebrick")
             continue
         colour = "firebrick" if failed else "tab:blue"
-        if delta.n > 1: ax.plot([delta.low, delta.high], [y, y], color=colour, lw=2)
+        if delta.n > 1:
+            ax.plot([delta.low, delta.high], [y, y], color=colour, lw=2)
         ax.plot(delta.mean, y, "o", color=colour, ms=4)
-        if failed: ax.text(delta.high if delta.n > 1 else delta.mean, y, f"  {failed}", va="center", fontsize=7, color="firebrick")
+        if failed:
+            ax.text(
+                delta.high if delta.n > 1 else delta.mean,
+                y,
+                f"  {failed}",
+                va="center",
+                fontsize=7,
+                color="firebrick",
+            )
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_yticks(range(len(rows)), [r[0] + (f"  (n={r[1].n})" if r[1].n else "") for r in reversed(rows)], fontsize=8)
+    ax.set_yticks(
+        range(len(rows)),
+        [r[0] + (f"  (n={r[1].n})" if r[1].n else "") for r in reversed(rows)],
+        fontsize=8,
+    )
     ax.set_xscale("symlog", linthresh=0.05, linscale=1.5)
-    ends = [v for _, d, _ in rows for v in (d.low, d.high, d.mean) if d.n and not math.isnan(v)] or [0.0]
+    ends = [
+        v for _, d, _ in rows for v in (d.low, d.high, d.mean) if d.n and not math.isnan(v)
+    ] or [0.0]
     ax.set_xlim(min(-0.05, min(ends) * 1.3), max(0.1, max(ends) * 1.6))
-    ticks = [t for t in (-1, -0.5, -0.2, -0.1, -0.05, -0.02, 0, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5)
-             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ticks = [
+        t
+        for t in (-1, -0.5, -0.2, -0.1, -0.05, -0.02, 0, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5)
+        if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]
+    ]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
     ax.minorticks_off()
-    ax.set_xlabel(xlabel); ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
 
 # %% ../nbs/19_figures.ipynb 15
 def gap_curves(runs: list[Run], reference: list[Run], column: str = "val_loss") -> pd.DataFrame:
-    "Per seed (columns), `column` of each run minus that of the same-seed reference run, at the steps both logged."
+    """Per seed (columns), `column` of each run minus that of the same-seed reference run, at the
+    steps both logged."""
     by_seed = {r.seed: r.series(column) for r in reference}
-    gaps = {r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed}
+    gaps = {
+        r.seed: (r.series(column) - by_seed[r.seed]).dropna() for r in runs if r.seed in by_seed
+    }
     return pd.DataFrame(gaps).sort_index()
 
 # %% ../nbs/19_figures.ipynb 17
-def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100):
-    "One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean bold; zero dotted."
+def plot_gaps(
+    panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title: str, skip_before: int = 100
+):
+    """One panel per key: (runs, their BF16 runs) drawn as `gap_curves`, each seed thin and the mean
+    bold; zero dotted."""
     plt = _plt()
     n = len(panels)
     cols = min(3, n)
-    fig, axes = plt.subplots(-(-n // cols), cols, figsize=(4.3 * cols, 3.0 * -(-n // cols)), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        -(-n // cols), cols, figsize=(4.3 * cols, 3.0 * -(-n // cols)), squeeze=False, sharey=True
+    )
     for ax, (panel, (runs, reference)) in zip(axes.flat, panels.items()):
         gaps = gap_curves(runs, reference)
         gaps = gaps[gaps.index >= skip_before]
-        for seed in gaps: ax.plot(gaps.index, gaps[seed].values, color="tab:blue", lw=0.8, alpha=0.45)
-        if len(gaps.columns): ax.plot(gaps.index, gaps.mean(axis=1).values, color="tab:blue", lw=2)
+        for seed in gaps:
+            ax.plot(gaps.index, gaps[seed].values, color="tab:blue", lw=0.8, alpha=0.45)
+        if len(gaps.columns):
+            ax.plot(gaps.index, gaps.mean(axis=1).values, color="tab:blue", lw=2)
         ax.axhline(0, color="0.4", ls=":", lw=1)
         ax.set_title(panel, fontsize=10)
-        ax.set_xlabel("step"); ax.set_ylabel("Δ val loss vs BF16 (nats)")
+        ax.set_xlabel("step")
+        ax.set_ylabel("Δ val loss vs BF16 (nats)")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]: ax.axis("off")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _save(fig, path)
@@ -164,8 +250,9 @@ def plot_gaps(panels: dict[str, tuple[list[Run], list[Run]]], path: Path, title:
 def plot_tuning(
     arms: dict[str, dict[float, tuple[float, bool]]], best: dict[str, float], path: Path, title: str
 ):
-    """One line per arm over learning rates: {arm: {rate: (mean final loss of its healthy runs, any run failed)}};
-    failed rates as an x at the top, `best` {arm: rate} ringed. The first arm (the reference) is drawn in black."""
+    """One line per arm over learning rates: {arm: {rate: (mean final loss of its healthy runs, any
+    run failed)}}; failed rates as an x at the top, `best` {arm: rate} ringed. The first arm (the
+    reference) is drawn in black."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     colours = plt.get_cmap("tab20")

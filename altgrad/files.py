@@ -30,37 +30,55 @@ def say(message: str):
     print(f"altgrad: {message}", file=sys.stderr, flush=True)
 
 # %% ../nbs/00_files.ipynb 8
-_PACKAGE = Path(__file__).resolve().parent if "__file__" in globals() else Path("../altgrad").resolve()  # nbs/
-CONFIGS_DIR = next((d for d in (_PACKAGE / "configs", _PACKAGE.parent / "configs") if d.is_dir()),
-                   _PACKAGE.parent / "configs")
+_PACKAGE = (
+    Path(__file__).resolve().parent if "__file__" in globals() else Path("../altgrad").resolve()
+)  # nbs/
+CONFIGS_DIR = next(
+    (d for d in (_PACKAGE / "configs", _PACKAGE.parent / "configs") if d.is_dir()),
+    _PACKAGE.parent / "configs",
+)
 
 # %% ../nbs/00_files.ipynb 11
 class WriteError(OSError):
-    "A write that failed; the file it was meant to replace is unchanged and no temporary file is left behind."
+    """A write that failed; the file it was meant to replace is unchanged and no temporary file is
+    left behind."""
 
 # %% ../nbs/00_files.ipynb 13
 def _describe_failure(path: Path, error: BaseException) -> str:
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
-    if "PytorchStreamWriter" in str(error) or "inline_container" in str(error):  # torch.save's C++ words
+    reason = (
+        error.strerror
+        if isinstance(error, OSError) and error.strerror
+        else f"{type(error).__name__}: {error}"
+    )
+    if "PytorchStreamWriter" in str(error) or "inline_container" in str(
+        error
+    ):  # torch.save's C++ words
         reason = "torch.save could not write it (as when the disk is full)"
-    try: free = f"{shutil.disk_usage(path.parent).free / 2 ** 20:.1f} MiB free there"
-    except OSError: free = "free space unknown"
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free there"
+    except OSError:
+        free = "free space unknown"
     return f"could not write {path}: {reason} ({free}); its previous version, if any, is unchanged"
 
 # %% ../nbs/00_files.ipynb 15
 def _fsync_directory(directory: Path):
     "Make a rename in `directory` durable (POSIX); a no-op where directories cannot be opened."
-    try: fd = os.open(directory, os.O_RDONLY)
-    except OSError: return
-    try: os.fsync(fd)
-    except OSError: pass
-    finally: os.close(fd)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 # %% ../nbs/00_files.ipynb 17
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
-    """Replace `path` with what `write(file)` writes, atomically: a temporary file in the same directory, flushed
-    and fsynced, then renamed over `path`. On any failure the temporary file is removed and `WriteError` names the
-    path and the reason; `path` keeps its previous content."""
+    """Replace `path` with what `write(file)` writes, atomically: a temporary file in the same
+    directory, flushed and fsynced, then renamed over `path`. On any failure the temporary file is
+    removed and `WriteError` names the path and the reason; `path` keeps its previous content."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -70,10 +88,14 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
-        try: tmp.unlink(missing_ok=True)
-        except OSError: pass
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         if isinstance(e, Exception):  # KeyboardInterrupt and SystemExit pass through unchanged
-            raise WriteError(getattr(e, "errno", None) or errno.EIO, _describe_failure(path, e)) from e
+            raise WriteError(
+                getattr(e, "errno", None) or errno.EIO, _describe_failure(path, e)
+            ) from e
         raise
     _fsync_directory(path.parent)
 
@@ -92,8 +114,11 @@ def scrub_temporary_files(directory: str | Path) -> list[Path]:
     "Remove the `.NAME.PID.tmp` files of writes that never finished in `directory` (not recursive)."
     removed = []
     for tmp in Path(directory).glob(".*.tmp"):
-        try: tmp.unlink(); removed.append(tmp)
-        except OSError: pass
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
     return removed
 
 # %% ../nbs/00_files.ipynb 30
@@ -101,39 +126,55 @@ class LockedError(RuntimeError):
     "Another live writer holds the directory."
 
 # %% ../nbs/00_files.ipynb 32
-_HELD: dict[Path, int] = {}  # directories whose lock this process holds -> the lock file's descriptor
+_HELD: dict[
+    Path, int
+] = {}  # directories whose lock this process holds -> the lock file's descriptor
 
 
 class DirectoryLock:
-    """`with DirectoryLock(directory, what):` — this process is the directory's only writer until the
-    block ends. A second writer gets `LockedError` naming the owner."""
+    """`with DirectoryLock(directory, what):` — this process is the directory's only writer until
+    the block ends. A second writer gets `LockedError` naming the owner."""
 
     def __init__(self, directory: str | Path, what: str = "directory"):
         self.directory, self.what = Path(directory), what
         self.path = self.directory / ".lock"
-        self.owner = dict(pid=os.getpid(), host=socket.gethostname(), command=" ".join(sys.argv)[:300],
-                          since=time.strftime("%Y-%m-%d %H:%M:%S"))
+        self.owner = dict(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            command=" ".join(sys.argv)[:300],
+            since=time.strftime("%Y-%m-%d %H:%M:%S"),
+        )
 
-    def __enter__(self): return self.acquire()
+    def __enter__(self):
+        return self.acquire()
 
-    def __exit__(self, *exc): self.release()
+    def __exit__(self, *exc):
+        self.release()
 
 # %% ../nbs/00_files.ipynb 34
 @patch
 def _read_owner(self: DirectoryLock) -> dict:
     "The owner recorded in the lock file ({} when there is none or it cannot be read)."
-    try: owner = json.loads(self.path.read_text())
-    except (OSError, ValueError): return {}
+    try:
+        owner = json.loads(self.path.read_text())
+    except (OSError, ValueError):
+        return {}
     return owner if isinstance(owner, dict) else {}
 
 # %% ../nbs/00_files.ipynb 36
 @patch
 def _refusal(self: DirectoryLock) -> LockedError:
     owner = self._read_owner()
-    who = (f"pid {owner.get('pid')} on host {owner.get('host')} since {owner.get('since')} "
-           f"({owner.get('command')})" if owner else "another process (its record is not written yet)")
-    return LockedError(f"{self.directory} ({self.what}) is in use by {who}; wait for it to finish, "
-                       "or write somewhere else")
+    who = (
+        f"pid {owner.get('pid')} on host {owner.get('host')} since {owner.get('since')} "
+        f"({owner.get('command')})"
+        if owner
+        else "another process (its record is not written yet)"
+    )
+    return LockedError(
+        f"{self.directory} ({self.what}) is in use by {who}; wait for it to finish, "
+        "or write somewhere else"
+    )
 
 # %% ../nbs/00_files.ipynb 37
 @patch
@@ -141,23 +182,32 @@ def acquire(self: DirectoryLock) -> "DirectoryLock":
     self.directory.mkdir(parents=True, exist_ok=True)
     key = self.path.resolve()
     if key in _HELD:
-        raise LockedError(f"{self.directory} ({self.what}) is already being written by this process")
+        raise LockedError(
+            f"{self.directory} ({self.what}) is already being written by this process"
+        )
     for _ in range(100):
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise self._refusal() from None
-        try: same_file = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError: same_file = False
-        if same_file: break
+        try:
+            same_file = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same_file = False
+        if same_file:
+            break
         os.close(fd)  # the holder before us removed the file after we opened it: lock the new one
     else:
         raise LockedError(f"could not lock {self.directory}: {self.path} keeps changing hands")
     left = self._read_owner()
     if left.get("pid") not in (None, os.getpid()):
-        say(f"{self.path}: the lock of pid {left['pid']} ({left.get('command')}) was left behind by a "
-            "process that is no longer running; this run holds the directory now")
+        say(
+            f"{self.path}: the lock of pid {left['pid']} ({left.get('command')}) was left behind "
+            f"by a "
+            "process that is no longer running; this run holds the directory now"
+        )
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(self.owner).encode(), 0)
     _HELD[key] = fd
@@ -167,8 +217,11 @@ def acquire(self: DirectoryLock) -> "DirectoryLock":
 @patch
 def release(self: DirectoryLock):
     fd = _HELD.pop(self.path.resolve(), None)
-    if fd is None: return
-    self.path.unlink(missing_ok=True)  # before the unlock: a waiting writer then finds the path changed
+    if fd is None:
+        return
+    self.path.unlink(
+        missing_ok=True
+    )  # before the unlock: a waiting writer then finds the path changed
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
 
@@ -181,27 +234,37 @@ class _ConfigLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
 _ConfigLoader.add_implicit_resolver(  # 1e-3, 2E+5: digits, an exponent, no dot
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def load_yaml(text: str, source: str = "YAML"):
     "`text` parsed as YAML (see above); a ValueError names `source` and the line of what is wrong."
-    try: return yaml.load(text, Loader=_ConfigLoader)
-    except yaml.YAMLError as e: raise ValueError(f"{source} is not valid YAML: {e}") from None
+    try:
+        return yaml.load(text, Loader=_ConfigLoader)
+    except yaml.YAMLError as e:
+        raise ValueError(f"{source} is not valid YAML: {e}") from None
 
 # %% ../nbs/00_files.ipynb 49
 def read_metrics(run_dir: str | Path) -> list[dict]:
-    "The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is skipped)."
+    """The records of a run's metrics.jsonl ([] when there is none; a torn line from a killed run is
+    skipped)."""
     path, records = Path(run_dir) / "metrics.jsonl", []
-    if not path.exists(): return records
+    if not path.exists():
+        return records
     for line in path.read_text(errors="replace").splitlines():
-        try: records.append(json.loads(line))
-        except ValueError: pass
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
     return records

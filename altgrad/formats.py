@@ -31,7 +31,8 @@ def default_bias(E: int) -> int:
 
 # %% ../nbs/02_formats.ipynb 7
 def default_specials(E: int, M: int) -> str:
-    "IEEE inf/NaN for wide exponents (E>=5, as E5M2, FP16, BF16); all-finite below, as the MX element formats."
+    """IEEE inf/NaN for wide exponents (E>=5, as E5M2, FP16, BF16); all-finite below, as the MX
+    element formats."""
     if E >= 5:
         return "ieee" if M > 0 else "fn"  # with M=0 there is no mantissa to tell NaN from inf
     return "none"
@@ -44,28 +45,39 @@ def _code_fields(E: int, M: int, codes: np.ndarray):
 # %% ../nbs/02_formats.ipynb 12
 @dataclass(frozen=True)
 class FPFormat:
-    "Sign + `E` exponent bits + `M` mantissa bits, with `bias`, optional subnormals and a special-value policy."
+    """Sign + `E` exponent bits + `M` mantissa bits, with `bias`, optional subnormals and a
+    special-value policy."""
+
     E: int
     M: int
     bias: int | None = None  # None: `default_bias(E)`
     subnormals: bool = True
     specials: str | None = None  # None: `default_specials(E, M)`
-    name: str | None = None  # None: "ExMy" plus the settings that differ from the registered ExMy (or the defaults)
+    name: str | None = (
+        # None: "ExMy" plus the settings that differ from the registered ExMy (or the defaults)
+        None
+    )
 
     def __post_init__(self):
         self._check_fields()
-        if self.bias is None: object.__setattr__(self, "bias", default_bias(self.E))
+        if self.bias is None:
+            object.__setattr__(self, "bias", default_bias(self.E))
         if self.specials is None:
-            object.__setattr__(self, "specials", "none" if self.E == 0 else default_specials(self.E, self.M))
+            object.__setattr__(
+                self, "specials", "none" if self.E == 0 else default_specials(self.E, self.M)
+            )
         self._check_layout()
-        if self.name is None: object.__setattr__(self, "name", self._default_name())
+        if self.name is None:
+            object.__setattr__(self, "name", self._default_name())
         self._check_range()
         self._derive_limits()
 
     @cached_property
     def values(self) -> np.ndarray:
         "float64 value of every code (index = code), decoded exactly with ldexp."
-        sign, field, mantissa = _code_fields(self.E, self.M, np.arange(2 ** self.bits, dtype=np.int64))
+        sign, field, mantissa = _code_fields(
+            self.E, self.M, np.arange(2**self.bits, dtype=np.int64)
+        )
         top = (1 << self.E) - 1
         subnormal = (field == 0) & (self.subnormals or self.E == 0)
         significand = np.where(subnormal, mantissa, mantissa + (1 << self.M)).astype(np.float64)
@@ -88,19 +100,25 @@ class FPFormat:
 # %% ../nbs/02_formats.ipynb 15
 @patch
 def _check_fields(self: FPFormat):
-    "E and M non-negative integers with E + M >= 1, bias a whole number, subnormals a bool, at most MAX_BITS bits."
+    """E and M non-negative integers with E + M >= 1, bias a whole number, subnormals a bool, at
+    most MAX_BITS bits."""
     for key in ("E", "M"):
         value = getattr(self, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
-    if self.E + self.M == 0: raise ValueError("E0M0 has no non-zero value: a format needs E + M >= 1")
+    if self.E + self.M == 0:
+        raise ValueError("E0M0 has no non-zero value: a format needs E + M >= 1")
     if self.bias is not None and (not isinstance(self.bias, int) or isinstance(self.bias, bool)):
-        raise ValueError(f"bias must be a whole number (int), got {self.bias!r} ({type(self.bias).__name__})")
+        raise ValueError(
+            f"bias must be a whole number (int), got {self.bias!r} ({type(self.bias).__name__})"
+        )
     if not isinstance(self.subnormals, bool):
         raise ValueError(f"subnormals must be True or False, got {self.subnormals!r}")
     if 1 + self.E + self.M > MAX_BITS:
-        raise ValueError(f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
-                         f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})")
+        raise ValueError(
+            f"E{self.E}M{self.M} has {1 + self.E + self.M} bits; AltGrad simulates formats of "
+            f"at most {MAX_BITS} bits (E+M <= {MAX_BITS - 1})"
+        )
 
 # %% ../nbs/02_formats.ipynb 17
 @patch
@@ -109,49 +127,72 @@ def _check_layout(self: FPFormat):
     if self.specials not in SPECIALS:
         raise ValueError(f"specials must be one of {SPECIALS}, got {self.specials!r}")
     if self.E == 0 and (self.specials != "none" or not self.subnormals):
-        raise ValueError("E=0 is plain fixed point: it has no special codes (specials='none') and "
-                         "every code is 'subnormal' (subnormals=True)")
+        raise ValueError(
+            "E=0 is plain fixed point: it has no special codes (specials='none') and "
+            "every code is 'subnormal' (subnormals=True)"
+        )
     if self.M == 0 and not self.subnormals:
-        raise ValueError("with M=0 there are no subnormal codes (code 0 is zero either way): keep subnormals=True")
+        raise ValueError(
+            "with M=0 there are no subnormal codes (code 0 is zero either way): keep "
+            "subnormals=True"
+        )
     if self.specials == "ieee" and self.E < 2:
-        raise ValueError(f"specials='ieee' reserves the top exponent field and needs E >= 2, got E={self.E}")
+        raise ValueError(
+            f"specials='ieee' reserves the top exponent field and needs E >= 2, got E={self.E}"
+        )
 
 # %% ../nbs/02_formats.ipynb 19
 @patch
 def _check_range(self: FPFormat):
-    "Every value, from the largest to the smallest subnormal, is a float64 (the grid is computed in float64)."
-    top_exponent = 2 ** self.E - 1 - self.bias if self.E > 0 else self.emin
+    """Every value, from the largest to the smallest subnormal, is a float64 (the grid is computed
+    in float64)."""
+    top_exponent = 2**self.E - 1 - self.bias if self.E > 0 else self.emin
     if top_exponent > 1023 or self.emin - self.M < -1074:
-        raise ValueError(f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
-                         "E or a bias that centres the range")
+        raise ValueError(
+            f"{self.name}: its values do not fit in float64 (bias {self.bias}); choose a smaller "
+            "E or a bias that centres the range"
+        )
 
 # %% ../nbs/02_formats.ipynb 21
 @patch
 def __repr__(self: FPFormat):
-    return (f"FPFormat({self.name}: E={self.E} M={self.M} bias={self.bias} subnormals={self.subnormals} "
-            f"specials={self.specials!r} max={self.max_finite:g})")
+    return (
+        f"FPFormat({self.name}: E={self.E} M={self.M} bias={self.bias} "
+        f"subnormals={self.subnormals} "
+        f"specials={self.specials!r} max={self.max_finite:g})"
+    )
 
 # %% ../nbs/02_formats.ipynb 22
 @patch
 def _default_name(self: FPFormat) -> str:
-    "'ExMy' plus what differs from the registered ExMy (or, for unregistered ones, from the default layout)."
+    """'ExMy' plus what differs from the registered ExMy (or, for unregistered ones, from the
+    default layout)."""
     name = f"E{self.E}M{self.M}"
     reference = globals().get("FORMAT_REGISTRY", {}).get(name)
     bias = reference.bias if reference else default_bias(self.E)
-    specials = reference.specials if reference else ("none" if self.E == 0 else default_specials(self.E, self.M))
-    if self.bias != bias: name += f"_b{self.bias}"
-    if self.specials != specials: name += f"_{self.specials}"
-    if not self.subnormals: name += "_nosub"
+    specials = (
+        reference.specials
+        if reference
+        else ("none" if self.E == 0 else default_specials(self.E, self.M))
+    )
+    if self.bias != bias:
+        name += f"_b{self.bias}"
+    if self.specials != specials:
+        name += f"_{self.specials}"
+    if not self.subnormals:
+        name += "_nosub"
     return name
 
 # %% ../nbs/02_formats.ipynb 23
 @patch(as_prop=True)
-def bits(self: FPFormat) -> int: return 1 + self.E + self.M
+def bits(self: FPFormat) -> int:
+    return 1 + self.E + self.M
 
 # %% ../nbs/02_formats.ipynb 25
 @patch(as_prop=True)
 def emin(self: FPFormat) -> int:
-    "Exponent of the lowest binade with an implicit leading one (of the subnormal spacing when E=0)."
+    """Exponent of the lowest binade with an implicit leading one (of the subnormal spacing when
+    E=0)."""
     return 1 - self.bias if (self.subnormals or self.E == 0) else -self.bias
 
 # %% ../nbs/02_formats.ipynb 27
@@ -172,38 +213,62 @@ def _derive_limits(self: FPFormat):
       `num_finite_codes` (+0 and -0 both count); `has_inf`, `has_nan`; `fits_float32`: every binade is a
       normal float32 binade, so float32 arithmetic on the grid is exact."""
     grid = self.grid
-    limits = dict(max_finite=float(grid[-1]), min_subnormal=float(grid[1]),
-                  num_finite_codes=int(np.isfinite(self.values).sum()), has_inf=self.specials == "ieee",
-                  has_nan=bool(np.isnan(self.values).any()))
-    limits["min_normal"] = 2.0 ** self.emin if self.E > 0 and self.subnormals else limits["min_subnormal"]
+    limits = dict(
+        max_finite=float(grid[-1]),
+        min_subnormal=float(grid[1]),
+        num_finite_codes=int(np.isfinite(self.values).sum()),
+        has_inf=self.specials == "ieee",
+        has_nan=bool(np.isnan(self.values).any()),
+    )
+    limits["min_normal"] = (
+        2.0**self.emin if self.E > 0 and self.subnormals else limits["min_subnormal"]
+    )
     limits["emax"] = max(self.emin, math.floor(math.log2(limits["max_finite"])))
-    limits["fits_float32"] = limits["max_finite"] <= float(torch.finfo(torch.float32).max) and self.emin >= -126
-    for key, value in limits.items(): object.__setattr__(self, key, value)
+    limits["fits_float32"] = (
+        limits["max_finite"] <= float(torch.finfo(torch.float32).max) and self.emin >= -126
+    )
+    for key, value in limits.items():
+        object.__setattr__(self, key, value)
 
 # %% ../nbs/02_formats.ipynb 33
-FORMAT_REGISTRY: dict[str, FPFormat] = {f.name: f for f in [
-    FPFormat(0, 7, name="E0M7"),
-    FPFormat(1, 6, name="E1M6"),
-    FPFormat(2, 1, name="E2M1"),
-    FPFormat(2, 3, name="E2M3"),
-    FPFormat(3, 2, name="E3M2"),
-    FPFormat(3, 4, bias=1, name="E3M4"),
-    FPFormat(4, 3, specials="fn", name="E4M3"),
-    FPFormat(5, 2, specials="ieee", name="E5M2"),
-    FPFormat(7, 0, specials="fn", name="E7M0"),
-    FPFormat(8, 7, specials="ieee", name="BF16"),
-    FPFormat(5, 10, specials="ieee", name="FP16"),
-]}
+FORMAT_REGISTRY: dict[str, FPFormat] = {
+    f.name: f
+    for f in [
+        FPFormat(0, 7, name="E0M7"),
+        FPFormat(1, 6, name="E1M6"),
+        FPFormat(2, 1, name="E2M1"),
+        FPFormat(2, 3, name="E2M3"),
+        FPFormat(3, 2, name="E3M2"),
+        FPFormat(3, 4, bias=1, name="E3M4"),
+        FPFormat(4, 3, specials="fn", name="E4M3"),
+        FPFormat(5, 2, specials="ieee", name="E5M2"),
+        FPFormat(7, 0, specials="fn", name="E7M0"),
+        FPFormat(8, 7, specials="ieee", name="BF16"),
+        FPFormat(5, 10, specials="ieee", name="FP16"),
+    ]
+}
 EIGHT_BIT_FORMATS = [name for name, f in FORMAT_REGISTRY.items() if f.bits == 8]
 
-_EXMY = re.compile(r"^E(0|[1-9]\d*)M(0|[1-9]\d*)$", re.IGNORECASE)  # plain numbers: "E04M03" is no name
+_EXMY = re.compile(
+    r"^E(0|[1-9]\d*)M(0|[1-9]\d*)$", re.IGNORECASE
+)  # plain numbers: "E04M03" is no name
 
 
-def get_format(name: str | FPFormat, bias: int | None = None, specials: str | None = None,
-               subnormals: bool | None = None) -> FPFormat:
-    "A registered format by name (case-insensitive), any `'ExMy'`, or a variant built with the keyword overrides."
-    overrides = {k: v for k, v in dict(bias=bias, specials=specials, subnormals=subnormals).items() if v is not None}
-    if isinstance(name, FPFormat): base = name
+def get_format(
+    name: str | FPFormat,
+    bias: int | None = None,
+    specials: str | None = None,
+    subnormals: bool | None = None,
+) -> FPFormat:
+    """A registered format by name (case-insensitive), any `'ExMy'`, or a variant built with the
+    keyword overrides."""
+    overrides = {
+        k: v
+        for k, v in dict(bias=bias, specials=specials, subnormals=subnormals).items()
+        if v is not None
+    }
+    if isinstance(name, FPFormat):
+        base = name
     elif not isinstance(name, str):
         raise ValueError(f"format must be a name or an FPFormat, got {type(name).__name__}")
     else:
@@ -212,11 +277,15 @@ def get_format(name: str | FPFormat, bias: int | None = None, specials: str | No
         if base is None:
             match = _EXMY.match(key)
             if match is None:
-                raise ValueError(f"unknown format {name!r}: use one of {', '.join(FORMAT_REGISTRY)} or any 'ExMy' "
-                                 f"(E and M whole numbers without leading zeros, 1 <= E+M <= {MAX_BITS - 1}; "
-                                 "e.g. 'E4M3', 'E6M1')")
+                raise ValueError(
+                    f"unknown format {name!r}: use one of {', '.join(FORMAT_REGISTRY)} or any "
+                    f"'ExMy' "
+                    f"(E and M whole numbers without leading zeros, 1 <= E+M <= {MAX_BITS - 1}; "
+                    "e.g. 'E4M3', 'E6M1')"
+                )
             base = FPFormat(int(match[1]), int(match[2]))
-    if not overrides: return base
+    if not overrides:
+        return base
     return dataclasses.replace(base, name=None, **{"specials": base.specials, **overrides})
 
 # %% ../nbs/02_formats.ipynb 37
@@ -225,7 +294,8 @@ def ulp(self: FPFormat, x):
     "Grid spacing at `x`: 2^(clamp(floor(log2|x|), emin, emax) - M)."
     if isinstance(x, torch.Tensor):
         a = x.detach().abs()
-        if a.dtype not in (torch.float32, torch.float64): a = a.float()
+        if a.dtype not in (torch.float32, torch.float64):
+            a = a.float()
         exponent = torch.where(a > 0, torch.frexp(a)[1] - 1, self.emin).clamp(self.emin, self.emax)
         spacing = torch.ldexp(torch.ones_like(a), exponent - self.M)
         return torch.where(torch.isnan(a), a, spacing)
@@ -239,20 +309,28 @@ FPFormat.stiffness = FPFormat.ulp  # S(w): the same quantity, named for the mani
 
 # %% ../nbs/02_formats.ipynb 41
 def _as_float64(x) -> np.ndarray:
-    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    return (
+        x.detach().cpu().double().numpy()
+        if isinstance(x, torch.Tensor)
+        else np.asarray(x, dtype=np.float64)
+    )
 
 # %% ../nbs/02_formats.ipynb 43
 def _like_input(result: np.ndarray, like, dtype: torch.dtype):
-    "Return `result` in the container `like` came in: tensor (same device), ndarray, or Python scalar."
-    if isinstance(like, torch.Tensor): return torch.as_tensor(result, dtype=dtype, device=like.device)
-    if isinstance(like, np.ndarray) or np.ndim(like) > 0: return result
+    """Return `result` in the container `like` came in: tensor (same device), ndarray, or Python
+    scalar."""
+    if isinstance(like, torch.Tensor):
+        return torch.as_tensor(result, dtype=dtype, device=like.device)
+    if isinstance(like, np.ndarray) or np.ndim(like) > 0:
+        return result
     return result.item()
 
 # %% ../nbs/02_formats.ipynb 45
 @patch
 def nan_code(self: FPFormat) -> int:
     "The canonical NaN code (positive sign, highest NaN code)."
-    if not self.has_nan: raise ValueError(f"{self.name} has no NaN code (specials='none')")
+    if not self.has_nan:
+        raise ValueError(f"{self.name} has no NaN code (specials='none')")
     return int(np.flatnonzero(np.isnan(self.values[: 2 ** (self.bits - 1)]))[-1])
 
 # %% ../nbs/02_formats.ipynb 47
@@ -260,8 +338,10 @@ def nan_code(self: FPFormat) -> int:
 def to_real(self: FPFormat, code):
     "Value(s) of integer code(s) 0 .. 2^bits - 1 (int, array or tensor; tensors come back float64)."
     codes = _as_float64(code)
-    if np.any(codes != np.round(codes)) or np.any((codes < 0) | (codes >= 2 ** self.bits)):
-        raise ValueError(f"{self.name}: codes must be integers in [0, {2 ** self.bits}), got {code!r}")
+    if np.any(codes != np.round(codes)) or np.any((codes < 0) | (codes >= 2**self.bits)):
+        raise ValueError(
+            f"{self.name}: codes must be integers in [0, {2**self.bits}), got {code!r}"
+        )
     return _like_input(self.values[codes.astype(np.int64)], code, torch.float64)
 
 # %% ../nbs/02_formats.ipynb 49
@@ -287,7 +367,8 @@ def to_bits(self: FPFormat, value, saturate: bool = True):
     magnitude = np.where(overflow, codes[-2] if saturate else codes[-1], codes[index])
     code = magnitude | (np.signbit(x).astype(np.int64) << (self.bits - 1))
     to_nan = np.isnan(x) | (overflow & (not saturate) & (not self.has_inf))
-    if to_nan.any(): code = np.where(to_nan, self.nan_code(), code)
+    if to_nan.any():
+        code = np.where(to_nan, self.nan_code(), code)
     return _like_input(code, value, torch.int64)
 
 # %% ../nbs/02_formats.ipynb 53
@@ -295,10 +376,22 @@ def to_bits(self: FPFormat, value, saturate: bool = True):
 def table(self: FPFormat):
     "pandas DataFrame: one row per code with its bit fields, value and class."
     import pandas as pd
-    codes = np.arange(2 ** self.bits)
+
+    codes = np.arange(2**self.bits)
     sign, field, mantissa = _code_fields(self.E, self.M, codes)
     v = self.values
     subnormal = (field == 0) & (mantissa != 0) & (self.subnormals or self.E == 0)
-    kind = np.select([np.isnan(v), np.isinf(v), v == 0, subnormal], ["nan", "inf", "zero", "subnormal"], "normal")
-    return pd.DataFrame(dict(code=codes, bits=[format(int(c), f"0{self.bits}b") for c in codes], sign=sign,
-                             exponent=field, mantissa=mantissa, value=v, kind=kind))
+    kind = np.select(
+        [np.isnan(v), np.isinf(v), v == 0, subnormal], ["nan", "inf", "zero", "subnormal"], "normal"
+    )
+    return pd.DataFrame(
+        dict(
+            code=codes,
+            bits=[format(int(c), f"0{self.bits}b") for c in codes],
+            sign=sign,
+            exponent=field,
+            mantissa=mantissa,
+            value=v,
+            kind=kind,
+        )
+    )

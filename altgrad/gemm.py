@@ -96,7 +96,8 @@ def field_exponent(x: Tensor) -> Tensor:
 
 # %% ../nbs/04_gemm.ipynb 10
 def pow2(e: Tensor) -> Tensor:
-    "2^e as float64, exactly, for integer e in [-1022, 1023]: its bits built directly (CUDA's pow is not exact)."
+    """2^e as float64, exactly, for integer e in [-1022, 1023]: its bits built directly (CUDA's pow
+    is not exact)."""
     return ((e.long() + 1023) << 52).view(torch.float64)
 
 
@@ -252,7 +253,8 @@ ACCUMULATOR_KEYS = ("bits", "rounding", "promote_every", "group")
 
 
 def accumulation(spec: str | dict | Accumulation, where: str = "accumulation") -> Accumulation:
-    "The `Accumulation` of a name in `ACCUMULATIONS` or a mapping of `ACCUMULATOR_KEYS` (errors name `where`)."
+    """The `Accumulation` of a name in `ACCUMULATIONS` or a mapping of `ACCUMULATOR_KEYS` (errors
+    name `where`)."""
     if isinstance(spec, Accumulation):
         return spec
     if isinstance(spec, str) and spec in ACCUMULATIONS:
@@ -326,8 +328,8 @@ def card_computes(
 
 
 def scaled_mm(a: Tensor, b: Tensor, scale_a, scale_b, acc: Accumulation, out_dtype) -> Tensor:
-    """`torch._scaled_mm` of FP8 codes a (M, K) and b (K, N), in any layout, dequantized by 1 / scale_a
-    and 1 / scale_b (per-tensor scales); fast accumulation unless `acc` promotes."""
+    """`torch._scaled_mm` of FP8 codes a (M, K) and b (K, N), in any layout, dequantized by 1 /
+    scale_a and 1 / scale_b (per-tensor scales); fast accumulation unless `acc` promotes."""
     sa, sb = (torch.as_tensor(s, device=a.device).reshape(()).float() for s in (scale_a, scale_b))
     return torch._scaled_mm(
         a.contiguous(),
@@ -350,7 +352,9 @@ def _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
 def _modelled(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype) -> Tensor:
     "The model on the operands' values, each aligned by `alignment_exponents`."
     if a.is_cuda:
-        warnings.warn(f"accumulation {acc.name} of {fmt_a.name} x {fmt_b.name} runs the model: slow on a GPU")
+        warnings.warn(
+            f"accumulation {acc.name} of {fmt_a.name} x {fmt_b.name} runs the model: slow on a GPU"
+        )
     ea, eb = alignment_exponents(a, fmt_a, scale_a), alignment_exponents(b, fmt_b, scale_b)
     return _sum_products(a.double(), b.double(), ea, eb, acc.core, acc.promote).to(out_dtype)
 
@@ -366,9 +370,9 @@ def accumulated_mm(
     out_dtype=torch.float32,
     backend: str | None = None,
 ) -> Tensor:
-    """a (M, K) @ b (K, N) in `out_dtype`, the products added as `acc` says. `a`, `b` hold the values
-    of quantized operands, codes / scale (formats `fmt_a`, `fmt_b`; scales powers of two, 0-d or
-    broadcastable to the operand). `backend`: 'card' (`torch._scaled_mm`, where `card_computes`),
+    """a (M, K) @ b (K, N) in `out_dtype`, the products added as `acc` says. `a`, `b` hold the
+    values of quantized operands, codes / scale (formats `fmt_a`, `fmt_b`; scales powers of two, 0-d
+    or broadcastable to the operand). `backend`: 'card' (`torch._scaled_mm`, where `card_computes`),
     'model' (any device), 'auto' (the card where it can); default: `gemm_backend`'s, else 'auto'.
     FP32 accumulation: the plain GEMM."""
     backend = backend or _backend
@@ -385,7 +389,8 @@ def accumulated_mm(
         )
     if card and backend != "model":
         return _on_card(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
-    # a loop over K of plain tensor code: run eagerly inside a compiled region (disabled here, not at import,
+    # a loop over K of plain tensor code: run eagerly inside a compiled region (disabled here, not
+    # at import,
     # which would import torch._dynamo with this module)
     model = torch.compiler.disable(_modelled) if torch.compiler.is_compiling() else _modelled
     return model(a, b, scale_a, scale_b, fmt_a, fmt_b, acc, out_dtype)
@@ -397,12 +402,20 @@ def _codes(q: Tensor, into: Tensor, fmt: FPFormat) -> Tensor:
 
 
 def promoted_blocks_mm(
-    a: Tensor, b: Tensor, into_a: Tensor, into_b: Tensor, fmt_a, fmt_b, acc: Accumulation, out_dtype=torch.float32
+    a: Tensor,
+    b: Tensor,
+    into_a: Tensor,
+    into_b: Tensor,
+    fmt_a,
+    fmt_b,
+    acc: Accumulation,
+    out_dtype=torch.float32,
 ) -> Tensor:
-    """a (M, K) @ b (K, N) of operands quantized with one FP32 scale per `acc.core.promote_every` elements
-    of K, added as DeepGEMM adds them (see above). `into_a`, `into_b` (per element, a's and b's shapes)
-    map each value onto its grid: a = code / into_a up to its dtype's rounding; the dequantization factor
-    of a block is the FP32 1 / into, as `altgrad.quantize.block_scales` makes it."""
+    """a (M, K) @ b (K, N) of operands quantized with one FP32 scale per `acc.core.promote_every`
+    elements of K, added as DeepGEMM adds them (see above). `into_a`, `into_b` (per element, a's and
+    b's shapes) map each value onto its grid: a = code / into_a up to its dtype's rounding; the
+    dequantization factor of a block is the FP32 1 / into, as `altgrad.quantize.block_scales` makes
+    it."""
     fmt_a, fmt_b, core = get_format(fmt_a), get_format(fmt_b), acc.core
     block = core.promote_every
     ca, cb = _codes(a, into_a, fmt_a), _codes(b, into_b, fmt_b)
@@ -414,5 +427,7 @@ def promoted_blocks_mm(
         ks = slice(k, k + block)
         part = _sum_products(ca[:, ks], cb[ks], ea[:, ks], eb[ks], core, promote=False)
         scale = back_a[:, j : j + 1] * back_b[j : j + 1, :]  # FP32, as the CUDA cores multiply them
-        total = (scale.double() * part.double() + total.double()).float()  # multiply-add, rounded once
+        total = (
+            scale.double() * part.double() + total.double()
+        ).float()  # multiply-add, rounded once
     return total.to(out_dtype)

@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .formats import FPFormat, get_format
-from .gemm import (ACCUMULATIONS, TENSOR_CORES, TORCH_FP8, Accumulation, accumulated_mm, promoted_blocks_mm,
-                          scaled_mm)
-from .quantize import (ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler, _amax_scale,
-                              _scale_format, block_quantize, block_scales, fake_quant, quantize, quantize_grad)
+from .gemm import ACCUMULATIONS, TENSOR_CORES, TORCH_FP8, Accumulation, accumulated_mm
+from .gemm import promoted_blocks_mm, scaled_mm
+from .quantize import ROUNDINGS, SCALE_ROUNDINGS, CurrentScaling, DelayedScaling, Scaler
+from .quantize import _amax_scale, _scale_format, block_quantize, block_scales, fake_quant
+from .quantize import quantize, quantize_grad
 
 # %% auto 0
 __all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'GEMMS', 'EXECUTIONS', 'NOT_QUANTIZED', 'OUTPUT_ALIGNMENT',
@@ -29,13 +30,20 @@ __all__ = ['CAST_SCALINGS', 'PER_TENSOR_SCALINGS', 'ROLES', 'GEMMS', 'EXECUTIONS
            'calibrate_scalers', 'store_weights_on_grid']
 
 # %% ../nbs/05_layers.ipynb 4
-def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor | None, fmt: FPFormat,
-                chunk: int = 2 ** 24, fused: bool = True) -> dict[str, Tensor]:
-    """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite inputs, as
-    0-d tensors on x's device (`read_back` them). `q` is the projection, or a function that projects a piece of x
-    (then only one piece's projection is ever held). A per-tensor scale lets the count run in chunks of `chunk`
-    values: the lm_head's output gradient holds batch x block x 50257 of them, and whole-tensor temporaries
-    would take gigabytes. `fused`: on CUDA, a per-tensor count is one Triton kernel per chunk (`_count_cuda`)."""
+def quant_stats(
+    x: Tensor,
+    q: Tensor | Callable[[Tensor], Tensor],
+    scale: Tensor | None,
+    fmt: FPFormat,
+    chunk: int = 2**24,
+    fused: bool = True,
+) -> dict[str, Tensor]:
+    """Counts for one projection q of x: overflow (saturated), underflow (flushed to 0), non-finite
+    inputs, as 0-d tensors on x's device (`read_back` them). `q` is the projection, or a function
+    that projects a piece of x (then only one piece's projection is ever held). A per-tensor scale
+    lets the count run in chunks of `chunk` values: the lm_head's output gradient holds batch x
+    block x 50257 of them, and whole-tensor temporaries would take gigabytes. `fused`: on CUDA, a
+    per-tensor count is one Triton kernel per chunk (`_count_cuda`)."""
     x = x.detach()
     project = q if callable(q) else None
     per_tensor = scale is None or scale.numel() == 1
@@ -52,8 +60,13 @@ def quant_stats(x: Tensor, q: Tensor | Callable[[Tensor], Tensor], scale: Tensor
         xc = xc.float()
         scaled = xc if scale is None else xc * scale.float()
         finite = torch.isfinite(xc)
-        counts += torch.stack([torch.count_nonzero(finite & (scaled.abs() > fmt.max_finite)),
-                               torch.count_nonzero((xc != 0) & (qc == 0)), torch.count_nonzero(~finite)])
+        counts += torch.stack(
+            [
+                torch.count_nonzero(finite & (scaled.abs() > fmt.max_finite)),
+                torch.count_nonzero((xc != 0) & (qc == 0)),
+                torch.count_nonzero(~finite),
+            ]
+        )
     overflow, underflow, nonfinite = counts.unbind()
     return dict(numel=x.numel(), overflow=overflow, underflow=underflow, nonfinite=nonfinite)
 
@@ -65,52 +78,91 @@ def _counting_kernel():
     import triton.language as tl
 
     @triton.jit
-    def kernel(x_ptr, q_ptr, scale_ptr, partial_ptr, numel, max_finite, HAS_SCALE: tl.constexpr, BLOCK: tl.constexpr):
-        # each program counts one block of BLOCK values into partial[0 | 1 | 2, program]; lanes past the end
-        # load 0 for x and q, which counts as nothing (finite, not above max_finite, not a non-zero flushed)
+    def kernel(
+        x_ptr,
+        q_ptr,
+        scale_ptr,
+        partial_ptr,
+        numel,
+        max_finite,
+        HAS_SCALE: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
+        # each program counts one block of BLOCK values into partial[0 | 1 | 2, program]; lanes past
+        # the end
+        # load 0 for x and q, which counts as nothing (finite, not above max_finite, not a non-zero
+        # flushed)
         block, blocks = tl.program_id(0), tl.num_programs(0)
         offsets = block.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         mask = offsets < numel
         x = tl.load(x_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
         q = tl.load(q_ptr + offsets, mask=mask, other=0.0)
         finite = tl.abs(x) < float("inf")  # false for inf and NaN
-        scaled = x * tl.load(scale_ptr).to(tl.float32) if HAS_SCALE else x  # one float32 product, as in torch
+        scaled = (
+            x * tl.load(scale_ptr).to(tl.float32) if HAS_SCALE else x
+        )  # one float32 product, as in torch
         tl.store(partial_ptr + block, tl.sum((finite & (tl.abs(scaled) > max_finite)).to(tl.int32)))
-        tl.store(partial_ptr + blocks + block, tl.sum(((x != 0) & (q == 0)).to(tl.int32)))  # NaN != 0 holds
+        tl.store(
+            partial_ptr + blocks + block, tl.sum(((x != 0) & (q == 0)).to(tl.int32))
+        )  # NaN != 0 holds
         tl.store(partial_ptr + 2 * blocks + block, tl.sum((mask & ~finite).to(tl.int32)))
 
     return kernel
 
 
-def _count_cuda(x: Tensor, q: Tensor, scale: Tensor | None, max_finite: float, block: int = 4096) -> Tensor:
-    """quant_stats' three counts (overflow, underflow, non-finite: an int64 tensor of 3) of a CUDA `x` and its
-    projection `q` under a per-tensor `scale`, in one pass over both (the plain version runs a dozen elementwise
-    kernels and float32 temporaries per piece; `bench/counts.py` times the two)."""
+def _count_cuda(
+    x: Tensor, q: Tensor, scale: Tensor | None, max_finite: float, block: int = 4096
+) -> Tensor:
+    """quant_stats' three counts (overflow, underflow, non-finite: an int64 tensor of 3) of a CUDA
+    `x` and its projection `q` under a per-tensor `scale`, in one pass over both (the plain version
+    runs a dozen elementwise kernels and float32 temporaries per piece; `bench/counts.py` times the
+    two)."""
     x, q = x.contiguous().view(-1), q.contiguous().view(-1)
     blocks = max(1, -(-x.numel() // block))
     partial = torch.empty(3, blocks, dtype=torch.int32, device=x.device)
-    scale_arg = x if scale is None else scale.reshape(1)  # any pointer when there is no scale (never read)
-    _counting_kernel()[(blocks,)](x, q, scale_arg, partial, x.numel(), max_finite, HAS_SCALE=scale is not None,
-                                  BLOCK=block, num_warps=8)
+    scale_arg = (
+        x if scale is None else scale.reshape(1)
+    )  # any pointer when there is no scale (never read)
+    _counting_kernel()[(blocks,)](
+        x,
+        q,
+        scale_arg,
+        partial,
+        x.numel(),
+        max_finite,
+        HAS_SCALE=scale is not None,
+        BLOCK=block,
+        num_warps=8,
+    )
     return partial.sum(1)  # int64
 
 # %% ../nbs/05_layers.ipynb 8
 CAST_SCALINGS = ("none", "current", "delayed", "rows", "block", "tile")
 PER_TENSOR_SCALINGS = ("none", "current", "delayed")
 ROLES = ("weight", "activation", "grad")
-GEMMS = dict(forward=("forward_x", "forward_w"), dgrad=("dgrad_dy", "dgrad_w"), wgrad=("wgrad_dy", "wgrad_x"))
-EXECUTIONS = ("emulated", "hardware")  # GEMMs of dequantized operands, or torch._scaled_mm of the FP8 codes
-NOT_QUANTIZED = "bf16"  # the one name AltGrad writes for a tensor, layer or recipe left unquantized (run in the run's dtype)
+GEMMS = dict(
+    forward=("forward_x", "forward_w"), dgrad=("dgrad_dy", "dgrad_w"), wgrad=("wgrad_dy", "wgrad_x")
+)
+EXECUTIONS = (
+    "emulated",
+    "hardware",
+)  # GEMMs of dequantized operands, or torch._scaled_mm of the FP8 codes
+# the one name AltGrad writes for a tensor, layer or recipe left unquantized (run in the run's
+# dtype)
+NOT_QUANTIZED = "bf16"
 
 
 @dataclass(frozen=True)
 class Cast:
     "How one GEMM operand is quantized; `format=None` leaves it in high precision."
+
     format: str | None = None
     scaling: str = "current"  # one of CAST_SCALINGS (see the table above)
     block: int = 32  # values per block along the contraction axis (scaling "block")
     tile: int = 16  # side of the square tiles of a 2-D weight (scaling "tile")
-    scale_format: str = "E8M0"  # block scales: E8M0 (a power of two), FP32 (unrounded) or an ExMy such as E4M3
+    scale_format: str = (
+        "E8M0"  # block scales: E8M0 (a power of two), FP32 (unrounded) or an ExMy such as E4M3
+    )
     scale_rounding: str = "floor"  # E8M0 block scales: floor (OCP), ceil, even or rceil
     tensor_scale: bool = False  # NVFP4's FP32 second-level scale over the block scales
     rounding: str = "nearest"  # of the elements: nearest (to even) or stochastic
@@ -119,41 +171,68 @@ class Cast:
 
     def __post_init__(self):
         def need(ok: bool, key: str, why: str):
-            if not ok: raise ValueError(f"'{key}' = {getattr(self, key)!r}: {why}")
-        if self.format is not None: get_format(self.format)
+            if not ok:
+                raise ValueError(f"'{key}' = {getattr(self, key)!r}: {why}")
+
+        if self.format is not None:
+            get_format(self.format)
         need(self.scaling in CAST_SCALINGS, "scaling", f"use one of {', '.join(CAST_SCALINGS)}")
         need(self.rounding in ROUNDINGS, "rounding", f"use one of {', '.join(ROUNDINGS)}")
-        need(self.scale_rounding in SCALE_ROUNDINGS, "scale_rounding", f"use one of {', '.join(SCALE_ROUNDINGS)}")
+        need(
+            self.scale_rounding in SCALE_ROUNDINGS,
+            "scale_rounding",
+            f"use one of {', '.join(SCALE_ROUNDINGS)}",
+        )
         for key in ("block", "tile", "history"):
             value = getattr(self, key)
-            need(isinstance(value, int) and not isinstance(value, bool) and value >= 1, key, "must be a positive whole number")
-        need(isinstance(self.margin, int) and self.margin >= 0, "margin", "must be a whole number >= 0")
+            need(
+                isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                key,
+                "must be a positive whole number",
+            )
+        need(
+            isinstance(self.margin, int) and self.margin >= 0,
+            "margin",
+            "must be a whole number >= 0",
+        )
         _scale_format(self.scale_format)  # an unknown scale format is named here
-        need(not self.tensor_scale or _scale_format(self.scale_format) not in (None, "FP32"), "tensor_scale",
-             "needs a narrow block scale format such as E4M3")
+        need(
+            not self.tensor_scale or _scale_format(self.scale_format) not in (None, "FP32"),
+            "tensor_scale",
+            "needs a narrow block scale format such as E4M3",
+        )
 
     @property
-    def per_tensor(self) -> bool: return self.scaling in PER_TENSOR_SCALINGS
+    def per_tensor(self) -> bool:
+        return self.scaling in PER_TENSOR_SCALINGS
 
     @property
     def fp32_block(self) -> int | None:
-        "The elements of K that share one unrounded FP32 scale (1 x block blocks, tile x tile tiles), else None."
-        if self.format is None or self.scaling not in ("block", "tile") or _scale_format(self.scale_format) != "FP32":
+        """The elements of K that share one unrounded FP32 scale (1 x block blocks, tile x tile
+        tiles), else None."""
+        if (
+            self.format is None
+            or self.scaling not in ("block", "tile")
+            or _scale_format(self.scale_format) != "FP32"
+        ):
             return None
         return self.block if self.scaling == "block" else self.tile
 
     @property
     def power_of_two_scales(self) -> bool:
         "Quantized, every value a code times a power of two (per-tensor scales, E8M0 block scales)."
-        return self.format is not None and (self.per_tensor or (_scale_format(self.scale_format) is None
-                                                                and not self.tensor_scale))
+        return self.format is not None and (
+            self.per_tensor or (_scale_format(self.scale_format) is None and not self.tensor_scale)
+        )
 
 # %% ../nbs/05_layers.ipynb 10
 @dataclass(frozen=True)
 class GemmRecipe:
-    """The casts of the six operands of a linear layer's three GEMMs, the Hadamard transform of the wgrad GEMM,
-    how each GEMM adds its products (`accumulation`: forward, dgrad, wgrad; `altgrad.gemm`), and whether the GEMMs
-    run emulated (dequantized operands) or on the device's own FP8 GEMM (`execution: hardware`)."""
+    """The casts of the six operands of a linear layer's three GEMMs, the Hadamard transform of the
+    wgrad GEMM, how each GEMM adds its products (`accumulation`: forward, dgrad, wgrad;
+    `altgrad.gemm`), and whether the GEMMs run emulated (dequantized operands) or on the device's
+    own FP8 GEMM (`execution: hardware`)."""
+
     forward_x: Cast = Cast()
     forward_w: Cast = Cast()
     dgrad_dy: Cast = Cast()
@@ -168,59 +247,101 @@ class GemmRecipe:
     def __post_init__(self):
         for name in ("dgrad_dy", "wgrad_dy"):
             if getattr(self, name).scaling == "delayed":
-                raise ValueError(f"{name}: a gradient's amax is known only in its backward pass, so gradients are "
-                                 "scaled by their current amax: use scaling 'current'")
+                raise ValueError(
+                    f"{name}: a gradient's amax is known only in its backward pass, so gradients "
+                    f"are "
+                    "scaled by their current amax: use scaling 'current'"
+                )
         for gemm, acc in zip(GEMMS, self.accumulation):
-            if acc.core is None: continue
+            if acc.core is None:
+                continue
             casts = [getattr(self, operand) for operand in GEMMS[gemm]]
             if all(c.fp32_block is not None for c in casts):  # promoted block by block, as DeepGEMM
                 if not acc.promote or any(c.fp32_block != acc.core.promote_every for c in casts):
-                    raise ValueError(f"accumulation {acc.name!r} in the {gemm} GEMM: operands with FP32 block scales "
-                                     "are added block by block, so the accumulator must promote once per block "
-                                     f"(blocks of {casts[0].fp32_block}, {casts[1].fp32_block}; promote_every "
-                                     f"{acc.core.promote_every if acc.promote else 'never'})")
+                    raise ValueError(
+                        f"accumulation {acc.name!r} in the {gemm} GEMM: operands with FP32 block "
+                        f"scales "
+                        "are added block by block, so the accumulator must promote once per block "
+                        f"(blocks of {casts[0].fp32_block}, {casts[1].fp32_block}; promote_every "
+                        f"{acc.core.promote_every if acc.promote else 'never'})"
+                    )
                 continue
             for operand, cast in zip(GEMMS[gemm], casts):
                 if not cast.power_of_two_scales:
-                    raise ValueError(f"{operand}: accumulation {acc.name!r} in the {gemm} GEMM needs both operands "
-                                     "quantized with power-of-two scales (per tensor, or E8M0 block scales) or both "
-                                     "with FP32 block scales; this one is "
-                                     f"{'not quantized' if cast.format is None else cast}")
+                    raise ValueError(
+                        f"{operand}: accumulation {acc.name!r} in the {gemm} GEMM needs both "
+                        f"operands "
+                        "quantized with power-of-two scales (per tensor, or E8M0 block scales) or "
+                        "both "
+                        "with FP32 block scales; this one is "
+                        f"{'not quantized' if cast.format is None else cast}"
+                    )
         if self.execution not in EXECUTIONS:
-            raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {self.execution!r}")
-        if self.execution == "hardware": self._check_hardware()
+            raise ValueError(
+                f"execution must be one of {', '.join(EXECUTIONS)}, got {self.execution!r}"
+            )
+        if self.execution == "hardware":
+            self._check_hardware()
 
     def _check_hardware(self):
-        "execution 'hardware': what torch._scaled_mm multiplies, and the card's own accumulation in every GEMM."
+        """execution 'hardware': what torch._scaled_mm multiplies, and the card's own accumulation
+        in every GEMM."""
         cards = [name for name, a in ACCUMULATIONS.items() if a.core is not None]
-        if self.hadamard: raise ValueError("execution 'hardware' has no Hadamard transform: set hadamard false")
+        if self.hadamard:
+            raise ValueError("execution 'hardware' has no Hadamard transform: set hadamard false")
         for gemm, acc in zip(GEMMS, self.accumulation):
             if acc.core is None or TENSOR_CORES.get(acc.core.name) is not acc.core:
-                raise ValueError(f"execution 'hardware': the {gemm} GEMM adds as the card does; set its accumulation "
-                                 f"to one of {', '.join(cards)}, not {acc.name!r}")
+                raise ValueError(
+                    f"execution 'hardware': the {gemm} GEMM adds as the card does; set its "
+                    f"accumulation "
+                    f"to one of {', '.join(cards)}, not {acc.name!r}"
+                )
             casts = [getattr(self, operand) for operand in GEMMS[gemm]]
             for operand, cast in zip(GEMMS[gemm], casts):
-                if not (cast.format is not None and get_format(cast.format).name in TORCH_FP8 and cast.per_tensor
-                        and cast.rounding == "nearest"):
-                    raise ValueError(f"{operand}: execution 'hardware' needs E4M3 or E5M2 with one scale per tensor, "
-                                     f"rounded to nearest; this one is {cast}")
+                if not (
+                    cast.format is not None
+                    and get_format(cast.format).name in TORCH_FP8
+                    and cast.per_tensor
+                    and cast.rounding == "nearest"
+                ):
+                    raise ValueError(
+                        f"{operand}: execution 'hardware' needs E4M3 or E5M2 with one scale per "
+                        f"tensor, "
+                        f"rounded to nearest; this one is {cast}"
+                    )
             if all(get_format(c.format).name == "E5M2" for c in casts):
-                raise ValueError(f"execution 'hardware': the card does not multiply E5M2 by E5M2 ({gemm} GEMM)")
+                raise ValueError(
+                    f"execution 'hardware': the card does not multiply E5M2 by E5M2 ({gemm} GEMM)"
+                )
 
     @classmethod
-    def per_tensor(cls, weight: str | None = None, activation: str | None = None, grad: str | None = None,
-                   scaling: str = "delayed", grad_rounding: str = "nearest", history: int = 16, margin: int = 0):
-        "Each role's format with one scale per tensor in every GEMM; 'delayed' scales gradients by their current amax."
+    def per_tensor(
+        cls,
+        weight: str | None = None,
+        activation: str | None = None,
+        grad: str | None = None,
+        scaling: str = "delayed",
+        grad_rounding: str = "nearest",
+        history: int = 16,
+        margin: int = 0,
+    ):
+        """Each role's format with one scale per tensor in every GEMM; 'delayed' scales gradients by
+        their current amax."""
         kind = lambda role: "current" if scaling == "delayed" and role == "grad" else scaling
-        x, w = (Cast(f, kind(r), history=history, margin=margin) for r, f in (("activation", activation), ("weight", weight)))
+        x, w = (
+            Cast(f, kind(r), history=history, margin=margin)
+            for r, f in (("activation", activation), ("weight", weight))
+        )
         dy = Cast(grad, kind("grad"), rounding=grad_rounding, history=history, margin=margin)
         return cls(x, w, dy, w, dy, x)
 
 # %% ../nbs/05_layers.ipynb 12
 @patch
 def role_cast(self: GemmRecipe, role: str) -> Cast:
-    "The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only wgrad quantizes it)."
-    if role == "grad": return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
+    """The cast of a tensor role as its first GEMM reads it (the gradient: dgrad's, unless only
+    wgrad quantizes it)."""
+    if role == "grad":
+        return self.dgrad_dy if self.dgrad_dy.format is not None else self.wgrad_dy
     return dict(weight=self.forward_w, activation=self.forward_x)[role]
 
 # %% ../nbs/05_layers.ipynb 14
@@ -230,26 +351,35 @@ def casts(self: GemmRecipe) -> tuple[Cast, ...]:
 
 # %% ../nbs/05_layers.ipynb 16
 @patch(as_prop=True)
-def quantizes(self: GemmRecipe) -> bool: return any(c.format is not None for c in self.casts)
+def quantizes(self: GemmRecipe) -> bool:
+    return any(c.format is not None for c in self.casts)
 
 # %% ../nbs/05_layers.ipynb 18
 @patch(as_prop=True)
 def shares_casts(self: GemmRecipe) -> bool:
-    """Every tensor is cast alike, one scale per tensor, in each GEMM that reads it, and every GEMM adds in FP32:
-    each tensor can be cast once for all, and the GEMMs are plain ones."""
-    return (not self.hadamard and self.forward_x == self.wgrad_x and self.forward_w == self.dgrad_w
-            and self.dgrad_dy == self.wgrad_dy and all(c.per_tensor for c in self.casts)
-            and all(acc.core is None for acc in self.accumulation))
+    """Every tensor is cast alike, one scale per tensor, in each GEMM that reads it, and every GEMM
+    adds in FP32: each tensor can be cast once for all, and the GEMMs are plain ones."""
+    return (
+        not self.hadamard
+        and self.forward_x == self.wgrad_x
+        and self.forward_w == self.dgrad_w
+        and self.dgrad_dy == self.wgrad_dy
+        and all(c.per_tensor for c in self.casts)
+        and all(acc.core is None for acc in self.accumulation)
+    )
 
 # %% ../nbs/05_layers.ipynb 20
 def _as_blocks(t: Tensor, cast: Cast, axis: int):
-    "(blocks of shape (..., n, size), undo) for a rows or block cast (along `axis`) or a tile cast (a 2-D `t`)."
+    """(blocks of shape (..., n, size), undo) for a rows or block cast (along `axis`) or a tile cast
+    (a 2-D `t`)."""
     if cast.scaling == "tile":
         rows, cols, side = *t.shape, cast.tile
         padded = F.pad(t, (0, (-cols) % side, 0, (-rows) % side))
         r, c = padded.shape[0] // side, padded.shape[1] // side
         squares = padded.reshape(r, side, c, side).transpose(1, 2).reshape(r, c, side * side)
-        undo = lambda b: b.reshape(r, c, side, side).transpose(1, 2).reshape(padded.shape)[:rows, :cols]
+        undo = lambda b: (
+            b.reshape(r, c, side, side).transpose(1, 2).reshape(padded.shape)[:rows, :cols]
+        )
         return squares, undo
     moved = t.movedim(axis, -1)
     n = moved.shape[-1]
@@ -260,28 +390,37 @@ def _as_blocks(t: Tensor, cast: Cast, axis: int):
 
 # %% ../nbs/05_layers.ipynb 22
 def tile_quantize(w: Tensor, fmt: FPFormat | str, tile: int = 16, **block_options) -> Tensor:
-    "A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as `w.T` tiled."
+    """A 2-D `w` quantized in `tile` × `tile` squares, each with one block scale: the same values as
+    `w.T` tiled."""
     squares, undo = _as_blocks(w, Cast(scaling="tile", tile=tile), 0)
     return undo(block_quantize(squares, fmt, tile * tile, **block_options))
 
 # %% ../nbs/05_layers.ipynb 24
 def hadamard_blocks(n: int, seed: int, device=None, dtype=torch.float32) -> Tensor:
-    "The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of 16 rows."
+    """The 16 × 16 orthonormal Hadamard matrix with random column signs from `seed`, for blocks of
+    16 rows."""
     h = torch.ones(1, 1, dtype=torch.float64)
-    while h.shape[0] < n: h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
-    signs = torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
+    while h.shape[0] < n:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+    signs = (
+        torch.randint(0, 2, (n,), generator=torch.Generator().manual_seed(seed)).double() * 2 - 1
+    )
     return (h * signs / math.sqrt(n)).to(device=device, dtype=dtype)
 
 # %% ../nbs/05_layers.ipynb 26
 def _rotate(t: Tensor, h: Tensor) -> Tensor:
-    "t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute nothing)."
+    """t (M, X) with each block of 16 rows multiplied by h (padded rows are zero and contribute
+    nothing)."""
     m = t.shape[0]
     padded = F.pad(t, (0, 0, 0, (-m) % h.shape[0]))
-    return torch.einsum("ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))).flatten(0, 1)
+    return torch.einsum(
+        "ij,bjx->bix", h.to(t.dtype), padded.unflatten(0, (-1, h.shape[0]))
+    ).flatten(0, 1)
 
 # %% ../nbs/05_layers.ipynb 28
 def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
-    "Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format holds."
+    """Blocks whose ideal scale lies above (saturated) or below (underflow) what the scale format
+    holds."""
     scale_fmt = _scale_format(cast.scale_format)
     if scale_fmt == "FP32":  # an unrounded float32 scale holds every block's
         high = low = torch.zeros_like(amax, dtype=torch.bool)
@@ -291,61 +430,112 @@ def _scale_counts(amax: Tensor, fmt: FPFormat, cast: Cast) -> dict[str, Tensor]:
     else:
         scale = amax / fmt.max_finite
         high, low = scale > scale_fmt.max_finite, (scale > 0) & (scale < scale_fmt.min_normal)
-    return dict(blocks=amax.numel(), scale_saturated=torch.count_nonzero(high), scale_underflow=torch.count_nonzero(low))
+    return dict(
+        blocks=amax.numel(),
+        scale_saturated=torch.count_nonzero(high),
+        scale_underflow=torch.count_nonzero(low),
+    )
 
 # %% ../nbs/05_layers.ipynb 30
-def cast_operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None = None, record=None,
-                 with_scale: bool = False) -> Tensor | tuple[Tensor, Tensor | None]:
-    """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale` is the per-tensor
-    multiplier of a current or delayed cast (default: from the tensor's own amax, a power of two). `record(counts)`
-    is given the overflow / underflow / non-finite counts (and for block scales, the blocks whose scale clamps).
-    `with_scale`: (values, the multiplier that put them on the grid: 0-d, or one per element for block scales;
-    None when not quantized), as an accumulation model needs them."""
-    if cast.format is None: return (t, None) if with_scale else t
+def cast_operand(
+    t: Tensor,
+    cast: Cast,
+    axis: int,
+    scale: Tensor | None = None,
+    record=None,
+    with_scale: bool = False,
+) -> Tensor | tuple[Tensor, Tensor | None]:
+    """`t` as `cast` quantizes it, with blocks along `axis` (the GEMM's contraction axis); `scale`
+    is the per-tensor multiplier of a current or delayed cast (default: from the tensor's own amax,
+    a power of two). `record(counts)` is given the overflow / underflow / non-finite counts (and for
+    block scales, the blocks whose scale clamps). `with_scale`: (values, the multiplier that put
+    them on the grid: 0-d, or one per element for block scales; None when not quantized), as an
+    accumulation model needs them."""
+    if cast.format is None:
+        return (t, None) if with_scale else t
     fmt = get_format(cast.format)
     if cast.per_tensor:
-        s = None if cast.scaling == "none" else (
-            _amax_scale(t.detach().abs().amax(), fmt, cast.margin, True) if scale is None else scale).to(t.dtype)
+        s = (
+            None
+            if cast.scaling == "none"
+            else (
+                _amax_scale(t.detach().abs().amax(), fmt, cast.margin, True)
+                if scale is None
+                else scale
+            ).to(t.dtype)
+        )
         q = quantize(t if s is None else t * s, fmt, cast.rounding)
         q = q if s is None else q / s
-        if record is not None: record(quant_stats(t, q, s, fmt))
+        if record is not None:
+            record(quant_stats(t, q, s, fmt))
         return (q, torch.ones((), device=t.device) if s is None else s) if with_scale else q
-    options = dict(scale_format=cast.scale_format, scale_rounding=cast.scale_rounding, tensor_scale=cast.tensor_scale)
+    options = dict(
+        scale_format=cast.scale_format,
+        scale_rounding=cast.scale_rounding,
+        tensor_scale=cast.tensor_scale,
+    )
     blocks, undo = _as_blocks(t, cast, axis)
     size = blocks.shape[-1]
     q = block_quantize(blocks, fmt, size, rounding=cast.rounding, **options)
-    if record is not None or with_scale: into, _ = block_scales(blocks, fmt, size, **options)
+    if record is not None or with_scale:
+        into, _ = block_scales(blocks, fmt, size, **options)
     if record is not None:
         counts = quant_stats(blocks.unsqueeze(-2), q.unsqueeze(-2), into, fmt)
         record(counts | _scale_counts(blocks.detach().abs().amax(-1).float(), fmt, cast))
-    if not with_scale: return undo(q)
-    return undo(q), undo(into.reshape(*blocks.shape[:-1], 1).expand(blocks.shape))  # one per block, spread
+    if not with_scale:
+        return undo(q)
+    return undo(q), undo(
+        into.reshape(*blocks.shape[:-1], 1).expand(blocks.shape)
+    )  # one per block, spread
 
 # %% ../nbs/05_layers.ipynb 33
-def fp8_codes(t: Tensor, cast: Cast, scale: Tensor | None = None, record=None) -> tuple[Tensor, Tensor]:
-    """(t's FP8 codes as torch converts them, the scale): one power-of-two scale per tensor (`scale`, or from t's
-    own amax), E4M3 or E5M2 as `cast` says; `record` as in `cast_operand`."""
+def fp8_codes(
+    t: Tensor, cast: Cast, scale: Tensor | None = None, record=None
+) -> tuple[Tensor, Tensor]:
+    """(t's FP8 codes as torch converts them, the scale): one power-of-two scale per tensor
+    (`scale`, or from t's own amax), E4M3 or E5M2 as `cast` says; `record` as in `cast_operand`."""
     fmt = get_format(cast.format)
-    if cast.scaling == "none": s = torch.ones((), device=t.device, dtype=t.dtype)
-    else: s = (_amax_scale(t.detach().abs().amax(), fmt, cast.margin, True) if scale is None else scale).to(t.dtype)
+    if cast.scaling == "none":
+        s = torch.ones((), device=t.device, dtype=t.dtype)
+    else:
+        s = (
+            _amax_scale(t.detach().abs().amax(), fmt, cast.margin, True) if scale is None else scale
+        ).to(t.dtype)
     codes = (t * s).clamp(-fmt.max_finite, fmt.max_finite).to(TORCH_FP8[fmt.name])
-    if record is not None: record(quant_stats(t, codes.to(t.dtype), s, fmt))
+    if record is not None:
+        record(quant_stats(t, codes.to(t.dtype), s, fmt))
     return codes, s
 
 # %% ../nbs/05_layers.ipynb 35
 def _operand(t: Tensor, cast: Cast, axis: int, scale: Tensor | None, record, hardware: bool):
     "(FP8 codes, scale) for hardware execution, else (values, scale) (`cast_operand`)."
-    return fp8_codes(t, cast, scale, record) if hardware else cast_operand(t, cast, axis, scale, record, True)
+    return (
+        fp8_codes(t, cast, scale, record)
+        if hardware
+        else cast_operand(t, cast, axis, scale, record, True)
+    )
 
 
-def _gemm(a: Tensor, sa: Tensor | None, cast_a: Cast, b: Tensor, sb: Tensor | None, cast_b: Cast,
-          acc: Accumulation, dtype: torch.dtype, hardware: bool) -> Tensor:
-    """a @ b in `dtype`, from `_operand`'s operands: `torch._scaled_mm` of FP8 codes (hardware), a plain GEMM, or
-    with a tensor core's accumulator while both operands are quantized (`accumulated_mm`; FP32 block scales:
-    `promoted_blocks_mm`)."""
-    if hardware: return scaled_mm(a, b, sa, sb, acc, dtype)
-    if acc.core is None or cast_a.format is None or cast_b.format is None: return a.to(dtype) @ b.to(dtype)
-    if cast_a.fp32_block is not None: return promoted_blocks_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
+def _gemm(
+    a: Tensor,
+    sa: Tensor | None,
+    cast_a: Cast,
+    b: Tensor,
+    sb: Tensor | None,
+    cast_b: Cast,
+    acc: Accumulation,
+    dtype: torch.dtype,
+    hardware: bool,
+) -> Tensor:
+    """a @ b in `dtype`, from `_operand`'s operands: `torch._scaled_mm` of FP8 codes (hardware), a
+    plain GEMM, or with a tensor core's accumulator while both operands are quantized
+    (`accumulated_mm`; FP32 block scales: `promoted_blocks_mm`)."""
+    if hardware:
+        return scaled_mm(a, b, sa, sb, acc, dtype)
+    if acc.core is None or cast_a.format is None or cast_b.format is None:
+        return a.to(dtype) @ b.to(dtype)
+    if cast_a.fp32_block is not None:
+        return promoted_blocks_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
     return accumulated_mm(a, b, sa, sb, cast_a.format, cast_b.format, acc, dtype)
 
 
@@ -355,22 +545,49 @@ def _t(scale: Tensor | None) -> Tensor | None:
 
 
 class _GemmLinear(torch.autograd.Function):
-    "y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens, features)."
+    """y = x Wᵀ + b whose three GEMMs quantize their own operands (a GemmRecipe); x is 2-D (tokens,
+    features)."""
 
-    # Under autocast all three GEMMs run in its dtype, as F.linear's would (the backward runs outside autocast, so
-    # the dtype is kept). A value on an element grid with a power-of-two scale is exact in BF16; with FP32 scales
-    # (NVFP4's tensor scale, fp8_blockwise) the dequantized operand is rounded to BF16 once more (2^-9 relative).
+    # Under autocast all three GEMMs run in its dtype, as F.linear's would (the backward runs
+    # outside autocast, so
+    # the dtype is kept). A value on an element grid with a power-of-two scale is exact in BF16;
+    # with FP32 scales
+    # (NVFP4's tensor scale, fp8_blockwise) the dequantized operand is rounded to BF16 once more
+    # (2^-9 relative).
     @staticmethod
     def forward(ctx, x, weight, bias, recipe, scales, grad_scaler, layer):
         ctx.save_for_backward(x, weight)
-        ctx.recipe, ctx.scales, ctx.grad_scaler, ctx.has_bias, ctx.layer = recipe, scales, grad_scaler, bias is not None, layer
+        ctx.recipe, ctx.scales, ctx.grad_scaler, ctx.has_bias, ctx.layer = (
+            recipe,
+            scales,
+            grad_scaler,
+            bias is not None,
+            layer,
+        )
         device = x.device.type
-        ctx.dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
-                     else torch.promote_types(x.dtype, weight.dtype))
+        ctx.dtype = (
+            torch.get_autocast_dtype(device)
+            if torch.is_autocast_enabled(device)
+            else torch.promote_types(x.dtype, weight.dtype)
+        )
         hw = recipe.execution == "hardware"
-        xq, sx = _operand(x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"), hw)
-        wq, sw = _operand(weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"), hw)
-        y = _gemm(xq, sx, recipe.forward_x, wq.t(), _t(sw), recipe.forward_w, recipe.accumulation[0], ctx.dtype, hw)
+        xq, sx = _operand(
+            x, recipe.forward_x, -1, scales.get("x"), layer._recorder("forward.x"), hw
+        )
+        wq, sw = _operand(
+            weight, recipe.forward_w, -1, scales.get("w"), layer._recorder("forward.w"), hw
+        )
+        y = _gemm(
+            xq,
+            sx,
+            recipe.forward_x,
+            wq.t(),
+            _t(sw),
+            recipe.forward_w,
+            recipe.accumulation[0],
+            ctx.dtype,
+            hw,
+        )
         return y if bias is None else y + bias.to(ctx.dtype)
 
     @staticmethod
@@ -378,88 +595,152 @@ class _GemmLinear(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         r, scales, dtype = ctx.recipe, ctx.scales, ctx.dtype
         fmt = r.dgrad_dy.format or r.wgrad_dy.format
-        s_dy = (ctx.grad_scaler.scale_for(dy, get_format(fmt)) if ctx.grad_scaler is not None and fmt else None)
+        s_dy = (
+            ctx.grad_scaler.scale_for(dy, get_format(fmt))
+            if ctx.grad_scaler is not None and fmt
+            else None
+        )
         record = ctx.layer._recorder
         hw = r.execution == "hardware"
         dy_dgrad, s_dgrad = _operand(dy, r.dgrad_dy, -1, s_dy, record("dgrad.dy"), hw)
         wq, sw = _operand(weight, r.dgrad_w, 0, scales.get("w"), record("dgrad.w"), hw)
         dx = _gemm(dy_dgrad, s_dgrad, r.dgrad_dy, wq, sw, r.dgrad_w, r.accumulation[1], dtype, hw)
         a, b = dy, x
-        if r.hadamard: a, b = _rotate(a, ctx.layer.hadamard), _rotate(b, ctx.layer.hadamard)
+        if r.hadamard:
+            a, b = _rotate(a, ctx.layer.hadamard), _rotate(b, ctx.layer.hadamard)
         aq, sa = _operand(a, r.wgrad_dy, 0, s_dy, record("wgrad.dy"), hw)
         bq, sb = _operand(b, r.wgrad_x, 0, scales.get("x"), record("wgrad.x"), hw)
         dw = _gemm(aq.t(), _t(sa), r.wgrad_dy, bq, sb, r.wgrad_x, r.accumulation[2], dtype, hw)
-        if hw: dy_dgrad = dy_dgrad.to(dy.dtype) / s_dgrad  # the bias gradient sums the values
-        # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer Engine sums the
+        if hw:
+            dy_dgrad = dy_dgrad.to(dy.dtype) / s_dgrad  # the bias gradient sums the values
+        # the bias gradient sums dy as the dgrad GEMM reads it, as the plain path does (Transformer
+        # Engine sums the
         # high-precision dy; the difference is one rounding of a vector that no GEMM reads)
-        return dx.to(x.dtype), dw.to(weight.dtype), dy_dgrad.sum(0) if ctx.has_bias else None, None, None, None, None
+        return (
+            dx.to(x.dtype),
+            dw.to(weight.dtype),
+            dy_dgrad.sum(0) if ctx.has_bias else None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 # %% ../nbs/05_layers.ipynb 37
-OUTPUT_ALIGNMENT = 64  # output features, in a multiple of 64: 128-byte rows of bfloat16 for every GEMM that reads them
+# output features, in a multiple of 64: 128-byte rows of bfloat16 for every GEMM that reads them
+OUTPUT_ALIGNMENT = 64
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, then: Callable[[Tensor], Tensor] | None = None,
-           keep_padding: bool = False) -> Tensor:
-    """`then(F.linear(x, weight, bias))` (`then` keeps values and shape, e.g. `quantize_grad`); compiled, `weight`'s
-    rows (and `bias`) are padded with zeros to a multiple of `OUTPUT_ALIGNMENT`, and the output is sliced back to
-    its width after `then`, or with `keep_padding` returned padded (its extra features are zeros)."""
+def linear(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    then: Callable[[Tensor], Tensor] | None = None,
+    keep_padding: bool = False,
+) -> Tensor:
+    """`then(F.linear(x, weight, bias))` (`then` keeps values and shape, e.g. `quantize_grad`);
+    compiled, `weight`'s rows (and `bias`) are padded with zeros to a multiple of
+    `OUTPUT_ALIGNMENT`, and the output is sliced back to its width after `then`, or with
+    `keep_padding` returned padded (its extra features are zeros)."""
     rows = weight.shape[0]
     extra = -rows % OUTPUT_ALIGNMENT if torch.compiler.is_compiling() else 0
-    if extra: weight, bias = F.pad(weight, (0, 0, 0, extra)), None if bias is None else F.pad(bias, (0, extra))
+    if extra:
+        weight, bias = (
+            F.pad(weight, (0, 0, 0, extra)),
+            None if bias is None else F.pad(bias, (0, extra)),
+        )
     y = F.linear(x, weight, bias)
-    if then is not None: y = then(y)
+    if then is not None:
+        y = then(y)
     return y[..., :rows] if extra and not keep_padding else y
 
 
 class AlignedLinear(nn.Linear):
-    "An `nn.Linear` computed by `linear` (the model's lm_head; `QuantizedLinear` computes its GEMM the same way)."
+    """An `nn.Linear` computed by `linear` (the model's lm_head; `QuantizedLinear` computes its GEMM
+    the same way)."""
+
     def forward(self, x: Tensor, keep_padding: bool = False) -> Tensor:
         return linear(x, self.weight, self.bias, keep_padding=keep_padding)
 
 # %% ../nbs/05_layers.ipynb 40
-OPERAND_ROLES = dict(forward_x="activation", forward_w="weight", dgrad_dy="grad", dgrad_w="weight",
-                     wgrad_dy="grad", wgrad_x="activation")
+OPERAND_ROLES = dict(
+    forward_x="activation",
+    forward_w="weight",
+    dgrad_dy="grad",
+    dgrad_w="weight",
+    wgrad_dy="grad",
+    wgrad_x="activation",
+)
 
 
 def _make_scaler(cast: Cast) -> Scaler | None:
-    "The per-tensor scaler that keeps a role's state (a delayed cast's amax history); None for other casts."
-    if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"): return None
-    return DelayedScaling(cast.history, cast.margin) if cast.scaling == "delayed" else CurrentScaling(cast.margin)
+    """The per-tensor scaler that keeps a role's state (a delayed cast's amax history); None for
+    other casts."""
+    if cast.format is None or cast.scaling in ("none", "rows", "block", "tile"):
+        return None
+    return (
+        DelayedScaling(cast.history, cast.margin)
+        if cast.scaling == "delayed"
+        else CurrentScaling(cast.margin)
+    )
 
 # %% ../nbs/05_layers.ipynb 42
 class QuantizedLinear(nn.Module):
-    "A linear layer whose GEMM operands (weight, input activation, output gradient) are projected as `recipe` says."
+    """A linear layer whose GEMM operands (weight, input activation, output gradient) are projected
+    as `recipe` says."""
 
-    def __init__(self, linear: nn.Linear, recipe: GemmRecipe = GemmRecipe(), per_gemm: bool = False):
+    def __init__(
+        self, linear: nn.Linear, recipe: GemmRecipe = GemmRecipe(), per_gemm: bool = False
+    ):
         super().__init__()
         self.recipe = recipe
-        # a recipe whose casts every GEMM shares is computed by casting each tensor once (faster, the same numbers);
+        # a recipe whose casts every GEMM shares is computed by casting each tensor once (faster,
+        # the same numbers);
         # per_gemm=True runs the per-GEMM path anyway (tests and benchmarks compare the two)
         self.per_gemm = per_gemm or not recipe.shares_casts
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.weight, self.bias = linear.weight, linear.bias  # the same Parameters: ties and optimizers survive
+        self.weight, self.bias = (
+            linear.weight,
+            linear.bias,
+        )  # the same Parameters: ties and optimizers survive
         self.casts = {role: recipe.role_cast(role) for role in ROLES}
-        # each role's live format: the FP32 reference sets roles to None, a mantissa shift moves them (new dicts)
-        self.formats = self._recipe_formats = {role: None if c.format is None else get_format(c.format)
-                                               for role, c in self.casts.items()}
-        self.scalers = nn.ModuleDict({role: s for role, c in self.casts.items() if (s := _make_scaler(c)) is not None})
-        # the wgrad GEMM's Hadamard matrix, built once (a buffer: it follows the layer to its device; not saved)
-        self.register_buffer("hadamard", hadamard_blocks(16, recipe.hadamard_seed) if recipe.hadamard else None,
-                             persistent=False)
+        # each role's live format: the FP32 reference sets roles to None, a mantissa shift moves
+        # them (new dicts)
+        self.formats = self._recipe_formats = {
+            role: None if c.format is None else get_format(c.format)
+            for role, c in self.casts.items()
+        }
+        self.scalers = nn.ModuleDict(
+            {role: s for role, c in self.casts.items() if (s := _make_scaler(c)) is not None}
+        )
+        # the wgrad GEMM's Hadamard matrix, built once (a buffer: it follows the layer to its
+        # device; not saved)
+        self.register_buffer(
+            "hadamard",
+            hadamard_blocks(16, recipe.hadamard_seed) if recipe.hadamard else None,
+            persistent=False,
+        )
         self.collect_stats = False
-        self.stats: dict[str, dict[str, int | Tensor]] = {}  # counts stay on the device until read_back
+        self.stats: dict[
+            str, dict[str, int | Tensor]
+        ] = {}  # counts stay on the device until read_back
 
 # %% ../nbs/05_layers.ipynb 44
 @patch
 def extra_repr(self: QuantizedLinear):
-    names = ", ".join(f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items())
-    return f"{self.in_features}, {self.out_features}, {names}" + (", per GEMM" if self.per_gemm else "")
+    names = ", ".join(
+        f"{r}={f.name if f else 'fp'}/{self.casts[r].scaling}" for r, f in self.formats.items()
+    )
+    return f"{self.in_features}, {self.out_features}, {names}" + (
+        ", per GEMM" if self.per_gemm else ""
+    )
 
 # %% ../nbs/05_layers.ipynb 46
 @patch
 def _add_counts(self: QuantizedLinear, role: str, counts: dict):
     total = self.stats.setdefault(role, dict.fromkeys(counts, 0))
-    for key, value in counts.items(): total[key] += value
+    for key, value in counts.items():
+        total[key] += value
 
 # %% ../nbs/05_layers.ipynb 47
 @patch
@@ -471,22 +752,31 @@ def _recorder(self: QuantizedLinear, operand: str):
 @patch
 def live_recipe(self: QuantizedLinear) -> GemmRecipe:
     "The recipe with each role's live format (see `formats`), run emulated."
-    if self.formats is self._recipe_formats: return self.recipe
+    if self.formats is self._recipe_formats:
+        return self.recipe
+
     def live(operand, cast):
         fmt = self.formats[OPERAND_ROLES[operand]]
-        return cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
+        return (
+            cast if cast.format is None else replace(cast, format=None if fmt is None else fmt.name)
+        )
+
     casts = {op: live(op, getattr(self.recipe, op)) for op in OPERAND_ROLES}
-    # a GEMM with an operand no longer quantized (an FP32 reference pass) adds in FP32; other formats run emulated
+    # a GEMM with an operand no longer quantized (an FP32 reference pass) adds in FP32; other
+    # formats run emulated
     fp32 = ACCUMULATIONS["fp32"]
-    accumulation = tuple(acc if all(casts[op].format is not None for op in GEMMS[gemm]) else fp32
-                         for gemm, acc in zip(GEMMS, self.recipe.accumulation))
+    accumulation = tuple(
+        acc if all(casts[op].format is not None for op in GEMMS[gemm]) else fp32
+        for gemm, acc in zip(GEMMS, self.recipe.accumulation)
+    )
     return replace(self.recipe, **casts, accumulation=accumulation, execution="emulated")
 
 # %% ../nbs/05_layers.ipynb 50
 @patch
 def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
     fmt, scaler = self.formats[role], self.scalers[role] if role in self.scalers else None
-    if fmt is None: return x
+    if fmt is None:
+        return x
     q = fake_quant(x, fmt, scaler, self.casts[role].rounding)
     if self.collect_stats:
         scale = None if scaler is None else scaler.scale_for(x.detach(), fmt).to(x.dtype)
@@ -496,45 +786,76 @@ def _project(self: QuantizedLinear, role: str, x: Tensor) -> Tensor:
 # %% ../nbs/05_layers.ipynb 51
 @patch
 def forward(self: QuantizedLinear, x: Tensor, keep_padding: bool = False) -> Tensor:
-    "`keep_padding`: compiled, the output keeps the padding `linear` gives it (the per-GEMM path has none)."
-    if self.per_gemm: return _gemm_forward(self, x)
+    """`keep_padding`: compiled, the output keeps the padding `linear` gives it (the per-GEMM path
+    has none)."""
+    if self.per_gemm:
+        return _gemm_forward(self, x)
     x, weight = self._project("activation", x), self._project("weight", self.weight)
     fmt, rounding = self.formats["grad"], self.casts["grad"].rounding
-    if fmt is None: return linear(x, weight, self.bias, keep_padding=keep_padding)
+    if fmt is None:
+        return linear(x, weight, self.bias, keep_padding=keep_padding)
     scaler = self.scalers["grad"] if "grad" in self.scalers else None
-    out = linear(x, weight, self.bias, then=lambda y: quantize_grad(y, fmt, scaler, rounding), keep_padding=keep_padding)
+    out = linear(
+        x,
+        weight,
+        self.bias,
+        then=lambda y: quantize_grad(y, fmt, scaler, rounding),
+        keep_padding=keep_padding,
+    )
     if self.collect_stats and out.requires_grad:
+
         def count(grad):
             scale = None if scaler is None else scaler.scale_for(grad, fmt)
-            # projected in the scaled domain, where only its zeros matter to the counts; piece by piece (a whole
-            # projection of the lm_head's output gradient would add gigabytes); on a random state of its own, so
-            # that a stochastic projection here leaves the run's own draws (quantize_grad's, next) as they were
-            project = lambda piece: quantize(piece if scale is None else piece * scale.to(piece.dtype), fmt, rounding)
+            # projected in the scaled domain, where only its zeros matter to the counts; piece by
+            # piece (a whole
+            # projection of the lm_head's output gradient would add gigabytes); on a random state of
+            # its own, so
+            # that a stochastic projection here leaves the run's own draws (quantize_grad's, next)
+            # as they were
+            project = lambda piece: quantize(
+                piece if scale is None else piece * scale.to(piece.dtype), fmt, rounding
+            )
             with torch.random.fork_rng(devices=[grad.device] if grad.is_cuda else []):
                 self._add_counts("grad", quant_stats(grad, project, scale, fmt))
-        out.register_hook(count)  # on the output: it sees the gradient before quantize_grad's backward projects it
+
+        out.register_hook(
+            count
+        )  # on the output: it sees the gradient before quantize_grad's backward projects it
     return out
 
 # %% ../nbs/05_layers.ipynb 53
 @patch
 def weight_scale(self: QuantizedLinear) -> Tensor:
-    "The multiplier that puts each weight on its format's grid, broadcastable to the weight (1 without a scale)."
+    """The multiplier that puts each weight on its format's grid, broadcastable to the weight (1
+    without a scale)."""
     cast, fmt, w = self.casts["weight"], self.formats["weight"], self.weight.detach()
-    if fmt is None or cast.scaling == "none": return torch.ones((), device=w.device)
-    if cast.per_tensor: return self.scalers["weight"].scale_for(w, fmt).float()
-    blocks, undo = _as_blocks(w, cast, -1)  # blocks along the forward GEMM's contraction axis, or tiles
-    into, _ = block_scales(blocks.flatten(-2), fmt, blocks.shape[-1], cast.scale_format, cast.scale_rounding,
-                           cast.tensor_scale)
+    if fmt is None or cast.scaling == "none":
+        return torch.ones((), device=w.device)
+    if cast.per_tensor:
+        return self.scalers["weight"].scale_for(w, fmt).float()
+    blocks, undo = _as_blocks(
+        w, cast, -1
+    )  # blocks along the forward GEMM's contraction axis, or tiles
+    into, _ = block_scales(
+        blocks.flatten(-2),
+        fmt,
+        blocks.shape[-1],
+        cast.scale_format,
+        cast.scale_rounding,
+        cast.tensor_scale,
+    )
     return undo(into.expand(blocks.shape))
 
 # %% ../nbs/05_layers.ipynb 55
 @patch
 @torch.no_grad()
 def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
-    """Round the stored weight onto its format's grid (use_shadow=False), with the weight's current scale(s):
-    to nearest (an update below half a ULP is lost) or stochastically (kept in expectation)."""
+    """Round the stored weight onto its format's grid (use_shadow=False), with the weight's current
+    scale(s): to nearest (an update below half a ULP is lost) or stochastically (kept in
+    expectation)."""
     fmt = self.formats["weight"]
-    if fmt is None: return
+    if fmt is None:
+        return
     cast = replace(self.casts["weight"], format=fmt.name, rounding=rounding)
     scale = self.weight_scale() if cast.per_tensor and cast.scaling != "none" else None
     record = self._recorder("optimizer")
@@ -542,11 +863,15 @@ def store_weight_on_grid(self: QuantizedLinear, rounding: str = "nearest"):
 
 # %% ../nbs/05_layers.ipynb 57
 def _gemm_forward(layer: QuantizedLinear, x: Tensor) -> Tensor:
-    "A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's scalers, once."
+    """A QuantizedLinear's forward through its GemmRecipe: per-tensor scales come from the layer's
+    scalers, once."""
     recipe = layer.live_recipe()
     flat = x.reshape(-1, x.shape[-1])
     scales = {}
-    for key, role, cast in (("x", "activation", recipe.forward_x), ("w", "weight", recipe.forward_w)):
+    for key, role, cast in (
+        ("x", "activation", recipe.forward_x),
+        ("w", "weight", recipe.forward_w),
+    ):
         if cast.format is not None and cast.per_tensor and role in layer.scalers:
             tensor = flat if key == "x" else layer.weight
             scales[key] = layer.scalers[role].scale_for(tensor.detach(), get_format(cast.format))
@@ -564,24 +889,30 @@ def set_collect_stats(model: nn.Module, on: bool):
     "Turn the counters of every QuantizedLinear on or off (and clear them when turning on)."
     for layer in quantized_layers(model).values():
         layer.collect_stats = on
-        if on: layer.stats = {}
+        if on:
+            layer.stats = {}
 
 # %% ../nbs/05_layers.ipynb 73
 @torch.no_grad()
 def calibrate_scalers(model: nn.Module, *inputs, passes: int = 2):
-    """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded), so that
-    the first training step is already scaled. The first pass scales each tensor by its own amax (current
-    scaling) — not by 1, which would project the unscaled tensors onto each format's own range and make formats
-    that differ only by a power of two (E0M7 and E1M6) record different histories; later passes use the
-    histories. Stateless scalers are unaffected."""
+    """Fill the delayed-scaling amax histories with forward passes on `inputs` (outputs discarded),
+    so that the first training step is already scaled. The first pass scales each tensor by its own
+    amax (current scaling) — not by 1, which would project the unscaled tensors onto each format's
+    own range and make formats that differ only by a power of two (E0M7 and E1M6) record different
+    histories; later passes use the histories. Stateless scalers are unaffected."""
     delayed = [m for m in model.modules() if isinstance(m, DelayedScaling)]
-    if not delayed: return  # nothing to fill (and no forward pass to draw random numbers)
+    if not delayed:
+        return  # nothing to fill (and no forward pass to draw random numbers)
     for i in range(passes):
-        for m in delayed: m.calibrating = i == 0
+        for m in delayed:
+            m.calibrating = i == 0
         model(*inputs)
-    for m in delayed: m.calibrating = False
+    for m in delayed:
+        m.calibrating = False
 
 # %% ../nbs/05_layers.ipynb 75
 def store_weights_on_grid(model: nn.Module, rounding: str = "nearest"):
-    "use_shadow=False: after an optimizer step, round every quantized weight onto its grid (nearest or stochastic)."
-    for layer in quantized_layers(model).values(): layer.store_weight_on_grid(rounding)
+    """use_shadow=False: after an optimizer step, round every quantized weight onto its grid
+    (nearest or stochastic)."""
+    for layer in quantized_layers(model).values():
+        layer.store_weight_on_grid(rounding)

@@ -22,7 +22,9 @@ __all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'ChunkedCr
 # %% ../nbs/07_model.ipynb 4
 @dataclass
 class GPTConfig:
-    "Shape of the decoder; the study uses 6 layers, 6 heads, width 384, context 256, the GPT-2 vocabulary."
+    """Shape of the decoder; the study uses 6 layers, 6 heads, width 384, context 256, the GPT-2
+    vocabulary."""
+
     block_size: int = 256
     vocab_size: int = 50257
     n_layer: int = 6
@@ -48,7 +50,9 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
 
 # %% ../nbs/07_model.ipynb 10
@@ -82,14 +86,17 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config.vocab_size, config.n_embd),
-            wpe=nn.Embedding(config.block_size, config.n_embd),
-            drop=nn.Dropout(config.dropout),
-            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
-        ))
-        # compiled, its GEMMs see the vocabulary padded to a multiple of 64 (`altgrad.layers.linear`)
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
+        # compiled, its GEMMs see the vocabulary padded to a multiple of 64
+        # (`altgrad.layers.linear`)
         self.lm_head = AlignedLinear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied
         self.apply(self._init_weights)
@@ -101,7 +108,8 @@ class GPT(nn.Module):
     def _init_weights(module):
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None: nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
@@ -114,15 +122,23 @@ def num_params(self: GPT, non_embedding: bool = True) -> int:
 
 # %% ../nbs/07_model.ipynb 20
 class ChunkedCrossEntropy(torch.autograd.Function):
-    """Mean cross-entropy of `logits` (N, V) against class indices `targets` (N,), in float32 `rows` rows at a time:
-    loss_i = logsumexp(z_i) - z_i[t_i]; its gradient (softmax(z_i) - onehot(t_i)) / N, computed in float32 and
-    returned in the logits' dtype, as `F.cross_entropy(logits.float(), targets)` would."""
+    """Mean cross-entropy of `logits` (N, V) against class indices `targets` (N,), in float32 `rows`
+    rows at a time: loss_i = logsumexp(z_i) - z_i[t_i]; its gradient (softmax(z_i) - onehot(t_i)) /
+    N, computed in float32 and returned in the logits' dtype, as `F.cross_entropy(logits.float(),
+    targets)` would."""
 
     @staticmethod
-    def forward(ctx, logits, targets, rows: int = 1024):  # 1024 x 50,304 float32 temporaries: 0.2 GB
+    def forward(
+        ctx, logits, targets, rows: int = 1024
+    ):  # 1024 x 50,304 float32 temporaries: 0.2 GB
         if logits.dim() != 2 or targets.shape != logits.shape[:1]:
-            raise ValueError(f"logits (N, V) and targets (N,) expected, got {tuple(logits.shape)} and {tuple(targets.shape)}")
-        log_normaliser = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(rows)])
+            raise ValueError(
+                f"logits (N, V) and targets (N,) expected, got {tuple(logits.shape)} and "
+                f"{tuple(targets.shape)}"
+            )
+        log_normaliser = torch.cat(
+            [torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(rows)]
+        )
         picked = logits.gather(1, targets[:, None]).squeeze(1).float()
         ctx.save_for_backward(logits, targets, log_normaliser)
         ctx.rows = rows
@@ -136,54 +152,75 @@ class ChunkedCrossEntropy(torch.autograd.Function):
         for start in range(0, logits.shape[0], ctx.rows):
             rows = slice(start, start + ctx.rows)
             probabilities = torch.exp(logits[rows].float() - log_normaliser[rows, None])
-            probabilities.scatter_add_(1, targets[rows, None], probabilities.new_full((probabilities.shape[0], 1), -1.0))
+            probabilities.scatter_add_(
+                1, targets[rows, None], probabilities.new_full((probabilities.shape[0], 1), -1.0)
+            )
             out[rows] = probabilities * scale
         return out, None, None
 
 # %% ../nbs/07_model.ipynb 22
 @patch
 def head(self: GPT, x, targets=None):
-    """Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None). Eagerly the loss
-    is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses, over the lm_head's padded output
-    (`altgrad.layers.linear`), and the logits come back detached (to differentiate through them, call the model
-    without targets)."""
+    """Final LayerNorm, lm_head and, given targets, the mean cross-entropy: (logits, loss or None).
+    Eagerly the loss is `ChunkedCrossEntropy`; compiled, the plain formula, which Inductor fuses,
+    over the lm_head's padded output (`altgrad.layers.linear`), and the logits come back detached
+    (to differentiate through them, call the model without targets)."""
     x = self.transformer.ln_f(x)
-    if targets is None: return self.lm_head(x), None
+    if targets is None:
+        return self.lm_head(x), None
     if torch.compiler.is_compiling():
-        # the padding's columns (zero weights) get -inf: no probability, and a zero gradient made where the others'
+        # the padding's columns (zero weights) get -inf: no probability, and a zero gradient made
+        # where the others'
         # is, already padded for the lm_head's GEMMs (a slice would pad it in a pass of its own)
         logits, vocab = self.lm_head(x, keep_padding=True), self.config.vocab_size
         if logits.size(-1) > vocab:
-            logits = logits.masked_fill(torch.arange(logits.size(-1), device=logits.device) >= vocab, float("-inf"))
+            logits = logits.masked_fill(
+                torch.arange(logits.size(-1), device=logits.device) >= vocab, float("-inf")
+            )
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
-        # a compiled region's backward takes a gradient for every output that requires one: a logits output
-        # would cost a zero-filled logits-sized gradient and, under CUDA graphs, its copy, every step
+        # a compiled region's backward takes a gradient for every output that requires one: a logits
+        # output
+        # would cost a zero-filled logits-sized gradient and, under CUDA graphs, its copy, every
+        # step
         return logits[..., :vocab].detach(), loss
     logits = self.lm_head(x)
-    return logits, ChunkedCrossEntropy.apply(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+    return logits, ChunkedCrossEntropy.apply(
+        logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
+    )
 
 # %% ../nbs/07_model.ipynb 25
 @patch
 def forward(self: GPT, idx, targets=None, blocks=None, head=None):
-    """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`: other callables
-    over the same weights, such as the compiled regions of `altgrad.train.compile_model`."""
+    """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`:
+    other callables over the same weights, such as the compiled regions of
+    `altgrad.train.compile_model`."""
     B, T = idx.shape
     if T > self.config.block_size:
         raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
     pos = torch.arange(T, device=idx.device)
     x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-    for block in blocks or self.transformer.h: x = block(x)
+    for block in blocks or self.transformer.h:
+        x = block(x)
     return (head or self.head)(x, targets)
 
 # %% ../nbs/07_model.ipynb 29
 @patch
-def configure_optimizers(self: GPT, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
-                         device_type: str = "cpu", optimizer_cls=None, **kwargs):
-    """AdamW (or `optimizer_cls`) with two groups: matrices (2-D weights, embeddings) get weight decay;
-    biases and LayerNorm gains do not."""
+def configure_optimizers(
+    self: GPT,
+    weight_decay: float,
+    learning_rate: float,
+    betas=(0.9, 0.95),
+    device_type: str = "cpu",
+    optimizer_cls=None,
+    **kwargs,
+):
+    """AdamW (or `optimizer_cls`) with two groups: matrices (2-D weights, embeddings) get weight
+    decay; biases and LayerNorm gains do not."""
     params = {n: p for n, p in self.named_parameters() if p.requires_grad}
-    groups = [dict(params=[p for p in params.values() if p.dim() >= 2], weight_decay=weight_decay),
-              dict(params=[p for p in params.values() if p.dim() < 2], weight_decay=0.0)]
+    groups = [
+        dict(params=[p for p in params.values() if p.dim() >= 2], weight_decay=weight_decay),
+        dict(params=[p for p in params.values() if p.dim() < 2], weight_decay=0.0),
+    ]
     if optimizer_cls is None:
         optimizer_cls = torch.optim.AdamW
         if device_type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:

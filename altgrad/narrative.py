@@ -17,7 +17,8 @@ from .files import load_yaml
 from .model import GPT
 from .runs import Cell, Run
 from .stats import comparison_of, holm, verdict
-from .study import ARMS, BASELINE, FormatComparator, LearningRateTuning, OptimizerComparator, Study
+from .study import ARMS, BASELINE, FormatComparator, LearningRateTuning, OptimizerComparator
+from .study import Study
 from .train import prepare_data
 
 # %% auto 0
@@ -53,7 +54,8 @@ class StudyText:
     margin: float = 0.01  # nats: a difference inside ±margin counts as a tie (TOST)
     margin_note: str = "the default margin, not declared by the study"
     # the secondary view's one setting for every arm: BASELINE's fields changed by a mapping
-    # ({learning_rate, max_steps}), or SHARED_AT_BF16_BEST: BF16's best learning rate on the tuning seeds
+    # ({learning_rate, max_steps}), or SHARED_AT_BF16_BEST: BF16's best learning rate on the tuning
+    # seeds
     shared_setting: str | dict = field(default_factory=dict)
     variants: list[dict] = field(default_factory=list)
     conclusion: dict[str, str] = field(default_factory=dict)  # per report: its conclusion paragraph
@@ -126,22 +128,36 @@ class StudyText:
         )
 
     def baseline(self, study: Study) -> Cell:
-        """The shared setting in `study`: BF16, AdamW, FP32 master weights, as `shared_setting` says; a study
-        file that names none gets BASELINE, or where BASELINE has no runs, the BF16 cell with the most (a
-        sweep of other length or rate, such as a laptop's 30-step one)."""
+        """The shared setting in `study`: BF16, AdamW, FP32 master weights, as `shared_setting`
+        says; a study file that names none gets BASELINE, or where BASELINE has no runs, the BF16
+        cell with the most (a sweep of other length or rate, such as a laptop's 30-step one)."""
         if self.shared_setting == {} and not study.runs_of(BASELINE):
-            bf16 = [c for c in study.by_cell if study.runs_of(c) and replace(
-                c, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps) == BASELINE]
+            bf16 = [
+                c
+                for c in study.by_cell
+                if study.runs_of(c)
+                and replace(c, learning_rate=BASELINE.learning_rate, max_steps=BASELINE.max_steps)
+                == BASELINE
+            ]
             return max(bf16, key=lambda c: len(study.runs_of(c)), default=BASELINE)
         if self.shared_setting != SHARED_AT_BF16_BEST:
             return replace(BASELINE, **self.shared_setting)
         tuning = LearningRateTuning(study)
-        arm = next((a for a in tuning.arms() if replace(a, learning_rate=BASELINE.learning_rate) == BASELINE), None)
+        arm = next(
+            (
+                a
+                for a in tuning.arms()
+                if replace(a, learning_rate=BASELINE.learning_rate) == BASELINE
+            ),
+            None,
+        )
         best = tuning.best(arm) if arm else None
         if best is None:
             raise ValueError(
-                f"study file {self.path}: shared_setting {SHARED_AT_BF16_BEST}, but BF16 has no tuning runs "
-                f"that trained at two learning rates or more on the tuning seeds {sorted(study.tuning_seeds)}"
+                f"study file {self.path}: shared_setting {SHARED_AT_BF16_BEST}, but BF16 has no "
+                f"tuning runs "
+                f"that trained at two learning rates or more on the tuning seeds "
+                f"{sorted(study.tuning_seeds)}"
             )
         return best
 
@@ -197,24 +213,54 @@ class Facts:
         self.comparator = FormatComparator(study, baseline)
         self._corpora: dict[int | None, int] = {}  # training tokens by run length, counted once
 
-    LOOKUPS = ("delta", "gap", "versus", "family", "loss", "tokens_at", "passes_at", "cells_at", "formats")
-    VALUES = ("model", "params", "steps", "batch", "context", "tokens", "train_tokens", "passes",
-              "baseline_lr", "bf16_tuned", "margin", "seeds", "optimizer_tuning", "gpus")  # {name}
+    LOOKUPS = (
+        "delta",
+        "gap",
+        "versus",
+        "family",
+        "loss",
+        "tokens_at",
+        "passes_at",
+        "cells_at",
+        "formats",
+    )
+    VALUES = (
+        "model",
+        "params",
+        "steps",
+        "batch",
+        "context",
+        "tokens",
+        "train_tokens",
+        "passes",
+        "baseline_lr",
+        "bf16_tuned",
+        "margin",
+        "seeds",
+        "optimizer_tuning",
+        "gpus",
+    )  # {name}
 
     def __getitem__(self, name: str):
-        if name in self.LOOKUPS: return _Lookup(name, getattr(self, name))
-        if name in self.VALUES: return getattr(self, name)()
+        if name in self.LOOKUPS:
+            return _Lookup(name, getattr(self, name))
+        if name in self.VALUES:
+            return getattr(self, name)()
         raise KeyError(name)
 
     def cell(self, name: str) -> Cell:
-        """The cell `FORMAT`, `FORMAT PLACEMENT` or either `from STEP` (switched to BF16 at STEP) names at the
-        baseline's setting (`BF16`: it)."""
+        """The cell `FORMAT`, `FORMAT PLACEMENT` or either `from STEP` (switched to BF16 at STEP)
+        names at the baseline's setting (`BF16`: it)."""
         name, _, step = name.strip().partition(" from ")
         fmt, _, placement = name.strip().partition(" ")
         if fmt.upper() == self.baseline.format:
             return self.baseline
-        cell = replace(self.baseline, format=fmt.upper(), placement=placement.strip() or "uniform",
-                       high_precision_from=int(step or 0))
+        cell = replace(
+            self.baseline,
+            format=fmt.upper(),
+            placement=placement.strip() or "uniform",
+            high_precision_from=int(step or 0),
+        )
         if cell not in self.study.by_cell:
             raise KeyError(f"no runs of the cell {name!r} ({cell.label()})")
         return cell
@@ -231,10 +277,14 @@ class Facts:
         return self.study.failure_text(cell) or str(self.study.versus(cell, self.baseline))
 
     def gap(self, name: str) -> str:
-        "The cell's difference to BF16 as the headline computes it (paired only where that helps), no verdict."
+        """The cell's difference to BF16 as the headline computes it (paired only where that helps),
+        no verdict."""
         cell = self.cell(name)
-        found = comparison_of(self.study.outcomes(cell), self.study.outcomes(self.baseline), self.margin_nats)
-        if found is None: return self.study.failure_text(cell) or "fewer than 2 runs on a side"
+        found = comparison_of(
+            self.study.outcomes(cell), self.study.outcomes(self.baseline), self.margin_nats
+        )
+        if found is None:
+            return self.study.failure_text(cell) or "fewer than 2 runs on a side"
         (c, was_paired), (low, high) = found, found[0].interval(0.95)
         return f"{c.mean:+.3f} [{low:+.3f}, {high:+.3f}] ({'paired' if was_paired else 'unpaired'})"
 
@@ -243,22 +293,34 @@ class Facts:
         return str(self.study.versus(self.cell(a), self.cell(b)))
 
     def family(self, pairs: str) -> str:
-        """`A vs B; C vs D`: each difference with its verdict, Holm-corrected over the pairs given (a declared
-        family); paired by seed only where that lowers the standard error."""
+        """`A vs B; C vs D`: each difference with its verdict, Holm-corrected over the pairs given
+        (a declared family); paired by seed only where that lowers the standard error."""
         named = [tuple(p.strip().partition(" vs ")[::2]) for p in pairs.split(";")]
-        found = {(a, b): comparison_of(self.study.outcomes(self.cell(a)), self.study.outcomes(self.cell(b)),
-                                       self.margin_nats) for a, b in named}
+        found = {
+            (a, b): comparison_of(
+                self.study.outcomes(self.cell(a)),
+                self.study.outcomes(self.cell(b)),
+                self.margin_nats,
+            )
+            for a, b in named
+        }
         adjusted = holm({k: f[0].p_different for k, f in found.items() if f})
-        words = {"tied": f"tied within {self.margin()}", "lower": "lower", "higher": "higher",
-                 "not resolved": "not resolved"}
+        words = {
+            "tied": f"tied within {self.margin()}",
+            "lower": "lower",
+            "higher": "higher",
+            "not resolved": "not resolved",
+        }
         out = []
         for (a, b), f in found.items():
             if f is None:
                 out.append(f"{a} − {b}: fewer than 2 runs on a side")
                 continue
             (c, was_paired), (low, high) = f, f[0].interval(0.95)
-            out.append(f"{a} − {b}: {c.mean:+.3f} [{low:+.3f}, {high:+.3f}] nats "
-                       f"({'paired' if was_paired else 'unpaired'}), {words[verdict(c, adjusted[(a, b)])]}")
+            out.append(
+                f"{a} − {b}: {c.mean:+.3f} [{low:+.3f}, {high:+.3f}] nats "
+                f"({'paired' if was_paired else 'unpaired'}), {words[verdict(c, adjusted[(a, b)])]}"
+            )
         return "; ".join(out)
 
     def loss(self, name: str) -> str:
@@ -367,9 +429,13 @@ class Facts:
         counts = collections.Counter(
             len(self.study.seeds(c)) for c in self.study.by_cell if self.study.seeds(c)
         )
-        return ", ".join(
-            f"{n} seed{'s' * (n != 1)} on {k} cell{'s' * (k != 1)}" for n, k in counts.most_common()
-        ) or "none yet (only tuning runs)"
+        return (
+            ", ".join(
+                f"{n} seed{'s' * (n != 1)} on {k} cell{'s' * (k != 1)}"
+                for n, k in counts.most_common()
+            )
+            or "none yet (only tuning runs)"
+        )
 
     def optimizer_tuning(self) -> str:
         "Per arm with stored weights: the settings each format tried, and the seeds that report it."

@@ -19,26 +19,40 @@ from .quantize import code_index, grid_tensor
 __all__ = ['directional_stiffness', 'ManifoldAdamW', 'layers_by_param', 'GridOptim']
 
 # %% ../nbs/12_optim.ipynb 5
-def directional_stiffness(w: Tensor, direction: Tensor, fmt: FPFormat, scale: Tensor | float = 1.0,
-                          mantissa_bits: int | None = None) -> Tensor:
-    """Grid spacing at w in the direction `sign(direction)`, in w's units. `mantissa_bits` overrides the
-    format's M (a virtual format with the same range and more or fewer mantissa bits)."""
+def directional_stiffness(
+    w: Tensor,
+    direction: Tensor,
+    fmt: FPFormat,
+    scale: Tensor | float = 1.0,
+    mantissa_bits: int | None = None,
+) -> Tensor:
+    """Grid spacing at w in the direction `sign(direction)`, in w's units. `mantissa_bits` overrides
+    the format's M (a virtual format with the same range and more or fewer mantissa bits)."""
     M = fmt.M if mantissa_bits is None else mantissa_bits
     x = w.detach().float() * scale
     a = x.abs()
     mantissa, exponent = torch.frexp(a)
     exponent = torch.where(a > 0, exponent - 1, fmt.emin).clamp(fmt.emin, fmt.emax)
     spacing = torch.ldexp(torch.ones_like(a), exponent - M)
-    # moving toward zero from an exact power of two (above the subnormal range), the spacing below is half
+    # moving toward zero from an exact power of two (above the subnormal range), the spacing below
+    # is half
     power_of_two = (mantissa == 0.5) & (exponent > fmt.emin)
     toward_zero = (direction * x) < 0
     spacing = torch.where(power_of_two & toward_zero, spacing / 2, spacing)
     return spacing / scale
 
 # %% ../nbs/12_optim.ipynb 7
-def _adam_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, betas: tuple[float, float], eps: float,
-                  bias1: Tensor | float, bias2: Tensor | float) -> Tensor:
-    "Update the moments in place with `grad`; return m̂/(√v̂+ε), where bias_i = 1 − β_i^t corrects step t."
+def _adam_moments(
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    grad: Tensor,
+    betas: tuple[float, float],
+    eps: float,
+    bias1: Tensor | float,
+    bias2: Tensor | float,
+) -> Tensor:
+    """Update the moments in place with `grad`; return m̂/(√v̂+ε), where bias_i = 1 − β_i^t corrects
+    step t."""
     beta1, beta2 = betas
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
@@ -49,47 +63,97 @@ _COMPILED: dict = {}
 
 
 def _fused(update_fn, p: Tensor, compile: bool):
-    "`update_fn` compiled when asked and `p` is on CUDA (one kernel per parameter rather than ~20), else as written."
-    if not (p.is_cuda and compile): return update_fn
-    if update_fn not in _COMPILED: _COMPILED[update_fn] = torch.compile(update_fn, dynamic=False)
+    """`update_fn` compiled when asked and `p` is on CUDA (one kernel per parameter rather than
+    ~20), else as written."""
+    if not (p.is_cuda and compile):
+        return update_fn
+    if update_fn not in _COMPILED:
+        _COMPILED[update_fn] = torch.compile(update_fn, dynamic=False)
     return _COMPILED[update_fn]
 
 # %% ../nbs/12_optim.ipynb 11
 class _FusedAdamBase(torch.optim.Optimizer):
-    "Adam state per parameter, the owning layers, and the per-step hyperparameters as device tensors."
+    """Adam state per parameter, the owning layers, and the per-step hyperparameters as device
+    tensors."""
 
-    def __init__(self, params, defaults: dict, layers: dict[Tensor, QuantizedLinear] | None, compile: bool = True):
+    def __init__(
+        self,
+        params,
+        defaults: dict,
+        layers: dict[Tensor, QuantizedLinear] | None,
+        compile: bool = True,
+    ):
         super().__init__(params, defaults)
         self.compile = compile  # on CUDA, each parameter's update as one compiled function
         self.layer_of = {id(p): layer for p, layer in (layers or {}).items()}
 
     def _parameters(self):
-        "(group, p, state, hyper, fmt, scale) for every parameter with a gradient; advances each state's step."
+        """(group, p, state, hyper, fmt, scale) for every parameter with a gradient; advances each
+        state's step."""
         hypers = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None: continue
+                if p.grad is None:
+                    continue
                 state = self.state[p]
-                if not state: state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                if not state:
+                    state.update(
+                        step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p)
+                    )
                 state["step"] += 1
                 key = (id(group), state["step"], p.device)
-                if key not in hypers:  # [lr, 1 − β1^t, 1 − β2^t]: one host-to-device copy per group and step
+                if (
+                    key not in hypers
+                ):  # [lr, 1 − β1^t, 1 − β2^t]: one host-to-device copy per group and step
                     beta1, beta2 = group["betas"]
-                    hypers[key] = torch.tensor([group["lr"], 1 - beta1 ** state["step"], 1 - beta2 ** state["step"]],
-                                               dtype=torch.float32, device=p.device)
+                    hypers[key] = torch.tensor(
+                        [group["lr"], 1 - beta1 ** state["step"], 1 - beta2 ** state["step"]],
+                        dtype=torch.float32,
+                        device=p.device,
+                    )
                 layer = self.layer_of.get(id(p))
                 fmt = None if layer is None else layer.formats["weight"]
-                yield group, p, state, hypers[key], fmt, (1.0 if fmt is None else layer.weight_scale())
+                yield (
+                    group,
+                    p,
+                    state,
+                    hypers[key],
+                    fmt,
+                    (1.0 if fmt is None else layer.weight_scale()),
+                )
 
 # %% ../nbs/12_optim.ipynb 13
-def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, betas, eps, weight_decay,
-                     max_stiffness, mantissa_bits, ulp_lr_scale):
-    "One ManifoldAdamW step of one parameter, in place; returns mean |Δw|/S when it has a format, else None."
+def _manifold_update(
+    p,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    hyper,
+    scale,
+    *,
+    fmt,
+    mode,
+    betas,
+    eps,
+    weight_decay,
+    max_stiffness,
+    mantissa_bits,
+    ulp_lr_scale,
+):
+    """One ManifoldAdamW step of one parameter, in place; returns mean |Δw|/S when it has a format,
+    else None."""
     lr = hyper[0]
-    stiffness = lambda direction: directional_stiffness(p, direction, fmt, scale, mantissa_bits).clamp(
-        max=max_stiffness).to(p.dtype)
-    s = stiffness(-grad) if fmt is not None and mode == "gradient" else None  # the original study's preconditioning
-    direction = _adam_moments(exp_avg, exp_avg_sq, grad if s is None else grad * s, betas, eps, hyper[1], hyper[2])
+    stiffness = lambda direction: (
+        directional_stiffness(p, direction, fmt, scale, mantissa_bits)
+        .clamp(max=max_stiffness)
+        .to(p.dtype)
+    )
+    s = (
+        stiffness(-grad) if fmt is not None and mode == "gradient" else None
+    )  # the original study's preconditioning
+    direction = _adam_moments(
+        exp_avg, exp_avg_sq, grad if s is None else grad * s, betas, eps, hyper[1], hyper[2]
+    )
     p.mul_(1 - lr * weight_decay)  # decoupled decay, AdamW's
     if fmt is not None and mode == "update":
         s = stiffness(-direction)  # the spacing in the direction of this move
@@ -101,33 +165,65 @@ def _manifold_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, *, fmt, mode, b
 
 # %% ../nbs/12_optim.ipynb 14
 class ManifoldAdamW(_FusedAdamBase):
-    """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's stiffness in
-    its layer's active format. `layers` maps parameters to the QuantizedLinear that owns them (read at every step,
-    so a mantissa shift or a new scale is seen at once). `ulp_lr_scale` converts the group's learning rate into
-    ULPs per step (lr_ulp = lr * ulp_lr_scale), so one warm-up/cosine schedule drives every parameter."""
+    """AdamW whose update (mode 'update') or gradient (mode 'gradient') is scaled by each weight's
+    stiffness in its layer's active format. `layers` maps parameters to the QuantizedLinear that
+    owns them (read at every step, so a mantissa shift or a new scale is seen at once).
+    `ulp_lr_scale` converts the group's learning rate into ULPs per step (lr_ulp = lr *
+    ulp_lr_scale), so one warm-up/cosine schedule drives every parameter."""
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
-                 layers: dict[Tensor, QuantizedLinear] | None = None, mode: str = "update", max_stiffness: float = 1e3,
-                 mantissa_bits: int | None = None, ulp_lr_scale: float = 1.0, compile: bool = True):
-        if mode not in ("update", "gradient"): raise ValueError(f"mode must be 'update' or 'gradient', got {mode!r}")
-        if max_stiffness <= 0: raise ValueError(f"max_stiffness must be positive, got {max_stiffness}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.95),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        layers: dict[Tensor, QuantizedLinear] | None = None,
+        mode: str = "update",
+        max_stiffness: float = 1e3,
+        mantissa_bits: int | None = None,
+        ulp_lr_scale: float = 1.0,
+        compile: bool = True,
+    ):
+        if mode not in ("update", "gradient"):
+            raise ValueError(f"mode must be 'update' or 'gradient', got {mode!r}")
+        if max_stiffness <= 0:
+            raise ValueError(f"max_stiffness must be positive, got {max_stiffness}")
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile
+        )
         self.mode, self.max_stiffness, self.mantissa_bits = mode, max_stiffness, mantissa_bits
         self.ulp_lr_scale = ulp_lr_scale
-        self.ulp_movement: dict[str, Tensor] = {}  # mean |Δw| / S per formatted parameter, last step
+        self.ulp_movement: dict[
+            str, Tensor
+        ] = {}  # mean |Δw| / S per formatted parameter, last step
 
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
         if closure is not None:
-            with torch.enable_grad(): loss = closure()
+            with torch.enable_grad():
+                loss = closure()
         self.ulp_movement = {}
         for group, p, state, hyper, fmt, scale in self._parameters():
             movement = _fused(_manifold_update, p, self.compile)(
-                p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, fmt=fmt, mode=self.mode,
-                betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"],
-                max_stiffness=self.max_stiffness, mantissa_bits=self.mantissa_bits, ulp_lr_scale=self.ulp_lr_scale)
-            if movement is None: continue
+                p,
+                p.grad,
+                state["exp_avg"],
+                state["exp_avg_sq"],
+                hyper,
+                scale,
+                fmt=fmt,
+                mode=self.mode,
+                betas=group["betas"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                max_stiffness=self.max_stiffness,
+                mantissa_bits=self.mantissa_bits,
+                ulp_lr_scale=self.ulp_lr_scale,
+            )
+            if movement is None:
+                continue
             self.ulp_movement[f"param{len(self.ulp_movement)}"] = movement
         return loss
 
@@ -142,16 +238,34 @@ def layers_by_param(model: nn.Module) -> dict[Tensor, QuantizedLinear]:
     return {l.weight: l for l in quantized_layers(model).values()}
 
 # %% ../nbs/12_optim.ipynb 23
-def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt, betas, eps, weight_decay,
-                 rung_clip, ulp_lr_scale):
-    "One GridOptim step of one parameter, in place; returns [flips, updates] when it has a format, else None."
+def _grid_update(
+    p,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    hyper,
+    scale,
+    noise,
+    grid,
+    *,
+    fmt,
+    betas,
+    eps,
+    weight_decay,
+    rung_clip,
+    ulp_lr_scale,
+):
+    """One GridOptim step of one parameter, in place; returns [flips, updates] when it has a format,
+    else None."""
     lr = hyper[0]
     direction = _adam_moments(exp_avg, exp_avg_sq, grad, betas, eps, hyper[1], hyper[2])
     if fmt is None:
         p.mul_(1 - lr * weight_decay).sub_(lr * direction)
         return None
     rungs = (-lr * ulp_lr_scale * direction).clamp(-rung_clip, rung_clip)
-    steps = torch.floor(rungs) + (noise < rungs - torch.floor(rungs)).to(rungs.dtype)  # E[steps] = rungs
+    steps = torch.floor(rungs) + (noise < rungs - torch.floor(rungs)).to(
+        rungs.dtype
+    )  # E[steps] = rungs
     ordinal = code_index(p * scale, fmt, grid) + steps.long()
     index = ordinal.abs().clamp(max=len(grid) - 1)
     p.copy_((torch.where(ordinal < 0, -grid[index], grid[index]) / scale).to(p.dtype))
@@ -159,15 +273,31 @@ def _grid_update(p, grad, exp_avg, exp_avg_sq, hyper, scale, noise, grid, *, fmt
 
 # %% ../nbs/12_optim.ipynb 24
 class GridOptim(_FusedAdamBase):
-    "Moves formatted weights an integer number of grid codes per step (stochastic rounding, rung clip)."
+    """Moves formatted weights an integer number of grid codes per step (stochastic rounding, rung
+    clip)."""
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0,
-                 layers: dict[Tensor, QuantizedLinear] | None = None, rung_clip: float = 4.0,
-                 ulp_lr_scale: float = 1.0, generator: torch.Generator | None = None, compile: bool = True):
-        if rung_clip <= 0: raise ValueError(f"rung_clip must be positive, got {rung_clip}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.95),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        layers: dict[Tensor, QuantizedLinear] | None = None,
+        rung_clip: float = 4.0,
+        ulp_lr_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        compile: bool = True,
+    ):
+        if rung_clip <= 0:
+            raise ValueError(f"rung_clip must be positive, got {rung_clip}")
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), layers, compile
+        )
         self.rung_clip, self.ulp_lr_scale, self.generator = rung_clip, ulp_lr_scale, generator
-        self._counts: list[Tensor] = []  # per parameter [flips, updates] of the last step, kept on the device
+        self._counts: list[
+            Tensor
+        ] = []  # per parameter [flips, updates] of the last step, kept on the device
 
     @property
     def last(self) -> dict:
@@ -179,16 +309,32 @@ class GridOptim(_FusedAdamBase):
     def step(self, closure=None):
         loss = None
         if closure is not None:
-            with torch.enable_grad(): loss = closure()
+            with torch.enable_grad():
+                loss = closure()
         self._counts = []
         for group, p, state, hyper, fmt, scale in self._parameters():
             noise = grid = None
             if fmt is not None:
-                noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
+                noise = torch.rand(
+                    p.shape, generator=self.generator, device=p.device, dtype=p.dtype
+                )
                 grid = grid_tensor(fmt, p.device)
             counts = _fused(_grid_update, p, self.compile)(
-                p, p.grad, state["exp_avg"], state["exp_avg_sq"], hyper, scale, noise, grid, fmt=fmt,
-                betas=group["betas"], eps=group["eps"], weight_decay=group["weight_decay"], rung_clip=self.rung_clip,
-                ulp_lr_scale=self.ulp_lr_scale)
-            if counts is not None: self._counts.append(counts)
+                p,
+                p.grad,
+                state["exp_avg"],
+                state["exp_avg_sq"],
+                hyper,
+                scale,
+                noise,
+                grid,
+                fmt=fmt,
+                betas=group["betas"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                rung_clip=self.rung_clip,
+                ulp_lr_scale=self.ulp_lr_scale,
+            )
+            if counts is not None:
+                self._counts.append(counts)
         return loss

@@ -12,9 +12,9 @@ import torch
 import torch.nn as nn
 
 from .device import Segments, read_back
-from .diagnostics import (DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity, gradient_norms,
-                                 gradient_stiffness_correlation, rank_health_of, reference_gradients, ulp_statistics,
-                                 zero_update_fraction)
+from .diagnostics import DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity
+from .diagnostics import gradient_norms, gradient_stiffness_correlation, rank_health_of
+from .diagnostics import reference_gradients, ulp_statistics, zero_update_fraction
 from .layers import QuantizedLinear, quantized_layers, set_collect_stats
 from .stability import BitStallDetector
 from .train import Hook
@@ -24,33 +24,48 @@ __all__ = ['SampleSchedule', 'rate_key', 'quantization_rates', 'layer_type', 'Pr
 
 # %% ../nbs/14_probes.ipynb 5
 class SampleSchedule:
-    "Which steps are measured: every `every` steps a light sample, and every `full_every`-th of those a full one."
+    """Which steps are measured: every `every` steps a light sample, and every `full_every`-th of
+    those a full one."""
 
     def __init__(self, every: int, full_every: int):
         self.every, self.full_every = every, full_every
 
     def kind(self, step: int) -> str | None:
-        if step % self.every: return None
+        if step % self.every:
+            return None
         return "full" if (step // self.every) % self.full_every == 0 else "light"
 
 # %% ../nbs/14_probes.ipynb 9
 def rate_key(role: str, kind: str) -> str:
-    "The metric key of a role's rate: `rate_key('grad', 'underflow')` is `grad/underflow_rate` (the one spelling)."
+    """The metric key of a role's rate: `rate_key('grad', 'underflow')` is `grad/underflow_rate`
+    (the one spelling)."""
     return f"{role}/{kind}_rate"
 
 # %% ../nbs/14_probes.ipynb 10
 def quantization_rates(model: nn.Module) -> dict:
-    """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers of `model`: the shares of values
-    that overflow, underflow or are not finite, and with block scales the shares of blocks whose scale saturates or
-    underflows (device tensors: read back with the step's other metrics)."""
+    """Per tensor role (or GEMM operand, e.g. `wgrad.dy`), over all quantized layers of `model`: the
+    shares of values that overflow, underflow or are not finite, and with block scales the shares of
+    blocks whose scale saturates or underflows (device tensors: read back with the step's other
+    metrics)."""
     totals = {}
     for layer in quantized_layers(model).values():
         for role, counts in layer.stats.items():
             t = totals.setdefault(role, {})
-            for key, value in counts.items(): t[key] = t.get(key, 0) + value
-    shares = (("overflow", "numel"), ("underflow", "numel"), ("nonfinite", "numel"),
-              ("scale_saturated", "blocks"), ("scale_underflow", "blocks"))
-    return {rate_key(role, key): t[key] / max(1, t[of]) for role, t in totals.items() for key, of in shares if key in t}
+            for key, value in counts.items():
+                t[key] = t.get(key, 0) + value
+    shares = (
+        ("overflow", "numel"),
+        ("underflow", "numel"),
+        ("nonfinite", "numel"),
+        ("scale_saturated", "blocks"),
+        ("scale_underflow", "blocks"),
+    )
+    return {
+        rate_key(role, key): t[key] / max(1, t[of])
+        for role, t in totals.items()
+        for key, of in shares
+        if key in t
+    }
 
 # %% ../nbs/14_probes.ipynb 14
 def layer_type(name: str) -> str:
@@ -63,19 +78,23 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
     for name, v in values.items():
-        if v is not None and not (isinstance(v, float) and math.isnan(v)): groups.setdefault(layer_type(name), []).append(v)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            groups.setdefault(layer_type(name), []).append(v)
     flat = [v for vs in groups.values() for v in vs]
-    if flat: out[f"diag/{key}"] = sum(flat) / len(flat)
-    for kind, vs in groups.items(): out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
+    if flat:
+        out[f"diag/{key}"] = sum(flat) / len(flat)
+    for kind, vs in groups.items():
+        out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
     return out
 
 # %% ../nbs/14_probes.ipynb 18
 class Probes(Hook):
-    """The measurement layer. On the steps its `schedule` samples it measures, with altgrad.diagnostics: gradient
-    norms, bit-stall, ULP movement, update size against the ULP, zero updates and grid alignment, and the ULP-aware
-    optimizers' own statistics; on full samples also the quantization counters (overflow, underflow, block scales:
-    it turns them on for that step, which then runs eagerly), the gradients' fidelity (against an FP32 pass with all
-    quantization off, and against passes that differ from the run in one tensor role), rank health and dead
+    """The measurement layer. On the steps its `schedule` samples it measures, with
+    altgrad.diagnostics: gradient norms, bit-stall, ULP movement, update size against the ULP, zero
+    updates and grid alignment, and the ULP-aware optimizers' own statistics; on full samples also
+    the quantization counters (overflow, underflow, block scales: it turns them on for that step,
+    which then runs eagerly), the gradients' fidelity (against an FP32 pass with all quantization
+    off, and against passes that differ from the run in one tensor role), rank health and dead
     neurons. Each event reads its measurements back from the device in one transfer."""
 
     def __init__(self, trainer):
@@ -86,32 +105,46 @@ class Probes(Hook):
         self._batch, self._stored = None, False
         self.stall = BitStallDetector(trainer.model)
         self.dead = DeadNeuronTracker(trainer.model, c.dead_neuron_threshold, c.dead_neuron_window)
-        self.linears = {n: m for n, m in trainer.model.named_modules() if isinstance(m, (nn.Linear, QuantizedLinear))}
+        self.linears = {
+            n: m
+            for n, m in trainer.model.named_modules()
+            if isinstance(m, (nn.Linear, QuantizedLinear))
+        }
         self.everything = Segments([m.weight.shape for m in self.linears.values()], trainer.device)
-        self._before, self._proposed = None, {}  # all linears' weights end to end; quantized ones before storing
+        self._before, self._proposed = (
+            None,
+            {},
+        )  # all linears' weights end to end; quantized ones before storing
         self._rng: dict = {}
 
 # %% ../nbs/14_probes.ipynb 22
 @patch
 def wants_eager(self: Probes, trainer) -> bool:
-    return self.schedule.kind(trainer.step) == "full"  # the counters are Python code the compiled graphs skip
+    return (
+        self.schedule.kind(trainer.step) == "full"
+    )  # the counters are Python code the compiled graphs skip
 
 
 @patch
 def plans(self: Probes, trainer, step: int) -> str | None:
-    "A later step's part of the run's time: full samples are eager steps, light ones measured steps."
+    """A later step's part of the run's time: full samples are eager steps, light ones measured
+    steps."""
     return {"full": "eager_steps", "light": "measured_steps"}.get(self.schedule.kind(step))
 
 # %% ../nbs/14_probes.ipynb 24
 @patch
 def before_forward(self: Probes, trainer, batch):
     self.kind, self._batch, self._stored = self.schedule.kind(trainer.step), batch, False
-    if self.kind != "full": return
-    if self.config.quantized: set_collect_stats(self.model, True)
+    if self.kind != "full":
+        return
+    if self.config.quantized:
+        set_collect_stats(self.model, True)
     self.dead.attach()
-    # the random state the step starts from: the per-role references replay its stochastic rounding draws
+    # the random state the step starts from: the per-role references replay its stochastic rounding
+    # draws
     self._rng = dict(cpu=torch.get_rng_state())
-    if trainer.device.type == "cuda": self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+    if trainer.device.type == "cuda":
+        self._rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
 
 # %% ../nbs/14_probes.ipynb 26
 @patch
@@ -127,7 +160,8 @@ def load_state_dict(self: Probes, state: dict):
 # %% ../nbs/14_probes.ipynb 30
 @patch
 def after_backward(self: Probes, trainer):
-    if not self.kind: return
+    if not self.kind:
+        return
     grads = {n: m.weight.grad for n, m in self.linears.items() if m.weight.grad is not None}
     measured = dict(norms=gradient_norms(grads))
     layers = quantized_layers(trainer.model)
@@ -136,75 +170,118 @@ def after_backward(self: Probes, trainer):
         measured["dead"] = self.dead.dead_fraction()
         if layers:  # fidelity against an FP32 pass on the same batch, quantization off
             quantized = {n: l.weight.grad for n, l in layers.items() if l.weight.grad is not None}
-            # in halves: whole, its float32 activations and logits set the run's peak GPU memory (4.9 GiB over
-            # what the run holds at 32x256, the other eager passes 3.0-3.3: bench/results/memory_h100.md)
-            measured["fidelity"] = gradient_fidelity(quantized, reference_gradients(trainer.model, *self._batch,
-                                                                                    micro_batches=2))
+            # in halves: whole, its float32 activations and logits set the run's peak GPU memory
+            # (4.9 GiB over
+            # what the run holds at 32x256, the other eager passes 3.0-3.3:
+            # bench/results/memory_h100.md)
+            measured["fidelity"] = gradient_fidelity(
+                quantized, reference_gradients(trainer.model, *self._batch, micro_batches=2)
+            )
             # and against passes that differ from the run in one tensor role only
-            for role in sorted({r for l in layers.values() for r, f in l.formats.items() if f is not None}):
-                reference = reference_gradients(trainer.model, *self._batch, roles=(role,),
-                                                autocast=trainer.autocast, rng_state=self._rng)
+            for role in sorted(
+                {r for l in layers.values() for r, f in l.formats.items() if f is not None}
+            ):
+                reference = reference_gradients(
+                    trainer.model,
+                    *self._batch,
+                    roles=(role,),
+                    autocast=trainer.autocast,
+                    rng_state=self._rng,
+                )
                 measured[f"role/{role}"] = gradient_fidelity(quantized, reference)
     measured = read_back(measured)
     norms = measured["norms"]
     out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
     out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
-    out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(1, sum(g.numel() for g in grads.values()))
-    if "dead" in measured: out["diag/dead_neuron_fraction"] = measured["dead"]
+    out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(
+        1, sum(g.numel() for g in grads.values())
+    )
+    if "dead" in measured:
+        out["diag/dead_neuron_fraction"] = measured["dead"]
     if "fidelity" in measured:
         fidelity = measured["fidelity"]
         out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
-        out |= _by_type({n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])}, "grad_snr_db")
-    for key in [k for k in measured if k.startswith("role/")]:  # diag/role_cosine/<role>[/<layer type>]
-        out |= _by_type({n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}")
+        out |= _by_type(
+            {n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])},
+            "grad_snr_db",
+        )
+    for key in [
+        k for k in measured if k.startswith("role/")
+    ]:  # diag/role_cosine/<role>[/<layer type>]
+        out |= _by_type(
+            {n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}"
+        )
     return out
 
 # %% ../nbs/14_probes.ipynb 32
 @patch
 def before_update(self: Probes, trainer):
-    if not self.kind: return
+    if not self.kind:
+        return
     self.stall.before_step()
     self._before = self.everything.cat([m.weight for m in self.linears.values()])
 
 # %% ../nbs/14_probes.ipynb 34
 @patch
 def after_update(self: Probes, trainer):
-    if self.kind: self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
+    if self.kind:
+        self._proposed = {n: l.weight.detach().clone() for n, l in self.stall.layers.items()}
 
 # %% ../nbs/14_probes.ipynb 36
 @patch
 def _format_statistics(self: Probes, measured: dict):
-    "ULP movement, stiffness correlation and grid alignment, once per weight format over all its layers (on the device)."
+    """ULP movement, stiffness correlation and grid alignment, once per weight format over all its
+    layers (on the device)."""
     c = self.config
     for fmt, flat in self.stall.flat.items():
-        names, segments, before, scale = flat["names"], flat["segments"], flat["before"], flat["scale"]
+        names, segments, before, scale = (
+            flat["names"],
+            flat["segments"],
+            flat["before"],
+            flat["scale"],
+        )
         group = {}
-        if c.log_ulp: group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
+        if c.log_ulp:
+            group["ulp"] = ulp_statistics(before, flat["stored"], fmt, scale, segments)
         if c.log_stiffness:
-            group["corr"] = gradient_stiffness_correlation(flat["proposed"] - before, before, fmt, scale, segments)
+            group["corr"] = gradient_stiffness_correlation(
+                flat["proposed"] - before, before, fmt, scale, segments
+            )
         if c.log_grid_alignment and c.use_shadow:
             group["align"] = grid_alignment_statistics(flat["proposed"], fmt, scale, segments)
         for kind, stats in group.items():
-            measured[kind] |= {n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)}
+            measured[kind] |= {
+                n: {key: v[i] for key, v in stats.items()} for i, n in enumerate(names)
+            }
 
 # %% ../nbs/14_probes.ipynb 37
 @patch
 def _summarise(self: Probes, measured: dict) -> dict:
-    "The statistics read back, as metrics per layer type: the mean over its layers (of each layer's max for max_*)."
+    """The statistics read back, as metrics per layer type: the mean over its layers (of each
+    layer's max for max_*)."""
     out = _by_type(measured["zero_update"], "zero_update_fraction")
     if "rank" in measured:
         health = measured["rank"]
-        out |= _by_type({n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
-                        "effective_rank_ratio")
-        out |= _by_type({n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
-                        "stable_rank_ratio")
+        out |= _by_type(
+            {n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+            "effective_rank_ratio",
+        )
+        out |= _by_type(
+            {n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
+            "stable_rank_ratio",
+        )
         out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
     for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
         out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
     for key in ("sub_half_ulp_fraction", "log_correlation"):
-        out |= _by_type({n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key)
-    for key, name in (("mean_ulp_distance", "master_ulp_distance"), ("max_ulp_distance", "master_max_ulp_distance"),
-                      ("on_grid_fraction", "master_on_grid_fraction")):
+        out |= _by_type(
+            {n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key
+        )
+    for key, name in (
+        ("mean_ulp_distance", "master_ulp_distance"),
+        ("max_ulp_distance", "master_max_ulp_distance"),
+        ("on_grid_fraction", "master_on_grid_fraction"),
+    ):
         out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
     return out
 
@@ -212,28 +289,41 @@ def _summarise(self: Probes, measured: dict) -> dict:
 @patch
 def after_store(self: Probes, trainer):
     self._stored = True
-    if not self.kind: return
+    if not self.kind:
+        return
     out = {}
     stall = self.stall.after_step(self._proposed)
     if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
         out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
-        out |= _by_type({n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate")
-    zero_update = zero_update_fraction(self._before, self.everything.cat([m.weight for m in self.linears.values()]),
-                                       self.everything)
-    measured = dict(zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={})
+        out |= _by_type(
+            {n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate"
+        )
+    zero_update = zero_update_fraction(
+        self._before,
+        self.everything.cat([m.weight for m in self.linears.values()]),
+        self.everything,
+    )
+    measured = dict(
+        zero_update=dict(zip(self.linears, zero_update.unbind())), ulp={}, corr={}, align={}
+    )
     if self.kind == "full":
-        measured["rank"] = rank_health_of({n: m.weight for n, m in self.linears.items() if m.weight.dim() == 2})
+        measured["rank"] = rank_health_of(
+            {n: m.weight for n, m in self.linears.items() if m.weight.dim() == 2}
+        )
     self._format_statistics(measured)
     return out | self._summarise(read_back(measured))
 
 # %% ../nbs/14_probes.ipynb 40
 @patch
 def end_step(self: Probes, trainer) -> dict:
-    "The counters' rates and the optimizer's own statistics of a sampled step; the counters go off again."
+    """The counters' rates and the optimizer's own statistics of a sampled step; the counters go off
+    again."""
     out = {}
     if self.kind == "full" and self.config.quantized:
         out = quantization_rates(self.model)
         set_collect_stats(self.model, False)
-    if self.kind and hasattr(self.optimizer, "mean_ulp_movement"): out["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
-    if self.kind and self._stored and hasattr(self.optimizer, "last"): out |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
+    if self.kind and hasattr(self.optimizer, "mean_ulp_movement"):
+        out["optim/ulp_movement"] = self.optimizer.mean_ulp_movement()
+    if self.kind and self._stored and hasattr(self.optimizer, "last"):
+        out |= {f"optim/{k}": v for k, v in self.optimizer.last.items()}
     return out

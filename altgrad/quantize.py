@@ -28,30 +28,44 @@ _FLOAT_LAYOUT = {torch.float32: (torch.int32, 23, 127), torch.float64: (torch.in
 
 
 def _pow2_product(exponent: int) -> tuple[float, float]:
-    "2^exponent as two factors, each a normal float32, so x * a * b is exact: (2^exponent, 1) where that is one."
-    if -126 <= exponent <= 127: return 2.0 ** exponent, 1.0  # one multiply (the kernel's compiler drops * 1)
+    """2^exponent as two factors, each a normal float32, so x * a * b is exact: (2^exponent, 1)
+    where that is one."""
+    if -126 <= exponent <= 127:
+        return 2.0**exponent, 1.0  # one multiply (the kernel's compiler drops * 1)
     half = exponent // 2
-    return 2.0 ** half, 2.0 ** (exponent - half)
+    return 2.0**half, 2.0 ** (exponent - half)
 
 # %% ../nbs/03_quantize.ipynb 6
 class _GridSpec(NamedTuple):
-    "The numbers of a format that the rounding kernel needs, as plain Python constants (compile-friendly)."
+    """The numbers of a format that the rounding kernel needs, as plain Python constants
+    (compile-friendly)."""
+
     M: int
     bias: int
     emin: int
-    uniform_below_emin: bool  # subnormals on (or fixed point): a uniform grid of step 2^(emin-M) below 2^emin
+    uniform_below_emin: (
+        bool  # subnormals on (or fixed point): a uniform grid of step 2^(emin-M) below 2^emin
+    )
     min_subnormal: float
     max_finite: float
     has_inf: bool
 
     @classmethod
     def of(cls, fmt: FPFormat) -> "_GridSpec":
-        return cls(fmt.M, fmt.bias, fmt.emin, fmt.subnormals or fmt.E == 0, fmt.min_subnormal, fmt.max_finite,
-                   fmt.has_inf)
+        return cls(
+            fmt.M,
+            fmt.bias,
+            fmt.emin,
+            fmt.subnormals or fmt.E == 0,
+            fmt.min_subnormal,
+            fmt.max_finite,
+            fmt.has_inf,
+        )
 
 # %% ../nbs/03_quantize.ipynb 8
 def _round_to_grid(x: Tensor, fmt: _GridSpec, saturate: bool, noise: Tensor | None) -> Tensor:
-    "Round float32/float64 `x` onto the grid; `noise` (uniform [0, 1), like x) selects stochastic rounding."
+    """Round float32/float64 `x` onto the grid; `noise` (uniform [0, 1), like x) selects stochastic
+    rounding."""
     int_dtype, mantissa_bits, exponent_bias = _FLOAT_LAYOUT[x.dtype]
     a = x.abs()
     a_bits = a.view(int_dtype)
@@ -62,7 +76,7 @@ def _round_to_grid(x: Tensor, fmt: _GridSpec, saturate: bool, noise: Tensor | No
         code_lsb = a_bits >> drop if fmt.M > 0 else exponent + fmt.bias
         increment = (1 << (drop - 1)) - 1 + (code_lsb & 1)
     else:
-        increment = (noise * 2.0 ** drop).to(int_dtype)
+        increment = (noise * 2.0**drop).to(int_dtype)
     q = ((a_bits + increment) & ~((1 << drop) - 1)).view(x.dtype)
 
     if fmt.uniform_below_emin:
@@ -75,14 +89,18 @@ def _round_to_grid(x: Tensor, fmt: _GridSpec, saturate: bool, noise: Tensor | No
             whole = torch.floor(steps)
             steps = whole + (noise < steps - whole).to(x.dtype)
         q = torch.where(exponent < fmt.emin, steps * down * down2, q)
-    else:  # no subnormals: between 0 and the smallest value s0 there is nothing (ties go to the even code, 0)
+    # no subnormals: between 0 and the smallest value s0 there is nothing (ties go to the even code,
+    # 0)
+    else:
         s0 = fmt.min_subnormal
         keep = a > 0.5 * s0 if noise is None else noise * s0 < a
         q = torch.where(a < s0, torch.where(keep, s0, 0.0), q)
 
     overflow = q > fmt.max_finite
-    if saturate: q = torch.where(overflow, fmt.max_finite, q)
-    else: q = torch.where(overflow, math.inf if fmt.has_inf else math.nan, q)
+    if saturate:
+        q = torch.where(overflow, fmt.max_finite, q)
+    else:
+        q = torch.where(overflow, math.inf if fmt.has_inf else math.nan, q)
     return torch.where(torch.isnan(x), x, q.copysign(x))
 
 # %% ../nbs/03_quantize.ipynb 11
@@ -93,12 +111,30 @@ def _rounding_kernel():
     import triton.language as tl
 
     @triton.jit
-    def kernel(x_ptr, out_ptr, numel, seed, min_subnormal, max_finite, overflow_value,
-               M: tl.constexpr, EMIN: tl.constexpr, UP: tl.constexpr, UP2: tl.constexpr, DOWN: tl.constexpr,
-               DOWN2: tl.constexpr, PARITY_FLIP: tl.constexpr, UNIFORM_BELOW_EMIN: tl.constexpr,
-               SATURATE: tl.constexpr, STOCHASTIC: tl.constexpr, ELEMENTS_PER_WORD: tl.constexpr,
-               CEIL_OF_DIFFERENCE: tl.constexpr, BLOCK: tl.constexpr):
-        # a tile of rows x (4 words x ELEMENTS_PER_WORD) elements; one Philox call per row gives the 4 words
+    def kernel(
+        x_ptr,
+        out_ptr,
+        numel,
+        seed,
+        min_subnormal,
+        max_finite,
+        overflow_value,
+        M: tl.constexpr,
+        EMIN: tl.constexpr,
+        UP: tl.constexpr,
+        UP2: tl.constexpr,
+        DOWN: tl.constexpr,
+        DOWN2: tl.constexpr,
+        PARITY_FLIP: tl.constexpr,
+        UNIFORM_BELOW_EMIN: tl.constexpr,
+        SATURATE: tl.constexpr,
+        STOCHASTIC: tl.constexpr,
+        ELEMENTS_PER_WORD: tl.constexpr,
+        CEIL_OF_DIFFERENCE: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
+        # a tile of rows x (4 words x ELEMENTS_PER_WORD) elements; one Philox call per row gives the
+        # 4 words
         COLS: tl.constexpr = 4 * ELEMENTS_PER_WORD
         DROP: tl.constexpr = 23 - M  # float32 mantissa bits the format does not keep
         rows = tl.program_id(0).to(tl.int64) * (BLOCK // COLS) + tl.arange(0, BLOCK // COLS)
@@ -111,14 +147,19 @@ def _rounding_kernel():
         steps = a * UP * UP2  # |x| in units of the subnormal spacing (used below 2^EMIN)
         if STOCHASTIC:
             r0, r1, r2, r3 = tl.randint4x(seed, rows)
-            word = tl.reshape(tl.join(tl.join(r0, r1), tl.join(r2, r3)), (BLOCK // 4 // ELEMENTS_PER_WORD, 4))
-            if ELEMENTS_PER_WORD == 2:  # 16-bit inputs: the low half-word to the even element, the high to the odd
+            word = tl.reshape(
+                tl.join(tl.join(r0, r1), tl.join(r2, r3)), (BLOCK // 4 // ELEMENTS_PER_WORD, 4)
+            )
+            if (
+                ELEMENTS_PER_WORD == 2
+            ):  # 16-bit inputs: the low half-word to the even element, the high to the odd
                 word = tl.reshape(tl.join(word << 16, word & 0xFFFF0000), (BLOCK // COLS, COLS))
             increment = (word >> (32 - DROP)).to(tl.int32)  # uniform in [0, 2^DROP)
             u = (word >> 8).to(tl.float32) * 5.9604644775390625e-08  # uniform in [0, 1), step 2^-24
             # below 2^EMIN: round up when u < frac(steps), i.e. floor(steps) + (u < frac(steps))
             if CEIL_OF_DIFFERENCE:
-                # the same number in three operations, ceil(steps - u), where steps - u is exact: see _round_cuda
+                # the same number in three operations, ceil(steps - u), where steps - u is exact:
+                # see _round_cuda
                 # (+ 0.0 turns the -0.0 that ceil gives for steps - u in (-1, 0) into +0.0)
                 below = tl.math.ceil(steps - u) * DOWN * DOWN2 + 0.0
             else:
@@ -126,10 +167,13 @@ def _rounding_kernel():
                 below = (whole + tl.where(u < steps - whole, 1.0, 0.0)) * DOWN * DOWN2
             keep = u * min_subnormal < a
         else:
-            # half a ULP, ties to the even code: the parity of the mantissa's last kept bit, or for M = 0 of the
+            # half a ULP, ties to the even code: the parity of the mantissa's last kept bit, or for
+            # M = 0 of the
             # format's exponent field (float32's, flipped when the two biases differ in parity)
             increment = (((a_bits >> DROP) + PARITY_FLIP) & 1) + ((1 << (DROP - 1)) - 1)
-            below = ((steps + 8388608.0) - 8388608.0) * DOWN * DOWN2  # + 2^23: float32 rounds half to even
+            below = (
+                ((steps + 8388608.0) - 8388608.0) * DOWN * DOWN2
+            )  # + 2^23: float32 rounds half to even
             keep = a > 0.5 * min_subnormal
         q = ((a_bits + increment) & ~((1 << DROP) - 1)).to(tl.float32, bitcast=True)
         if UNIFORM_BELOW_EMIN:
@@ -141,40 +185,69 @@ def _rounding_kernel():
         else:
             q = tl.where(q > max_finite, overflow_value, q)
         signed = q.to(tl.int32, bitcast=True) | (x_bits & -2147483648)
-        q = tl.where(a_bits > 0x7F800000, x, signed.to(tl.float32, bitcast=True))  # NaN stays as it was
+        q = tl.where(
+            a_bits > 0x7F800000, x, signed.to(tl.float32, bitcast=True)
+        )  # NaN stays as it was
         tl.store(out_ptr + offsets, q.to(out_ptr.dtype.element_ty), mask=mask)
 
     return kernel
 
 # %% ../nbs/03_quantize.ipynb 12
-# Elements per program and warps, by the input's bytes per element. Float32: 2048 and 8, the fastest of 1024-16384
-# elements and 4-16 warps on an H100 (copy bandwidth). 16-bit: 8192 and 8 (32 elements a thread), where the
-# stochastic kernel is bound by its arithmetic on an H200: 0.82x copy bandwidth there against 0.77-0.80x with 4096
+# Elements per program and warps, by the input's bytes per element. Float32: 2048 and 8, the fastest
+# of 1024-16384
+# elements and 4-16 warps on an H100 (copy bandwidth). 16-bit: 8192 and 8 (32 elements a thread),
+# where the
+# stochastic kernel is bound by its arithmetic on an H200: 0.82x copy bandwidth there against
+# 0.77-0.80x with 4096
 # and 8 (bench/results/rounding_kernel_h200.md; `bench/rounding_kernel.py --tiles` times others).
 _TILES = {4: (2048, 8), 2: (8192, 8)}
 
 # %% ../nbs/03_quantize.ipynb 13
 @cache
 def _exact_ceil_options() -> dict | None:
-    "Triton's compile option that keeps libdevice from flushing subnormals to zero, or None where it has none."
+    """Triton's compile option that keeps libdevice from flushing subnormals to zero, or None where
+    it has none."""
     from triton.backends.nvidia.compiler import CUDAOptions
-    return {"enable_reflect_ftz": False} if "enable_reflect_ftz" in CUDAOptions.__dataclass_fields__ else None
+
+    return (
+        {"enable_reflect_ftz": False}
+        if "enable_reflect_ftz" in CUDAOptions.__dataclass_fields__
+        else None
+    )
 
 # %% ../nbs/03_quantize.ipynb 14
-def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
-                generator: torch.Generator | None) -> Tensor:
-    "Round a float32/bfloat16/float16 CUDA tensor with the Triton kernel (a format with M < 23 that fits float32)."
+def _round_cuda(
+    x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, generator: torch.Generator | None
+) -> Tensor:
+    """Round a float32/bfloat16/float16 CUDA tensor with the Triton kernel (a format with M < 23
+    that fits float32)."""
     x_flat = x.contiguous().view(-1)
     out = torch.empty_like(x_flat)
-    seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=generator,
-                             device=generator.device if generator is not None else "cpu")) if stochastic else 0
-    # A 16-bit input has at most 11 significant bits, so 16 random bits decide its rounding exactly in the
+    seed = (
+        int(
+            torch.randint(
+                0,
+                2**31 - 1,
+                (),
+                generator=generator,
+                device=generator.device if generator is not None else "cpu",
+            )
+        )
+        if stochastic
+        else 0
+    )
+    # A 16-bit input has at most 11 significant bits, so 16 random bits decide its rounding exactly
+    # in the
     # normal range; float32 inputs get all 32.
     elements_per_word = 2 if x.element_size() == 2 else 1
-    # Stochastic rounding below 2^emin is ceil(steps - u) when steps - u is exact in float32: for a 16-bit input
-    # u is a multiple of 2^-16 and steps (|x| times a power of two, at most 11 significant bits) is one too where
-    # steps >= 1, and |steps - u| < 2^M, so it needs M + 16 <= 24 bits; where steps < 1 only its sign matters,
-    # which a float subtraction keeps. ceil must not flush a subnormal steps - u to zero, which Triton's libdevice
+    # Stochastic rounding below 2^emin is ceil(steps - u) when steps - u is exact in float32: for a
+    # 16-bit input
+    # u is a multiple of 2^-16 and steps (|x| times a power of two, at most 11 significant bits) is
+    # one too where
+    # steps >= 1, and |steps - u| < 2^M, so it needs M + 16 <= 24 bits; where steps < 1 only its
+    # sign matters,
+    # which a float subtraction keeps. ceil must not flush a subnormal steps - u to zero, which
+    # Triton's libdevice
     # does unless told not to (Triton >= 3.6); otherwise the kernel takes the longer form.
     compile_options = _exact_ceil_options()
     ceil_of_difference = elements_per_word == 2 and fmt.M <= 8 and compile_options is not None
@@ -183,16 +256,36 @@ def _round_cuda(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool,
     up, up2 = _pow2_product(fmt.M - fmt.emin)
     down, down2 = _pow2_product(fmt.emin - fmt.M)
     overflow_value = math.inf if fmt.has_inf else math.nan
-    _rounding_kernel()[grid](x_flat, out, x_flat.numel(), seed, fmt.min_subnormal, fmt.max_finite, overflow_value,
-                             M=fmt.M, EMIN=fmt.emin, UP=up, UP2=up2, DOWN=down, DOWN2=down2,
-                             PARITY_FLIP=int(fmt.M == 0 and (fmt.bias - 127) % 2 == 1),
-                             UNIFORM_BELOW_EMIN=fmt.uniform_below_emin, SATURATE=saturate, STOCHASTIC=stochastic,
-                             ELEMENTS_PER_WORD=elements_per_word, CEIL_OF_DIFFERENCE=ceil_of_difference, BLOCK=block,
-                             num_warps=warps, **(compile_options if ceil_of_difference else {}))
+    _rounding_kernel()[grid](
+        x_flat,
+        out,
+        x_flat.numel(),
+        seed,
+        fmt.min_subnormal,
+        fmt.max_finite,
+        overflow_value,
+        M=fmt.M,
+        EMIN=fmt.emin,
+        UP=up,
+        UP2=up2,
+        DOWN=down,
+        DOWN2=down2,
+        PARITY_FLIP=int(fmt.M == 0 and (fmt.bias - 127) % 2 == 1),
+        UNIFORM_BELOW_EMIN=fmt.uniform_below_emin,
+        SATURATE=saturate,
+        STOCHASTIC=stochastic,
+        ELEMENTS_PER_WORD=elements_per_word,
+        CEIL_OF_DIFFERENCE=ceil_of_difference,
+        BLOCK=block,
+        num_warps=warps,
+        **(compile_options if ceil_of_difference else {}),
+    )
     return out.view(x.shape)
 
 # %% ../nbs/03_quantize.ipynb 17
-def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype) -> Tensor:
+def _round_fused(
+    x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, compute: torch.dtype
+) -> Tensor:
     xc = x.to(compute)
     noise = torch.rand_like(xc) if stochastic else None
     return _round_to_grid(xc, fmt, saturate, noise).to(x.dtype)
@@ -200,34 +293,50 @@ def _round_fused(x: Tensor, fmt: _GridSpec, saturate: bool, stochastic: bool, co
 # %% ../nbs/03_quantize.ipynb 18
 @cache
 def _compiled():
-    # One kernel per (format, rounding, saturate, dtype, shape): dynamic=False keeps the format's integers
+    # One kernel per (format, rounding, saturate, dtype, shape): dynamic=False keeps the format's
+    # integers
     # compile-time constants rather than symbols. Allow many before falling back to eager.
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 256)
     return torch.compile(_round_fused, dynamic=False)
 
 # %% ../nbs/03_quantize.ipynb 20
-def quantize(x: Tensor, fmt: FPFormat | str, rounding: str = "nearest", saturate: bool = True,
-             generator: torch.Generator | None = None, fused: bool = True) -> Tensor:
-    """Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA, compiled or
-    Triton. NaN stays NaN, also for formats with no NaN code (E0M7, E3M4, E2M1): the simulation keeps it so that
-    the run's non-finite guard sees it, where such hardware would have no code to give it."""
+def quantize(
+    x: Tensor,
+    fmt: FPFormat | str,
+    rounding: str = "nearest",
+    saturate: bool = True,
+    generator: torch.Generator | None = None,
+    fused: bool = True,
+) -> Tensor:
+    """Project `x` elementwise onto `fmt`'s grid (same dtype and device as `x`); `fused`: on CUDA,
+    compiled or Triton. NaN stays NaN, also for formats with no NaN code (E0M7, E3M4, E2M1): the
+    simulation keeps it so that the run's non-finite guard sees it, where such hardware would have
+    no code to give it."""
     fmt = get_format(fmt)
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(f"quantize needs a floating-point tensor, got {type(x).__name__}"
-                        f"{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}")
+        raise TypeError(
+            f"quantize needs a floating-point tensor, got {type(x).__name__}"
+            f"{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}"
+        )
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
     compute = torch.float32 if fmt.fits_float32 and x.dtype != torch.float64 else torch.float64
     stochastic = rounding == "stochastic"
     spec = _GridSpec.of(fmt)
     if x.is_cuda and fused and not torch.compiler.is_compiling():
-        # float32 nearest stays with Inductor's kernel: at copy bandwidth on both H100 and H200 (the Triton
+        # float32 nearest stays with Inductor's kernel: at copy bandwidth on both H100 and H200 (the
+        # Triton
         # kernel 0.97x on the H200); 16-bit inputs and stochastic rounding go to the Triton kernel
         if compute == torch.float32 and fmt.M < 23 and (stochastic or x.element_size() == 2):
             return _round_cuda(x, spec, saturate, stochastic, generator)
-        if generator is None: return _compiled()(x, spec, saturate, stochastic, compute)
+        if generator is None:
+            return _compiled()(x, spec, saturate, stochastic, compute)
     xc = x.to(compute)
-    noise = torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute) if stochastic else None
+    noise = (
+        torch.rand(xc.shape, generator=generator, device=x.device, dtype=compute)
+        if stochastic
+        else None
+    )
     return _round_to_grid(xc, spec, saturate, noise).to(x.dtype)
 
 # %% ../nbs/03_quantize.ipynb 29
@@ -235,68 +344,109 @@ SCALE_ROUNDINGS = ("floor", "ceil", "even", "rceil")
 
 
 def _scale_format(name: str) -> FPFormat | str | None:
-    "None for E8M0 (the power-of-two scale), 'FP32' for unrounded scales, else the format that holds the block scale."
+    """None for E8M0 (the power-of-two scale), 'FP32' for unrounded scales, else the format that
+    holds the block scale."""
     key = str(name).strip().upper()
-    if key in ("E8M0", "UE8M0"): return None
-    if key in ("FP32", "F32"): return "FP32"
+    if key in ("E8M0", "UE8M0"):
+        return None
+    if key in ("FP32", "F32"):
+        return "FP32"
     return get_format(key[1:] if key.startswith("U") and key[1:2] == "E" else key)
 
 # %% ../nbs/03_quantize.ipynb 31
-def block_scales(x: Tensor, fmt: FPFormat, block_size: int = 32, scale_format: str = "E8M0",
-                 scale_rounding: str = "floor", tensor_scale: bool = False) -> tuple[Tensor, Tensor]:
-    """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x · into, the
-    dequantized ones q · back. `x` holds whole blocks along its last dim."""
+def block_scales(
+    x: Tensor,
+    fmt: FPFormat,
+    block_size: int = 32,
+    scale_format: str = "E8M0",
+    scale_rounding: str = "floor",
+    tensor_scale: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """(into, back) per block of `x` (float32, shape (..., blocks, 1)): the scaled values are x ·
+    into, the dequantized ones q · back. `x` holds whole blocks along its last dim."""
     blocks = x.float().unflatten(-1, (-1, block_size))
     amax = blocks.abs().amax(-1, keepdim=True)
     scale_fmt = _scale_format(scale_format)
     if scale_fmt == "FP32":
         into = fmt.max_finite / amax.clamp_min(1e-12)
         return into, 1.0 / into
-    if scale_fmt is not None:  # a block scale amax / max_elem in scale_fmt, under an optional FP32 tensor scale
+    if (
+        scale_fmt is not None
+    ):  # a block scale amax / max_elem in scale_fmt, under an optional FP32 tensor scale
         scale = amax / fmt.max_finite
         # the tensor's amax is the largest block amax: no second pass over the data
         outer = amax.max() / (scale_fmt.max_finite * fmt.max_finite) if tensor_scale else None
-        if outer is not None: scale = scale / outer
+        if outer is not None:
+            scale = scale / outer
         stored = quantize(scale.clamp(scale_fmt.min_normal, scale_fmt.max_finite), scale_fmt)
-        if outer is None: return 1.0 / stored, stored
-        return (1.0 / outer) / stored, outer * stored  # the reciprocal of the product, computed as torchao does
+        if outer is None:
+            return 1.0 / stored, stored
+        return (
+            1.0 / outer
+        ) / stored, outer * stored  # the reciprocal of the product, computed as torchao does
     if scale_rounding == "rceil":
         exponent = torch.ceil(torch.log2(amax / fmt.max_finite)).clamp(-127, 127)
-        into = torch.where(exponent == -127, 1.0, torch.exp2(-exponent))  # torchao leaves a block at the floor unscaled
+        into = torch.where(
+            exponent == -127, 1.0, torch.exp2(-exponent)
+        )  # torchao leaves a block at the floor unscaled
         nan = torch.isnan(amax)
         return torch.where(nan, amax, into), torch.where(nan, amax, torch.exp2(exponent))
     bits = amax.view(torch.int32)
-    if scale_rounding == "even":  # round amax to the element's mantissa width before taking its exponent
+    if (
+        scale_rounding == "even"
+    ):  # round amax to the element's mantissa width before taking its exponent
         bits = (bits + (1 << (23 - fmt.M - 1))) & (0x1FF << 23)
-    exponent = ((bits >> 23) & 0xFF) - 127  # the biased exponent field: float32 subnormals count as 2^-127
-    if scale_rounding == "ceil": exponent = exponent + ((bits & 0x7FFFFF) > 0).to(exponent.dtype)
+    exponent = (
+        (bits >> 23) & 0xFF
+    ) - 127  # the biased exponent field: float32 subnormals count as 2^-127
+    if scale_rounding == "ceil":
+        exponent = exponent + ((bits & 0x7FFFFF) > 0).to(exponent.dtype)
     exponent = (exponent - fmt.emax).clamp(-127, 127).float()
     nan = torch.isnan(amax)
-    return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(nan, amax, torch.exp2(exponent))
+    return torch.where(nan, amax, torch.exp2(-exponent.clamp_min(-126))), torch.where(
+        nan, amax, torch.exp2(exponent)
+    )
 
 # %% ../nbs/03_quantize.ipynb 33
-def block_quantize(x: Tensor, fmt: FPFormat | str, block_size: int = 32, scale_format: str = "E8M0",
-                   scale_rounding: str = "floor", tensor_scale: bool = False, rounding: str = "nearest",
-                   generator: torch.Generator | None = None) -> Tensor:
-    """`x` projected onto block-scaled `fmt`: blocks of `block_size` consecutive values along the last dim share a
-    scale in `scale_format` (see above); returns the dequantized tensor in `x`'s dtype. A last dim that is not a
-    multiple of `block_size` is zero-padded (zeros do not change a block's amax)."""
+def block_quantize(
+    x: Tensor,
+    fmt: FPFormat | str,
+    block_size: int = 32,
+    scale_format: str = "E8M0",
+    scale_rounding: str = "floor",
+    tensor_scale: bool = False,
+    rounding: str = "nearest",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """`x` projected onto block-scaled `fmt`: blocks of `block_size` consecutive values along the
+    last dim share a scale in `scale_format` (see above); returns the dequantized tensor in `x`'s
+    dtype. A last dim that is not a multiple of `block_size` is zero-padded (zeros do not change a
+    block's amax)."""
     fmt = get_format(fmt)
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(f"block_quantize needs a floating-point tensor, got {type(x).__name__}"
-                        f"{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}")
-    if x.dim() == 0: raise ValueError("block_quantize needs at least one dimension to make blocks along, got a 0-d tensor")
+        raise TypeError(
+            f"block_quantize needs a floating-point tensor, got {type(x).__name__}"
+            f"{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}"
+        )
+    if x.dim() == 0:
+        raise ValueError(
+            "block_quantize needs at least one dimension to make blocks along, got a 0-d tensor"
+        )
     if scale_rounding not in SCALE_ROUNDINGS:
         raise ValueError(f"scale_rounding must be one of {SCALE_ROUNDINGS}, got {scale_rounding!r}")
     if not isinstance(block_size, int) or block_size < 1:
         raise ValueError(f"block_size must be a positive whole number, got {block_size!r}")
     if tensor_scale and _scale_format(scale_format) in (None, "FP32"):
-        raise ValueError("tensor_scale (NVFP4's second level) needs a narrow block scale format such as 'E4M3', "
-                         f"not {scale_format}")
+        raise ValueError(
+            "tensor_scale (NVFP4's second level) needs a narrow block scale format such as 'E4M3', "
+            f"not {scale_format}"
+        )
     n = x.shape[-1]
     padded = F.pad(x, (0, (-n) % block_size)) if n % block_size else x
     into, back = block_scales(padded, fmt, block_size, scale_format, scale_rounding, tensor_scale)
-    scaled = (padded.float().unflatten(-1, (-1, block_size)) * into).clamp(-fmt.max_finite, fmt.max_finite)
+    scaled = (padded.float().unflatten(-1, (-1, block_size)) * into).clamp(
+        -fmt.max_finite, fmt.max_finite
+    )
     q = quantize(scaled, fmt, rounding, generator=generator) * back
     return q.flatten(-2)[..., :n].to(x.dtype)
 
@@ -307,13 +457,14 @@ _GRIDS: dict = {}
 def grid_tensor(fmt: FPFormat, device: torch.device | str) -> Tensor:
     "The format's non-negative grid as float64 on `device`, made once per (format, device)."
     key = (fmt, torch.device(device))
-    if key not in _GRIDS: _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
+    if key not in _GRIDS:
+        _GRIDS[key] = torch.as_tensor(fmt.grid, dtype=torch.float64, device=key[1])
     return _GRIDS[key]
 
 # %% ../nbs/03_quantize.ipynb 40
 def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
-    """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the k-th value.
-    `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
+    """Signed ordinal of the grid value nearest to x (x is projected first): 0 for zero, ±k for the
+    k-th value. `grid`: `grid_tensor(fmt, x.device)`, passed in where the caller runs compiled."""
     q = quantize(x.detach().double(), fmt)
     index = torch.searchsorted(grid_tensor(fmt, q.device) if grid is None else grid, q.abs())
     return torch.where(q < 0, -index, index)
@@ -322,17 +473,23 @@ def code_index(x: Tensor, fmt: FPFormat, grid: Tensor | None = None) -> Tensor:
 def _amax_scale(amax: Tensor, fmt: FPFormat, margin: int, power_of_two: bool) -> Tensor:
     "Scale that maps amax to max_finite / 2^margin; 1 when amax is 0 or not finite."
     amax = amax.float()
-    scale = fmt.max_finite / amax / 2.0 ** margin
-    if power_of_two: scale = torch.exp2(torch.floor(torch.log2(scale)))
-    return torch.where((amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale))
+    scale = fmt.max_finite / amax / 2.0**margin
+    if power_of_two:
+        scale = torch.exp2(torch.floor(torch.log2(scale)))
+    return torch.where(
+        (amax > 0) & torch.isfinite(amax) & torch.isfinite(scale), scale, torch.ones_like(scale)
+    )
 
 # %% ../nbs/03_quantize.ipynb 46
 class Scaler(nn.Module):
-    "Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then `record(x)`."
+    """Base class: `forward(x, fmt, quant)` = quant(x * s) / s with s = `scale_for(x, fmt)`, then
+    `record(x)`."""
 
-    def scale_for(self, x: Tensor, fmt: FPFormat) -> Tensor: raise NotImplementedError
+    def scale_for(self, x: Tensor, fmt: FPFormat) -> Tensor:
+        raise NotImplementedError
 
-    def record(self, x: Tensor): pass
+    def record(self, x: Tensor):
+        pass
 
     def forward(self, x: Tensor, fmt: FPFormat, quant) -> Tensor:
         scale = self.scale_for(x.detach(), fmt).to(x.dtype)
@@ -347,7 +504,8 @@ class CurrentScaling(Scaler):
         super().__init__()
         self.margin, self.power_of_two = margin, power_of_two
 
-    def scale_for(self, x, fmt): return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
+    def scale_for(self, x, fmt):
+        return _amax_scale(x.abs().amax(), fmt, self.margin, self.power_of_two)
 
 # %% ../nbs/03_quantize.ipynb 50
 class DelayedScaling(Scaler):
@@ -355,14 +513,19 @@ class DelayedScaling(Scaler):
 
     def __init__(self, history_len: int = 16, margin: int = 0, power_of_two: bool = True):
         super().__init__()
-        if history_len < 1: raise ValueError(f"history_len must be >= 1, got {history_len}")
+        if history_len < 1:
+            raise ValueError(f"history_len must be >= 1, got {history_len}")
         self.margin, self.power_of_two = margin, power_of_two
         self.register_buffer("amax_history", torch.zeros(history_len))
-        self.calibrating = False  # True: scale from the tensor itself (`calibrate_scalers`' first pass)
+        self.calibrating = (
+            False  # True: scale from the tensor itself (`calibrate_scalers`' first pass)
+        )
 
     def scale_for(self, x, fmt):
-        # from the history alone (scale 1 while it is empty, as Transformer Engine starts), so the projection
-        # does not wait for this tensor's own amax; `calibrate_scalers` fills the history before training
+        # from the history alone (scale 1 while it is empty, as Transformer Engine starts), so the
+        # projection
+        # does not wait for this tensor's own amax; `calibrate_scalers` fills the history before
+        # training
         amax = x.abs().amax() if self.calibrating else self.amax_history.amax()
         return _amax_scale(amax, fmt, self.margin, self.power_of_two).to(x.device)
 
@@ -372,7 +535,8 @@ class DelayedScaling(Scaler):
 
 # %% ../nbs/03_quantize.ipynb 52
 class MXScaling(Scaler):
-    "OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale (`block_scales`)."
+    """OCP MX block scaling: `block_size` consecutive values on the last dim share an E8M0 scale
+    (`block_scales`)."""
 
     def __init__(self, block_size: int = 32, scale_rounding: str = "floor"):
         super().__init__()
@@ -385,8 +549,14 @@ class MXScaling(Scaler):
         return into.expand(padded.unflatten(-1, (-1, self.block_size)).shape).flatten(-2)[..., :n]
 
 # %% ../nbs/03_quantize.ipynb 54
-def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
-                    saturate: bool = True, generator: torch.Generator | None = None) -> Tensor:
+def scaled_quantize(
+    x: Tensor,
+    fmt: FPFormat | str,
+    scaler: Scaler | None = None,
+    rounding: str = "nearest",
+    saturate: bool = True,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     "`quantize` with an optional scaler (`None`: values are projected as they are)."
     fmt = get_format(fmt)
     quant = partial(quantize, fmt=fmt, rounding=rounding, saturate=saturate, generator=generator)
@@ -396,7 +566,8 @@ def scaled_quantize(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None
 class _FakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, fmt, scale, rounding, saturate):
-        if scale is None: return quantize(x, fmt, rounding, saturate)
+        if scale is None:
+            return quantize(x, fmt, rounding, saturate)
         return quantize(x * scale, fmt, rounding, saturate) / scale
 
     @staticmethod
@@ -415,19 +586,32 @@ class _QuantizeGrad(torch.autograd.Function):
         return scaled_quantize(grad, *ctx.settings), None, None, None, None
 
 # %% ../nbs/03_quantize.ipynb 59
-def fake_quant(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
-               saturate: bool = True) -> Tensor:
+def fake_quant(
+    x: Tensor,
+    fmt: FPFormat | str,
+    scaler: Scaler | None = None,
+    rounding: str = "nearest",
+    saturate: bool = True,
+) -> Tensor:
     "Quantize in the forward pass, straight-through gradient in the backward pass."
     fmt = get_format(fmt)
     scale = None
-    if scaler is not None:  # outside the autograd.Function, so that scaler state updates stay visible to compile
+    if (
+        scaler is not None
+    ):  # outside the autograd.Function, so that scaler state updates stay visible to compile
         scale = scaler.scale_for(x.detach(), fmt).to(x.dtype)
         scaler.record(x.detach())
     return _FakeQuant.apply(x, fmt, scale, rounding, saturate)
 
 # %% ../nbs/03_quantize.ipynb 61
-def quantize_grad(x: Tensor, fmt: FPFormat | str, scaler: Scaler | None = None, rounding: str = "nearest",
-                  saturate: bool = True) -> Tensor:
-    """Identity in the forward pass; the gradient flowing back through it is quantized (with a stateless
-    scaler: `CurrentScaling` or `MXScaling`; the gradient's amax is only known in the backward pass)."""
+def quantize_grad(
+    x: Tensor,
+    fmt: FPFormat | str,
+    scaler: Scaler | None = None,
+    rounding: str = "nearest",
+    saturate: bool = True,
+) -> Tensor:
+    """Identity in the forward pass; the gradient flowing back through it is quantized (with a
+    stateless scaler: `CurrentScaling` or `MXScaling`; the gradient's amax is only known in the
+    backward pass)."""
     return _QuantizeGrad.apply(x, get_format(fmt), scaler, rounding, saturate)

@@ -18,7 +18,8 @@ import torch.nn as nn
 from .files import CONFIGS_DIR, load_yaml
 from .formats import get_format
 from .gemm import ACCUMULATIONS, accumulation
-from .layers import GEMMS, NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe, QuantizedLinear
+from .layers import GEMMS, NOT_QUANTIZED, OPERAND_ROLES, ROLES, Cast, GemmRecipe
+from .layers import QuantizedLinear
 
 # %% auto 0
 __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST_TYPES', 'known_recipes', 'match_layer', 'Recipe',
@@ -26,19 +27,46 @@ __all__ = ['RECIPE_DIR', 'HIGH_PRECISION', 'RECIPE_KEYS', 'GEMM_OPERANDS', 'CAST
 
 # %% ../nbs/06_recipes.ipynb 5
 RECIPE_DIR = CONFIGS_DIR / "recipes"  # the named recipes shipped with AltGrad
-HIGH_PRECISION = (NOT_QUANTIZED, "fp32", "none")  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
-RECIPE_KEYS = ("name", "description", "base", *ROLES, "gemms", "hadamard", "hadamard_seed", "accumulation", "execution",
-               "layers")
+HIGH_PRECISION = (
+    NOT_QUANTIZED,
+    "fp32",
+    "none",
+)  # spellings of "not quantized" a recipe may use (AltGrad writes NOT_QUANTIZED)
+RECIPE_KEYS = (
+    "name",
+    "description",
+    "base",
+    *ROLES,
+    "gemms",
+    "hadamard",
+    "hadamard_seed",
+    "accumulation",
+    "execution",
+    "layers",
+)
 GEMM_OPERANDS = {**GEMMS, **{op.replace("_", "."): (op,) for op in OPERAND_ROLES}}
-CAST_TYPES = {f.name: {"format": (str, type(None)), "tensor_scale": (bool,)}.get(f.name, (int,) if f.type == "int" else (str,))
-              for f in fields(Cast)}
+CAST_TYPES = {
+    f.name: {"format": (str, type(None)), "tensor_scale": (bool,)}.get(
+        f.name, (int,) if f.type == "int" else (str,)
+    )
+    for f in fields(Cast)
+}
 _SHORTHAND = re.compile(r"^E\d+M\d+(/E\d+M\d+)?$", re.IGNORECASE)
-_ROLE_SCALING = dict(weight="delayed", activation="delayed", grad="current")  # what a format shorthand scales with
+_ROLE_SCALING = dict(
+    weight="delayed", activation="delayed", grad="current"
+)  # what a format shorthand scales with
 
 
 def known_recipes() -> list[str]:
     "The named recipes: YAML files in ./configs/recipes and the repository's configs/recipes."
-    return sorted({p.stem for d in (Path.cwd() / "configs" / "recipes", RECIPE_DIR) if d.is_dir() for p in d.glob("*.yaml")})
+    return sorted(
+        {
+            p.stem
+            for d in (Path.cwd() / "configs" / "recipes", RECIPE_DIR)
+            if d.is_dir()
+            for p in d.glob("*.yaml")
+        }
+    )
 
 # %% ../nbs/06_recipes.ipynb 7
 def _suggest(key: str, valid) -> str:
@@ -49,120 +77,213 @@ def _suggest(key: str, valid) -> str:
 def _shorthand(spec: str) -> dict:
     "E5M2 or E4M3/E5M2: every linear layer, one scale per tensor."
     forward, _, gradient = spec.upper().partition("/")
-    for name in (forward, gradient or forward): get_format(name)
+    for name in (forward, gradient or forward):
+        get_format(name)
     formats = dict(weight=forward, activation=forward, grad=gradient or forward)
-    return dict(name=spec.upper(), description=f"{spec.upper()}: every tensor of every linear layer, one scale per tensor",
-                **{r: dict(format=f, scaling=_ROLE_SCALING[r]) for r, f in formats.items()})
+    return dict(
+        name=spec.upper(),
+        description=f"{spec.upper()}: every tensor of every linear layer, one scale per tensor",
+        **{r: dict(format=f, scaling=_ROLE_SCALING[r]) for r, f in formats.items()},
+    )
 
 # %% ../nbs/06_recipes.ipynb 11
 def _named(name: str, where: str, seen: tuple) -> dict:
     "The merged mapping of a recipe name, a format shorthand or a high-precision spelling."
     if _SHORTHAND.match(name):
-        try: return _shorthand(name)
-        except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
+        try:
+            return _shorthand(name)
+        except ValueError as e:
+            raise ValueError(f"config key '{where}': {e}") from None
     for d in (Path.cwd() / "configs" / "recipes", RECIPE_DIR):
-        if name.lower() != "none" and (file := d / f"{name}.yaml").is_file(): break
+        if name.lower() != "none" and (file := d / f"{name}.yaml").is_file():
+            break
     else:
         if name.lower() in HIGH_PRECISION:  # the root of every recipe: nothing quantized
-            return dict(name=NOT_QUANTIZED, description="no quantization", **{r: dict(format=None, scaling=_ROLE_SCALING[r]) for r in ROLES})
-        raise ValueError(f"config key '{where}': no recipe {name!r}{_suggest(name, known_recipes())}; named recipes: "
-                         f"{', '.join(known_recipes())}, or a format such as E5M2 or E4M3/E5M2")
-    if name in seen: raise ValueError(f"config key '{where}': recipe {name!r} is its own base ({' -> '.join(seen + (name,))})")
+            return dict(
+                name=NOT_QUANTIZED,
+                description="no quantization",
+                **{r: dict(format=None, scaling=_ROLE_SCALING[r]) for r in ROLES},
+            )
+        raise ValueError(
+            f"config key '{where}': no recipe {name!r}{_suggest(name, known_recipes())}; named "
+            f"recipes: "
+            f"{', '.join(known_recipes())}, or a format such as E5M2 or E4M3/E5M2"
+        )
+    if name in seen:
+        raise ValueError(
+            f"config key '{where}': recipe {name!r} is its own base ({' -> '.join(seen + (name,))})"
+        )
     spec = load_yaml(file.read_text(), f"recipe file {file}")
-    if not isinstance(spec, dict): raise ValueError(f"recipe file {file} must hold a mapping of recipe keys")
+    if not isinstance(spec, dict):
+        raise ValueError(f"recipe file {file} must hold a mapping of recipe keys")
     return _merge({"name": name, **spec}, f"{file.name}", seen + (name,))
 
 # %% ../nbs/06_recipes.ipynb 13
 def _cast_fields(value, where: str) -> dict:
-    "A role's or GEMM's value as Cast fields: a format, a high-precision spelling, or a mapping of fields."
+    """A role's or GEMM's value as Cast fields: a format, a high-precision spelling, or a mapping of
+    fields."""
     if isinstance(value, str) or value is None:
         return dict(format=None if value is None or value.lower() in HIGH_PRECISION else value)
     if not isinstance(value, dict):
-        raise ValueError(f"config key '{where}' must be a format, bf16, or a mapping of {', '.join(CAST_TYPES)}; got {value!r}")
+        raise ValueError(
+            f"config key '{where}' must be a format, bf16, or a mapping of "
+            f"{', '.join(CAST_TYPES)}; got {value!r}"
+        )
     for key, v in value.items():
-        if key not in CAST_TYPES: raise ValueError(f"config key '{where}': unknown key {key!r}{_suggest(key, CAST_TYPES)}; "
-                                                   f"use {', '.join(CAST_TYPES)}")
+        if key not in CAST_TYPES:
+            raise ValueError(
+                f"config key '{where}': unknown key {key!r}{_suggest(key, CAST_TYPES)}; "
+                f"use {', '.join(CAST_TYPES)}"
+            )
         ok = CAST_TYPES[key]
         if not isinstance(v, ok) or (bool not in ok and isinstance(v, bool)):
-            raise ValueError(f"config key '{where}.{key}' must be {' or '.join('null' if t is type(None) else t.__name__ for t in ok)}, got {v!r}")
-    return {k: None if k == "format" and v is not None and v.lower() in HIGH_PRECISION else v for k, v in value.items()}
+            raise ValueError(
+                f"config key '{where}.{key}' must be "
+                f"{' or '.join('null' if t is type(None) else t.__name__ for t in ok)}, got {v!r}"
+            )
+    return {
+        k: None if k == "format" and v is not None and v.lower() in HIGH_PRECISION else v
+        for k, v in value.items()
+    }
 
 # %% ../nbs/06_recipes.ipynb 15
 def _accumulations(value, where: str) -> dict:
-    """{GEMM: Accumulation} of a recipe's `accumulation`: one for every GEMM (a name such as h100_split, or an
-    accumulator's mapping), or a mapping of GEMMs (forward, dgrad, wgrad) to those."""
+    """{GEMM: Accumulation} of a recipe's `accumulation`: one for every GEMM (a name such as
+    h100_split, or an accumulator's mapping), or a mapping of GEMMs (forward, dgrad, wgrad) to
+    those."""
     per_gemm = isinstance(value, dict) and bool(set(value) & set(GEMMS))
     if per_gemm and set(value) - set(GEMMS):
-        raise ValueError(f"config key '{where}': give either GEMMs ({', '.join(GEMMS)}) or an accumulator's keys, "
-                         f"not both: {sorted(value)}")
+        raise ValueError(
+            f"config key '{where}': give either GEMMs ({', '.join(GEMMS)}) or an accumulator's "
+            f"keys, "
+            f"not both: {sorted(value)}"
+        )
     if not per_gemm:
         return dict.fromkeys(GEMMS, accumulation(value, f"config key '{where}'"))
     return {gemm: accumulation(v, f"config key '{where}.{gemm}'") for gemm, v in value.items()}
 
 # %% ../nbs/06_recipes.ipynb 17
 def _merge(spec, where: str, seen: tuple = (), onto: dict | None = None) -> dict:
-    "The merged mapping of `spec` (a name or a mapping) on its base, or on `onto` (a layer's override)."
-    if isinstance(spec, str): return _named(spec, where, seen)
-    if not isinstance(spec, dict): raise ValueError(f"config key '{where}' must be a recipe name or a mapping, got {spec!r}")
+    """The merged mapping of `spec` (a name or a mapping) on its base, or on `onto` (a layer's
+    override)."""
+    if isinstance(spec, str):
+        return _named(spec, where, seen)
+    if not isinstance(spec, dict):
+        raise ValueError(f"config key '{where}' must be a recipe name or a mapping, got {spec!r}")
     for key in spec:
-        if key not in RECIPE_KEYS: raise ValueError(f"config key '{where}': unknown key {key!r}{_suggest(key, RECIPE_KEYS)}; "
-                                                    f"use {', '.join(RECIPE_KEYS)}")
+        if key not in RECIPE_KEYS:
+            raise ValueError(
+                f"config key '{where}': unknown key {key!r}{_suggest(key, RECIPE_KEYS)}; "
+                f"use {', '.join(RECIPE_KEYS)}"
+            )
     if "base" in spec or onto is None:
         base = spec.get("base", NOT_QUANTIZED)
-        if not isinstance(base, str): raise ValueError(f"config key '{where}.base' must be a recipe name, got {base!r}")
+        if not isinstance(base, str):
+            raise ValueError(f"config key '{where}.base' must be a recipe name, got {base!r}")
         merged = _named(base, f"{where}.base", seen)
-    else: merged = {k: v for k, v in onto.items() if k != "layers"}
-    merged = {**merged, "gemms": dict(merged.get("gemms") or {}), "layers": dict(merged.get("layers") or {})}
+    else:
+        merged = {k: v for k, v in onto.items() if k != "layers"}
+    merged = {
+        **merged,
+        "gemms": dict(merged.get("gemms") or {}),
+        "layers": dict(merged.get("layers") or {}),
+    }
     for key in ("name", "description"):
         if key in spec:
-            if not isinstance(spec[key], str): raise ValueError(f"config key '{where}.{key}' must be text, got {spec[key]!r}")
+            if not isinstance(spec[key], str):
+                raise ValueError(f"config key '{where}.{key}' must be text, got {spec[key]!r}")
             merged[key] = spec[key]
     for role in ROLES:
-        if role in spec: merged[role] = {**merged[role], **_cast_fields(spec[role], f"{where}.{role}")}
+        if role in spec:
+            merged[role] = {**merged[role], **_cast_fields(spec[role], f"{where}.{role}")}
     gemms = spec.get("gemms") or {}
-    if not isinstance(gemms, dict): raise ValueError(f"config key '{where}.gemms' must be a mapping, got {gemms!r}")
+    if not isinstance(gemms, dict):
+        raise ValueError(f"config key '{where}.gemms' must be a mapping, got {gemms!r}")
     for gemm, value in gemms.items():
         if gemm not in GEMM_OPERANDS:
-            raise ValueError(f"config key '{where}.gemms': unknown GEMM {gemm!r}{_suggest(gemm, GEMM_OPERANDS)}; use {', '.join(GEMM_OPERANDS)}")
+            raise ValueError(
+                f"config key '{where}.gemms': unknown GEMM "
+                f"{gemm!r}{_suggest(gemm, GEMM_OPERANDS)}; use {', '.join(GEMM_OPERANDS)}"
+            )
         for operand in GEMM_OPERANDS[gemm]:
-            merged["gemms"][operand] = {**merged["gemms"].get(operand, {}), **_cast_fields(value, f"{where}.gemms.{gemm}")}
+            merged["gemms"][operand] = {
+                **merged["gemms"].get(operand, {}),
+                **_cast_fields(value, f"{where}.gemms.{gemm}"),
+            }
     if "accumulation" in spec:
-        merged["accumulation"] = {**merged.get("accumulation", {}), **_accumulations(spec["accumulation"], f"{where}.accumulation")}
+        merged["accumulation"] = {
+            **merged.get("accumulation", {}),
+            **_accumulations(spec["accumulation"], f"{where}.accumulation"),
+        }
     for key, kind in (("hadamard", bool), ("hadamard_seed", int), ("execution", str)):
         if key in spec:
             if not isinstance(spec[key], kind) or (kind is int and isinstance(spec[key], bool)):
-                raise ValueError(f"config key '{where}.{key}' must be {kind.__name__}, got {spec[key]!r}")
+                raise ValueError(
+                    f"config key '{where}.{key}' must be {kind.__name__}, got {spec[key]!r}"
+                )
             merged[key] = spec[key]
     layers = spec.get("layers") or {}
-    if not isinstance(layers, dict): raise ValueError(f"config key '{where}.layers' must map layer patterns to recipes, got {layers!r}")
-    if "layers" in spec and onto is not None: raise ValueError(f"config key '{where}.layers': a layer's recipe cannot have layers of its own")
+    if not isinstance(layers, dict):
+        raise ValueError(
+            f"config key '{where}.layers' must map layer patterns to recipes, got {layers!r}"
+        )
+    if "layers" in spec and onto is not None:
+        raise ValueError(
+            f"config key '{where}.layers': a layer's recipe cannot have layers of its own"
+        )
     merged["layers"].update(layers)
     return merged
 
 # %% ../nbs/06_recipes.ipynb 20
 def match_layer(name: str, patterns) -> str | None:
     "The first pattern that matches module `name` exactly or as a dotted suffix."
-    return next((p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")), None)
+    return next(
+        (
+            p
+            for p in patterns
+            if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, f"*.{p}")
+        ),
+        None,
+    )
 
 # %% ../nbs/06_recipes.ipynb 22
 def _gemm_recipe(merged: dict, where: str) -> GemmRecipe:
-    "The typed GemmRecipe of a merged mapping; a Cast's own error is given with the key it came from."
+    """The typed GemmRecipe of a merged mapping; a Cast's own error is given with the key it came
+    from."""
+
     def cast(fields: dict, key: str) -> Cast:
-        try: return Cast(**fields)
-        except ValueError as e: raise ValueError(f"config key '{key}': {e}") from None
+        try:
+            return Cast(**fields)
+        except ValueError as e:
+            raise ValueError(f"config key '{key}': {e}") from None
+
     roles = {role: cast(merged[role], f"{where}.{role}") for role in ROLES}
     gemms = merged.get("gemms") or {}
-    operands = {op: roles[role] if op not in gemms else cast({**merged[role], **gemms[op]}, f"{where}.gemms.{op.replace('_', '.')}")
-                for op, role in OPERAND_ROLES.items()}
-    accumulations = tuple(merged.get("accumulation", {}).get(gemm, ACCUMULATIONS["fp32"]) for gemm in GEMMS)
-    try: return GemmRecipe(**operands, hadamard=merged.get("hadamard", False), hadamard_seed=merged.get("hadamard_seed", 0),
-                           accumulation=accumulations, execution=merged.get("execution", "emulated"))
-    except ValueError as e: raise ValueError(f"config key '{where}': {e}") from None
+    operands = {
+        op: roles[role]
+        if op not in gemms
+        else cast({**merged[role], **gemms[op]}, f"{where}.gemms.{op.replace('_', '.')}")
+        for op, role in OPERAND_ROLES.items()
+    }
+    accumulations = tuple(
+        merged.get("accumulation", {}).get(gemm, ACCUMULATIONS["fp32"]) for gemm in GEMMS
+    )
+    try:
+        return GemmRecipe(
+            **operands,
+            hadamard=merged.get("hadamard", False),
+            hadamard_seed=merged.get("hadamard_seed", 0),
+            accumulation=accumulations,
+            execution=merged.get("execution", "emulated"),
+        )
+    except ValueError as e:
+        raise ValueError(f"config key '{where}': {e}") from None
 
 # %% ../nbs/06_recipes.ipynb 24
 @dataclass(frozen=True)
 class Recipe:
-    "A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer pattern."
+    """A model's quantization: the GemmRecipe of layers that no pattern matches, and one per layer
+    pattern."""
 
     name: str
     description: str
@@ -188,14 +309,15 @@ class Recipe:
 
     @property
     def label(self) -> str | None:
-        """The recipe's name in tables; None where every layer computes what a format shorthand such as E4M3/E5M2
-        computes (such recipes are named by their formats and placement): two recipes whose numerics differ in
-        scaling, accumulation or execution never share a table row."""
+        """The recipe's name in tables; None where every layer computes what a format shorthand such
+        as E4M3/E5M2 computes (such recipes are named by their formats and placement): two recipes
+        whose numerics differ in scaling, accumulation or execution never share a table row."""
         return None if all(_computes_shorthand(g) for g in self.gemm_recipes) else self.name.upper()
 
 
 def _computes_shorthand(g: GemmRecipe) -> bool:
-    "Per-tensor casts scaled as a format shorthand scales them, FP32 sums, emulated, no Hadamard transform."
+    """Per-tensor casts scaled as a format shorthand scales them, FP32 sums, emulated, no Hadamard
+    transform."""
     plain = lambda op, role: (
         (cast := getattr(g, op)).format is None or cast == Cast(cast.format, _ROLE_SCALING[role])
     )
@@ -208,34 +330,52 @@ def _computes_shorthand(g: GemmRecipe) -> bool:
 
 # %% ../nbs/06_recipes.ipynb 26
 def load_recipe(spec: str | dict, where: str = "recipe") -> Recipe:
-    "The `Recipe` of a config's `recipe` value (a name, a format shorthand, or a mapping); errors name the key."
+    """The `Recipe` of a config's `recipe` value (a name, a format shorthand, or a mapping); errors
+    name the key."""
     merged = _merge(spec, where)
-    layers = tuple((pattern, _gemm_recipe(_merge(value, f"{where}.layers.{pattern}", onto=merged), f"{where}.layers.{pattern}"))
-                   for pattern, value in (merged.get("layers") or {}).items())
+    layers = tuple(
+        (
+            pattern,
+            _gemm_recipe(
+                _merge(value, f"{where}.layers.{pattern}", onto=merged), f"{where}.layers.{pattern}"
+            ),
+        )
+        for pattern, value in (merged.get("layers") or {}).items()
+    )
     name = merged.get("name") or (spec if isinstance(spec, str) else "custom")
     if isinstance(spec, dict) and "name" not in spec and set(spec) - {"base", "description"}:
-        # a changed recipe is not its base: its own name (a digest of the changes) keeps it out of the base's cells
-        name += "+" + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
+        # a changed recipe is not its base: its own name (a digest of the changes) keeps it out of
+        # the base's cells
+        name += (
+            "+"
+            + hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:6]
+        )
     return Recipe(name, merged.get("description", ""), _gemm_recipe(merged, where), layers)
 
 # %% ../nbs/06_recipes.ipynb 32
 def layer_kind(name: str) -> str:
-    "attn, mlp or lm_head for a linear layer's module name (the part of the model a layer belongs to)."
+    """attn, mlp or lm_head for a linear layer's module name (the part of the model a layer belongs
+    to)."""
     return "lm_head" if name.endswith("lm_head") else name.split(".")[-2]
 
 # %% ../nbs/06_recipes.ipynb 34
 @dataclass(frozen=True)
 class Placement:
     "Which GemmRecipe each linear layer of a model got."
+
     recipe: Recipe
     layers: dict[str, GemmRecipe]
 
     def formats(self) -> dict[str, dict[str, str]]:
         "{layer: {role: format, or 'fp' in high precision}}, as summary.json records it."
-        return {name: {role: g.role_cast(role).format or NOT_QUANTIZED for role in ROLES} for name, g in self.layers.items()}
+        return {
+            name: {role: g.role_cast(role).format or NOT_QUANTIZED for role in ROLES}
+            for name, g in self.layers.items()
+        }
 
     @property
-    def quantized(self) -> bool: return any(g.quantizes for g in self.layers.values())
+    def quantized(self) -> bool:
+        return any(g.quantizes for g in self.layers.values())
 
 # %% ../nbs/06_recipes.ipynb 36
 def quantize_model(model: nn.Module, recipe: Recipe | str | dict) -> Placement:
@@ -244,10 +384,14 @@ def quantize_model(model: nn.Module, recipe: Recipe | str | dict) -> Placement:
     layers = {}
     for parent_name, parent in list(model.named_modules()):
         for child_name, child in list(parent.named_children()):
-            if not isinstance(child, nn.Linear) or isinstance(child, QuantizedLinear): continue
+            if not isinstance(child, nn.Linear) or isinstance(child, QuantizedLinear):
+                continue
             name = f"{parent_name}.{child_name}" if parent_name else child_name
             layers[name] = recipe.for_layer(name)
             setattr(parent, child_name, QuantizedLinear(child, layers[name]))
     unused = [p for p, _ in recipe.layers if not any(match_layer(n, [p]) for n in layers)]
-    if unused: raise ValueError(f"recipe layer patterns {unused} match no linear layer; layers are {sorted(layers)}")
+    if unused:
+        raise ValueError(
+            f"recipe layer patterns {unused} match no linear layer; layers are {sorted(layers)}"
+        )
     return Placement(recipe, layers)

@@ -14,25 +14,31 @@ from pathlib import Path
 from fastcore.basics import patch
 
 from .files import DirectoryLock, atomic_write_bytes
-from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares, plot_tuning
+from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares
+from .figures import plot_tuning
 from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
 from .runs import LATE_RISE_NATS, Cell, Run
 from .stats import Paired, paired
-from .study import (ARMS, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator,
-                           HeadlineRow, LearningRateTuning, OptimizerComparator, Study, codes_per_step,
-                           intervention_size)
+from .study import ARMS, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator
+from .study import HeadlineRow, LearningRateTuning, OptimizerComparator, Study
+from .study import codes_per_step, intervention_size
 
 # %% auto 0
 __all__ = ['PLACEMENT_WORDS', 'ReportGenerator', 'i_desc']
 
 # %% ../nbs/21_report.ipynb 5
 def _link(run: Run, reports_dir: Path) -> str:
-    target = os.path.relpath(run.path, reports_dir) if not str(run.path).startswith("http") else str(run.path)
+    target = (
+        os.path.relpath(run.path, reports_dir)
+        if not str(run.path).startswith("http")
+        else str(run.path)
+    )
     return f"[s{run.seed}]({target})"
 
 # %% ../nbs/21_report.ipynb 6
-def _links(runs: list[Run], reports_dir: Path) -> str: return " ".join(_link(r, reports_dir) for r in runs)
+def _links(runs: list[Run], reports_dir: Path) -> str:
+    return " ".join(_link(r, reports_dir) for r in runs)
 
 # %% ../nbs/21_report.ipynb 7
 def _fmt(v, digits: int = 3) -> str:
@@ -40,14 +46,22 @@ def _fmt(v, digits: int = 3) -> str:
 
 # %% ../nbs/21_report.ipynb 9
 class ReportGenerator:
-    "Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from runs."
+    """Writes format_comparison.md, failure_modes.md and manifold_comparison.md (+ figures/) from
+    runs."""
 
-    def __init__(self, runs: list[Run], runs_root: str | Path, tuning_seeds: set[int] = TUNING_SEEDS,
-                 text: StudyText | None = None):
+    def __init__(
+        self,
+        runs: list[Run],
+        runs_root: str | Path,
+        tuning_seeds: set[int] = TUNING_SEEDS,
+        text: StudyText | None = None,
+    ):
         self.runs, self.runs_root, self.text = runs, Path(runs_root), text
         self.study = Study(runs, tuning_seeds)
         self.margin = text.margin if text else StudyText.margin
-        self.baseline = (text or StudyText()).baseline(self.study)  # the shared setting (secondary view)
+        self.baseline = (text or StudyText()).baseline(
+            self.study
+        )  # the shared setting (secondary view)
         self.facts = Facts(self.study, self.baseline, self.margin)
         self.formats = FormatComparator(self.study, self.baseline)
         self.failures = FailureAnalyzer(self.study, self.baseline)
@@ -56,18 +70,24 @@ class ReportGenerator:
 # %% ../nbs/21_report.ipynb 11
 @patch
 def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
-    """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a wrong
-    `runs_dir` must not replace real reports with empty ones."""
+    """Write the three reports (one writer at a time per reports folder). Zero runs write nothing: a
+    wrong `runs_dir` must not replace real reports with empty ones."""
     if not self.runs:
-        raise ValueError(f"no runs found under {self.runs_root} (a run directory holds config.yaml, metrics.jsonl "
-                         f"and summary.json); the reports in {reports_dir} were left as they are")
+        raise ValueError(
+            f"no runs found under {self.runs_root} (a run directory holds config.yaml, "
+            f"metrics.jsonl "
+            f"and summary.json); the reports in {reports_dir} were left as they are"
+        )
     reports_dir = Path(reports_dir)
     with DirectoryLock(reports_dir, "reports folder"):
         (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
-        texts = {"format_comparison.md": self.format_comparison(reports_dir),
-                 "failure_modes.md": self.failure_modes(reports_dir),
-                 "manifold_comparison.md": self.manifold_comparison(reports_dir)}
-        for name, text in texts.items(): atomic_write_bytes(reports_dir / name, text.encode())
+        texts = {
+            "format_comparison.md": self.format_comparison(reports_dir),
+            "failure_modes.md": self.failure_modes(reports_dir),
+            "manifold_comparison.md": self.manifold_comparison(reports_dir),
+        }
+        for name, text in texts.items():
+            atomic_write_bytes(reports_dir / name, text.encode())
     return {name: reports_dir / name for name in texts}
 
 # %% ../nbs/21_report.ipynb 13
@@ -75,80 +95,136 @@ def write(self: ReportGenerator, reports_dir: str | Path) -> dict[str, Path]:
 def _header(self: ReportGenerator, title: str) -> list[str]:
     tuning = sorted(self.study.tuning_seeds & {r.seed for r in self.runs})
     plural = "s" if len(tuning) > 1 else ""
-    note = (f" The runs with seed{plural} {', '.join(map(str, tuning))} (the tuning seed{plural}) only chose step "
-            "sizes: no comparison below uses them." if tuning else "")
+    note = (
+        f" The runs with seed{plural} {', '.join(map(str, tuning))} (the tuning seed{plural}) only "
+        f"chose step "
+        "sizes: no comparison below uses them."
+        if tuning
+        else ""
+    )
     credit = [self.text.data_credit, ""] if self.text and self.text.data_credit else []
     return [f"# {title}", "", *credit, f"{len(self.runs)} runs from `{self.runs_root}`.{note}", ""]
 
 # %% ../nbs/21_report.ipynb 16
 @patch
 def conclusion_lines(self: ReportGenerator, report: str) -> list[str]:
-    """The study's conclusion paragraph for `report` (its study file's template, filled from the runs), if it has
-    one and BF16 has runs at the shared setting (before them, a conclusion would list empty verdicts)."""
-    if not self.text or report not in self.text.conclusion or not self.study.runs_of(self.baseline): return []
-    return [render(self.text.conclusion[report], self.facts, f"{self.text.path}: conclusion.{report}"), ""]
+    """The study's conclusion paragraph for `report` (its study file's template, filled from the
+    runs), if it has one and BF16 has runs at the shared setting (before them, a conclusion would
+    list empty verdicts)."""
+    if not self.text or report not in self.text.conclusion or not self.study.runs_of(self.baseline):
+        return []
+    return [
+        render(self.text.conclusion[report], self.facts, f"{self.text.path}: conclusion.{report}"),
+        "",
+    ]
 
 # %% ../nbs/21_report.ipynb 18
-PLACEMENT_WORDS = {"uniform": "on every linear layer", "no_lm_head": "with the lm_head in BF16"}  # in questions
+PLACEMENT_WORDS = {
+    "uniform": "on every linear layer",
+    "no_lm_head": "with the lm_head in BF16",
+}  # in questions
 
 
 @patch
-def headline_lines(self: ReportGenerator, rows: list[HeadlineRow], question, against: str) -> list[str]:
-    "A headline table of `rows` (`question(cell)` names each row) against `against`, and how to read it."
+def headline_lines(
+    self: ReportGenerator, rows: list[HeadlineRow], question, against: str
+) -> list[str]:
+    """A headline table of `rows` (`question(cell)` names each row) against `against`, and how to
+    read it."""
     m = f"±{self.margin:g} nats"
-    words = {"tied": f"tied with {against} within {m}", "lower": f"better than {against} (lower loss)",
-             "higher": f"worse than {against} (higher loss)", "not resolved": f"not resolved (neither tied within {m} "
-             "nor different)"}
+    words = {
+        "tied": f"tied with {against} within {m}",
+        "lower": f"better than {against} (lower loss)",
+        "higher": f"worse than {against} (higher loss)",
+        "not resolved": f"not resolved (neither tied within {m} nor different)",
+    }
     note = self.text.margin_note if self.text else StudyText.margin_note
-    lines = [f"Final validation loss minus {against}'s, mean over seeds with its 95% interval. Verdicts at α = 0.05: "
-             f"*tied*: the 90% interval lies inside {m} (TOST; margin: {note}); *better* or *worse*: the difference "
-             f"is significant after a Holm correction over the {sum(r.comparison is not None for r in rows)} rows "
-             "compared; otherwise *not resolved*. Paired by seed only where that lowers the standard error.", "",
-             "| question | Δ (nats) | 95% interval | n | paired | verdict |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Final validation loss minus {against}'s, mean over seeds with its 95% interval. Verdicts "
+        f"at α = 0.05: "
+        f"*tied*: the 90% interval lies inside {m} (TOST; margin: {note}); *better* or *worse*: "
+        f"the difference "
+        f"is significant after a Holm correction over the "
+        f"{sum(r.comparison is not None for r in rows)} rows "
+        "compared; otherwise *not resolved*. Paired by seed only where that lowers the standard "
+        "error.",
+        "",
+        "| question | Δ (nats) | 95% interval | n | paired | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r.comparison is None:
             lines.append(f"| {question(r.cell)} | — | — | {r.n} | — | {r.verdict} |")
             continue
         low, high = r.comparison.interval(0.95)
-        lines.append(f"| {question(r.cell)} | {r.comparison.mean:+.3f} | [{low:+.3f}, {high:+.3f}] | {r.n} | "
-                     f"{'by seed' if r.paired else 'no (Welch)'} | {words[r.verdict]} |")
+        lines.append(
+            f"| {question(r.cell)} | {r.comparison.mean:+.3f} | [{low:+.3f}, {high:+.3f}] | {r.n} "
+            f"| "
+            f"{'by seed' if r.paired else 'no (Welch)'} | {words[r.verdict]} |"
+        )
     return lines
 
 # %% ../nbs/21_report.ipynb 20
 @patch
 def tuned_arms(self: ReportGenerator) -> tuple[Cell | None, list[Cell]]:
-    "(BF16's arm, the recipes' arms) tuned over learning rates: AdamW, FP32 master weights, the study's length."
-    arms = [a for a in LearningRateTuning(self.study).arms() if a.weights == "shadow" and a.roles == "all"
-            and a.optimizer == "adamw" and a.max_steps == self.baseline.max_steps]
-    return next((a for a in arms if a.format == self.baseline.format), None), [a for a in arms if a.format != self.baseline.format]
+    """(BF16's arm, the recipes' arms) tuned over learning rates: AdamW, FP32 master weights, the
+    study's length."""
+    arms = [
+        a
+        for a in LearningRateTuning(self.study).arms()
+        if a.weights == "shadow"
+        and a.roles == "all"
+        and a.optimizer == "adamw"
+        and a.max_steps == self.baseline.max_steps
+    ]
+    return next((a for a in arms if a.format == self.baseline.format), None), [
+        a for a in arms if a.format != self.baseline.format
+    ]
 
 # %% ../nbs/21_report.ipynb 21
 @patch
 def tuned_headline(self: ReportGenerator) -> list[str]:
-    """The primary view where the study tuned its arms: each recipe at its own best learning rate against BF16 at
-    its own; arms that fail at every rate, and bests the grid does not bracket, are named under the table."""
+    """The primary view where the study tuned its arms: each recipe at its own best learning rate
+    against BF16 at its own; arms that fail at every rate, and bests the grid does not bracket, are
+    named under the table."""
     s, tuning = self.study, LearningRateTuning(self.study)
     bf16_arm, arms = self.tuned_arms()
     bf16 = tuning.best(bf16_arm) if bf16_arm else None
-    if bf16 is None or not arms: return []
+    if bf16 is None or not arms:
+        return []
     best = [b for a in arms if (b := tuning.best(a))]
-    rows = sorted(s.headline(best, bf16, self.margin), key=lambda r: (r.comparison is None,
-                                                                     r.comparison.mean if r.comparison else 0.0))
-    lines = [f"**Each at its own best learning rate** (chosen on the tuning seeds; BF16 at its best, {bf16.step_size}, "
-             f"{len(s.seeds(bf16))} seeds)", ""]
-    lines += self.headline_lines(rows, lambda c: f"{c.format} {PLACEMENT_WORDS.get(c.placement, c.placement)} at "
-                                 f"{c.step_size}", "BF16") + [""]
+    rows = sorted(
+        s.headline(best, bf16, self.margin),
+        key=lambda r: (r.comparison is None, r.comparison.mean if r.comparison else 0.0),
+    )
+    lines = [
+        f"**Each at its own best learning rate** (chosen on the tuning seeds; BF16 at its best, "
+        f"{bf16.step_size}, "
+        f"{len(s.seeds(bf16))} seeds)",
+        "",
+    ]
+    lines += self.headline_lines(
+        rows,
+        lambda c: f"{c.format} {PLACEMENT_WORDS.get(c.placement, c.placement)} at {c.step_size}",
+        "BF16",
+    ) + [""]
     failing = [a.format for a in arms if tuning.best(a) is None]
     open_ended = [a.format for a in [bf16_arm, *arms] if tuning.best(a) and not tuning.bracketed(a)]
-    if failing: lines += [f"Failing at every learning rate tried: {', '.join(failing)}.", ""]
-    if open_ended: lines += [f"Best at an end of the rates tried (the grid must extend): {', '.join(open_ended)}.", ""]
+    if failing:
+        lines += [f"Failing at every learning rate tried: {', '.join(failing)}.", ""]
+    if open_ended:
+        lines += [
+            f"Best at an end of the rates tried (the grid must extend): {', '.join(open_ended)}.",
+            "",
+        ]
     return lines + ["**At one shared learning rate** (secondary view)", ""]
 
 # %% ../nbs/21_report.ipynb 23
 @patch
 def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
-    """Each tuned arm's whole grid (where the study tuned recipes, as `tuned_headline`): the mean final validation
-    loss of its tuning runs per learning rate, runs that failed counted apart, the best in bold; a figure of it."""
+    """Each tuned arm's whole grid (where the study tuned recipes, as `tuned_headline`): the mean
+    final validation loss of its tuning runs per learning rate, runs that failed counted apart, the
+    best in bold; a figure of it."""
     tuning, (bf16, arms) = LearningRateTuning(self.study), self.tuned_arms()
     if bf16 is None or not arms:
         return []
@@ -157,8 +233,10 @@ def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list
     lines = [
         "## Learning-rate tuning",
         "",
-        f"Final validation loss per peak learning rate, mean over the tuning seeds ({', '.join(map(str, seeds))}) "
-        "of the runs that did not fail; ✗ k/n: k of its n runs there failed; (n=1): a seed not run yet; —: not "
+        f"Final validation loss per peak learning rate, mean over the tuning seeds "
+        f"({', '.join(map(str, seeds))}) "
+        "of the runs that did not fail; ✗ k/n: k of its n runs there failed; (n=1): a seed not run "
+        "yet; —: not "
         "run. Bold: the arm's best, the lowest mean among the rates where no run failed.",
         "",
         "| arm | " + " | ".join(f"{lr:g}" for lr in rates) + " |",
@@ -208,120 +286,208 @@ def tuning_lines(self: ReportGenerator, reports_dir: Path | None = None) -> list
 # %% ../nbs/21_report.ipynb 25
 @patch
 def format_headline(self: ReportGenerator) -> list[str]:
-    """The format question's headline: each arm at its own best learning rate where the study tuned them
-    (`tuned_headline`), then every recipe on every linear layer and with the lm_head in BF16 against BF16 at the
-    study's shared setting (best first; failing cells last); the study's conclusion under them."""
+    """The format question's headline: each arm at its own best learning rate where the study tuned
+    them (`tuned_headline`), then every recipe on every linear layer and with the lm_head in BF16
+    against BF16 at the study's shared setting (best first; failing cells last); the study's
+    conclusion under them."""
     s = self.study
     lines = self.tuned_headline()
     cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
     if cells and s.runs_of(self.baseline):
         rows = s.headline(cells, self.baseline, self.margin)
-        rows.sort(key=lambda r: (r.cell.placement != "uniform", r.comparison is None,
-                                 r.comparison.mean if r.comparison else 0.0))
-        lines += [f"**Which format trains closest to BF16** (AdamW, lr {self.baseline.learning_rate:g}, "
-                  f"{self.baseline.max_steps} steps, FP32 master weights; {len(s.seeds(self.baseline))} BF16 seeds)", ""]
-        lines += self.headline_lines(rows, lambda c: f"{c.format} {PLACEMENT_WORDS[c.placement]}", "BF16") + [""]
-    if not lines: return []
+        rows.sort(
+            key=lambda r: (
+                r.cell.placement != "uniform",
+                r.comparison is None,
+                r.comparison.mean if r.comparison else 0.0,
+            )
+        )
+        lines += [
+            f"**Which format trains closest to BF16** (AdamW, lr {self.baseline.learning_rate:g}, "
+            f"{self.baseline.max_steps} steps, FP32 master weights; {len(s.seeds(self.baseline))} "
+            f"BF16 seeds)",
+            "",
+        ]
+        lines += self.headline_lines(
+            rows, lambda c: f"{c.format} {PLACEMENT_WORDS[c.placement]}", "BF16"
+        ) + [""]
+    if not lines:
+        return []
     lines = ["## Answer", "", *lines]
     return lines + self.conclusion_lines("format_comparison")
 
 # %% ../nbs/21_report.ipynb 27
 @patch
 def recipes_answer(self: ReportGenerator) -> list[str]:
-    "The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16, and vs itself uniform."
+    """The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16,
+    and vs itself uniform."""
     s, f = self.study, self.formats
     kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
-    if not kept: return []
-    kept.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, self.baseline).mean if not s.failures(r) else math.inf))
-    parts = [f"{r.format} {s.failure_text(r) or str(s.versus(r, self.baseline))} ({len(s.seeds(r))} seeds)" for r in kept]
+    if not kept:
+        return []
+    kept.sort(
+        key=lambda r: (
+            bool(s.failures(r)),
+            s.versus(r, self.baseline).mean if not s.failures(r) else math.inf,
+        )
+    )
+    parts = [
+        f"{r.format} {s.failure_text(r) or str(s.versus(r, self.baseline))} ({len(s.seeds(r))} "
+        f"seeds)"
+        for r in kept
+    ]
     moved = []
     for r in kept:
         everywhere = replace(r, placement="uniform")
         if everywhere in s.by_cell and not s.failures(r) and not s.failures(everywhere):
             moved.append(f"{r.format} {s.versus(r, everywhere)}")
-    lines = ["**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes in "
-             "`configs/recipes/` do; a block-scaled recipe is named by its recipe): " + "; ".join(parts) + "."]
+    lines = [
+        "**With the lm_head in BF16** (every other linear layer quantized, as the hardware recipes "
+        "in "
+        "`configs/recipes/` do; a block-scaled recipe is named by its recipe): "
+        + "; ".join(parts)
+        + "."
+    ]
     if moved:
-        lines.append("Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, seed by seed: "
-                     + "; ".join(moved) + ".")
+        lines.append(
+            "Keeping the lm_head in BF16 instead of quantizing it too changes the final loss by, "
+            "seed by seed: "
+            + "; ".join(moved)
+            + "."
+        )
     return lines
 
 # %% ../nbs/21_report.ipynb 29
 def _stem(name: str) -> str:
-    "A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` -> `fp8_tensor_with_lm_head_adamw`."
+    """A run's name without its seed: `fp8_tensor_with_lm_head_adamw_s42` ->
+    `fp8_tensor_with_lm_head_adamw`."""
     head, _, seed = name.rpartition("_s")
     return head if head and seed.isdigit() else name
 
+
 @patch
 def twins_answer(self: ReportGenerator) -> list[str]:
-    "Recipes run under two names (a named recipe, and its formats spelt out): do their runs agree, seed by seed?"
+    """Recipes run under two names (a named recipe, and its formats spelt out): do their runs agree,
+    seed by seed?"""
     pairs: dict[tuple[str, str, str], list[tuple[Run, Run]]] = {}
     for kept, other in self.study.twins:
-        pairs.setdefault((kept.recipe.label(), _stem(kept.name), _stem(other.name)), []).append((kept, other))
-    return [f"**One recipe, two names**: {label} ran as `{first}` and as `{second}`; their final validation losses "
-            f"are equal to the last digit on {sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
-            f"{len(runs)} seeds (the tables use `{first}`)." for (label, first, second), runs in sorted(pairs.items())]
+        pairs.setdefault((kept.recipe.label(), _stem(kept.name), _stem(other.name)), []).append(
+            (kept, other)
+        )
+    return [
+        f"**One recipe, two names**: {label} ran as `{first}` and as `{second}`; their final "
+        f"validation losses "
+        f"are equal to the last digit on "
+        f"{sum(a.final_val_loss == b.final_val_loss for a, b in runs)} of "
+        f"{len(runs)} seeds (the tables use `{first}`)."
+        for (label, first, second), runs in sorted(pairs.items())
+    ]
 
 # %% ../nbs/21_report.ipynb 31
 @patch
 def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[str]:
-    """The format comparison against another BF16 baseline (a learning rate, a length): each recipe run there vs
-    BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds, paired), and where during
-    the run the mean gap was largest."""
+    """The format comparison against another BF16 baseline (a learning rate, a length): each recipe
+    run there vs BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds,
+    paired), and where during the run the mean gap was largest."""
     s = self.study
     recipes = FormatComparator(s, baseline).recipes()
-    if not recipes or not s.runs_of(baseline): return []
-    gap = lambda r, b: {seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)}
-    recipes.sort(key=lambda r: (bool(s.failures(r)), s.versus(r, baseline).mean if not s.failures(r) else math.inf))
+    if not recipes or not s.runs_of(baseline):
+        return []
+    gap = lambda r, b: {
+        seed: v - s.outcomes(b)[seed] for seed, v in s.outcomes(r).items() if seed in s.outcomes(b)
+    }
+    recipes.sort(
+        key=lambda r: (
+            bool(s.failures(r)),
+            s.versus(r, baseline).mean if not s.failures(r) else math.inf,
+        )
+    )
     parts = []
     for r in recipes:
-        short = replace(r, learning_rate=self.baseline.learning_rate, max_steps=self.baseline.max_steps)
-        moved = (f", its gap {paired(gap(r, baseline), gap(short, self.baseline))} against the study's setting"
-                 if short in s.by_cell and not s.failures(r) and not s.failures(short) else "")
+        short = replace(
+            r, learning_rate=self.baseline.learning_rate, max_steps=self.baseline.max_steps
+        )
+        moved = (
+            f", its gap {paired(gap(r, baseline), gap(short, self.baseline))} against the study's "
+            f"setting"
+            if short in s.by_cell and not s.failures(r) and not s.failures(short)
+            else ""
+        )
         mean_gap = gap_curves(s.runs_of(r), s.runs_of(baseline)).mean(axis=1)
-        mean_gap = mean_gap[mean_gap.index >= r.max_steps // 10]  # past the first tenth, where every run is far off
+        mean_gap = mean_gap[
+            mean_gap.index >= r.max_steps // 10
+        ]  # past the first tenth, where every run is far off
         if not s.failures(r) and len(mean_gap):
             moved += f", its mean gap largest at step {mean_gap.idxmax()} ({mean_gap.max():+.3f})"
         where = "" if r.placement == "uniform" else f" ({r.placement})"
-        parts.append(f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
-                     f"({len(s.seeds(r))} seeds)")
+        parts.append(
+            f"{r.format}{where} {s.failure_text(r) or str(s.versus(r, baseline))}{moved} "
+            f"({len(s.seeds(r))} seeds)"
+        )
     level = statistics.fmean(s.outcomes(baseline).values())
-    return [f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at {level:.3f}; "
-            f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."]
+    return [
+        f"**{heading}** (paired by seed against BF16 run at the same setting, which ends at "
+        f"{level:.3f}; "
+        f"{len(s.seeds(baseline))} seeds): " + "; ".join(parts) + "."
+    ]
 
 # %% ../nbs/21_report.ipynb 33
-# --- format_comparison.md -------------------------------------------------------------------------------
+# --- format_comparison.md
+# -------------------------------------------------------------------------------
 @patch
 def format_answer(self: ReportGenerator) -> list[str]:
     s, f = self.study, self.formats
     base_runs = s.runs_of(self.baseline)
     lines = ["## In detail", ""]
-    uniform = sorted([r for r in f.recipes() if r.placement == "uniform"],
-                     key=lambda r: (bool(s.failures(r)), s.versus(r, self.baseline).mean if not s.failures(r) else math.inf))
-    if not uniform or not base_runs: return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
+    uniform = sorted(
+        [r for r in f.recipes() if r.placement == "uniform"],
+        key=lambda r: (
+            bool(s.failures(r)),
+            s.versus(r, self.baseline).mean if not s.failures(r) else math.inf,
+        ),
+    )
+    if not uniform or not base_runs:
+        return lines + ["No quantized and BF16 runs of one recipe to compare yet.", ""]
     parts = []
     for r in uniform:
         failed = s.failure_text(r)
-        parts.append(f"{r.format} {failed if failed else str(s.versus(r, self.baseline)) + ' nats'}")
-    lines.append(f"**Every linear layer quantized** (AdamW, lr {self.baseline.learning_rate:g}, FP32 master weights, paired "
-                 f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
-                 + "; ".join(parts) + ".")
+        parts.append(
+            f"{r.format} {failed if failed else str(s.versus(r, self.baseline)) + ' nats'}"
+        )
+    lines.append(
+        f"**Every linear layer quantized** (AdamW, lr {self.baseline.learning_rate:g}, FP32 master "
+        f"weights, paired "
+        f"by seed against BF16, {len(base_runs)} seeds, final validation loss, 95% interval): "
+        + "; ".join(parts)
+        + "."
+    )
     best, second = f.best("uniform"), f.runner_up("uniform")
     if best and second:
-        verdict = ("better, its interval excluding zero" if second[1].excludes_zero and second[1].mean > 0
-                   else "not resolved from it at this number of seeds")
-        lines.append(f"The best is {best[0].format}; the next, {second[0].format}, differs from it by "
-                     f"{second[1]} nats seed by seed: {best[0].format} is {verdict}.")
+        verdict = (
+            "better, its interval excluding zero"
+            if second[1].excludes_zero and second[1].mean > 0
+            else "not resolved from it at this number of seeds"
+        )
+        lines.append(
+            f"The best is {best[0].format}; the next, {second[0].format}, differs from it by "
+            f"{second[1]} nats seed by seed: {best[0].format} is {verdict}."
+        )
     per_type = []
     for placement in ("attn", "mlp", "lm_head", "no_lm_head"):
         b = f.best(placement)
         formats_run = sorted({r.format for r in f.recipes() if r.placement == placement})
-        if b: per_type.append(f"{placement}: {b[0].format} {b[1]} (of {', '.join(formats_run)})")
+        if b:
+            per_type.append(f"{placement}: {b[0].format} {b[1]} (of {', '.join(formats_run)})")
     if per_type:
-        lines.append("**Per layer type** (one layer type quantized, the rest BF16; only the formats listed were "
-                     "run there): " + "; ".join(per_type) + ".")
+        lines.append(
+            "**Per layer type** (one layer type quantized, the rest BF16; only the formats listed "
+            "were "
+            "run there): " + "; ".join(per_type) + "."
+        )
     lines += self.recipes_answer() + self.twins_answer()
-    for i, variant in enumerate(self.text.variants if self.text else []):  # the study's other settings
+    for i, variant in enumerate(
+        self.text.variants if self.text else []
+    ):  # the study's other settings
         setting = {k: v for k, v in variant.items() if k != "heading"}
         heading = render(variant["heading"], self.facts, f"{self.text.path}: variants[{i}].heading")
         lines += self.variant_answer(replace(self.baseline, **setting), heading)
@@ -334,64 +500,122 @@ def format_answer(self: ReportGenerator) -> list[str]:
 @patch
 def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s, f = self.study, self.formats
-    lines = self._header("Format comparison") + self.format_headline() + self.tuning_lines(reports_dir)
+    lines = (
+        self._header("Format comparison") + self.format_headline() + self.tuning_lines(reports_dir)
+    )
     lines += self.format_answer()
     lines += passages(self.text, "format_comparison", self.facts)
     grid = f.grid()
     if not grid.empty:
-        lines += ["## Format × layer type", "",
-                  "Paired Δ final validation loss vs BF16 (nats, mean [95% interval] over seeds); where runs failed, "
-                  "how many, how, where, and their best validation loss before the failure.", "",
-                  "| format | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
+        lines += [
+            "## Format × layer type",
+            "",
+            "Paired Δ final validation loss vs BF16 (nats, mean [95% interval] over seeds); where "
+            "runs failed, "
+            "how many, how, where, and their best validation loss before the failure.",
+            "",
+            "| format | " + " | ".join(grid.columns) + " |",
+            "|---" * (len(grid.columns) + 1) + "|",
+        ]
         lines += [f"| {fmt} | " + " | ".join(row) + " |" for fmt, row in grid.iterrows()]
     table = s.table([r for r in s.by_cell if r.weights == "shadow"])
-    lines += ["", "## Every recipe with FP32 master weights", "",
-              "Δ: paired by seed against BF16 at the same learning rate and number of steps.", "",
-              "| recipe | step size | steps | seeds | val loss | Δ vs BF16 | failed | runs |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Every recipe with FP32 master weights",
+        "",
+        "Δ: paired by seed against BF16 at the same learning rate and number of steps.",
+        "",
+        "| recipe | step size | steps | seeds | val loss | Δ vs BF16 | failed | runs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, row in table.iterrows():
-        lines.append(f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | {_fmt(row.val_loss)} | {row.delta} | "
-                     f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |")
+        lines.append(
+            f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | "
+            f"{_fmt(row.val_loss)} | {row.delta} | "
+            f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |"
+        )
     figures = reports_dir / "figures"
-    rows = [(r.label(), s.versus(r, self.baseline), s.failure_text(r)) for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))]
+    rows = [
+        (r.label(), s.versus(r, self.baseline), s.failure_text(r))
+        for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))
+    ]
     if rows:
-        plot_forest(rows, figures / "format_deltas.png", "Final validation loss vs BF16, paired by seed (95% intervals)",
-                    "Δ nats (linear within ±0.05, logarithmic beyond)")
+        plot_forest(
+            rows,
+            figures / "format_deltas.png",
+            "Final validation loss vs BF16, paired by seed (95% intervals)",
+            "Δ nats (linear within ±0.05, logarithmic beyond)",
+        )
         lines += ["", "![paired differences to BF16](figures/format_deltas.png)", ""]
-    lengths = [v["max_steps"] for v in (self.text.variants if self.text else []) if "max_steps" in v]
-    long_baseline = replace(self.baseline, max_steps=lengths[0] if lengths else self.baseline.max_steps)
-    longer = {f"{c.format} ({c.placement})": (s.runs_of(c), s.runs_of(long_baseline))
-              for c in sorted(FormatComparator(s, long_baseline).recipes(), key=lambda c: c.format)}
+    lengths = [
+        v["max_steps"] for v in (self.text.variants if self.text else []) if "max_steps" in v
+    ]
+    long_baseline = replace(
+        self.baseline, max_steps=lengths[0] if lengths else self.baseline.max_steps
+    )
+    longer = {
+        f"{c.format} ({c.placement})": (s.runs_of(c), s.runs_of(long_baseline))
+        for c in sorted(FormatComparator(s, long_baseline).recipes(), key=lambda c: c.format)
+    }
     if lengths and longer and s.runs_of(long_baseline):
         steps = long_baseline.max_steps
-        plot_gaps(longer, figures / "long_gaps.png", f"{steps} steps: validation loss minus the same-seed BF16 run's "
-                  "(thin: each seed; bold: mean)", skip_before=self.baseline.max_steps)
+        plot_gaps(
+            longer,
+            figures / "long_gaps.png",
+            f"{steps} steps: validation loss minus the same-seed BF16 run's "
+            "(thin: each seed; bold: mean)",
+            skip_before=self.baseline.max_steps,
+        )
         lines += [f"![gap to BF16 over {steps} steps](figures/long_gaps.png)", ""]
-    uniform = {f"{r.format} (n={len(s.runs_of(r))})": {"the format (AdamW)": s.runs_of(r)}
-               for r in sorted(f.recipes(), key=lambda r: r.format) if r.placement == "uniform"}
+    uniform = {
+        f"{r.format} (n={len(s.runs_of(r))})": {"the format (AdamW)": s.runs_of(r)}
+        for r in sorted(f.recipes(), key=lambda r: r.format)
+        if r.placement == "uniform"
+    }
     if uniform:
-        plot_curves(uniform, figures / "format_curves.png", "Validation loss, every linear layer quantized (one line per seed)",
-                    reference=s.runs_of(self.baseline))
+        plot_curves(
+            uniform,
+            figures / "format_curves.png",
+            "Validation loss, every linear layer quantized (one line per seed)",
+            reference=s.runs_of(self.baseline),
+        )
         lines += ["![validation loss per format](figures/format_curves.png)", ""]
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
 # %% ../nbs/21_report.ipynb 37
 def i_desc(recipe: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
-    roles = {"all": "every role", "weight": "weights", "activation": "activations (inputs)", "grad": "output gradients"}[recipe.roles] \
-        if recipe.roles in ("all", *ROLES) else recipe.roles
-    if recipe.placement == "no_lm_head_grad": return "everything but the lm_head's output gradients"
-    where = {"uniform": "every linear layer", "no_lm_head": "every layer but the lm_head", "lm_head": "the lm_head",
-             "attn": "the attention layers", "mlp": "the MLP layers"}.get(recipe.placement, recipe.placement)
+    roles = (
+        {
+            "all": "every role",
+            "weight": "weights",
+            "activation": "activations (inputs)",
+            "grad": "output gradients",
+        }[recipe.roles]
+        if recipe.roles in ("all", *ROLES)
+        else recipe.roles
+    )
+    if recipe.placement == "no_lm_head_grad":
+        return "everything but the lm_head's output gradients"
+    where = {
+        "uniform": "every linear layer",
+        "no_lm_head": "every layer but the lm_head",
+        "lm_head": "the lm_head",
+        "attn": "the attention layers",
+        "mlp": "the MLP layers",
+    }.get(recipe.placement, recipe.placement)
     return f"{roles} of {where}"
 
 # %% ../nbs/21_report.ipynb 40
-# --- failure_modes.md -----------------------------------------------------------------------------------
+# --- failure_modes.md
+# -----------------------------------------------------------------------------------
 @patch
 def failure_answer(self: ReportGenerator) -> list[str]:
     a, s = self.failures, self.study
     lines = ["## In detail", ""]
     failing = a.failing_formats()
-    if not failing: return lines + ["No format fails in these runs.", ""]
+    if not failing:
+        return lines + ["No format fails in these runs.", ""]
     for fmt in failing:
         full = a.uniform(fmt)
         how = s.failure_text(full) or f"ends {s.versus(full)} nats above BF16"
@@ -399,27 +623,56 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         text = f"**{fmt}** (every layer: {how}; {len(s.seeds(full))} seeds): "
         if why is None:
             singles = [i for i in a.interventions(fmt) if i.recipe != full]
-            text += ("no single intervention reproduces half of it; " + "; ".join(
-                f"{i.recipe.placement} {i.recipe.roles}: {i.delta} ({i.share:.0%})" for i in singles[:6])
-                + ". The failure is spread over roles and layers." if singles else "no interventions were run.")
+            text += (
+                "no single intervention reproduces half of it; "
+                + "; ".join(
+                    f"{i.recipe.placement} {i.recipe.roles}: {i.delta} ({i.share:.0%})"
+                    for i in singles[:6]
+                )
+                + ". The failure is spread over roles and layers."
+                if singles
+                else "no interventions were run."
+            )
         else:
             effect = why.failed or f"{why.delta} nats"
             runs = f"{len(s.seeds(why.recipe))} seeds"
             if why.share >= 0.8:
                 text += f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, {why.share:.0%} of the failure; {runs})."
             else:
-                others = [i for i in a.interventions(fmt) if i.recipe not in (full, why.recipe)
-                          and intervention_size(i.recipe) <= intervention_size(why.recipe)]
-                rest = ", ".join(f"{i_desc(i.recipe)} {i.share:.0%}" for i in sorted(others, key=lambda i: -i.share)[:5])
-                text += (f"no small intervention reproduces it alone; the smallest with more than half is {i_desc(why.recipe)} "
-                         f"({effect}, {why.share:.0%}; {runs})" + (
-                             f", then {rest}: the loss is lost a little in every role and layer type." if rest
-                             else "; no other intervention was run."))
-            harmless = [i for i in a.interventions(fmt) if i.recipe.placement == "uniform"
-                        and i.recipe.roles in ("weight", "activation") and not i.failed and not i.delta.excludes_zero]
+                others = [
+                    i
+                    for i in a.interventions(fmt)
+                    if i.recipe not in (full, why.recipe)
+                    and intervention_size(i.recipe) <= intervention_size(why.recipe)
+                ]
+                rest = ", ".join(
+                    f"{i_desc(i.recipe)} {i.share:.0%}"
+                    for i in sorted(others, key=lambda i: -i.share)[:5]
+                )
+                text += (
+                    f"no small intervention reproduces it alone; the smallest with more than half "
+                    f"is {i_desc(why.recipe)} "
+                    f"({effect}, {why.share:.0%}; {runs})"
+                    + (
+                        f", then {rest}: the loss is lost a little in every role and layer type."
+                        if rest
+                        else "; no other intervention was run."
+                    )
+                )
+            harmless = [
+                i
+                for i in a.interventions(fmt)
+                if i.recipe.placement == "uniform"
+                and i.recipe.roles in ("weight", "activation")
+                and not i.failed
+                and not i.delta.excludes_zero
+            ]
             if harmless:
-                text += " The same format on " + " and on ".join(f"all {i.recipe.roles}s ({i.delta})" for i in harmless) + \
-                        " makes no difference that these seeds resolve."
+                text += (
+                    " The same format on "
+                    + " and on ".join(f"all {i.recipe.roles}s ({i.delta})" for i in harmless)
+                    + " makes no difference that these seeds resolve."
+                )
         lines.append(text)
         lines.append("")
     return lines
@@ -427,23 +680,38 @@ def failure_answer(self: ReportGenerator) -> list[str]:
 # %% ../nbs/21_report.ipynb 42
 @patch
 def failure_headline(self: ReportGenerator) -> list[str]:
-    """The failure question's headline: per failing format, how it ends on every linear layer, the smallest
-    quantization that reproduces most of it alone, its share, and what the counters saw happen to that tensor."""
+    """The failure question's headline: per failing format, how it ends on every linear layer, the
+    smallest quantization that reproduces most of it alone, its share, and what the counters saw
+    happen to that tensor."""
     a, s = self.failures, self.study
     failing = a.failing_formats()
-    if not failing: return []
-    lines = ["## Answer", "", "**Where and why each format fails** (AdamW, FP32 master weights; a format fails when "
-             f"its runs fail (diverge, or end {LATE_RISE_NATS:g} nats above their lowest) or it ends more than "
-             f"{FAIL_GAP:g} nats above BF16; causes by intervention: the same "
-             "format on one layer type's one role only)", "",
-             "| format | on every linear layer | quantized alone, it reproduces most of the failure | share | n | "
-             "that tensor before the onset |", "|---|---|---|---|---|---|"]
+    if not failing:
+        return []
+    lines = [
+        "## Answer",
+        "",
+        "**Where and why each format fails** (AdamW, FP32 master weights; a format fails when "
+        f"its runs fail (diverge, or end {LATE_RISE_NATS:g} nats above their lowest) or it ends "
+        f"more than "
+        f"{FAIL_GAP:g} nats above BF16; causes by intervention: the same "
+        "format on one layer type's one role only)",
+        "",
+        "| format | on every linear layer | quantized alone, it reproduces most of the failure | "
+        "share | n | "
+        "that tensor before the onset |",
+        "|---|---|---|---|---|---|",
+    ]
     for fmt in failing:
         full, why = a.uniform(fmt), a.explanation(fmt)
         how = s.failure_text(full) or f"{s.versus(full)} nats above BF16"
         chosen = why.recipe if why else full
-        rates = "; ".join(f"{role}: {under:.1%} of values flushed to zero, {over:.1%} overflow"
-                          for role, (under, over) in a.rates(chosen).items()) or "not counted in these runs"
+        rates = (
+            "; ".join(
+                f"{role}: {under:.1%} of values flushed to zero, {over:.1%} overflow"
+                for role, (under, over) in a.rates(chosen).items()
+            )
+            or "not counted in these runs"
+        )
         cause = i_desc(why.recipe) if why else "none: no single quantization reproduces half of it"
         share = f"{why.share:.0%}" if why else "—"
         lines.append(f"| {fmt} | {how} | {cause} | {share} | {len(s.seeds(chosen))} | {rates} |")
@@ -452,25 +720,55 @@ def failure_headline(self: ReportGenerator) -> list[str]:
 
 # %% ../nbs/21_report.ipynb 44
 @patch
-def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> tuple[list[str], list]:
+def _interventions_lines(
+    self: ReportGenerator, fmt: str, reports_dir: Path
+) -> tuple[list[str], list]:
     "One failing format's interventions table and role cosines; its panel for the figure."
     a, s = self.failures, self.study
     full_fails = bool(s.failures(a.uniform(fmt)))
-    lines = ["", f"## {fmt}: interventions", "",
-             f"Share: {'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
-             "", "| quantized | size | Δ vs BF16 | failed | share | runs |", "|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        f"## {fmt}: interventions",
+        "",
+        f"Share: "
+        f"{'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
+        "",
+        "| quantized | size | Δ vs BF16 | failed | share | runs |",
+        "|---|---|---|---|---|---|",
+    ]
     for i in a.interventions(fmt):
-        lines.append(f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} | "
-                     f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |")
+        lines.append(
+            f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} "
+            f"| "
+            f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |"
+        )
     cosines = a.role_cosines(fmt)
     if not cosines.empty:
-        lines += ["", f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role only (last "
-                  "full sample before any failure; 1 = that role's rounding does not turn the gradient): " +
-                  "; ".join(f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}" for role, row in cosines.iterrows())
-                  + ". These correlate with the interventions; the interventions decide."]
+        lines += [
+            "",
+            f"Gradient cosine of the {fmt} runs with a pass that differs from them in one role "
+            f"only (last "
+            "full sample before any failure; 1 = that role's rounding does not turn the gradient): "
+            + "; ".join(
+                f"{role} {', '.join(f'{w} {v:.3f}' for w, v in row.dropna().items())}"
+                for role, row in cosines.iterrows()
+            )
+            + ". These correlate with the interventions; the interventions decide.",
+        ]
     gap = s.versus(a.uniform(fmt)).mean
-    panel = [(i_desc(i.recipe), i.share, *((i.delta.low / gap, i.delta.high / gap) if not full_fails and i.delta.n > 1
-                                           else (math.nan, math.nan)), bool(i.failed)) for i in a.interventions(fmt)]
+    panel = [
+        (
+            i_desc(i.recipe),
+            i.share,
+            *(
+                (i.delta.low / gap, i.delta.high / gap)
+                if not full_fails and i.delta.n > 1
+                else (math.nan, math.nan)
+            ),
+            bool(i.failed),
+        )
+        for i in a.interventions(fmt)
+    ]
     return lines, panel
 
 # %% ../nbs/21_report.ipynb 46
@@ -478,47 +776,71 @@ def _interventions_lines(self: ReportGenerator, fmt: str, reports_dir: Path) -> 
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
     lines = self._header("Failure modes") + self.failure_headline() + self.failure_answer()
-    lines += ["## Failures per format", "",
-              "Every recipe with failed runs: the failure kind (the runner's divergence rule: the 50-step mean training "
-              "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a row with > 95% of "
-              "updated weights keeping their code; non-finite steps; or a late rise, the final validation loss more than "
-              f"{LATE_RISE_NATS:g} nats above its lowest), the onset steps, and the best validation loss "
-              "before the onset. (Runs with weights stored in the format, which stall, are in `manifold_comparison.md`.)",
-              "", "| recipe | step size | failed | runs |", "|---|---|---|---|"]
+    lines += [
+        "## Failures per format",
+        "",
+        "Every recipe with failed runs: the failure kind (the runner's divergence rule: the "
+        "50-step mean training "
+        "loss rises 1 nat above its lowest; bit-stall with stored weights: 3 sampled steps in a "
+        "row with > 95% of "
+        "updated weights keeping their code; non-finite steps; or a late rise, the final "
+        "validation loss more than "
+        f"{LATE_RISE_NATS:g} nats above its lowest), the onset steps, and the best validation loss "
+        "before the onset. (Runs with weights stored in the format, which stall, are in "
+        "`manifold_comparison.md`.)",
+        "",
+        "| recipe | step size | failed | runs |",
+        "|---|---|---|---|",
+    ]
     for cell in sorted(s.by_cell, key=lambda c: c.label()):
         if cell.weights == "shadow" and s.failures(cell):
-            lines.append(f"| {cell.label()} | {cell.step_size} | {s.failure_text(cell)} | {_links(s.failures(cell), reports_dir)} |")
+            lines.append(
+                f"| {cell.label()} | {cell.step_size} | {s.failure_text(cell)} | "
+                f"{_links(s.failures(cell), reports_dir)} |"
+            )
     panels = {}
     for fmt in self.failures.failing_formats():
         table, panels[fmt] = self._interventions_lines(fmt, reports_dir)
         lines += table
     if panels:
-        plot_shares(panels, reports_dir / "figures" / "failure_interventions.png",
-                    "Share of each format's failure one quantization reproduces alone (red: its runs failed; line: "
-                    "95% interval; dotted: half; above 1: it costs more than the whole recipe)")
+        plot_shares(
+            panels,
+            reports_dir / "figures" / "failure_interventions.png",
+            "Share of each format's failure one quantization reproduces alone (red: its runs "
+            "failed; line: "
+            "95% interval; dotted: half; above 1: it costs more than the whole recipe)",
+        )
         lines += ["", "![interventions](figures/failure_interventions.png)"]
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
 # %% ../nbs/21_report.ipynb 48
-# --- manifold_comparison.md -----------------------------------------------------------------------------
+# --- manifold_comparison.md
+# -----------------------------------------------------------------------------
 @patch
 def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     o = self.optimizers
     tuned, reported = o.tuned(fmt, optimizer), o.reported(fmt, optimizer)
-    if tuned is None: return ", every setting tried failed on the tuning seed"
+    if tuned is None:
+        return ", every setting tried failed on the tuning seed"
     if tuned != reported:
         return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
-    return ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
+    return (
+        ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
+    )
 
 # %% ../nbs/21_report.ipynb 50
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
-    "For stalled runs: their measured step in ULPs and the share of updates below half a ULP at the last sample."
+    """For stalled runs: their measured step in ULPs and the share of updates below half a ULP at
+    the last sample."""
     moves = [r.series("optim/ulp_movement") for r in runs]
     below = [r.series("diag/sub_half_ulp_fraction") for r in runs]
-    if not below or not all(len(b) for b in below): return ""
-    span = lambda values, f: f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
+    if not below or not all(len(b) for b in below):
+        return ""
+    span = lambda values, f: (
+        f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
+    )
     text = f"; at its last sample {span([b.iloc[-1] for b in below], lambda v: f'{v:.0%}')} of updates were below half a ULP"
     if all(len(m) for m in moves):
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
@@ -527,38 +849,61 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
 # %% ../nbs/21_report.ipynb 52
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
-    "Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid against it, seed by seed."
+    """Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid
+    against it, seed by seed."""
     o, s = self.optimizers, self.study
     rounding = []
     for fmt in o.formats():
         sr, grid = o.reported(fmt, "adamw_sr"), o.reported(fmt, "grid")
         if sr and grid and not s.failures(sr) and not s.failures(grid):
-            rounding.append(f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}")
-    return (["GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at its tuned step, "
-             "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."] if rounding else [])
+            rounding.append(
+                f"{fmt} {s.versus(grid, sr, o.reported_seeds(sr) & o.reported_seeds(grid))}"
+            )
+    return (
+        [
+            "GridOptim against AdamW with stochastic rounding onto the grid (adamw_sr), each at "
+            "its tuned step, "
+            "paired by seed (negative: GridOptim lower): " + "; ".join(rounding) + "."
+        ]
+        if rounding
+        else []
+    )
 
 # %% ../nbs/21_report.ipynb 54
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
-    "AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned step, seed by seed."
+    """AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned
+    step, seed by seed."""
     o, s = self.optimizers, self.study
     parts = []
     for fmt in o.formats():
         adamw, manifold = o.matched(fmt), o.reported(fmt, "manifold_update")
-        if adamw is None or manifold is None: continue
+        if adamw is None or manifold is None:
+            continue
         seeds = o.reported_seeds(adamw) & o.reported_seeds(manifold)
         moved = lambda cell: statistics.fmean(codes_per_step(r) for r in s.runs_of(cell, seeds))
         if s.failures(adamw, seeds) or s.failures(manifold, seeds):
-            outcome = (f"AdamW {s.failure_text(adamw, seeds) or 'trained'}; "
-                       f"ManifoldAdamW {s.failure_text(manifold, seeds) or 'trained'}")
-        else: outcome = f"AdamW − ManifoldAdamW {s.versus(adamw, manifold, seeds)} nats"
-        parts.append(f"{fmt} (AdamW at {adamw.step_size} against {manifold.step_size}, moving {moved(adamw):.3f} and "
-                     f"{moved(manifold):.3f} codes per step on these seeds): {outcome} "
-                     f"({len(seeds)} seeds)")
-    if not parts: return []
-    return ["**AdamW at ManifoldAdamW's step** (weights stored, rounded to nearest; AdamW's learning rate set so that "
-            "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on the tuning seed, "
-            "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."]
+            outcome = (
+                f"AdamW {s.failure_text(adamw, seeds) or 'trained'}; "
+                f"ManifoldAdamW {s.failure_text(manifold, seeds) or 'trained'}"
+            )
+        else:
+            outcome = f"AdamW − ManifoldAdamW {s.versus(adamw, manifold, seeds)} nats"
+        parts.append(
+            f"{fmt} (AdamW at {adamw.step_size} against {manifold.step_size}, moving "
+            f"{moved(adamw):.3f} and "
+            f"{moved(manifold):.3f} codes per step on these seeds): {outcome} "
+            f"({len(seeds)} seeds)"
+        )
+    if not parts:
+        return []
+    return [
+        "**AdamW at ManifoldAdamW's step** (weights stored, rounded to nearest; AdamW's learning "
+        "rate set so that "
+        "it moves as many grid codes per step as ManifoldAdamW's update mode at its tuned step on "
+        "the tuning seed, "
+        "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."
+    ]
 
 # %% ../nbs/21_report.ipynb 56
 @patch
@@ -566,76 +911,135 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
     lines = ["## In detail", ""]
     formats = o.formats()
-    if not formats: return lines + ["No runs with weights stored in the format yet: the question is not answered.", ""]
+    if not formats:
+        return lines + [
+            "No runs with weights stored in the format yet: the question is not answered.",
+            "",
+        ]
     bf16 = o.bf16()
     failed_in = {}
     for fmt in formats:
         parts = []
         for optimizer in ARMS:
             recipe = o.reported(fmt, optimizer)
-            if recipe is None: continue
+            if recipe is None:
+                continue
             seeds = o.reported_seeds(recipe)
             failed = s.failure_text(recipe, seeds)
-            if failed: failed_in.setdefault(optimizer, []).append(fmt)
-            outcome = (failed + self._step_note(s.failures(recipe, seeds)) if failed
-                       else f"{s.versus(recipe, bf16, seeds)} nats vs BF16" if bf16 else "trained")
-            parts.append(f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
-                         f"({len(seeds)} seeds)")
+            if failed:
+                failed_in.setdefault(optimizer, []).append(fmt)
+            outcome = (
+                failed + self._step_note(s.failures(recipe, seeds))
+                if failed
+                else f"{s.versus(recipe, bf16, seeds)} nats vs BF16"
+                if bf16
+                else "trained"
+            )
+            parts.append(
+                f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
+                f"({len(seeds)} seeds)"
+            )
         lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]
     tried = [opt for opt in ARMS if any(o.reported(f, opt) for f in formats)]
     summary = []
     for optimizer in tried:
         ran = [f for f in formats if o.reported(f, optimizer)]
         failed = failed_in.get(optimizer, [])
-        summary.append(f"{optimizer} failed in {len(failed)} of {len(ran)} formats" + (f" ({', '.join(failed)})" if failed else ""))
-    lines.append("**In short:** " + "; ".join(summary) + ". " + (
-        f"Δ is the paired difference in final validation loss to BF16 with AdamW at its own tuned {bf16.step_size}, "
-        "on the same seeds (95% interval)." if bf16 else ""))
-    lines.append("A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than 95% of the "
-                 "updated weights keeping their code) or its divergence rule; its onset is where the run stopped.")
+        summary.append(
+            f"{optimizer} failed in {len(failed)} of {len(ran)} formats"
+            + (f" ({', '.join(failed)})" if failed else "")
+        )
+    lines.append(
+        "**In short:** "
+        + "; ".join(summary)
+        + ". "
+        + (
+            f"Δ is the paired difference in final validation loss to BF16 with AdamW at its own "
+            f"tuned {bf16.step_size}, "
+            "on the same seeds (95% interval)."
+            if bf16
+            else ""
+        )
+    )
+    lines.append(
+        "A failure here is the runner's bit-stall rule (3 sampled steps in a row with more than "
+        "95% of the "
+        "updated weights keeping their code) or its divergence rule; its onset is where the run "
+        "stopped."
+    )
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
 # %% ../nbs/21_report.ipynb 58
 @patch
 def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
-    """The optimizer question's headline: per format with weights stored in it, each optimizer at its tuned step
-    against BF16 at its own tuned learning rate (Holm over every row), or how its runs failed; with `reports_dir`,
-    the same rows as a forest figure, sorted by effect, n on each row."""
+    """The optimizer question's headline: per format with weights stored in it, each optimizer at
+    its tuned step against BF16 at its own tuned learning rate (Holm over every row), or how its
+    runs failed; with `reports_dir`, the same rows as a forest figure, sorted by effect, n on each
+    row."""
     o, s = self.optimizers, self.study
     bf16 = o.bf16()
     cells = [c for f in o.formats() for arm in ARMS if (c := o.reported(f, arm))]
-    if not cells or bf16 is None: return []
-    lines = ["## Answer", "", "**Does a ULP-aware optimizer keep training where AdamW stalls?** (weights stored in "
-             f"the format; each optimizer at its step size tuned on the tuning seed; BF16 with AdamW at its tuned "
-             f"{bf16.step_size}, {len(s.seeds(bf16))} seeds)", ""]
+    if not cells or bf16 is None:
+        return []
+    lines = [
+        "## Answer",
+        "",
+        "**Does a ULP-aware optimizer keep training where AdamW stalls?** (weights stored in "
+        f"the format; each optimizer at its step size tuned on the tuning seed; BF16 with AdamW at "
+        f"its tuned "
+        f"{bf16.step_size}, {len(s.seeds(bf16))} seeds)",
+        "",
+    ]
     rows = s.headline(cells, bf16, self.margin)
     question = lambda c: f"{c.format}: {c.arm} ({c.step_size})"
     lines += self.headline_lines(rows, question, "BF16") + [""]
     if reports_dir is not None:
-        forest = [(question(r.cell), Paired(r.n, r.comparison.mean, r.comparison.mean - r.comparison.interval(0.95)[0])
-                   if r.comparison else Paired(0, math.nan, math.nan), "" if r.comparison else r.verdict) for r in rows]
-        plot_forest(forest, reports_dir / "figures" / "optimizer_deltas.png", "Final validation loss vs BF16, weights "
-                    "stored in the format (95% intervals)", "Δ nats (linear within ±0.05, logarithmic beyond)")
+        forest = [
+            (
+                question(r.cell),
+                Paired(r.n, r.comparison.mean, r.comparison.mean - r.comparison.interval(0.95)[0])
+                if r.comparison
+                else Paired(0, math.nan, math.nan),
+                "" if r.comparison else r.verdict,
+            )
+            for r in rows
+        ]
+        plot_forest(
+            forest,
+            reports_dir / "figures" / "optimizer_deltas.png",
+            "Final validation loss vs BF16, weights stored in the format (95% intervals)",
+            "Δ nats (linear within ±0.05, logarithmic beyond)",
+        )
         lines += ["![each optimizer against BF16](figures/optimizer_deltas.png)", ""]
     return lines + self.conclusion_lines("manifold_comparison")
 
 # %% ../nbs/21_report.ipynb 60
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
-    "The tuning table: every step size tried per format and arm on the tuning seed, the best in bold."
+    """The tuning table: every step size tried per format and arm on the tuning seed, the best in
+    bold."""
     o = self.optimizers
-    lines = ["## Tuning (seed 1: no report uses it)", "",
-             "Final validation loss of each step size tried; a run that stopped is shown with its failure and the "
-             "loss where it stopped. **Bold**: the best on the tuning seed.", "",
-             "| format | optimizer | " + "settings tried |", "|---|---|---|"]
+    lines = [
+        "## Tuning (seed 1: no report uses it)",
+        "",
+        "Final validation loss of each step size tried; a run that stopped is shown with its "
+        "failure and the "
+        "loss where it stopped. **Bold**: the best on the tuning seed.",
+        "",
+        "| format | optimizer | " + "settings tried |",
+        "|---|---|---|",
+    ]
     for fmt in o.formats():
         for optimizer in ARMS:
             tried = o.tuning(fmt, optimizer)
-            if not tried: continue
+            if not tried:
+                continue
             best = o.tuned(fmt, optimizer)
             cells = []
             for cell, run in tried:
-                text = f"{cell.step_size}: {_fmt(run.final_val_loss)}" + (f" ({run.failure} at {run.onset})" if run.failure else "")
+                text = f"{cell.step_size}: {_fmt(run.final_val_loss)}" + (
+                    f" ({run.failure} at {run.onset})" if run.failure else ""
+                )
                 cells.append(f"**{text}**" if cell == best else text)
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
@@ -643,31 +1047,59 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
 # %% ../nbs/21_report.ipynb 62
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
-    "Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16, with a figure."
+    """Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16,
+    with a figure."""
     o, s = self.optimizers, self.study
     bf16 = o.bf16()
-    lines = ["", "## Reported seeds", "", "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
-             "Δ vs BF16 (tuned) | failed | runs |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Reported seeds",
+        "",
+        "| format | optimizer | step size | seeds | val loss | Δ vs AdamW (stored, tuned) | "
+        "Δ vs BF16 (tuned) | failed | runs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     panels = {}
     for fmt in o.formats():
         adamw = o.reported(fmt, "adamw")
         for optimizer in ARMS:
             cell = o.reported(fmt, optimizer)
-            if cell is None: continue
+            if cell is None:
+                continue
             seeds = o.reported_seeds(cell)
             healthy = [v for v in s.outcomes(cell, seeds).values() if not math.isnan(v)]
-            versus_adamw = ("—" if adamw is None or optimizer == "adamw" else
-                            "AdamW failed" if s.failures(adamw, seeds) else s.versus(cell, adamw, seeds))
-            lines.append(f"| {fmt} | {optimizer} | {cell.step_size} | {len(seeds)} | {_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
-                         f"{versus_adamw} | {s.versus(cell, bf16, seeds) if bf16 else '—'} | "
-                         f"{s.failure_text(cell, seeds) or '—'} | {_links(s.runs_of(cell, seeds), reports_dir)} |")
+            versus_adamw = (
+                "—"
+                if adamw is None or optimizer == "adamw"
+                else "AdamW failed"
+                if s.failures(adamw, seeds)
+                else s.versus(cell, adamw, seeds)
+            )
+            lines.append(
+                f"| {fmt} | {optimizer} | {cell.step_size} | {len(seeds)} | "
+                f"{_fmt(statistics.fmean(healthy)) if healthy else '—'} | "
+                f"{versus_adamw} | {s.versus(cell, bf16, seeds) if bf16 else '—'} | "
+                f"{s.failure_text(cell, seeds) or '—'} | "
+                f"{_links(s.runs_of(cell, seeds), reports_dir)} |"
+            )
             panels.setdefault(fmt, {})[optimizer] = s.runs_of(cell, seeds)
-    if panels:  # one colour per optimizer in every panel; each panel's legend names the step sizes and n
-        panels = {fmt: {f"{opt} {o.reported(fmt, opt).step_size} (n={len(runs)})": runs for opt, runs in series.items()}
-                  for fmt, series in panels.items()}
-        plot_curves(panels, reports_dir / "figures" / "optimizer_curves.png",
-                    "Validation loss with weights stored in the format, each optimizer at its tuned step (x: stopped)",
-                    reference=s.runs_of(bf16) if bf16 else None)
+    if (
+        panels
+    ):  # one colour per optimizer in every panel; each panel's legend names the step sizes and n
+        panels = {
+            fmt: {
+                f"{opt} {o.reported(fmt, opt).step_size} (n={len(runs)})": runs
+                for opt, runs in series.items()
+            }
+            for fmt, series in panels.items()
+        }
+        plot_curves(
+            panels,
+            reports_dir / "figures" / "optimizer_curves.png",
+            "Validation loss with weights stored in the format, each optimizer at its tuned step "
+            "(x: stopped)",
+            reference=s.runs_of(bf16) if bf16 else None,
+        )
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
@@ -675,14 +1107,26 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
-    lines = self._header("ULP-aware optimizers vs AdamW") + self.optimizer_headline(reports_dir) + self.optimizer_answer()
+    lines = (
+        self._header("ULP-aware optimizers vs AdamW")
+        + self.optimizer_headline(reports_dir)
+        + self.optimizer_answer()
+    )
     if self.optimizers.formats():
         lines += self._tuning_lines() + self._reported_lines(reports_dir)
         lines += passages(self.text, "manifold_comparison", self.facts)
     shadow = [c for c in s.by_cell if c.weights == "shadow" and c.optimizer != "adamw"]
     if shadow:
-        lines += ["## With FP32 master weights", "", "| recipe | step size | seeds | Δ vs AdamW (same format) | failed |", "|---|---|---|---|---|"]
+        lines += [
+            "## With FP32 master weights",
+            "",
+            "| recipe | step size | seeds | Δ vs AdamW (same format) | failed |",
+            "|---|---|---|---|---|",
+        ]
         for c in sorted(shadow, key=lambda c: c.label()):
             adamw = replace(c, optimizer="adamw", manifold_lr=None)
-            lines.append(f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | {s.failure_text(c) or '—'} |")
+            lines.append(
+                f"| {c.label()} | {c.step_size} | {len(s.seeds(c))} | {s.versus(c, adamw)} | "
+                f"{s.failure_text(c) or '—'} |"
+            )
     return "\n".join(lines + [""] + limits(self.text, "manifold_comparison", self.facts) + [""])

@@ -32,18 +32,29 @@ __all__ = ['CURVE_PANELS', 'StabilityHook', 'write_failure_report', 'ExperimentR
 class StabilityHook(Hook):
     "Partition-relative clipping, the emergency mantissa shift, and the collapse rule."
 
-    STALL_SAMPLES = 3  # consecutive sampled steps above bit_stall_threshold that count as a collapse
+    STALL_SAMPLES = (
+        3  # consecutive sampled steps above bit_stall_threshold that count as a collapse
+    )
     DIVERGENCE_WINDOW = 50  # steps in the training-loss mean that the divergence rule watches
 
     def __init__(self, trainer: Trainer):
         c = trainer.config
         self.config = c
-        self.schedule = SampleSchedule(c.sample_every, c.full_diagnostic_every)  # the probes' steps: clipping follows them
-        self.clipper = (PartitionRelativeClipper(trainer.model, c.partition_clip_base, c.overflow_threshold)
-                        if c.enable_partition_clipping and c.quantized else None)
-        self.shifter = (EmergencyMantissaShift(trainer.model, c.emergency_shift_nan_patience,
-                                               c.emergency_shift_stall_threshold)
-                        if c.enable_emergency_shift and c.quantized else None)
+        self.schedule = SampleSchedule(
+            c.sample_every, c.full_diagnostic_every
+        )  # the probes' steps: clipping follows them
+        self.clipper = (
+            PartitionRelativeClipper(trainer.model, c.partition_clip_base, c.overflow_threshold)
+            if c.enable_partition_clipping and c.quantized
+            else None
+        )
+        self.shifter = (
+            EmergencyMantissaShift(
+                trainer.model, c.emergency_shift_nan_patience, c.emergency_shift_stall_threshold
+            )
+            if c.enable_emergency_shift and c.quantized
+            else None
+        )
         self.last_overflow_rate = None
         self.stalled_samples = 0
         self.divergence = DivergenceRule(c.divergence_nats, self.DIVERGENCE_WINDOW)
@@ -52,23 +63,31 @@ class StabilityHook(Hook):
 # %% ../nbs/15_runner.ipynb 7
 @patch
 def after_backward(self: StabilityHook, trainer):
-    if self.clipper is None: return
+    if self.clipper is None:
+        return
     # the factor moves once per full sample, on the overflow rate the previous full sample measured
     kind = self.schedule.kind(trainer.step)
     result = self.clipper.clip_(self.last_overflow_rate if kind == "full" else None)
-    if kind: return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
+    if kind:
+        return {"clip/clipped": result["clipped"], "clip/min_factor": result["min_factor"]}
 
 # %% ../nbs/15_runner.ipynb 9
 @patch
 def _divergence(self: StabilityHook, metrics: dict) -> str | None:
-    if metrics["skipped"]: return None
-    return self.divergence.describe() if self.divergence.update(metrics["step"], metrics["loss"]) is not None else None
+    if metrics["skipped"]:
+        return None
+    return (
+        self.divergence.describe()
+        if self.divergence.update(metrics["step"], metrics["loss"]) is not None
+        else None
+    )
 
 # %% ../nbs/15_runner.ipynb 10
 @patch
 def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
     rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]
-    if rates: self.last_overflow_rate = max(rates)
+    if rates:
+        self.last_overflow_rate = max(rates)
     stall = metrics.get("diag/stall_rate")
     if self.shifter is not None:
         event = self.shifter.check(metrics["step"], not metrics["skipped"], stall)
@@ -78,90 +97,167 @@ def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
             self.stalled_samples = 0
             return None
     reason = self._divergence(metrics)
-    if reason: return reason
+    if reason:
+        return reason
     if stall is not None and not self.config.use_shadow:
-        self.stalled_samples = self.stalled_samples + 1 if stall > self.config.bit_stall_threshold else 0
+        self.stalled_samples = (
+            self.stalled_samples + 1 if stall > self.config.bit_stall_threshold else 0
+        )
         if self.stalled_samples >= self.STALL_SAMPLES:
-            return (f"bit-stall: {stall:.3f} of updated weights kept their code on {self.stalled_samples} "
-                    f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})")
+            return (
+                f"bit-stall: {stall:.3f} of updated weights kept their code on "
+                f"{self.stalled_samples} "
+                f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})"
+            )
     return None
 
 # %% ../nbs/15_runner.ipynb 14
 @patch
 def state_dict(self: StabilityHook) -> dict:
-    "The running state a resumed run needs: the divergence window, stall count, clip factors, shifted formats."
-    state = dict(last_overflow_rate=self.last_overflow_rate, stalled_samples=self.stalled_samples,
-                 divergence=self.divergence.state_dict())
-    if self.clipper is not None: state["clip_factors"] = dict(self.clipper.factor)
+    """The running state a resumed run needs: the divergence window, stall count, clip factors,
+    shifted formats."""
+    state = dict(
+        last_overflow_rate=self.last_overflow_rate,
+        stalled_samples=self.stalled_samples,
+        divergence=self.divergence.state_dict(),
+    )
+    if self.clipper is not None:
+        state["clip_factors"] = dict(self.clipper.factor)
     if self.shifter is not None:
-        state["shift"] = dict(events=self.shifter.events, streak=self.shifter.nan_watch.streak,
-                              formats={n: {r: f.name if f else None for r, f in l.formats.items()}
-                                       for n, l in quantized_layers(self.model).items()})
+        state["shift"] = dict(
+            events=self.shifter.events,
+            streak=self.shifter.nan_watch.streak,
+            formats={
+                n: {r: f.name if f else None for r, f in l.formats.items()}
+                for n, l in quantized_layers(self.model).items()
+            },
+        )
     return state
 
 # %% ../nbs/15_runner.ipynb 16
 @patch
 def load_state_dict(self: StabilityHook, state: dict):
-    self.last_overflow_rate, self.stalled_samples = state["last_overflow_rate"], state["stalled_samples"]
+    self.last_overflow_rate, self.stalled_samples = (
+        state["last_overflow_rate"],
+        state["stalled_samples"],
+    )
     self.divergence.load_state_dict(state["divergence"])
-    if self.clipper is not None: self.clipper.factor.update(state.get("clip_factors", {}))
+    if self.clipper is not None:
+        self.clipper.factor.update(state.get("clip_factors", {}))
     if self.shifter is not None and "shift" in state:
-        self.shifter.events, self.shifter.nan_watch.streak = list(state["shift"]["events"]), state["shift"]["streak"]
+        self.shifter.events, self.shifter.nan_watch.streak = (
+            list(state["shift"]["events"]),
+            state["shift"]["streak"],
+        )
         for name, layer in quantized_layers(self.model).items():
-            layer.formats = {r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()}
+            layer.formats = {
+                r: get_format(f) if f else None for r, f in state["shift"]["formats"][name].items()
+            }
 
 # %% ../nbs/15_runner.ipynb 18
 @patch(as_prop=True)
-def events(self: StabilityHook) -> list[dict]: return self.shifter.events if self.shifter else []
+def events(self: StabilityHook) -> list[dict]:
+    return self.shifter.events if self.shifter else []
 
 # %% ../nbs/15_runner.ipynb 21
 def _format_story(name: str) -> str:
     "What a format's layout implies for training, from its numbers."
-    if name in (NOT_QUANTIZED, "fp", None): return "not quantized"  # "fp": placements recorded before "bf16" named them
+    if name in (NOT_QUANTIZED, "fp", None):
+        return "not quantized"  # "fp": placements recorded before "bf16" named them
     f = get_format(name)
     binades = math.log2(f.max_finite / f.min_subnormal)
-    lines = [f"**{f.name}**: {f.M} mantissa bits (relative ULP 2^-{f.M} = {2 ** -f.M:.3g}), range "
-             f"{f.min_subnormal:.3g} .. {f.max_finite:.3g} ({binades:.0f} binades), specials: {f.specials}."]
+    lines = [
+        f"**{f.name}**: {f.M} mantissa bits (relative ULP 2^-{f.M} = {2**-f.M:.3g}), range "
+        f"{f.min_subnormal:.3g} .. {f.max_finite:.3g} ({binades:.0f} binades), specials: "
+        f"{f.specials}."
+    ]
     if f.M == 0:
-        lines.append("With no mantissa bits every value is a power of two: an update smaller than a quarter of a "
-                     "weight's magnitude cannot change its stored code, and forward values carry up to 33% error.")
+        lines.append(
+            "With no mantissa bits every value is a power of two: an update smaller than a quarter "
+            "of a "
+            "weight's magnitude cannot change its stored code, and forward values carry up to 33% "
+            "error."
+        )
     elif f.M <= 2:
-        lines.append(f"Coarse resolution: updates below {2 ** -(f.M + 1):.3g} of a weight's magnitude round away "
-                     "when weights are stored in the format.")
+        lines.append(
+            f"Coarse resolution: updates below {2 ** -(f.M + 1):.3g} of a weight's magnitude round "
+            f"away "
+            "when weights are stored in the format."
+        )
     if binades < 16:
-        lines.append("Narrow range: per-tensor scaling is all that keeps small activations and gradients from "
-                     "flushing to zero; one outlier raises the scale and pushes the rest below the smallest value.")
-    if f.has_inf: lines.append("Overflow without saturation becomes inf, then NaN in the loss.")
+        lines.append(
+            "Narrow range: per-tensor scaling is all that keeps small activations and gradients "
+            "from "
+            "flushing to zero; one outlier raises the scale and pushes the rest below the smallest "
+            "value."
+        )
+    if f.has_inf:
+        lines.append("Overflow without saturation becomes inf, then NaN in the loss.")
     return " ".join(lines)
 
 # %% ../nbs/15_runner.ipynb 23
-def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: int, placement: dict,
-                         events: list[dict]) -> Path:
+def write_failure_report(
+    run_dir: Path, config: TrainConfig, reason: str, step: int, placement: dict, events: list[dict]
+) -> Path:
     "failure_report.md for a collapsed run, from its metrics.jsonl."
     records = read_metrics(run_dir)
     last = records[-1] if records else {}
     diag = next((r for r in reversed(records) if any(k.startswith("diag/") for k in r)), {})
-    formats = sorted({f for roles in placement.values() for f in roles.values()} - {NOT_QUANTIZED}) or [NOT_QUANTIZED]
-    zero_regions = sorted(k.split("/", 2)[2] for k, v in diag.items()
-                          if k.startswith("diag/zero_update_fraction/") and v > 0.9)
-    kind = ("non-finite values (NaN/inf)" if "non-finite" in reason else
-            "bit-stall (updates below half a ULP are lost)" if "bit-stall" in reason else
-            "divergence (the run learned, then its loss climbed back)" if reason.startswith("divergence") else reason)
-    lines = [f"# Failure report: {config.run_name}", "",
-             f"- **Collapse step:** {step}", f"- **Reason:** {reason}", f"- **Failure kind:** {kind}",
-             f"- **Formats:** {', '.join(formats)}; master weights: {'FP32 shadow' if config.use_shadow else 'stored in format'}; "
-             f"recipe: {config.quantization.name} ({config.quantization.description})",
-             f"- **Gradient sparsity** (exactly-zero weight-gradient entries, last sample): "
-             f"{diag.get('diag/grad_zero_fraction', float('nan')):.4f}",
-             f"- **Zero-update regions** (layer types with > 90% of weights unchanged by the last sampled step): "
-             f"{', '.join(zero_regions) or 'none'}",
-             f"- **Mantissa shifts:** {'; '.join(e['shifts'][0] + ' at step ' + str(e['step']) for e in events) or 'none'}",
-             "", "## What the format implies", ""] + [f"- {_format_story(f)}" for f in formats]
+    formats = sorted(
+        {f for roles in placement.values() for f in roles.values()} - {NOT_QUANTIZED}
+    ) or [NOT_QUANTIZED]
+    zero_regions = sorted(
+        k.split("/", 2)[2]
+        for k, v in diag.items()
+        if k.startswith("diag/zero_update_fraction/") and v > 0.9
+    )
+    kind = (
+        "non-finite values (NaN/inf)"
+        if "non-finite" in reason
+        else "bit-stall (updates below half a ULP are lost)"
+        if "bit-stall" in reason
+        else "divergence (the run learned, then its loss climbed back)"
+        if reason.startswith("divergence")
+        else reason
+    )
+    lines = [
+        f"# Failure report: {config.run_name}",
+        "",
+        f"- **Collapse step:** {step}",
+        f"- **Reason:** {reason}",
+        f"- **Failure kind:** {kind}",
+        f"- **Formats:** {', '.join(formats)}; master weights: "
+        f"{'FP32 shadow' if config.use_shadow else 'stored in format'}; "
+        f"recipe: {config.quantization.name} ({config.quantization.description})",
+        f"- **Gradient sparsity** (exactly-zero weight-gradient entries, last sample): "
+        f"{diag.get('diag/grad_zero_fraction', float('nan')):.4f}",
+        f"- **Zero-update regions** (layer types with > 90% of weights unchanged by the last "
+        f"sampled step): "
+        f"{', '.join(zero_regions) or 'none'}",
+        f"- **Mantissa shifts:** "
+        f"{'; '.join(e['shifts'][0] + ' at step ' + str(e['step']) for e in events) or 'none'}",
+        "",
+        "## What the format implies",
+        "",
+    ] + [f"- {_format_story(f)}" for f in formats]
     lines += ["", "## Last metrics", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |"
-              for k, v in last.items() if not k.startswith("diag/")]
-    lines += ["", f"## Last diagnostics (step {diag.get('step', '-')})", "", "| diagnostic | value |", "|---|---|"]
-    lines += [f"| {k[5:]} | {v:.6g} |" for k, v in diag.items() if k.startswith("diag/") and isinstance(v, (int, float))]
+    lines += [
+        f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |"
+        for k, v in last.items()
+        if not k.startswith("diag/")
+    ]
+    lines += [
+        "",
+        f"## Last diagnostics (step {diag.get('step', '-')})",
+        "",
+        "| diagnostic | value |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {k[5:]} | {v:.6g} |"
+        for k, v in diag.items()
+        if k.startswith("diag/") and isinstance(v, (int, float))
+    ]
     path = run_dir / "failure_report.md"
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path
@@ -170,6 +266,7 @@ def write_failure_report(run_dir: Path, config: TrainConfig, reason: str, step: 
 @dataclass
 class ExperimentResult:
     "What one format experiment produced (also written to summary.json)."
+
     run_name: str
     formats: list[str]
     run_dir: str
@@ -185,18 +282,32 @@ class ExperimentResult:
     mantissa_shifts: list = field(default_factory=list)
     wandb_url: str | None = None
 
-    def to_dict(self) -> dict: return asdict(self)
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 # %% ../nbs/15_runner.ipynb 28
 class FormatExperimentRunner(Hook):
-    "Trains one config with the stability hooks and diagnostics; `run()` returns an ExperimentResult."
+    """Trains one config with the stability hooks and diagnostics; `run()` returns an
+    ExperimentResult."""
 
-    def __init__(self, config: TrainConfig, model: nn.Module | None = None, data_dir: str | Path | None = None,
-                 device: str | None = None, tracker: RunTracker | None = None,
-                 checkpoint_manager: CheckpointManager | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        model: nn.Module | None = None,
+        data_dir: str | Path | None = None,
+        device: str | None = None,
+        tracker: RunTracker | None = None,
+        checkpoint_manager: CheckpointManager | None = None,
+    ):
         data = TokenData(data_dir) if data_dir is not None else None
-        self.trainer = Trainer(config, data, device=device, tracker=tracker, checkpoint_manager=checkpoint_manager,
-                               model=model)
+        self.trainer = Trainer(
+            config,
+            data,
+            device=device,
+            tracker=tracker,
+            checkpoint_manager=checkpoint_manager,
+            model=model,
+        )
         self.config = self.trainer.config  # resume: never may have named a fresh run directory
         self.stability = StabilityHook(self.trainer)
         self.trainer.hooks += [Probes(self.trainer), self.stability, self]
@@ -204,16 +315,23 @@ class FormatExperimentRunner(Hook):
 # %% ../nbs/15_runner.ipynb 30
 @patch
 def after_fit(self: FormatExperimentRunner, trainer, summary: dict) -> dict:
-    """At the end of the run, under its lock and before its summary is written: failure report, curves, result
-    (rank 0's: the other processes of a run on several get its summary)."""
-    return {"result": self._result(summary, write_files=True).to_dict()} if trainer.ranks.writer else {}
+    """At the end of the run, under its lock and before its summary is written: failure report,
+    curves, result (rank 0's: the other processes of a run on several get its summary)."""
+    return (
+        {"result": self._result(summary, write_files=True).to_dict()}
+        if trainer.ranks.writer
+        else {}
+    )
 
 # %% ../nbs/15_runner.ipynb 32
 @patch
 def run(self: FormatExperimentRunner, progress: bool = True) -> ExperimentResult:
     summary = self.trainer.fit(progress=progress)
-    if "result" in summary: return ExperimentResult(**summary["result"])
-    return self._result(summary, write_files=False)  # a finished run whose summary predates kept results
+    if "result" in summary:
+        return ExperimentResult(**summary["result"])
+    return self._result(
+        summary, write_files=False
+    )  # a finished run whose summary predates kept results
 
 # %% ../nbs/15_runner.ipynb 34
 @patch
@@ -221,68 +339,121 @@ def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> E
     run_dir = self.trainer.run_dir
     records = read_metrics(run_dir)
     stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
-    overflow = next((max(v for k, v in r.items() if k.endswith("overflow_rate"))
-                     for r in reversed(records) if any(k.endswith("overflow_rate") for k in r)), None)
+    overflow = next(
+        (
+            max(v for k, v in r.items() if k.endswith("overflow_rate"))
+            for r in reversed(records)
+            if any(k.endswith("overflow_rate") for k in r)
+        ),
+        None,
+    )
     stop_reason, steps = summary.get("stop_reason"), summary["steps"]
     events = self.stability.events
     report = run_dir / "failure_report.md"
     if stop_reason and write_files:
-        write_failure_report(run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events)
-    if write_files: plot_curves(run_dir)
-    formats = sorted({f for roles in (summary.get("placement") or {}).values() for f in roles.values()} - {NOT_QUANTIZED}) or [NOT_QUANTIZED]
-    wandb_url = self.trainer.tracker.wandb_url if self.trainer.tracker is not None else summary.get("wandb_url")
+        write_failure_report(
+            run_dir, self.config, stop_reason, steps, summary.get("placement") or {}, events
+        )
+    if write_files:
+        plot_curves(run_dir)
+    formats = sorted(
+        {f for roles in (summary.get("placement") or {}).values() for f in roles.values()}
+        - {NOT_QUANTIZED}
+    ) or [NOT_QUANTIZED]
+    wandb_url = (
+        self.trainer.tracker.wandb_url
+        if self.trainer.tracker is not None
+        else summary.get("wandb_url")
+    )
     return ExperimentResult(
-        run_name=self.config.run_name or run_dir.name, formats=formats, run_dir=str(run_dir),
-        completed=summary["completed"], steps=steps, final_val_loss=summary["final_val_loss"],
-        best_val_loss=summary["best_val_loss"], collapse_step=steps if stop_reason else None,
-        collapse_reason=stop_reason, failure_report=str(report) if stop_reason and report.exists() else None,
-        stall_rate=stall, overflow_rate=overflow, mantissa_shifts=events, wandb_url=wandb_url)
+        run_name=self.config.run_name or run_dir.name,
+        formats=formats,
+        run_dir=str(run_dir),
+        completed=summary["completed"],
+        steps=steps,
+        final_val_loss=summary["final_val_loss"],
+        best_val_loss=summary["best_val_loss"],
+        collapse_step=steps if stop_reason else None,
+        collapse_reason=stop_reason,
+        failure_report=str(report) if stop_reason and report.exists() else None,
+        stall_rate=stall,
+        overflow_rate=overflow,
+        mantissa_shifts=events,
+        wandb_url=wandb_url,
+    )
 
 # %% ../nbs/15_runner.ipynb 35
-def run_format_experiment(config_path: str | Path, progress: bool = True, **overrides) -> ExperimentResult:
-    """Load a config (name in configs/ or a path) with overrides, and run it. Every override is a config key
-    (`device`, `data_dir` too), checked and recorded with the run."""
-    if not isinstance(progress, bool): raise ValueError(f"progress must be true or false, got {progress!r}")
+def run_format_experiment(
+    config_path: str | Path, progress: bool = True, **overrides
+) -> ExperimentResult:
+    """Load a config (name in configs/ or a path) with overrides, and run it. Every override is a
+    config key (`device`, `data_dir` too), checked and recorded with the run."""
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be true or false, got {progress!r}")
     return FormatExperimentRunner(load_config(config_path, **overrides)).run(progress)
 
 # %% ../nbs/15_runner.ipynb 38
-# (metric, panel title, y label); the two rates are the largest over tensor roles at each full sample
-CURVE_PANELS = (("loss", "training loss", "nats"), ("val_loss", "validation loss", "nats"),
-                ("diag/stall_rate", "bit stall", "share of weights that did not move"),
-                ("max_overflow_rate", "overflow", "share of values, largest role"),
-                ("max_underflow_rate", "underflow (flushed to zero)", "share of values, largest role"),
-                ("diag/mean_codes_moved", "weight movement", "grid codes moved per step"))
+# (metric, panel title, y label); the two rates are the largest over tensor roles at each full
+# sample
+CURVE_PANELS = (
+    ("loss", "training loss", "nats"),
+    ("val_loss", "validation loss", "nats"),
+    ("diag/stall_rate", "bit stall", "share of weights that did not move"),
+    ("max_overflow_rate", "overflow", "share of values, largest role"),
+    ("max_underflow_rate", "underflow (flushed to zero)", "share of values, largest role"),
+    ("diag/mean_codes_moved", "weight movement", "grid codes moved per step"),
+)
 
 
-def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baseline", "e5m2_short")) -> Path:
+def plot_curves(
+    run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baseline", "e5m2_short")
+) -> Path:
     "Write `curves.png` into the run directory (atomically) and return its path."
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import pandas as pd
+
     run_dir = Path(run_dir)
-    runs = {run_dir.name: run_dir} | {b: run_dir.parent / b for b in baselines
-                                      if b != run_dir.name and (run_dir.parent / b / "metrics.jsonl").exists()}
+    runs = {run_dir.name: run_dir} | {
+        b: run_dir.parent / b
+        for b in baselines
+        if b != run_dir.name and (run_dir.parent / b / "metrics.jsonl").exists()
+    }
     fig, grid = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True)
     axes, shown = grid.flatten(), {column: False for column, *_ in CURVE_PANELS}
     for name, path in runs.items():
         frame = pd.DataFrame(read_metrics(path))
-        if frame.empty: continue
+        if frame.empty:
+            continue
         frame.index = frame["step"] + 1  # steps trained, as the progress lines count them
         for kind in ("overflow", "underflow"):
             columns = [c for c in frame.columns if c.endswith(f"/{kind}_rate")]
             frame[f"max_{kind}_rate"] = frame[columns].max(axis=1) if columns else math.nan
         for ax, (column, *_) in zip(axes, CURVE_PANELS):
             if column in frame and frame[column].notna().any():
-                ax.plot(frame[column].dropna(), label=name, marker=None if column == "loss" else ".")
+                ax.plot(
+                    frame[column].dropna(), label=name, marker=None if column == "loss" else "."
+                )
                 shown[column] |= bool((frame[column].dropna() != 0).any())
     for ax, (column, title, unit) in zip(axes, CURVE_PANELS):
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
-        if not shown[column]:  # say so rather than draw a flat line that looks like a measurement of something
-            ax.text(0.5, 0.75, "0 at every sample" if ax.lines else "not measured in this run",
-                    transform=ax.transAxes, ha="center", va="center", color="gray")
-    for ax in grid[-1]: ax.set_xlabel("steps trained")
+        if not shown[
+            column
+        ]:  # say so rather than draw a flat line that looks like a measurement of something
+            ax.text(
+                0.5,
+                0.75,
+                "0 at every sample" if ax.lines else "not measured in this run",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="gray",
+            )
+    for ax in grid[-1]:
+        ax.set_xlabel("steps trained")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     path = run_dir / "curves.png"
@@ -292,10 +463,15 @@ def plot_curves(run_dir: str | Path, baselines: tuple[str, ...] = ("bf16_baselin
 
 # %% ../nbs/15_runner.ipynb 41
 def main(argv: list[str] | None = None) -> None:
-    "The `altgrad-train` command (returns nothing: a console script's return value would become its exit status)."
+    """The `altgrad-train` command (returns nothing: a console script's return value would become
+    its exit status)."""
     import argparse
-    parser = argparse.ArgumentParser(prog="altgrad-train", description="Train one AltGrad config (with diagnostics, "
-                                     "stability rules and a failure report), resuming the run if it exists.")
+
+    parser = argparse.ArgumentParser(
+        prog="altgrad-train",
+        description="Train one AltGrad config (with diagnostics, "
+        "stability rules and a failure report), resuming the run if it exists.",
+    )
     parser.add_argument("config", help="a YAML file, or a name in configs/")
     parser.add_argument("overrides", nargs="*", help="key=value config overrides")
     args = parser.parse_args(argv)
@@ -311,4 +487,5 @@ def main(argv: list[str] | None = None) -> None:
 
 # %% ../nbs/15_runner.ipynb 43
 #| eval: false
-if __name__ == "__main__": main()
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ LAYER_TYPES = ("attn", "mlp", "lm_head")
 @dataclass(frozen=True)
 class Cell:
     "What a run computes, apart from its seed: the cell of a comparison."
+
     format: str = NOT_QUANTIZED.upper()  # as the reports name it: BF16
     placement: str = "uniform"
     roles: str = "all"
@@ -46,7 +47,11 @@ class Cell:
     @property
     def step_size(self) -> str:
         "The optimizer's step-size setting as written in tables: `lr 0.001` or `0.5 ULP`."
-        return f"{self.manifold_lr:g} ULP" if self.manifold_lr is not None else f"lr {self.learning_rate:g}"
+        return (
+            f"{self.manifold_lr:g} ULP"
+            if self.manifold_lr is not None
+            else f"lr {self.learning_rate:g}"
+        )
 
     @property
     def arm(self) -> str:
@@ -55,7 +60,9 @@ class Cell:
 
     def label(self) -> str:
         parts = [self.format, self.placement] + ([self.roles] if self.roles != "all" else [])
-        parts += [self.optimizer] + ({"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, []))
+        parts += [self.optimizer] + (
+            {"stored": ["stored"], "stored_sr": ["stored SR"]}.get(self.weights, [])
+        )
         parts += [f"BF16 from step {self.high_precision_from}"] if self.high_precision_from else []
         return " · ".join(parts)
 
@@ -66,7 +73,9 @@ OPTIMIZER_SETTINGS = {  # the optimizer axis: name -> the config settings a swee
     "manifold_gradient": dict(use_manifold_aware=True, manifold_mode="gradient"),
     "grid": dict(optimizer="grid"),
 }
-WEIGHT_SETTINGS = {  # the weights axis: FP32 master weights, or stored in the format (rounded to nearest / stochastically)
+# the weights axis: FP32 master weights, or stored in the format (rounded to nearest /
+# stochastically)
+WEIGHT_SETTINGS = {
     "shadow": dict(use_shadow=True),
     "stored": dict(use_shadow=False),
     "stored_sr": dict(use_shadow=False, stored_rounding="stochastic"),
@@ -80,7 +89,8 @@ def _setting(config: dict, key: str):
 
 # %% ../nbs/16_runs.ipynb 9
 def optimizer_axis(config: dict) -> str:
-    "The optimizer axis's name for a run's config (`manifold_adamw`, or AdamW with `use_manifold_aware`: by mode)."
+    """The optimizer axis's name for a run's config (`manifold_adamw`, or AdamW with
+    `use_manifold_aware`: by mode)."""
     name = _setting(config, "optimizer")
     if name == "manifold_adamw" or (name == "adamw" and _setting(config, "use_manifold_aware")):
         return f"manifold_{_setting(config, 'manifold_mode')}"
@@ -89,40 +99,76 @@ def optimizer_axis(config: dict) -> str:
 # %% ../nbs/16_runs.ipynb 10
 def weights_axis(config: dict) -> str:
     "The weights axis's name for a run's config."
-    if _setting(config, "use_shadow"): return "shadow"
+    if _setting(config, "use_shadow"):
+        return "shadow"
     return "stored_sr" if _setting(config, "stored_rounding") == "stochastic" else "stored"
 
 # %% ../nbs/16_runs.ipynb 12
 def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
-    """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and its recipe's label
-    (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their formats, as runs before recipes were)."""
-    quantized = {(layer_kind(n), r, f) for n, roles in placement.items() for r, f in roles.items()
-                 if f not in (NOT_QUANTIZED, "fp")}  # "fp": placements recorded before "bf16" named them
-    if not quantized: fmt, where, roles = NOT_QUANTIZED.upper(), "uniform", "all"
+    """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and
+    its recipe's label (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their
+    formats, as runs before recipes were)."""
+    quantized = {
+        (layer_kind(n), r, f)
+        for n, roles in placement.items()
+        for r, f in roles.items()
+        if f not in (NOT_QUANTIZED, "fp")
+    }  # "fp": placements recorded before "bf16" named them
+    if not quantized:
+        fmt, where, roles = NOT_QUANTIZED.upper(), "uniform", "all"
     else:
         forward = sorted({f for _, r, f in quantized if r != "grad"})
         backward = sorted({f for _, r, f in quantized if r == "grad"})
-        fmt = label or ("+".join(forward or backward) if not forward or not backward or forward == backward
-                        else f"{'+'.join(forward)}/{'+'.join(backward)}")
+        fmt = label or (
+            "+".join(forward or backward)
+            if not forward or not backward or forward == backward
+            else f"{'+'.join(forward)}/{'+'.join(backward)}"
+        )
         kinds = {k for k, _, _ in quantized}
         everywhere = {layer_kind(n) for n in placement}
-        where = ("uniform" if kinds == everywhere else "no_lm_head" if kinds == everywhere - {"lm_head"}
-                 else "+".join(sorted(kinds)))
+        where = (
+            "uniform"
+            if kinds == everywhere
+            else "no_lm_head"
+            if kinds == everywhere - {"lm_head"}
+            else "+".join(sorted(kinds))
+        )
         used = {r for _, r, _ in quantized}
         roles = "all" if used == set(ROLES) else "+".join(r for r in ROLES if r in used)
-        if where == "uniform" and roles == "all" and {r for k, r, _ in quantized if k == "lm_head"} == set(ROLES) - {"grad"}:
-            where = "no_lm_head_grad"  # everything but the lm_head's output gradient: that intervention's complement
+        if (
+            where == "uniform"
+            and roles == "all"
+            and {r for k, r, _ in quantized if k == "lm_head"} == set(ROLES) - {"grad"}
+        ):
+            # everything but the lm_head's output gradient: that intervention's complement
+            where = "no_lm_head_grad"
     optimizer = optimizer_axis(config)
-    return Cell(fmt, where, roles, optimizer, weights_axis(config), float(_setting(config, "learning_rate")),
-                float(_setting(config, "manifold_lr")) if optimizer in ("manifold_update", "grid") else None,
-                int(_setting(config, "max_steps")), int(_setting(config, "high_precision_from")))
+    return Cell(
+        fmt,
+        where,
+        roles,
+        optimizer,
+        weights_axis(config),
+        float(_setting(config, "learning_rate")),
+        float(_setting(config, "manifold_lr"))
+        if optimizer in ("manifold_update", "grid")
+        else None,
+        int(_setting(config, "max_steps")),
+        int(_setting(config, "high_precision_from")),
+    )
 
 # %% ../nbs/16_runs.ipynb 16
-FAILURE_KINDS = {"divergence": "diverged", "bit-stall": "stalled", "consecutive non-finite": "non-finite"}
+FAILURE_KINDS = {
+    "divergence": "diverged",
+    "bit-stall": "stalled",
+    "consecutive non-finite": "non-finite",
+}
+
 
 @dataclass
 class Run:
     "One finished (or stopped) run: its config, metrics and summary."
+
     path: Path
     config: dict
     metrics: pd.DataFrame
@@ -131,12 +177,14 @@ class Run:
 
 # %% ../nbs/16_runs.ipynb 18
 @patch(as_prop=True)
-def name(self: Run) -> str: return self.config.get("run_name") or self.path.name
+def name(self: Run) -> str:
+    return self.config.get("run_name") or self.path.name
 
 # %% ../nbs/16_runs.ipynb 20
 @patch(as_prop=True)
 def recipe(self: Run) -> Cell:
-    "The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of the run's day)."
+    """The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of
+    the run's day)."""
     spec, recorded = self.config.get("recipe"), self.summary.get("recipe")
     try:
         label = recipe_label(json.dumps(spec, sort_keys=True)) if spec else recorded
@@ -152,7 +200,8 @@ def recipe_label(spec: str) -> str | None:
 
 # %% ../nbs/16_runs.ipynb 23
 @patch(as_prop=True)
-def seed(self: Run) -> int: return int(self.config.get("seed", 0))
+def seed(self: Run) -> int:
+    return int(self.config.get("seed", 0))
 
 # %% ../nbs/16_runs.ipynb 25
 @patch(as_prop=True)
@@ -172,12 +221,15 @@ def _rule_onset(self: Run) -> int | None:
     return DivergenceRule.onset_of(loss.index, loss.values) if len(loss) else None
 
 # %% ../nbs/16_runs.ipynb 31
-LATE_RISE_NATS = 0.05  # a run whose final validation loss ends more than this above its lowest has failed ("rose")
+# a run whose final validation loss ends more than this above its lowest has failed ("rose")
+LATE_RISE_NATS = 0.05
+
 
 @patch
 def _rise_onset(self: Run) -> int | None:
     val = self.series("val_loss")
-    if len(val) < 2 or val.iloc[-1] - val.min() <= LATE_RISE_NATS: return None
+    if len(val) < 2 or val.iloc[-1] - val.min() <= LATE_RISE_NATS:
+        return None
     return int(val.index[val.index > val.idxmin()][0])
 
 # %% ../nbs/16_runs.ipynb 33
@@ -186,28 +238,40 @@ def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, rose (after its lowest validation loss), or None."
     reason = self.summary.get("stop_reason") or ""
     kind = next((k for prefix, k in FAILURE_KINDS.items() if prefix in reason), None)
-    if kind: return kind
-    if reason: return "stopped"
-    if self._rule_onset() is not None: return "diverged"
+    if kind:
+        return kind
+    if reason:
+        return "stopped"
+    if self._rule_onset() is not None:
+        return "diverged"
     return "rose" if self._rise_onset() is not None else None
 
 # %% ../nbs/16_runs.ipynb 35
 @patch(as_prop=True)
 def onset(self: Run) -> int | None:
-    "The step the failure happened: where the runner stopped the run, or where a rule fires in its curves."
-    if self.summary.get("stop_reason"): return int(self.summary["steps"])
+    """The step the failure happened: where the runner stopped the run, or where a rule fires in its
+    curves."""
+    if self.summary.get("stop_reason"):
+        return int(self.summary["steps"])
     diverged = self._rule_onset()
     return diverged if diverged is not None else self._rise_onset()
 
 # %% ../nbs/16_runs.ipynb 38
-DEPARTURE_WINDOW, DEPARTURE_NATS = 3, 0.05  # logged steps smoothed over; nats above the running minimum
+DEPARTURE_WINDOW, DEPARTURE_NATS = (
+    3,
+    0.05,
+)  # logged steps smoothed over; nats above the running minimum
+
 
 @patch(as_prop=True)
 def departure(self: Run) -> int | None:
-    "The step a failed run's smoothed training loss left its minimum for good; None for a run that did not fail."
-    if not self.failure: return None
+    """The step a failed run's smoothed training loss left its minimum for good; None for a run that
+    did not fail."""
+    if not self.failure:
+        return None
     loss = self.series("loss").rolling(DEPARTURE_WINDOW, min_periods=1).mean()
-    if not len(loss): return None
+    if not len(loss):
+        return None
     near = (loss <= loss.cummin() + DEPARTURE_NATS).to_numpy()
     last_near = max(i for i, v in enumerate(near) if v)
     return int(loss.index[min(last_near + 1, len(loss) - 1)])
@@ -216,19 +280,22 @@ def departure(self: Run) -> int | None:
 @patch(as_prop=True)
 def best_val_before_onset(self: Run) -> float:
     val = self.series("val_loss")
-    if self.onset is not None: val = val[val.index < self.onset]
+    if self.onset is not None:
+        val = val[val.index < self.onset]
     return float(val.min()) if len(val) else math.nan
 
 # %% ../nbs/16_runs.ipynb 42
 class ExperimentDataLoader:
-    "Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally W&B runs."
+    """Finds run directories (config.yaml + metrics.jsonl + summary.json) under a folder; optionally
+    W&B runs."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
     def run_dirs(self) -> list[Path]:
         "Every folder under the root that a run wrote (its config.yaml), finished or not."
-        if not self.root.exists(): return []
+        if not self.root.exists():
+            return []
         return sorted(p.parent for p in self.root.rglob("config.yaml"))
 
     def load(self) -> list[Run]:
@@ -240,9 +307,15 @@ class ExperimentDataLoader:
             try:
                 summary = json.loads((d / "summary.json").read_text())
                 config = load_yaml((d / "config.yaml").read_text(), str(d / "config.yaml"))
-            except FileNotFoundError as e: why = f"no {Path(e.filename).name} (not finished: rerun its command)"
-            except ValueError as e: why = f"unreadable: {e}"
-            if why is None and summary.get("final_val_loss") is None and not summary.get("stop_reason"):
+            except FileNotFoundError as e:
+                why = f"no {Path(e.filename).name} (not finished: rerun its command)"
+            except ValueError as e:
+                why = f"unreadable: {e}"
+            if (
+                why is None
+                and summary.get("final_val_loss") is None
+                and not summary.get("stop_reason")
+            ):
                 why = "summary.json has no final validation loss (rerun its command to rebuild it)"
             if why:
                 self.left_out.append((d, why))
@@ -250,7 +323,8 @@ class ExperimentDataLoader:
                 continue
             rows = read_metrics(d)
             metrics = pd.DataFrame(rows).set_index("step", drop=False) if rows else pd.DataFrame()
-            if not metrics.empty: metrics = metrics[~metrics.index.duplicated(keep="last")]
+            if not metrics.empty:
+                metrics = metrics[~metrics.index.duplicated(keep="last")]
             runs.append(Run(d, config, metrics, summary, summary.get("wandb_url")))
         return runs
 
@@ -258,36 +332,67 @@ class ExperimentDataLoader:
     def from_wandb(project: str, entity: str | None = None) -> list[Run]:
         "Runs of a W&B project through its public API (needs the network and a logged-in account)."
         import wandb
+
         api = wandb.Api()
         runs = []
         for r in api.runs(f"{entity}/{project}" if entity else project):
             history = r.history(samples=100_000, pandas=True)
-            runs.append(Run(Path(r.url), dict(r.config), history.set_index("step", drop=False) if "step" in history else history,
-                            dict(r.summary), r.url))
+            runs.append(
+                Run(
+                    Path(r.url),
+                    dict(r.config),
+                    history.set_index("step", drop=False) if "step" in history else history,
+                    dict(r.summary),
+                    r.url,
+                )
+            )
         return runs
 
 # %% ../nbs/16_runs.ipynb 45
-SYNTHETIC_LAYERS = ("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_fc", "lm_head")  # one of each kind
+SYNTHETIC_LAYERS = (
+    "transformer.h.0.attn.c_attn",
+    "transformer.h.0.mlp.c_fc",
+    "lm_head",
+)  # one of each kind
 
 # %% ../nbs/16_runs.ipynb 46
 def every_layer(roles: dict) -> dict:
-    "A placement, as summary.json records it: `roles` ({role: format}) on every layer of `SYNTHETIC_LAYERS`."
+    """A placement, as summary.json records it: `roles` ({role: format}) on every layer of
+    `SYNTHETIC_LAYERS`."""
     return dict.fromkeys(SYNTHETIC_LAYERS, roles)
 
 # %% ../nbs/16_runs.ipynb 47
-def synthetic_run(root, name: str, seed: int, placement: dict, losses: list[float], fp8: bool = True,
-                  stop: str | None = None, extra: dict | None = None, **config) -> Path:
-    """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8`, 500 steps at
-    learning rate 1e-3)
-    in config.yaml; `losses` at steps 49, 99, ... with the metrics of `extra`; a summary whose stop reason is `stop`
-    (then the run ended after its last logged step)."""
+def synthetic_run(
+    root,
+    name: str,
+    seed: int,
+    placement: dict,
+    losses: list[float],
+    fp8: bool = True,
+    stop: str | None = None,
+    extra: dict | None = None,
+    **config,
+) -> Path:
+    """Write the run directory `root/name` as the runner would: `config` (plus the seed, `use_fp8`,
+    500 steps at learning rate 1e-3) in config.yaml; `losses` at steps 49, 99, ... with the metrics
+    of `extra`; a summary whose stop reason is `stop` (then the run ended after its last logged
+    step)."""
     d = Path(root) / name
     d.mkdir(parents=True)
-    recorded = dict(run_name=name, use_fp8=fp8, seed=seed, max_steps=500, learning_rate=1e-3) | config
+    recorded = (
+        dict(run_name=name, use_fp8=fp8, seed=seed, max_steps=500, learning_rate=1e-3) | config
+    )
     (d / "config.yaml").write_text(yaml.safe_dump(recorded))
-    rows = [dict(step=50 * i + 49, loss=loss, val_loss=loss) | (extra or {}) for i, loss in enumerate(losses)]
+    rows = [
+        dict(step=50 * i + 49, loss=loss, val_loss=loss) | (extra or {})
+        for i, loss in enumerate(losses)
+    ]
     (d / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    summary = dict(final_val_loss=losses[-1], placement=placement, steps=50 * len(losses) if stop else 500,
-                   stop_reason=stop)
+    summary = dict(
+        final_val_loss=losses[-1],
+        placement=placement,
+        steps=50 * len(losses) if stop else 500,
+        stop_reason=stop,
+    )
     (d / "summary.json").write_text(json.dumps(summary))
     return d

@@ -22,16 +22,19 @@ __all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 
            'EmergencyMantissaShift']
 
 # %% ../nbs/10_stability.ipynb 5
-def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor: return quantize(w * scale, fmt) / scale
+def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor:
+    return quantize(w * scale, fmt) / scale
 
 # %% ../nbs/10_stability.ipynb 7
 class BitStallDetector:
-    """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The layers of one
-    weight format are measured together, laid end to end (`Segments`); `flat` keeps each format's tensors of the
-    last step for other diagnostics."""
+    """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The
+    layers of one weight format are measured together, laid end to end (`Segments`); `flat` keeps
+    each format's tensors of the last step for other diagnostics."""
 
     def __init__(self, model: nn.Module):
-        self.layers = {n: l for n, l in quantized_layers(model).items() if l.formats["weight"] is not None}
+        self.layers = {
+            n: l for n, l in quantized_layers(model).items() if l.formats["weight"] is not None
+        }
         self._segments: dict[tuple, Segments] = {}
         self._before = None
         self.flat: dict[FPFormat, dict] = {}
@@ -41,11 +44,14 @@ class BitStallDetector:
 def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]]:
     "Layer names by weight format (a mantissa shift can move layers), with their Segments."
     names_by_format = {}
-    for name, layer in self.layers.items(): names_by_format.setdefault(layer.formats["weight"], []).append(name)
+    for name, layer in self.layers.items():
+        names_by_format.setdefault(layer.formats["weight"], []).append(name)
     groups = {}
     for fmt, names in names_by_format.items():
         if tuple(names) not in self._segments:
-            self._segments[tuple(names)] = Segments([self.layers[n].weight.shape for n in names], self.layers[names[0]].weight.device)
+            self._segments[tuple(names)] = Segments(
+                [self.layers[n].weight.shape for n in names], self.layers[names[0]].weight.device
+            )
         groups[fmt] = names, self._segments[tuple(names)]
     return groups
 
@@ -53,8 +59,10 @@ def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]
 @patch
 def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Tensor:
     "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
+
     def scale(layer):
         return layer.weight_scale().expand(layer.weight.shape)
+
     return segments.cat([scale(self.layers[n]) for n in names]).float()
 
 # %% ../nbs/10_stability.ipynb 13
@@ -63,33 +71,54 @@ def before_step(self: BitStallDetector):
     "Snapshot the weights and their projections (call just before optimizer.step())."
     self._before = {}
     for fmt, (names, segments) in self._groups().items():
-        w0, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
-        self._before[fmt] = dict(names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale))
+        w0, scale = (
+            segments.cat([self.layers[n].weight for n in names]),
+            self._scales(names, segments),
+        )
+        self._before[fmt] = dict(
+            names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale)
+        )
 
 # %% ../nbs/10_stability.ipynb 15
 @patch
 def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None) -> dict:
-    """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before they were
-    stored on the grid (use_shadow=False), so an update rounded away still counts as an update."""
-    if self._before is None: raise RuntimeError("call before_step() first")
+    """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before
+    they were stored on the grid (use_shadow=False), so an update rounded away still counts as an
+    update."""
+    if self._before is None:
+        raise RuntimeError("call before_step() first")
     counts, self.flat = {}, {}
     for fmt, snap in self._before.items():
         names, segments = snap["names"], snap["segments"]
-        stored, scale = segments.cat([self.layers[n].weight for n in names]), self._scales(names, segments)
+        stored, scale = (
+            segments.cat([self.layers[n].weight for n in names]),
+            self._scales(names, segments),
+        )
         w1 = segments.cat([(proposed or {}).get(n, self.layers[n].weight) for n in names])
         updated = w1 != snap["before"]
         flipped = updated & (_project(stored, fmt, scale) != snap["projected"])
         updates, flips = segments.sum(updated), segments.sum(flipped)
         counts |= {n: (updates[i], flips[i]) for i, n in enumerate(names)}
-        self.flat[fmt] = dict(names=names, segments=segments, before=snap["before"], proposed=w1, stored=stored, scale=scale)
+        self.flat[fmt] = dict(
+            names=names,
+            segments=segments,
+            before=snap["before"],
+            proposed=w1,
+            stored=stored,
+            scale=scale,
+        )
     self._before = None
     per_layer, total_updates, total_flips = {}, 0, 0
     for name, (u, f) in read_back(counts).items():  # one device read for all layers
         u, f = int(u), int(f)
         per_layer[name] = dict(updates=u, flips=f, stall_rate=1 - f / u if u else 0.0)
         total_updates, total_flips = total_updates + u, total_flips + f
-    return dict(updates=total_updates, flips=total_flips,
-                stall_rate=1 - total_flips / total_updates if total_updates else 0.0, layers=per_layer)
+    return dict(
+        updates=total_updates,
+        flips=total_flips,
+        stall_rate=1 - total_flips / total_updates if total_updates else 0.0,
+        layers=per_layer,
+    )
 
 # %% ../nbs/10_stability.ipynb 18
 class NanWatch:
@@ -103,11 +132,13 @@ class NanWatch:
         return self.tripped
 
     @property
-    def tripped(self) -> bool: return self.streak >= self.patience
+    def tripped(self) -> bool:
+        return self.streak >= self.patience
 
 # %% ../nbs/10_stability.ipynb 22
 class DivergenceRule:
-    "Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and keeps returning it)."
+    """Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and
+    keeps returning it)."""
 
     def __init__(self, nats: float = 1.0, window: int = 50):
         self.nats, self.window = nats, window
@@ -122,32 +153,45 @@ class DivergenceRule:
         "The onset step in a whole loss curve, or None."
         rule = cls(nats, window)
         for step, loss in zip(steps, losses):
-            if rule.update(int(step), float(loss)) is not None: return rule.onset
+            if rule.update(int(step), float(loss)) is not None:
+                return rule.onset
         return None
 
 # %% ../nbs/10_stability.ipynb 24
 @patch
 def update(self: DivergenceRule, step: int, loss: float) -> int | None:
-    if self.onset is not None or not self.nats or not math.isfinite(loss): return self.onset
-    if self.first_step is None: self.first_step = step
+    if self.onset is not None or not self.nats or not math.isfinite(loss):
+        return self.onset
+    if self.first_step is None:
+        self.first_step = step
     self.points = [p for p in self.points if p[0] > step - self.window] + [(step, loss)]
-    if step - self.first_step + 1 < self.window: return None  # the first window is not full yet
+    if step - self.first_step + 1 < self.window:
+        return None  # the first window is not full yet
     mean = sum(l for _, l in self.points) / len(self.points)
-    if mean > self.lowest + self.nats: self.onset, self.mean_at_onset = step, mean
+    if mean > self.lowest + self.nats:
+        self.onset, self.mean_at_onset = step, mean
     self.lowest = min(self.lowest, mean)
     return self.onset
 
 # %% ../nbs/10_stability.ipynb 28
 @patch
 def describe(self: DivergenceRule) -> str:
-    return (f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
-            f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} (divergence_nats={self.nats})")
+    return (
+        f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
+        f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} "
+        f"(divergence_nats={self.nats})"
+    )
 
 # %% ../nbs/10_stability.ipynb 30
 @patch
 def state_dict(self: DivergenceRule) -> dict:
-    return dict(points=[list(p) for p in self.points], first_step=self.first_step, lowest=self.lowest,
-                onset=self.onset, mean_at_onset=self.mean_at_onset)
+    return dict(
+        points=[list(p) for p in self.points],
+        first_step=self.first_step,
+        lowest=self.lowest,
+        onset=self.onset,
+        mean_at_onset=self.mean_at_onset,
+    )
 
 # %% ../nbs/10_stability.ipynb 32
 @patch
@@ -158,12 +202,16 @@ def load_state_dict(self: DivergenceRule, state: dict):
 
 # %% ../nbs/10_stability.ipynb 35
 class PartitionRelativeClipper:
-    "Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic range."
+    """Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic
+    range."""
 
     def __init__(self, model: nn.Module, base: float = 1.0, overflow_threshold: float = 0.01):
         self.base, self.overflow_threshold = base, overflow_threshold
-        self.layers = {n: l for n, l in quantized_layers(model).items()
-                       if (l.formats["grad"] or l.formats["weight"]) is not None}
+        self.layers = {
+            n: l
+            for n, l in quantized_layers(model).items()
+            if (l.formats["grad"] or l.formats["weight"]) is not None
+        }
         self.factor = {n: self.nominal(l) for n, l in self.layers.items()}
 
     def nominal(self, layer: QuantizedLinear) -> float:
@@ -172,22 +220,29 @@ class PartitionRelativeClipper:
 
     @torch.no_grad()
     def clip_(self, overflow_rate: float | None = None) -> dict:
-        "Clip the weight gradients in place; returns the number of clipped elements and the factors."
+        """Clip the weight gradients in place; returns the number of clipped elements and the
+        factors."""
         if overflow_rate is not None:
             for name, layer in self.layers.items():
                 nominal = self.nominal(layer)
-                if overflow_rate > self.overflow_threshold: self.factor[name] = max(self.base, self.factor[name] / 2)
-                else: self.factor[name] = min(nominal, self.factor[name] * 1.1)
+                if overflow_rate > self.overflow_threshold:
+                    self.factor[name] = max(self.base, self.factor[name] / 2)
+                else:
+                    self.factor[name] = min(nominal, self.factor[name] * 1.1)
         clipped = []
         for name, layer in self.layers.items():
             g = layer.weight.grad
-            if g is None: continue
+            if g is None:
+                continue
             limit = self.factor[name] * g.float().abs().mean().to(g.dtype)
             clipped.append((g.abs() > limit).sum())
             torch.clamp_(g, -limit, limit)
-        # the count stays on the device: reading it is a host sync, so callers read it only when they log
-        return dict(clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
-                    min_factor=min(self.factor.values(), default=math.nan))
+        # the count stays on the device: reading it is a host sync, so callers read it only when
+        # they log
+        return dict(
+            clipped=torch.stack(clipped).sum() if clipped else torch.zeros(()),
+            min_factor=min(self.factor.values(), default=math.nan),
+        )
 
 # %% ../nbs/10_stability.ipynb 39
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
@@ -210,7 +265,8 @@ class EmergencyMantissaShift:
         "Call once per step; returns the shift event when one happens."
         self.nan_watch.update(finite)
         reason = None
-        if self.nan_watch.tripped: reason = f"{self.nan_watch.streak} consecutive non-finite steps"
+        if self.nan_watch.tripped:
+            reason = f"{self.nan_watch.streak} consecutive non-finite steps"
         elif stall_rate is not None and stall_rate > self.stall_threshold:
             reason = f"bit-stall rate {stall_rate:.3f} > {self.stall_threshold}"
         return None if reason is None else self.shift(step, reason)
@@ -219,12 +275,19 @@ class EmergencyMantissaShift:
         moved = {}
         for name, layer in quantized_layers(self.model).items():
             for role, fmt in layer.formats.items():
-                if fmt is None or (target := next_rung(fmt)) is None: continue
-                layer.formats = {**layer.formats, role: target}  # a new dict: the per-GEMM path sees the change
+                if fmt is None or (target := next_rung(fmt)) is None:
+                    continue
+                layer.formats = {
+                    **layer.formats,
+                    role: target,
+                }  # a new dict: the per-GEMM path sees the change
                 moved[f"{name}.{role}"] = (fmt.name, target.name)
-        if not moved: return None
+        if not moved:
+            return None
         self.nan_watch.streak = 0
         pairs = sorted(set(moved.values()))
-        event = dict(step=step, reason=reason, shifts=[f"{a}->{b}" for a, b in pairs], tensors=len(moved))
+        event = dict(
+            step=step, reason=reason, shifts=[f"{a}->{b}" for a, b in pairs], tensors=len(moved)
+        )
         self.events.append(event)
         return event

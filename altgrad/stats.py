@@ -14,66 +14,121 @@ __all__ = ['T975', 'VERDICTS', 't975', 'Paired', 'paired', 't_cdf', 't_quantile'
            'holm', 'comparison_of', 'verdict', 'seeds_for_difference', 'seeds_for_equivalence']
 
 # %% ../nbs/17_stats.ipynb 5
-# two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is within 4%)
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
-        20: 2.086, 25: 2.060, 30: 2.042}
+# two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30, the normal's 1.96 is
+# within 4%)
+T975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    11: 2.201,
+    12: 2.179,
+    13: 2.160,
+    14: 2.145,
+    15: 2.131,
+    16: 2.120,
+    17: 2.110,
+    18: 2.101,
+    19: 2.093,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+}
 
 
 def t975(df: int) -> float:
-    "The 97.5% quantile of Student's t with `df` degrees of freedom (the nearest tabulated df at or below)."
-    if df < 1: return math.nan
+    """The 97.5% quantile of Student's t with `df` degrees of freedom (the nearest tabulated df at
+    or below)."""
+    if df < 1:
+        return math.nan
     return T975[max(k for k in T975 if k <= df)] if df <= 30 else 1.96
 
 # %% ../nbs/17_stats.ipynb 7
 @dataclass(frozen=True)
 class Paired:
     "Mean difference over seeds with its 95% t-interval; `half_width` is NaN with one seed."
+
     n: int
     mean: float
     half_width: float
 
     @property
-    def low(self) -> float: return self.mean - self.half_width
+    def low(self) -> float:
+        return self.mean - self.half_width
 
     @property
-    def high(self) -> float: return self.mean + self.half_width
+    def high(self) -> float:
+        return self.mean + self.half_width
 
     @property
-    def excludes_zero(self) -> bool: return self.n > 1 and (self.low > 0 or self.high < 0)
+    def excludes_zero(self) -> bool:
+        return self.n > 1 and (self.low > 0 or self.high < 0)
 
     def __str__(self) -> str:
-        if self.n == 0: return "—"
-        if self.n == 1: return f"{self.mean:+.3f} (1 seed, no interval)"
+        if self.n == 0:
+            return "—"
+        if self.n == 1:
+            return f"{self.mean:+.3f} (1 seed, no interval)"
         return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
 
 # %% ../nbs/17_stats.ipynb 9
 def paired(a: dict[int, float], b: dict[int, float]) -> Paired:
     "a − b over the seeds in both (values that are NaN are left out)."
-    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if not (math.isnan(a[s]) or math.isnan(b[s]))]
-    if not diffs: return Paired(0, math.nan, math.nan)
-    if len(diffs) == 1: return Paired(1, diffs[0], math.nan)
-    return Paired(len(diffs), statistics.fmean(diffs), t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)))
+    diffs = [
+        a[s] - b[s] for s in sorted(set(a) & set(b)) if not (math.isnan(a[s]) or math.isnan(b[s]))
+    ]
+    if not diffs:
+        return Paired(0, math.nan, math.nan)
+    if len(diffs) == 1:
+        return Paired(1, diffs[0], math.nan)
+    return Paired(
+        len(diffs),
+        statistics.fmean(diffs),
+        t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs)),
+    )
 
 # %% ../nbs/17_stats.ipynb 13
 def _incomplete_beta(a: float, b: float, x: float) -> float:
-    "The regularized incomplete beta function I_x(a, b) (Lentz's continued fraction; 1e-14 relative)."
-    if x <= 0: return 0.0
-    if x >= 1: return 1.0
-    if x > (a + 1) / (a + b + 2): return 1.0 - _incomplete_beta(b, a, 1.0 - x)  # where the fraction converges
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)) / a
+    """The regularized incomplete beta function I_x(a, b) (Lentz's continued fraction; 1e-14
+    relative)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - _incomplete_beta(b, a, 1.0 - x)  # where the fraction converges
+    front = (
+        math.exp(
+            math.lgamma(a + b)
+            - math.lgamma(a)
+            - math.lgamma(b)
+            + a * math.log(x)
+            + b * math.log1p(-x)
+        )
+        / a
+    )
     tiny, f, c, d = 1e-300, 1.0, 1.0, 0.0
     for i in range(400):
         m = i // 2
-        if i == 0: term = 1.0
-        elif i % 2 == 0: term = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-        else: term = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        if i == 0:
+            term = 1.0
+        elif i % 2 == 0:
+            term = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            term = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
         d = 1.0 + term * d
         d = 1.0 / (d if abs(d) > tiny else tiny)
         c = 1.0 + term / c
         c = c if abs(c) > tiny else tiny
         f *= c * d
-        if abs(1.0 - c * d) < 1e-14: break
+        if abs(1.0 - c * d) < 1e-14:
+            break
     return front * (f - 1.0)
 
 
@@ -94,8 +149,9 @@ def t_quantile(p: float, df: float) -> float:
 # %% ../nbs/17_stats.ipynb 15
 @dataclass(frozen=True)
 class Comparison:
-    """A difference of means a − b with its standard error and degrees of freedom: the 90% and 95% t-intervals,
-    TOST's p-value against ±`margin`, and the two-sided p-value of no difference."""
+    """A difference of means a − b with its standard error and degrees of freedom: the 90% and 95%
+    t-intervals, TOST's p-value against ±`margin`, and the two-sided p-value of no difference."""
+
     mean: float
     se: float
     df: float
@@ -107,8 +163,10 @@ class Comparison:
 
     @property
     def p_equivalent(self) -> float:
-        "TOST: the larger p of H0 mean ≤ −margin and H0 mean ≥ +margin (small: tied within the margin)."
-        if self.se == 0: return 0.0 if abs(self.mean) < self.margin else 1.0  # no spread: the mean is exact
+        """TOST: the larger p of H0 mean ≤ −margin and H0 mean ≥ +margin (small: tied within the
+        margin)."""
+        if self.se == 0:
+            return 0.0 if abs(self.mean) < self.margin else 1.0  # no spread: the mean is exact
         below = 1.0 - t_cdf((self.mean + self.margin) / self.se, self.df)
         above = t_cdf((self.mean - self.margin) / self.se, self.df)
         return max(below, above)
@@ -116,27 +174,37 @@ class Comparison:
     @property
     def p_different(self) -> float:
         "Two-sided t-test of mean 0."
-        if self.se == 0: return 1.0 if self.mean == 0 else 0.0
+        if self.se == 0:
+            return 1.0 if self.mean == 0 else 0.0
         return 2.0 * (1.0 - t_cdf(abs(self.mean) / self.se, self.df))
 
 
 def compare(differences: list[float], margin: float) -> Comparison:
     "The `Comparison` of paired differences (at least two)."
-    if len(differences) < 2: raise ValueError(f"a comparison needs at least 2 differences, got {len(differences)}")
+    if len(differences) < 2:
+        raise ValueError(f"a comparison needs at least 2 differences, got {len(differences)}")
     n = len(differences)
-    return Comparison(statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(n), n - 1, margin)
+    return Comparison(
+        statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(n), n - 1, margin
+    )
 
 
 def compare_unpaired(a: list[float], b: list[float], margin: float) -> Comparison:
     "The `Comparison` of two independent samples (Welch: each its own variance; at least two each)."
-    if min(len(a), len(b)) < 2: raise ValueError("an unpaired comparison needs at least 2 values on each side")
+    if min(len(a), len(b)) < 2:
+        raise ValueError("an unpaired comparison needs at least 2 values on each side")
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
+    df = (
+        (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        if va + vb > 0
+        else len(a) + len(b) - 2
+    )
     return Comparison(statistics.fmean(a) - statistics.fmean(b), math.sqrt(va + vb), df, margin)
 
 
 def holm(pvalues: dict) -> dict:
-    "Holm-adjusted p-values of a family {name: p}: the k-th smallest times (m − k + 1), kept monotone, at most 1."
+    """Holm-adjusted p-values of a family {name: p}: the k-th smallest times (m − k + 1), kept
+    monotone, at most 1."""
     out, running = {}, 0.0
     for k, (name, p) in enumerate(sorted(pvalues.items(), key=lambda kv: kv[1])):
         running = max(running, min(1.0, (len(pvalues) - k) * p))
@@ -144,33 +212,43 @@ def holm(pvalues: dict) -> dict:
     return out
 
 # %% ../nbs/17_stats.ipynb 18
-def comparison_of(a: dict[int, float], b: dict[int, float], margin: float) -> tuple[Comparison, bool] | None:
-    """(the `Comparison` of a − b, whether it is paired by seed) from outcomes per seed (NaN: a failed run, left
-    out); paired where that gives the smaller standard error; None with fewer than 2 values on a side."""
+def comparison_of(
+    a: dict[int, float], b: dict[int, float], margin: float
+) -> tuple[Comparison, bool] | None:
+    """(the `Comparison` of a − b, whether it is paired by seed) from outcomes per seed (NaN: a
+    failed run, left out); paired where that gives the smaller standard error; None with fewer than
+    2 values on a side."""
     a = {s: v for s, v in a.items() if not math.isnan(v)}
     b = {s: v for s, v in b.items() if not math.isnan(v)}
-    if min(len(a), len(b)) < 2: return None
+    if min(len(a), len(b)) < 2:
+        return None
     unpaired = compare_unpaired(list(a.values()), list(b.values()), margin)
     shared = sorted(set(a) & set(b))
-    if len(shared) < 2: return unpaired, False
+    if len(shared) < 2:
+        return unpaired, False
     pairs = compare([a[s] - b[s] for s in shared], margin)
     return (pairs, True) if pairs.se < unpaired.se else (unpaired, False)
 
 # %% ../nbs/17_stats.ipynb 20
 VERDICTS = ("tied", "lower", "higher", "not resolved")
 
+
 def verdict(comparison: Comparison, p_adjusted: float, alpha: float = 0.05) -> str:
-    """One of `VERDICTS`: tied within the comparison's margin (TOST at `alpha`), lower or higher (the two-sided
-    p-value, already corrected over its family, below `alpha`), else not resolved."""
-    if comparison.p_equivalent < alpha: return "tied"
-    if p_adjusted < alpha: return "lower" if comparison.mean < 0 else "higher"
+    """One of `VERDICTS`: tied within the comparison's margin (TOST at `alpha`), lower or higher
+    (the two-sided p-value, already corrected over its family, below `alpha`), else not resolved."""
+    if comparison.p_equivalent < alpha:
+        return "tied"
+    if p_adjusted < alpha:
+        return "lower" if comparison.mean < 0 else "higher"
     return "not resolved"
 
 # %% ../nbs/17_stats.ipynb 23
 def _smallest_n(enough) -> int:
-    "The smallest n ≥ 2 for which `enough(n)` holds (it must hold from some n on): doubling, then bisection."
+    """The smallest n ≥ 2 for which `enough(n)` holds (it must hold from some n on): doubling, then
+    bisection."""
     high = 2
-    while not enough(high): high *= 2
+    while not enough(high):
+        high *= 2
     low = max(2, high // 2 + 1)
     while low < high:
         middle = (low + high) // 2
@@ -179,16 +257,29 @@ def _smallest_n(enough) -> int:
 
 
 def seeds_for_difference(sd: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
-    "The seeds a two-sided t-test needs to find a difference `effect` with `power`, given the differences' `sd`."
-    return _smallest_n(lambda n: (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n)
-                       <= abs(effect))
+    """The seeds a two-sided t-test needs to find a difference `effect` with `power`, given the
+    differences' `sd`."""
+    return _smallest_n(
+        lambda n: (
+            (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n)
+            <= abs(effect)
+        )
+    )
 
 
-def seeds_for_equivalence(sd: float, margin: float, alpha: float = 0.05, power: float = 0.8,
-                          true_difference: float = 0.0) -> int:
-    "The seeds TOST needs to show a tie within ±`margin` with `power` when the true difference is `true_difference`."
+def seeds_for_equivalence(
+    sd: float, margin: float, alpha: float = 0.05, power: float = 0.8, true_difference: float = 0.0
+) -> int:
+    """The seeds TOST needs to show a tie within ±`margin` with `power` when the true difference is
+    `true_difference`."""
     room = margin - abs(true_difference)
-    if room <= 0: raise ValueError(f"a true difference of {true_difference} is not inside the margin ±{margin}")
+    if room <= 0:
+        raise ValueError(
+            f"a true difference of {true_difference} is not inside the margin ±{margin}"
+        )
     quantile = (1 + power) / 2 if true_difference == 0 else power
-    return _smallest_n(lambda n: (t_quantile(1 - alpha, n - 1) + t_quantile(quantile, n - 1)) * sd / math.sqrt(n)
-                       <= room)
+    return _smallest_n(
+        lambda n: (
+            (t_quantile(1 - alpha, n - 1) + t_quantile(quantile, n - 1)) * sd / math.sqrt(n) <= room
+        )
+    )

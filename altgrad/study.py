@@ -25,36 +25,52 @@ __all__ = ['BASELINE', 'TUNING_SEEDS', 'PLACEMENT_ORDER', 'FAIL_GAP', 'ARMS', 'S
 # %% ../nbs/18_study.ipynb 5
 BASELINE = Cell()  # BF16, AdamW at the study's learning rate: what every format is compared with
 
-TUNING_SEEDS = {1}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
+TUNING_SEEDS = {
+    1
+}  # seeds used to choose settings (learning rates, steps in ULPs); never in a reported comparison
+
 
 class Study:
-    """Runs grouped by recipe; paired comparisons between recipes. Runs of the `tuning_seeds` are kept apart: the
-    comparisons and tables use the other seeds unless asked for seeds explicitly. A recipe may run under two names
-    (a named recipe and the same formats spelt out): the first name is used and the pair is kept in `twins`."""
+    """Runs grouped by recipe; paired comparisons between recipes. Runs of the `tuning_seeds` are
+    kept apart: the comparisons and tables use the other seeds unless asked for seeds explicitly. A
+    recipe may run under two names (a named recipe and the same formats spelt out): the first name
+    is used and the pair is kept in `twins`."""
 
     def __init__(self, runs: list[Run], tuning_seeds: set[int] = TUNING_SEEDS):
         self.runs, self.tuning_seeds = runs, set(tuning_seeds)
         self.by_cell: dict[Cell, dict[int, Run]] = {}
-        self.twins: list[tuple[Run, Run]] = []  # (kept, other): one cell and seed run twice, under two names
-        for r in sorted(runs, key=lambda r: r.name):  # of twins, the first name is the one the tables use
+        self.twins: list[
+            tuple[Run, Run]
+        ] = []  # (kept, other): one cell and seed run twice, under two names
+        for r in sorted(
+            runs, key=lambda r: r.name
+        ):  # of twins, the first name is the one the tables use
             kept = self.by_cell.setdefault(r.recipe, {}).setdefault(r.seed, r)
-            if kept is not r: self.twins.append((kept, r))
+            if kept is not r:
+                self.twins.append((kept, r))
 
 # %% ../nbs/18_study.ipynb 7
 @patch
 def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
-    return [(s, r) for s, r in sorted(self.by_cell.get(recipe, {}).items())
-            if (s in seeds if seeds is not None else s not in self.tuning_seeds)]
+    return [
+        (s, r)
+        for s, r in sorted(self.by_cell.get(recipe, {}).items())
+        if (s in seeds if seeds is not None else s not in self.tuning_seeds)
+    ]
 
 # %% ../nbs/18_study.ipynb 9
 @patch
 def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
-    return {s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)}
+    return {
+        s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)
+    }
 
 # %% ../nbs/18_study.ipynb 11
 @patch
-def versus(self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None) -> Paired:
+def versus(
+    self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None
+) -> Paired:
     return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
 
 # %% ../nbs/18_study.ipynb 13
@@ -64,7 +80,8 @@ def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[R
 
 # %% ../nbs/18_study.ipynb 15
 @patch
-def seeds(self: Study, recipe: Cell) -> list[int]: return [s for s, _ in self._chosen(recipe, None)]
+def seeds(self: Study, recipe: Cell) -> list[int]:
+    return [s for s, _ in self._chosen(recipe, None)]
 
 # %% ../nbs/18_study.ipynb 17
 @patch
@@ -76,70 +93,112 @@ def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Ru
 def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
     failed, n = self.failures(recipe, seeds), len(self.runs_of(recipe, seeds))
-    if not failed: return ""
+    if not failed:
+        return ""
     kinds = sorted({r.failure for r in failed})
     onsets = sorted(r.onset for r in failed if r.onset is not None)
-    where = ("" if not onsets else f" at step {onsets[0]}" if onsets[0] == onsets[-1]
-             else f" at steps {onsets[0]}–{onsets[-1]}")
+    where = (
+        ""
+        if not onsets
+        else f" at step {onsets[0]}"
+        if onsets[0] == onsets[-1]
+        else f" at steps {onsets[0]}–{onsets[-1]}"
+    )
     best = statistics.fmean(r.best_val_before_onset for r in failed)
     left = sorted(r.departure for r in failed if r.departure is not None)
     if left and left != onsets:
-        where += (f" (training loss up from step {left[0]}" if left[0] == left[-1]
-                  else f" (training loss up from steps {left[0]}–{left[-1]}") + ")"
+        where += (
+            f" (training loss up from step {left[0]}"
+            if left[0] == left[-1]
+            else f" (training loss up from steps {left[0]}–{left[-1]}"
+        ) + ")"
     return f"{len(failed)}/{n} {'/'.join(kinds)}{where}, best val before {best:.2f}"
 
 # %% ../nbs/18_study.ipynb 21
 @patch
 def baseline_for(self: Study, recipe: Cell) -> Cell:
-    "BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the study's baseline."
+    """BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the
+    study's baseline."""
     own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
     return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
 
 # %% ../nbs/18_study.ipynb 24
 @dataclass
 class HeadlineRow:
-    "One cell against the baseline: the runs compared, the comparison, its Holm-corrected p-value and verdict."
+    """One cell against the baseline: the runs compared, the comparison, its Holm-corrected p-value
+    and verdict."""
+
     cell: Cell
     n: int  # the cell's runs in the comparison
     comparison: Comparison | None
     paired: bool
     p_adjusted: float
-    verdict: str  # one of altgrad.stats.VERDICTS, or why the cell was not compared (fails: how its runs failed)
+    # one of altgrad.stats.VERDICTS, or why the cell was not compared (fails: how its runs failed)
+    verdict: str
 
 # %% ../nbs/18_study.ipynb 25
 @patch
-def headline(self: Study, cells: list[Cell], baseline: Cell = BASELINE, margin: float = 0.01) -> list[HeadlineRow]:
-    "`cells` against `baseline` on the reported seeds, Holm-corrected over the cells that could be compared."
-    compared = {c: comparison_of(self.outcomes(c), self.outcomes(baseline), margin)
-                for c in cells if not self.failures(c)}
+def headline(
+    self: Study, cells: list[Cell], baseline: Cell = BASELINE, margin: float = 0.01
+) -> list[HeadlineRow]:
+    """`cells` against `baseline` on the reported seeds, Holm-corrected over the cells that could be
+    compared."""
+    compared = {
+        c: comparison_of(self.outcomes(c), self.outcomes(baseline), margin)
+        for c in cells
+        if not self.failures(c)
+    }
     adjusted = holm({c: found[0].p_different for c, found in compared.items() if found})
     rows = []
     for c in cells:
         found = compared.get(c)
         if found is None:
             failed, n = self.failure_text(c), len(self.seeds(c))
-            text = f"fails: {failed}" if failed else "not run yet" if not n else "fewer than 2 runs on a side"
+            text = (
+                f"fails: {failed}"
+                if failed
+                else "not run yet"
+                if not n
+                else "fewer than 2 runs on a side"
+            )
             rows.append(HeadlineRow(c, n, None, False, math.nan, text))
             continue
         comparison, was_paired = found
-        rows.append(HeadlineRow(c, len(self.seeds(c)), comparison, was_paired, adjusted[c],
-                                verdict(comparison, adjusted[c])))
+        rows.append(
+            HeadlineRow(
+                c,
+                len(self.seeds(c)),
+                comparison,
+                was_paired,
+                adjusted[c],
+                verdict(comparison, adjusted[c]),
+            )
+        )
     return rows
 
 # %% ../nbs/18_study.ipynb 27
 @patch
 def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
-    "One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16 baseline, failures."
+    """One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16
+    baseline, failures."""
     rows = []
     for recipe in recipes or sorted(self.by_cell, key=lambda r: r.label()):
         runs = self.runs_of(recipe)
-        if not runs: continue
+        if not runs:
+            continue
         healthy = [r.final_val_loss for r in runs if not r.failure]
-        rows.append(dict(recipe=recipe, label=recipe.label(), seeds=len(runs),
-                         val_loss=statistics.fmean(healthy) if healthy else math.nan,
-                         baseline=self.baseline_for(recipe), delta=self.versus(recipe, self.baseline_for(recipe)),
-                         failed=self.failure_text(recipe),
-                         runs=[r for r in runs]))
+        rows.append(
+            dict(
+                recipe=recipe,
+                label=recipe.label(),
+                seeds=len(runs),
+                val_loss=statistics.fmean(healthy) if healthy else math.nan,
+                baseline=self.baseline_for(recipe),
+                delta=self.versus(recipe, self.baseline_for(recipe)),
+                failed=self.failure_text(recipe),
+                runs=[r for r in runs],
+            )
+        )
     return pd.DataFrame(rows)
 
 # %% ../nbs/18_study.ipynb 30
@@ -147,55 +206,79 @@ PLACEMENT_ORDER = ("attn", "mlp", "lm_head", "no_lm_head", "uniform")
 
 
 class FormatComparator:
-    "The format question: AdamW with FP32 masters at the baseline's learning rate, every format against BF16."
+    """The format question: AdamW with FP32 masters at the baseline's learning rate, every format
+    against BF16."""
 
     def __init__(self, study: Study, baseline: Cell = BASELINE):
         self.study, self.baseline = study, baseline
 
     def recipes(self, roles: str = "all") -> list[Cell]:
         b = self.baseline
-        return [r for r in self.study.by_cell if r.format != BASELINE.format and r.roles == roles and r.optimizer == b.optimizer
-                and r.weights == b.weights and r.learning_rate == b.learning_rate and r.max_steps == b.max_steps]
+        return [
+            r
+            for r in self.study.by_cell
+            if r.format != BASELINE.format
+            and r.roles == roles
+            and r.optimizer == b.optimizer
+            and r.weights == b.weights
+            and r.learning_rate == b.learning_rate
+            and r.max_steps == b.max_steps
+        ]
 
     def grid(self) -> pd.DataFrame:
         "Formats × placements: the paired Δ vs BF16, or the failures where runs failed."
         cells = {}
         for r in self.recipes():
             failed = self.study.failure_text(r)
-            cells.setdefault(r.format, {})[r.placement] = failed or str(self.study.versus(r, self.baseline))
+            cells.setdefault(r.format, {})[r.placement] = failed or str(
+                self.study.versus(r, self.baseline)
+            )
         frame = pd.DataFrame(cells).T
-        return frame[[p for p in PLACEMENT_ORDER if p in frame.columns]].sort_index().fillna("not run")
+        return (
+            frame[[p for p in PLACEMENT_ORDER if p in frame.columns]].sort_index().fillna("not run")
+        )
 
     def best(self, placement: str) -> tuple[Cell, Paired] | None:
         "The format with the lowest mean Δ among those that never failed in `placement`."
-        options = [(r, self.study.versus(r, self.baseline)) for r in self.recipes()
-                   if r.placement == placement and not self.study.failures(r)]
+        options = [
+            (r, self.study.versus(r, self.baseline))
+            for r in self.recipes()
+            if r.placement == placement and not self.study.failures(r)
+        ]
         options = [o for o in options if o[1].n > 0]
         return min(options, key=lambda o: o[1].mean) if options else None
 
     def runner_up(self, placement: str) -> tuple[Cell, Paired] | None:
-        "The best format's closest competitor, compared with it seed by seed (Δ = competitor − best)."
+        """The best format's closest competitor, compared with it seed by seed (Δ = competitor −
+        best)."""
         best = self.best(placement)
-        if best is None: return None
-        others = [(r, self.study.versus(r, best[0])) for r in self.recipes()
-                  if r.placement == placement and r != best[0] and not self.study.failures(r)]
+        if best is None:
+            return None
+        others = [
+            (r, self.study.versus(r, best[0]))
+            for r in self.recipes()
+            if r.placement == placement and r != best[0] and not self.study.failures(r)
+        ]
         others = [o for o in others if o[1].n > 0]
         return min(others, key=lambda o: o[1].mean) if others else None
 
 # %% ../nbs/18_study.ipynb 34
 class LearningRateTuning:
-    "Each AdamW arm's best peak learning rate on the study's tuning seeds, and whether the rates tried bracket it."
+    """Each AdamW arm's best peak learning rate on the study's tuning seeds, and whether the rates
+    tried bracket it."""
 
     def __init__(self, study: Study):
         self.study = study
 
     def grid(self, arm: Cell) -> dict[float, list[Run]]:
-        "{learning rate: the arm's tuning runs at it}, by rate (the arm's own learning_rate is ignored)."
+        """{learning rate: the arm's tuning runs at it}, by rate (the arm's own learning_rate is
+        ignored)."""
         out = {}
         for cell in self.study.by_cell:
             if cell.manifold_lr is None and replace(cell, learning_rate=arm.learning_rate) == arm:
                 runs = self.study.runs_of(cell, self.study.tuning_seeds)
-                if runs: out[cell.learning_rate] = runs
+                if runs:
+                    out[cell.learning_rate] = runs
         return dict(sorted(out.items()))
 
     def arms(self) -> list[Cell]:
@@ -206,8 +289,11 @@ class LearningRateTuning:
 
     def best(self, arm: Cell) -> Cell | None:
         "The arm's cell at its best rate; None where a tuning run failed at every rate."
-        healthy = {lr: runs for lr, runs in self.grid(arm).items() if not any(r.failure for r in runs)}
-        if not healthy: return None
+        healthy = {
+            lr: runs for lr, runs in self.grid(arm).items() if not any(r.failure for r in runs)
+        }
+        if not healthy:
+            return None
         rate = min(healthy, key=lambda lr: statistics.fmean(r.final_val_loss for r in healthy[lr]))
         return replace(arm, learning_rate=rate)
 
@@ -222,7 +308,8 @@ FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceed
 
 def intervention_size(recipe: Cell) -> int:
     "How much is quantized: layer types × roles (lm_head gradients 1, every role everywhere 9)."
-    if recipe.placement == "no_lm_head_grad": return 8  # every role of the 3 layer types but one
+    if recipe.placement == "no_lm_head_grad":
+        return 8  # every role of the 3 layer types but one
     kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
     return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
 
@@ -244,7 +331,8 @@ class FailureAnalyzer:
 
 # %% ../nbs/18_study.ipynb 43
 @patch
-def uniform(self: FailureAnalyzer, fmt: str) -> Cell: return replace(self.baseline, format=fmt)
+def uniform(self: FailureAnalyzer, fmt: str) -> Cell:
+    return replace(self.baseline, format=fmt)
 
 # %% ../nbs/18_study.ipynb 45
 @patch
@@ -252,8 +340,10 @@ def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
     for fmt in sorted({r.format for r in self.formats.recipes()}):
         full = self.uniform(fmt)
-        if full not in self.study.by_cell: continue
-        if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP: out.append(fmt)
+        if full not in self.study.by_cell:
+            continue
+        if self.study.failures(full) or self.study.versus(full, self.baseline).low > FAIL_GAP:
+            out.append(fmt)
     return out
 
 # %% ../nbs/18_study.ipynb 47
@@ -263,11 +353,17 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
     full_fails = len(self.study.failures(full)) * 2 > len(self.study.seeds(full))
     full_gap = self.study.versus(full, self.baseline).mean
     out = []
-    candidates = [r for r in self.study.by_cell if r.format == fmt and replace(r, placement="uniform", roles="all") == full]
+    candidates = [
+        r
+        for r in self.study.by_cell
+        if r.format == fmt and replace(r, placement="uniform", roles="all") == full
+    ]
     for r in sorted(candidates, key=lambda r: (intervention_size(r), r.label())):
         failed, delta = self.study.failures(r), self.study.versus(r, self.baseline)
-        if full_fails: share = len(failed) / max(1, len(self.study.seeds(r)))
-        else: share = delta.mean / full_gap if delta.n and full_gap else math.nan
+        if full_fails:
+            share = len(failed) / max(1, len(self.study.seeds(r)))
+        else:
+            share = delta.mean / full_gap if delta.n and full_gap else math.nan
         out.append(Intervention(r, delta, self.study.failure_text(r), share))
     return out
 
@@ -277,9 +373,12 @@ def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
     full = self.uniform(fmt)
     enough = [i for i in self.interventions(fmt) if i.recipe != full and i.share > 0.5]
-    if not enough: return None
+    if not enough:
+        return None
     smallest = min(intervention_size(i.recipe) for i in enough)
-    return max((i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share)
+    return max(
+        (i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share
+    )
 
 # %% ../nbs/18_study.ipynb 51
 @patch
@@ -290,31 +389,56 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
     for run in self.study.runs_of(self.uniform(fmt)):
         before = run.metrics if run.onset is None else run.metrics[run.metrics.index < run.onset]
         for role in ROLES:
-            for where, key in (("all layers", f"diag/role_cosine/{role}"), ("lm_head", f"diag/role_cosine/{role}/lm_head")):
+            for where, key in (
+                ("all layers", f"diag/role_cosine/{role}"),
+                ("lm_head", f"diag/role_cosine/{role}/lm_head"),
+            ):
                 if key in before and before[key].notna().any():
-                    rows.setdefault(role, {}).setdefault(where, []).append(float(before[key].dropna().iloc[-1]))
-    return pd.DataFrame({role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}).T
+                    rows.setdefault(role, {}).setdefault(where, []).append(
+                        float(before[key].dropna().iloc[-1])
+                    )
+    return pd.DataFrame(
+        {role: {w: statistics.fmean(v) for w, v in d.items()} for role, d in rows.items()}
+    ).T
 
 # %% ../nbs/18_study.ipynb 54
 @patch
 def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]:
-    "{role: (share of values flushed to zero, share that overflowed)} for the roles `recipe` quantizes."
+    """{role: (share of values flushed to zero, share that overflowed)} for the roles `recipe`
+    quantizes."""
     out = {}
     for role in ROLES if recipe.roles == "all" else recipe.roles.split("+"):
         per_run = []
         for run in self.study.runs_of(recipe):
-            under, over = run.series(rate_key(role, "underflow")), run.series(rate_key(role, "overflow"))
+            under, over = (
+                run.series(rate_key(role, "underflow")),
+                run.series(rate_key(role, "overflow")),
+            )
             end = run.departure if run.departure is not None else run.onset
-            if end is not None: under, over = under[under.index < end], over[over.index < end]
-            if len(under): per_run.append((under.mean(), over.mean() if len(over) else math.nan))
-        if per_run: out[role] = (statistics.fmean(u for u, _ in per_run), statistics.fmean(o for _, o in per_run))
+            if end is not None:
+                under, over = under[under.index < end], over[over.index < end]
+            if len(under):
+                per_run.append((under.mean(), over.mean() if len(over) else math.nan))
+        if per_run:
+            out[role] = (
+                statistics.fmean(u for u, _ in per_run),
+                statistics.fmean(o for _, o in per_run),
+            )
     return out
 
 # %% ../nbs/18_study.ipynb 57
-ARMS = ("adamw", "adamw_sr", "manifold_update", "manifold_gradient", "grid")  # adamw_sr: stored weights rounded stochastically
+ARMS = (
+    "adamw",
+    "adamw_sr",
+    "manifold_update",
+    "manifold_gradient",
+    "grid",
+)  # adamw_sr: stored weights rounded stochastically
+
 
 class OptimizerComparator:
-    "Stored-weight recipes: tuning per format × optimizer, and the tuned settings on the reported seeds."
+    """Stored-weight recipes: tuning per format × optimizer, and the tuned settings on the reported
+    seeds."""
 
     def __init__(self, study: Study):
         self.study, self.tuning_seeds = study, study.tuning_seeds
@@ -322,24 +446,36 @@ class OptimizerComparator:
 # %% ../nbs/18_study.ipynb 59
 @patch
 def stored(self: OptimizerComparator) -> list[Cell]:
-    return [r for r in self.study.by_cell if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"]
+    return [
+        r
+        for r in self.study.by_cell
+        if r.weights.startswith("stored") and r.placement == "uniform" and r.roles == "all"
+    ]
 
 # %% ../nbs/18_study.ipynb 61
 @patch
-def formats(self: OptimizerComparator) -> list[str]: return sorted({r.format for r in self.stored()})
+def formats(self: OptimizerComparator) -> list[str]:
+    return sorted({r.format for r in self.stored()})
 
 # %% ../nbs/18_study.ipynb 63
 @patch
 def tuning(self: OptimizerComparator, fmt: str, optimizer: str) -> list[tuple[Cell, Run]]:
     "(recipe, tuning run) for every setting tried, by step size."
-    out = [(r, run) for r in self.stored() if r.format == fmt and r.arm == optimizer
-           for run in self.study.runs_of(r, self.tuning_seeds)]
-    return sorted(out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate)
+    out = [
+        (r, run)
+        for r in self.stored()
+        if r.format == fmt and r.arm == optimizer
+        for run in self.study.runs_of(r, self.tuning_seeds)
+    ]
+    return sorted(
+        out, key=lambda x: x[0].manifold_lr if x[0].manifold_lr is not None else x[0].learning_rate
+    )
 
 # %% ../nbs/18_study.ipynb 65
 @patch
 def tuned(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
-    "The setting whose tuning run ends lowest among those that did not fail (a stall is a failure); None if all did."
+    """The setting whose tuning run ends lowest among those that did not fail (a stall is a
+    failure); None if all did."""
     healthy = [(r, run) for r, run in self.tuning(fmt, optimizer) if not run.failure]
     return min(healthy, key=lambda x: x[1].final_val_loss)[0] if healthy else None
 
@@ -352,41 +488,56 @@ def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
 
 # %% ../nbs/18_study.ipynb 69
 @patch
-def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]: return set(self.study.seeds(recipe))
+def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]:
+    return set(self.study.seeds(recipe))
 
 # %% ../nbs/18_study.ipynb 71
 @patch
 def reported(self: OptimizerComparator, fmt: str, optimizer: str) -> Cell | None:
-    """The setting run on the reported seeds: the tuned one, or — where the tuning found a better setting after
-    the reported runs were made — the best setting that has reported runs (one whose tuning run failed last)."""
-    tried = sorted(self.tuning(fmt, optimizer), key=lambda x: (bool(x[1].failure), x[1].final_val_loss))
+    """The setting run on the reported seeds: the tuned one, or — where the tuning found a better
+    setting after the reported runs were made — the best setting that has reported runs (one whose
+    tuning run failed last)."""
+    tried = sorted(
+        self.tuning(fmt, optimizer), key=lambda x: (bool(x[1].failure), x[1].final_val_loss)
+    )
     return next((r for r, _ in tried if self.reported_seeds(r)), None)
 
 # %% ../nbs/18_study.ipynb 73
 @patch
 def bf16(self: OptimizerComparator) -> Cell | None:
     "BF16 with AdamW at its own tuned learning rate."
-    tried = [(r, run) for r in self.study.by_cell if r.format == BASELINE.format and r.optimizer == "adamw"
-             for run in self.study.runs_of(r, self.tuning_seeds)]
+    tried = [
+        (r, run)
+        for r in self.study.by_cell
+        if r.format == BASELINE.format and r.optimizer == "adamw"
+        for run in self.study.runs_of(r, self.tuning_seeds)
+    ]
     return min(tried, key=lambda x: x[1].final_val_loss)[0] if tried else None
 
 # %% ../nbs/18_study.ipynb 76
 def codes_per_step(run: Run) -> float:
-    "Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN without samples."
+    """Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN
+    without samples."""
     moved = run.series("diag/mean_codes_moved")
     return float(moved.mean()) if len(moved) else math.nan
 
 # %% ../nbs/18_study.ipynb 78
 @patch
 def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
-    """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per step as
-    ManifoldAdamW's update mode at its reported setting, on the tuning seed: on the log-log line through the two
-    AdamW tuning runs that bracket it (outside their range, the nearest two); None without both arms' tuning runs."""
+    """AdamW's learning rate (weights stored, rounded to nearest) that moves as many grid codes per
+    step as ManifoldAdamW's update mode at its reported setting, on the tuning seed: on the log-log
+    line through the two AdamW tuning runs that bracket it (outside their range, the nearest two);
+    None without both arms' tuning runs."""
     manifold = self.reported(fmt, "manifold_update")
     tried = [(cell.learning_rate, codes_per_step(run)) for cell, run in self.tuning(fmt, "adamw")]
-    tried = [(lr, codes) for lr, codes in tried if codes > 0]  # NaN (no samples) and 0 compare False
-    if manifold is None or len(tried) < 2: return None
-    target = statistics.fmean(codes_per_step(r) for r in self.study.runs_of(manifold, self.tuning_seeds))
+    tried = [
+        (lr, codes) for lr, codes in tried if codes > 0
+    ]  # NaN (no samples) and 0 compare False
+    if manifold is None or len(tried) < 2:
+        return None
+    target = statistics.fmean(
+        codes_per_step(r) for r in self.study.runs_of(manifold, self.tuning_seeds)
+    )
     i = next((i for i in range(len(tried) - 1) if tried[i + 1][1] >= target), len(tried) - 2)
     (lr0, c0), (lr1, c1) = tried[i], tried[i + 1]
     return lr0 * (target / c0) ** (math.log(lr1 / lr0) / math.log(c1 / c0))
@@ -394,8 +545,19 @@ def matched_learning_rate(self: OptimizerComparator, fmt: str) -> float | None:
 # %% ../nbs/18_study.ipynb 80
 @patch
 def matched(self: OptimizerComparator, fmt: str) -> Cell | None:
-    "The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate, if any."
+    """The stored-weight AdamW recipe run on reported seeds within 10% of the matched learning rate,
+    if any."""
     lr = self.matched_learning_rate(fmt)
-    if lr is None: return None
-    return next((c for c in self.stored() if c.format == fmt and c.arm == "adamw" and self.study.seeds(c)
-                 and abs(math.log(c.learning_rate / lr)) < math.log(1.1)), None)
+    if lr is None:
+        return None
+    return next(
+        (
+            c
+            for c in self.stored()
+            if c.format == fmt
+            and c.arm == "adamw"
+            and self.study.seeds(c)
+            and abs(math.log(c.learning_rate / lr)) < math.log(1.1)
+        ),
+        None,
+    )

@@ -30,8 +30,8 @@ from .files import DirectoryLock, atomic_write_bytes, load_yaml, say
 from .layers import NOT_QUANTIZED, ROLES
 from .runner import run_format_experiment
 from .runs import OPTIMIZER_SETTINGS, WEIGHT_SETTINGS
-from .train import (Interrupted, experiment_differences, prepare_data, release_finished_runs,
-                           resolve_device)
+from .train import Interrupted, experiment_differences, prepare_data, release_finished_runs
+from .train import resolve_device
 
 # %% auto 0
 __all__ = ['AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATTEMPTS', 'EXIT_AFTER_ERROR', 'RunSpec', 'run_spec',
@@ -40,135 +40,227 @@ __all__ = ['AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'MAX_ATT
 
 # %% ../nbs/22_sweep.ipynb 4
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
-OPTIONAL_AXES = {"roles": "all", "weights": "shadow", "learning_rate": None, "manifold_lr": None, "max_steps": None,
-                 "high_precision_from": None}
+OPTIONAL_AXES = {
+    "roles": "all",
+    "weights": "shadow",
+    "learning_rate": None,
+    "manifold_lr": None,
+    "max_steps": None,
+    "high_precision_from": None,
+}
 PLACEMENT_PATTERNS = {"attn": "attn.*", "mlp": "mlp.*", "lm_head": "lm_head"}
 PLACEMENTS = ("uniform", *PLACEMENT_PATTERNS, "no_lm_head", "no_lm_head_grad", "with_lm_head")
 
 
 @dataclass
 class RunSpec:
-    "One run of a sweep: its name, and its config: the base file, the sweep's settings, then the run's own overrides."
+    """One run of a sweep: its name, and its config: the base file, the sweep's settings, then the
+    run's own overrides."""
+
     name: str
     overrides: dict
     base: str | None = None
     settings: dict = field(default_factory=dict)
 
-    def config(self) -> TrainConfig: return load_config(self.base, **self.settings | self.overrides)
+    def config(self) -> TrainConfig:
+        return load_config(self.base, **self.settings | self.overrides)
 
 # %% ../nbs/22_sweep.ipynb 6
-def run_spec(format: str, optimizer: str, placement: str, seed: int, roles: str = "all", weights: str = "shadow",
-             learning_rate: float | None = None, manifold_lr: float | None = None, max_steps: int | None = None,
-             high_precision_from: int | None = None) -> RunSpec:
+def run_spec(
+    format: str,
+    optimizer: str,
+    placement: str,
+    seed: int,
+    roles: str = "all",
+    weights: str = "shadow",
+    learning_rate: float | None = None,
+    manifold_lr: float | None = None,
+    max_steps: int | None = None,
+    high_precision_from: int | None = None,
+) -> RunSpec:
     "The config overrides of one point of the sweep."
-    if optimizer not in OPTIMIZER_SETTINGS: raise ValueError(f"unknown optimizer {optimizer!r}: use {list(OPTIMIZER_SETTINGS)}")
-    if placement not in PLACEMENTS: raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
-    if roles not in ("all", *ROLES): raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
-    if weights not in WEIGHT_SETTINGS: raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_SETTINGS)}")
+    if optimizer not in OPTIMIZER_SETTINGS:
+        raise ValueError(f"unknown optimizer {optimizer!r}: use {list(OPTIMIZER_SETTINGS)}")
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}: use {', '.join(PLACEMENTS)}")
+    if roles not in ("all", *ROLES):
+        raise ValueError(f"unknown roles {roles!r}: use all, {', '.join(ROLES)}")
+    if weights not in WEIGHT_SETTINGS:
+        raise ValueError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_SETTINGS)}")
     quantized = str(format).lower() != NOT_QUANTIZED
-    overrides = dict(recipe=NOT_QUANTIZED, seed=int(seed), **WEIGHT_SETTINGS[weights], **OPTIMIZER_SETTINGS[optimizer])
-    if learning_rate is not None: overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
-    if manifold_lr is not None: overrides["manifold_lr"] = float(manifold_lr)
-    if max_steps is not None: overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
-    if high_precision_from is not None: overrides["high_precision_from"] = int(high_precision_from)
+    overrides = dict(
+        recipe=NOT_QUANTIZED,
+        seed=int(seed),
+        **WEIGHT_SETTINGS[weights],
+        **OPTIMIZER_SETTINGS[optimizer],
+    )
+    if learning_rate is not None:
+        overrides |= dict(learning_rate=float(learning_rate), min_lr=float(learning_rate) / 10)
+    if manifold_lr is not None:
+        overrides["manifold_lr"] = float(manifold_lr)
+    if max_steps is not None:
+        overrides["max_steps"] = int(max_steps)  # the cosine schedule spans the run's steps
+    if high_precision_from is not None:
+        overrides["high_precision_from"] = int(high_precision_from)
     if quantized:  # format: a format shorthand (E3M4, E4M3/E5M2) or a named recipe (mxfp8)
-        layer = {"base": str(format)} | ({r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {})
-        lm_head = {"no_lm_head": NOT_QUANTIZED, "with_lm_head": str(format),
-                   "no_lm_head_grad": layer | {"grad": NOT_QUANTIZED}}.get(placement)
-        recipe = (layer if placement == "uniform" else layer | {"layers": {"lm_head": lm_head}} if lm_head
-                  else {"layers": {PLACEMENT_PATTERNS[placement]: layer}})
-        # named by its format: where and which roles are the run's placement and roles, recorded beside it
+        layer = {"base": str(format)} | (
+            {r: NOT_QUANTIZED for r in ROLES if r != roles} if roles != "all" else {}
+        )
+        lm_head = {
+            "no_lm_head": NOT_QUANTIZED,
+            "with_lm_head": str(format),
+            "no_lm_head_grad": layer | {"grad": NOT_QUANTIZED},
+        }.get(placement)
+        recipe = (
+            layer
+            if placement == "uniform"
+            else layer | {"layers": {"lm_head": lm_head}}
+            if lm_head
+            else {"layers": {PLACEMENT_PATTERNS[placement]: layer}}
+        )
+        # named by its format: where and which roles are the run's placement and roles, recorded
+        # beside it
         overrides["recipe"] = {"name": str(format)} | recipe
     elif roles != "all" or placement != "uniform":
         raise ValueError(f"format bf16 quantizes nothing: give it placement uniform and roles all")
-    name = f"{str(format).replace('/', '-')}_{placement}" + (f"-{roles}" if roles != "all" else "") + f"_{optimizer}"
-    name += (f"_{weights}" if weights != "shadow" else "") + (f"_lr{float(learning_rate):g}" if learning_rate is not None else "")
-    name += (f"_mlr{float(manifold_lr):g}" if manifold_lr is not None else "")
-    name += (f"_steps{int(max_steps)}" if max_steps is not None else "")
-    name += (f"_hp{int(high_precision_from)}" if high_precision_from is not None else "") + f"_s{seed}"
+    name = (
+        f"{str(format).replace('/', '-')}_{placement}"
+        + (f"-{roles}" if roles != "all" else "")
+        + f"_{optimizer}"
+    )
+    name += (f"_{weights}" if weights != "shadow" else "") + (
+        f"_lr{float(learning_rate):g}" if learning_rate is not None else ""
+    )
+    name += f"_mlr{float(manifold_lr):g}" if manifold_lr is not None else ""
+    name += f"_steps{int(max_steps)}" if max_steps is not None else ""
+    name += (
+        f"_hp{int(high_precision_from)}" if high_precision_from is not None else ""
+    ) + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
 # %% ../nbs/22_sweep.ipynb 8
 def load_sweep(path: str | Path) -> tuple[str, dict, list[RunSpec]]:
-    "(base config path, shared settings, runs) of a sweep file; every run's config is checked before any runs."
+    """(base config path, shared settings, runs) of a sweep file; every run's config is checked
+    before any runs."""
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"sweep file {path} does not exist")
-    try: spec = load_yaml(path.read_text(), str(path))
-    except UnicodeDecodeError as e: raise ValueError(f"{path} is not a text file (byte {e.start}: {e.reason})") from None
-    if spec is None: raise ValueError(f"sweep file {path} is empty: it needs base and grids")
-    if not isinstance(spec, dict): raise ValueError(f"sweep file {path} must hold a mapping with base, settings, grids")
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep file {path} does not exist")
+    try:
+        spec = load_yaml(path.read_text(), str(path))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not a text file (byte {e.start}: {e.reason})") from None
+    if spec is None:
+        raise ValueError(f"sweep file {path} is empty: it needs base and grids")
+    if not isinstance(spec, dict):
+        raise ValueError(f"sweep file {path} must hold a mapping with base, settings, grids")
     unknown = set(spec) - {"base", "settings", "grids"}
-    if unknown: raise ValueError(f"{path}: unknown sweep keys {sorted(unknown)} (use base, settings, grids)")
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown sweep keys {sorted(unknown)} (use base, settings, grids)"
+        )
     for key in ("base", "grids"):
-        if not spec.get(key): raise ValueError(f"{path}: the sweep key '{key}' is missing or empty")
+        if not spec.get(key):
+            raise ValueError(f"{path}: the sweep key '{key}' is missing or empty")
     if not isinstance(spec["grids"], list) or not all(isinstance(g, dict) for g in spec["grids"]):
         raise ValueError(f"{path}: 'grids' must be a list of mappings of axes ({', '.join(AXES)})")
     settings = spec.get("settings") or {}
-    if not isinstance(settings, dict): raise ValueError(f"{path}: 'settings' must be a mapping of config keys")
-    load_config(None, **settings)  # unknown, mistyped or impossible settings are named before anything else
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: 'settings' must be a mapping of config keys")
+    load_config(
+        None, **settings
+    )  # unknown, mistyped or impossible settings are named before anything else
     base = str(resolve_config_path(spec["base"]))
     runs = []
     for i, grid in enumerate(spec["grids"]):
         missing, extra = set(AXES) - set(grid), set(grid) - set(AXES) - set(OPTIONAL_AXES)
         if missing or extra:
-            raise ValueError(f"{path}: grid {i} needs the axes {', '.join(AXES)} and may have {', '.join(OPTIONAL_AXES)} "
-                             f"(missing {sorted(missing)}, unknown {sorted(extra)})")
+            raise ValueError(
+                f"{path}: grid {i} needs the axes {', '.join(AXES)} and may have "
+                f"{', '.join(OPTIONAL_AXES)} "
+                f"(missing {sorted(missing)}, unknown {sorted(extra)})"
+            )
         for axis in grid:
             if not isinstance(grid[axis], list) or not grid[axis]:
-                raise ValueError(f"{path}: grid {i}, axis '{axis}' must be a non-empty list, got {grid[axis]!r}")
+                raise ValueError(
+                    f"{path}: grid {i}, axis '{axis}' must be a non-empty list, got {grid[axis]!r}"
+                )
         axes = [a for a in (*AXES, *OPTIONAL_AXES) if a in grid]
         for point in itertools.product(*(grid[a] for a in axes)):
-            try: runs.append(run_spec(**dict(zip(axes, point))))
+            try:
+                runs.append(run_spec(**dict(zip(axes, point))))
             except (ValueError, TypeError, KeyError) as e:  # e.g. seed: [x], an unknown optimizer
                 raise ValueError(f"{path}: grid {i}, run {dict(zip(axes, point))}: {e}") from None
     names = [r.name for r in runs]
-    if len(set(names)) != len(names): raise ValueError(f"{path}: the grids repeat runs")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: the grids repeat runs")
     runs = [replace(r, base=base, settings=settings) for r in runs]
     for r in runs:  # fail before anything runs, naming the file and the run
-        try: r.config()
-        except (ValueError, TypeError) as e: raise ValueError(f"{path}: run {r.name}: {e}") from None
+        try:
+            r.config()
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: run {r.name}: {e}") from None
     return base, settings, runs
 
 # %% ../nbs/22_sweep.ipynb 12
 @contextlib.contextmanager
 def cuda_mps():
-    """CUDA MPS for the worker processes started inside: a control daemon of the sweep's own, with its pipe and log
-    folders in a fresh temporary folder (so it neither joins nor stops a daemon someone else runs), told to quit on
-    the way out. With MPS, the kernels of several processes on one GPU run side by side instead of taking turns."""
+    """CUDA MPS for the worker processes started inside: a control daemon of the sweep's own, with
+    its pipe and log folders in a fresh temporary folder (so it neither joins nor stops a daemon
+    someone else runs), told to quit on the way out. With MPS, the kernels of several processes on
+    one GPU run side by side instead of taking turns."""
     control = shutil.which("nvidia-cuda-mps-control")
-    if control is None: raise RuntimeError("mps: nvidia-cuda-mps-control is not on PATH (it comes with the NVIDIA driver)")
+    if control is None:
+        raise RuntimeError(
+            "mps: nvidia-cuda-mps-control is not on PATH (it comes with the NVIDIA driver)"
+        )
     folder = Path(tempfile.mkdtemp(prefix="altgrad-mps-"))
-    env = {"CUDA_MPS_PIPE_DIRECTORY": str(folder / "pipe"), "CUDA_MPS_LOG_DIRECTORY": str(folder / "log")}
-    for directory in env.values(): Path(directory).mkdir()
+    env = {
+        "CUDA_MPS_PIPE_DIRECTORY": str(folder / "pipe"),
+        "CUDA_MPS_LOG_DIRECTORY": str(folder / "log"),
+    }
+    for directory in env.values():
+        Path(directory).mkdir()
     saved = {key: os.environ.get(key) for key in env}
-    # the daemon sees every GPU: a client's CUDA_VISIBLE_DEVICES is read against the devices its server sees, so a
-    # daemon started inside a worker's restriction (GPU 3) would leave that worker no GPU 3 (seen on a 4-GPU host)
+    # the daemon sees every GPU: a client's CUDA_VISIBLE_DEVICES is read against the devices its
+    # server sees, so a
+    # daemon started inside a worker's restriction (GPU 3) would leave that worker no GPU 3 (seen on
+    # a 4-GPU host)
     daemon = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"} | env
     subprocess.run([control, "-d"], env=daemon, stdin=subprocess.DEVNULL, check=True, timeout=60)
     os.environ.update(env)  # spawned workers inherit it, and their CUDA connects to this daemon
-    try: yield folder
+    try:
+        yield folder
     finally:
         subprocess.run([control], input=b"quit\n", env=daemon, timeout=60)
         for key, value in saved.items():
-            if value is None: os.environ.pop(key, None)
-            else: os.environ[key] = value
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         shutil.rmtree(folder, ignore_errors=True)
 
 # %% ../nbs/22_sweep.ipynb 15
 MAX_ATTEMPTS = 2  # a run whose worker raised or died is tried once more, then marked failed
-EXIT_AFTER_ERROR = 3  # a worker whose run raised exits with this code; the pool starts a fresh one in its slot
+EXIT_AFTER_ERROR = (
+    3  # a worker whose run raised exits with this code; the pool starts a fresh one in its slot
+)
 
 
 def _done(out_dir: Path, name: str, max_steps: int) -> bool:
-    "The run finished in `out_dir` (all its steps, or stopped by a collapse rule); a partial run is not done."
-    try: summary = json.loads((out_dir / name / "summary.json").read_text())
-    except (OSError, ValueError): return False
+    """The run finished in `out_dir` (all its steps, or stopped by a collapse rule); a partial run
+    is not done."""
+    try:
+        summary = json.loads((out_dir / name / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
     return bool(summary.get("stop_reason")) or summary.get("steps", 0) >= max_steps
 
 # %% ../nbs/22_sweep.ipynb 17
 @dataclass
 class RunRecord:
-    "What happened to one run in this sweep: pending, running, done, failed, left (deadline) or interrupted."
+    """What happened to one run in this sweep: pending, running, done, failed, left (deadline) or
+    interrupted."""
+
     name: str
     status: str = "pending"
     worker: int | None = None
@@ -177,60 +269,103 @@ class RunRecord:
     val_loss: float | None = None
     error: str | None = None
     memory_share: float | None = None  # of its GPU, on its last attempt (local pool on CUDA)
-    ended_s: float | None = None  # when its last attempt ended, in seconds from the local pool's start (with
-                                  # wall_s: when each worker was busy, and how long the start and the tail left GPUs idle)
+    ended_s: float | None = (
+        None  # when its last attempt ended, in seconds from the local pool's start (with
+    )
+    # wall_s: when each worker was busy, and how long the start and the tail left GPUs idle)
 
 # %% ../nbs/22_sweep.ipynb 19
 def run_one(run: RunSpec, out_dir: str) -> dict:
-    "One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the sweep records of it."
+    """One run of a sweep in this process (a worker of the local pool, or a Dask worker): what the
+    sweep records of it."""
     import torch
+
     started = time.perf_counter()
-    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()  # the run's own peak, not the process's
-    try: result = run_format_experiment(run.base, progress=False, **run.settings | run.overrides, run_name=run.name,
-                                        checkpoint_dir=out_dir)
-    finally:  # the run's weights and optimizer state back to the allocator, its cached blocks back to the GPU
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()  # the run's own peak, not the process's
+    try:
+        result = run_format_experiment(
+            run.base,
+            progress=False,
+            **run.settings | run.overrides,
+            run_name=run.name,
+            checkpoint_dir=out_dir,
+        )
+    # the run's weights and optimizer state back to the allocator, its cached blocks back to the GPU
+    finally:
         release_finished_runs()
-        if torch.cuda.is_available(): torch.cuda.empty_cache()
-    memory = torch.cuda.max_memory_reserved() / 2 ** 30 if torch.cuda.is_available() else None
-    return dict(wall_s=time.perf_counter() - started, val_loss=result.final_val_loss, stopped=result.collapse_reason,
-                peak_gib=memory)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    memory = torch.cuda.max_memory_reserved() / 2**30 if torch.cuda.is_available() else None
+    return dict(
+        wall_s=time.perf_counter() - started,
+        val_loss=result.final_val_loss,
+        stopped=result.collapse_reason,
+        peak_gib=memory,
+    )
 
 # %% ../nbs/22_sweep.ipynb 21
-def _worker(index: int, out_dir: str, connection, gpu: int | None = None, threads: int | None = None,
-            shares_gpu: bool = False):
-    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host, with `threads` CPU threads,
-    `shares_gpu` with other workers): say `ready`, receive a RunSpec's fields and the run's share of the GPU's memory,
-    or None (no more work), report (event, worker, run, payload) tuples through `connection` (a send completes before
-    the run starts, so even a killed worker has said which run it was on)."""
+def _worker(
+    index: int,
+    out_dir: str,
+    connection,
+    gpu: int | None = None,
+    threads: int | None = None,
+    shares_gpu: bool = False,
+):
+    """Run what the sweep hands this process, one run at a time (on GPU `gpu` of the host, with
+    `threads` CPU threads, `shares_gpu` with other workers): say `ready`, receive a RunSpec's fields
+    and the run's share of the GPU's memory, or None (no more work), report (event, worker, run,
+    payload) tuples through `connection` (a send completes before the run starts, so even a killed
+    worker has said which run it was on)."""
     import torch
     import torch._inductor.config
+
     if sys.platform == "linux":  # die with the sweep: a killed sweep leaves no worker training on
         import ctypes
+
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1: return  # the sweep was gone before the line above
-    if gpu is not None: torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
-    if threads:  # each worker would otherwise start a thread per core for its CPU ops and its compiles
+        if os.getppid() == 1:
+            return  # the sweep was gone before the line above
+    if gpu is not None:
+        torch.cuda.set_device(gpu)  # "cuda" in the run's config is this GPU
+    if (
+        threads
+    ):  # each worker would otherwise start a thread per core for its CPU ops and its compiles
         torch.set_num_threads(threads)
         torch._inductor.config.compile_threads = threads
-    # rank health's eigenproblems take GPU time the other workers could use: on one H200, 8 workers ran the study
-    # at 742 runs per GPU-hour with them on the host against 721 on the GPU (bench/results/throughput_h200.md)
-    if shares_gpu: solve_eigenproblems_on_host()
+    # rank health's eigenproblems take GPU time the other workers could use: on one H200, 8 workers
+    # ran the study
+    # at 742 runs per GPU-hour with them on the host against 721 on the GPU
+    # (bench/results/throughput_h200.md)
+    if shares_gpu:
+        solve_eigenproblems_on_host()
     while True:
         connection.send(("ready", index, None, None))
         job = connection.recv()
-        if job is None: return
+        if job is None:
+            return
         run = RunSpec(**job["run"])
-        # the run's share of its GPU: its allocator frees cached blocks at the cap rather than take another's memory
-        if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(job["memory_share"])
+        # the run's share of its GPU: its allocator frees cached blocks at the cap rather than take
+        # another's memory
+        if torch.cuda.is_available():
+            torch.cuda.set_per_process_memory_fraction(job["memory_share"])
         connection.send(("start", index, run.name, None))
-        try: connection.send(("done", index, run.name, run_one(run, out_dir)))
-        except Interrupted as e:  # Ctrl-C: the run saved its step and goes on when the sweep runs again
+        try:
+            connection.send(("done", index, run.name, run_one(run, out_dir)))
+        except (
+            Interrupted
+        ) as e:  # Ctrl-C: the run saved its step and goes on when the sweep runs again
             connection.send(("interrupted", index, run.name, str(e)))
             return
-        except Exception as e:  # report the run's failure, then leave: a fresh process takes the next run
+        except (
+            Exception
+        ) as e:  # report the run's failure, then leave: a fresh process takes the next run
             connection.send(("error", index, run.name, f"{type(e).__name__}: {e}"[:1000]))
-            # (a CUDA error can leave this process unusable: a retry in place after an out-of-memory error
-            # failed with a bare AssertionError on an H200, the same run in a fresh process trained normally)
+            # (a CUDA error can leave this process unusable: a retry in place after an out-of-memory
+            # error
+            # failed with a bare AssertionError on an H200, the same run in a fresh process trained
+            # normally)
             raise SystemExit(EXIT_AFTER_ERROR)
 
 # %% ../nbs/22_sweep.ipynb 23
@@ -239,62 +374,113 @@ class SweepProgress:
 
     def __init__(self, total: int, workers: int):
         from tqdm.auto import tqdm
+
         self.tqdm, self.started = tqdm, time.perf_counter()
         shown = sys.stderr.isatty()
         self.overall = tqdm(total=total, desc="sweep", position=0, disable=not shown)
-        self.lanes = [tqdm(total=0, bar_format="{desc}", position=i + 1, disable=not shown) for i in range(workers)]
+        self.lanes = [
+            tqdm(total=0, bar_format="{desc}", position=i + 1, disable=not shown)
+            for i in range(workers)
+        ]
 
     def update(self, records: dict[str, RunRecord], event: str, worker: int, name: str, payload):
-        counts = {k: sum(r.status == k for r in records.values()) for k in ("done", "failed", "pending", "running")}
-        if event in ("done", "failed"): self.overall.update(1)
-        self.overall.set_postfix(done=counts["done"], failed=counts["failed"], left=counts["pending"] + counts["running"])
-        if event == "start": self.lanes[worker].set_description_str(f"  worker {worker}: {name} (attempt {records[name].attempts})")
+        counts = {
+            k: sum(r.status == k for r in records.values())
+            for k in ("done", "failed", "pending", "running")
+        }
+        if event in ("done", "failed"):
+            self.overall.update(1)
+        self.overall.set_postfix(
+            done=counts["done"], failed=counts["failed"], left=counts["pending"] + counts["running"]
+        )
+        if event == "start":
+            self.lanes[worker].set_description_str(
+                f"  worker {worker}: {name} (attempt {records[name].attempts})"
+            )
         if event == "done":
             stopped = f", stopped: {payload['stopped']}" if payload.get("stopped") else ""
             memory = f", peak {payload['peak_gib']:.1f} GiB" if payload.get("peak_gib") else ""
-            val = f"{payload['val_loss']:.4f}" if isinstance(payload.get("val_loss"), float) else payload.get("val_loss")
-            self.tqdm.write(f"[worker {worker}] {name}: val {val}{stopped} ({payload['wall_s']:.0f} s{memory})")
+            val = (
+                f"{payload['val_loss']:.4f}"
+                if isinstance(payload.get("val_loss"), float)
+                else payload.get("val_loss")
+            )
+            self.tqdm.write(
+                f"[worker {worker}] {name}: val {val}{stopped} ({payload['wall_s']:.0f} s{memory})"
+            )
         if event in ("error", "failed"):
-            self.tqdm.write(f"[worker {worker}] {name}: {'FAILED' if event == 'failed' else 'will retry'}: {payload}")
+            self.tqdm.write(
+                f"[worker {worker}] {name}: {'FAILED' if event == 'failed' else 'will retry'}: "
+                f"{payload}"
+            )
 
     def close(self):
-        for bar in [*self.lanes, self.overall]: bar.close()
+        for bar in [*self.lanes, self.overall]:
+            bar.close()
 
 # %% ../nbs/22_sweep.ipynb 25
 def worker_gpus(workers: int, gpus: int) -> list[int | None]:
-    "The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default device)."
+    """The GPU of each worker: round robin over `gpus` GPUs (0: none, the workers share the default
+    device)."""
     return [i % gpus if gpus else None for i in range(workers)]
 
 # %% ../nbs/22_sweep.ipynb 29
 def compile_group(run: RunSpec) -> str:
-    "What a worker compiles for `run`: its base config and settings, its recipe and how its weights are stored."
-    graph_keys = ("recipe", "use_shadow", "stored_rounding")  # of a run's own overrides (see run_spec)
-    return json.dumps([run.base, run.settings, {k: run.overrides.get(k) for k in graph_keys}], sort_keys=True, default=str)
+    """What a worker compiles for `run`: its base config and settings, its recipe and how its
+    weights are stored."""
+    graph_keys = (
+        "recipe",
+        "use_shadow",
+        "stored_rounding",
+    )  # of a run's own overrides (see run_spec)
+    return json.dumps(
+        [run.base, run.settings, {k: run.overrides.get(k) for k in graph_keys}],
+        sort_keys=True,
+        default=str,
+    )
 
 # %% ../nbs/22_sweep.ipynb 31
 class _Pool:
-    """A sweep's local worker processes and what it knows of its runs: the queue (`waiting`, the next first), a
-    record per run, the live workers and the run each is on. One process per worker slot, restarted if it dies."""
+    """A sweep's local worker processes and what it knows of its runs: the queue (`waiting`, the
+    next first), a record per run, the live workers and the run each is on. One process per worker
+    slot, restarted if it dies."""
 
-    def __init__(self, queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0):
+    def __init__(
+        self, queue: list[RunSpec], workers: int, out_dir: Path, deadline: float, gpus: int = 0
+    ):
         import torch.multiprocessing as mp
+
         self.context = mp.get_context("spawn")
         self.specs = {r.name: r for r in queue}
         self.records = {name: RunRecord(name) for name in self.specs}
         self.waiting = deque(queue)
-        self.processes, self.running, self.started = {}, {}, set()  # slot -> (process, connection); slot -> run; slots that ran one
+        self.processes, self.running, self.started = (
+            {},
+            {},
+            set(),
+        )  # slot -> (process, connection); slot -> run; slots that ran one
         self.display = SweepProgress(len(self.records), workers)
         self.placed = worker_gpus(workers, gpus)
         self.workers, self.out_dir, self.deadline = workers, out_dir, deadline
         self.began = time.perf_counter()
         self.out_of_memory: set[str] = set()  # runs whose last attempt ran out of its memory share
-        self.held: dict[int, float] = {}  # slot -> the memory share of the run handed to it, until that run ends
-        self.parked: set[int] = set()  # slots that asked for a run while the next one's share was not free
+        self.held: dict[
+            int, float
+        ] = {}  # slot -> the memory share of the run handed to it, until that run ends
+        self.parked: set[int] = (
+            set()
+        )  # slots that asked for a run while the next one's share was not free
         self.handed: dict[int, str] = {}  # slot -> the run sent to it, until it says it started it
-        self.compiled: dict[int, str] = {}  # slot -> the compile group of the last run its process was sent
-        self.steps = {r.name: r.config().max_steps for r in queue}  # each run's length: the work it will take
+        self.compiled: dict[
+            int, str
+        ] = {}  # slot -> the compile group of the last run its process was sent
+        self.steps = {
+            r.name: r.config().max_steps for r in queue
+        }  # each run's length: the work it will take
         self.group = {r.name: compile_group(r) for r in queue}  # what each run's worker compiles
-        self.threads = max(1, len(os.sched_getaffinity(0)) // workers)  # CPU threads per worker: the cores shared out
+        self.threads = max(
+            1, len(os.sched_getaffinity(0)) // workers
+        )  # CPU threads per worker: the cores shared out
         self.shares_gpu = gpus > 0 and workers > gpus  # several workers on one GPU
         self.interrupted = False  # by Ctrl-C
 
@@ -302,19 +488,30 @@ class _Pool:
 @patch
 def launch(self: _Pool, i: int):
     "Start a worker in slot `i`, unless nothing waits or the deadline passed."
-    from altgrad import sweep  # the worker by its importable name: a spawned process looks it up there
-    if not self.waiting or time.time() > self.deadline: return
+    from altgrad import (
+        sweep,
+    )  # the worker by its importable name: a spawned process looks it up there
+
+    if not self.waiting or time.time() > self.deadline:
+        return
     ours, theirs = self.context.Pipe(duplex=True)
-    process = self.context.Process(target=sweep._worker, args=(i, str(self.out_dir), theirs, self.placed[i], self.threads,
-                                                                     self.shares_gpu))
-    # started with Ctrl-C ignored (Python keeps an ignored SIGINT ignored): a worker stops only a run, which
-    # takes Ctrl-C over for its steps (altgrad.train.StopRequest), never its start-up or its wait for work
+    process = self.context.Process(
+        target=sweep._worker,
+        args=(i, str(self.out_dir), theirs, self.placed[i], self.threads, self.shares_gpu),
+    )
+    # started with Ctrl-C ignored (Python keeps an ignored SIGINT ignored): a worker stops only a
+    # run, which
+    # takes Ctrl-C over for its steps (altgrad.train.StopRequest), never its start-up or its wait
+    # for work
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try: process.start()
+    try:
+        process.start()
     finally:
-        if main: signal.signal(signal.SIGINT, previous)
-    theirs.close()  # the child holds its own copy: the pipe reaches end-of-file when the child is gone
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    # the child holds its own copy: the pipe reaches end-of-file when the child is gone
+    theirs.close()
     self.processes[i] = (process, ours)
     self.started.discard(i)
     self.compiled.pop(i, None)  # a fresh process has compiled nothing
@@ -322,11 +519,14 @@ def launch(self: _Pool, i: int):
 # %% ../nbs/22_sweep.ipynb 33
 @patch
 def failed(self: _Pool, i: int, name: str, error: str):
-    "A run raised or its worker died: back to the front of the queue while attempts remain, else failed."
+    """A run raised or its worker died: back to the front of the queue while attempts remain, else
+    failed."""
     record = self.records[name]
     record.error = error
-    if "cuda out of memory" in error.lower(): self.out_of_memory.add(name)  # torch's words (a dead worker's are not)
-    else: self.out_of_memory.discard(name)
+    if "cuda out of memory" in error.lower():
+        self.out_of_memory.add(name)  # torch's words (a dead worker's are not)
+    else:
+        self.out_of_memory.discard(name)
     if record.attempts < MAX_ATTEMPTS:
         record.status = "pending"
         self.waiting.appendleft(self.specs[name])  # retried next, by whichever worker is free first
@@ -338,9 +538,10 @@ def failed(self: _Pool, i: int, name: str, error: str):
 # %% ../nbs/22_sweep.ipynb 34
 @patch
 def memory_share(self: _Pool, i: int, name: str) -> float:
-    """The share of its GPU's memory a run gets on worker `i`: an equal part of 95% among the workers on that GPU,
-    twice that for a run whose last attempt ran out of memory (its peak is above an equal part, and the same cap
-    would fail it again), at most 95%. A doubled share is handed out only when free (`offer`)."""
+    """The share of its GPU's memory a run gets on worker `i`: an equal part of 95% among the
+    workers on that GPU, twice that for a run whose last attempt ran out of memory (its peak is
+    above an equal part, and the same cap would fail it again), at most 95%. A doubled share is
+    handed out only when free (`offer`)."""
     equal = 0.95 / self.placed.count(self.placed[i])
     return min(0.95, equal * (2 if name in self.out_of_memory else 1))
 
@@ -354,7 +555,8 @@ def free_share(self: _Pool, i: int) -> float:
 @patch
 def handle(self: _Pool, event: str, i: int, name: str, payload):
     "One event from worker `i`: ready (hand it the next run, or None), start, done or error."
-    if event == "ready": return self.offer(i)
+    if event == "ready":
+        return self.offer(i)
     record = self.records[name]
     if event == "start":
         self.handed.pop(i, None)
@@ -362,7 +564,12 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
         self.running[i] = name
         self.started.add(i)
     elif event == "done":
-        record.status, record.wall_s, record.val_loss, record.error = "done", payload["wall_s"], payload["val_loss"], None
+        record.status, record.wall_s, record.val_loss, record.error = (
+            "done",
+            payload["wall_s"],
+            payload["val_loss"],
+            None,
+        )
         self.running.pop(i, None)
     elif event == "error":
         self.running.pop(i, None)
@@ -378,106 +585,140 @@ def handle(self: _Pool, event: str, i: int, name: str, payload):
 # %% ../nbs/22_sweep.ipynb 38
 @patch
 def next_run(self: _Pool, i: int) -> RunSpec:
-    """The waiting run worker `i` should take: a retry first (it was next when it failed); else, among the runs of
-    the most steps waiting, one of the compile group the worker ran last, else the first of the group with the most
-    waiting steps per worker on it (this one counted), the earlier in the queue on a tie."""
+    """The waiting run worker `i` should take: a retry first (it was next when it failed); else,
+    among the runs of the most steps waiting, one of the compile group the worker ran last, else the
+    first of the group with the most waiting steps per worker on it (this one counted), the earlier
+    in the queue on a tie."""
     first = self.waiting[0]
-    if self.records[first.name].attempts: return first
+    if self.records[first.name].attempts:
+        return first
     longest = max(self.steps[r.name] for r in self.waiting)
     candidates = [r for r in self.waiting if self.steps[r.name] == longest]
     mine = [r for r in candidates if self.group[r.name] == self.compiled.get(i)]
-    if mine: return mine[0]
+    if mine:
+        return mine[0]
     on = Counter(self.compiled.get(j) for j in (*self.running, *self.handed) if j != i)
-    work: dict[str, int] = {}  # group -> its waiting steps, in the order the groups first appear in the queue
-    for r in candidates: work[self.group[r.name]] = work.get(self.group[r.name], 0) + self.steps[r.name]
+    work: dict[
+        str, int
+    ] = {}  # group -> its waiting steps, in the order the groups first appear in the queue
+    for r in candidates:
+        work[self.group[r.name]] = work.get(self.group[r.name], 0) + self.steps[r.name]
     group = max(work, key=lambda g: work[g] / (on[g] + 1))  # max keeps the first of equals
     return next(r for r in candidates if self.group[r.name] == group)
 
 # %% ../nbs/22_sweep.ipynb 39
 @patch
 def offer(self: _Pool, i: int):
-    """Hand worker `i` the next run with its memory share, or None when nothing is left; while that share is not
-    free on its GPU, park the worker instead: a retry at a doubled share waits for another run there to end
-    rather than take memory the other workers were given."""
+    """Hand worker `i` the next run with its memory share, or None when nothing is left; while that
+    share is not free on its GPU, park the worker instead: a retry at a doubled share waits for
+    another run there to end rather than take memory the other workers were given."""
     self.parked.discard(i)
     job = self.next_run(i) if self.waiting and time.time() <= self.deadline else None
     if job:
         share = self.memory_share(i, job.name)
-        if share > self.free_share(i) + 1e-9: return self.parked.add(i)
+        if share > self.free_share(i) + 1e-9:
+            return self.parked.add(i)
         self.waiting.remove(job)
         self.records[job.name].memory_share, self.held[i] = share, share
         self.compiled[i] = self.group[job.name]
     message = dict(run=asdict(job), memory_share=share) if job else None
-    try: self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
+    try:
+        self.processes[i][1].send(message)  # plain data: the worker rebuilds its RunSpec
     except (BrokenPipeError, OSError):  # it died meanwhile: the run goes back to the queue
-        if job: self.waiting.appendleft(job)
+        if job:
+            self.waiting.appendleft(job)
         self.held.pop(i, None)
         return
-    if job: self.handed[i] = job.name
+    if job:
+        self.handed[i] = job.name
 
 # %% ../nbs/22_sweep.ipynb 40
 @patch
 def release(self: _Pool, i: int):
     "Worker `i`'s run has ended: its share is free again; the workers parked on its GPU ask again."
     self.held.pop(i, None)
-    for j in sorted(j for j in self.parked if self.placed[j] == self.placed[i]): self.offer(j)
+    for j in sorted(j for j in self.parked if self.placed[j] == self.placed[i]):
+        self.offer(j)
 
 # %% ../nbs/22_sweep.ipynb 45
 @patch
 def drain(self: _Pool, connection):
     "Handle every event waiting in a worker's pipe."
     try:
-        while connection.poll(): self.handle(*connection.recv())
-    except (EOFError, OSError): pass
+        while connection.poll():
+            self.handle(*connection.recv())
+    except (EOFError, OSError):
+        pass
 
 # %% ../nbs/22_sweep.ipynb 46
 @patch
 def reap(self: _Pool, i: int, process):
-    "Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot starts again."
+    """Worker `i` has ended: a death fails its run (or, before any run, the next run); a dead slot
+    starts again."""
     died = f"worker process died (exit code {process.exitcode}: killed, or out of memory)"
     self.parked.discard(i)
     if i in self.running:  # it died in the middle of a run
         self.failed(i, self.running.pop(i), died)
-    elif i in self.handed:  # between receiving a run and starting it: charged to that run, which goes back
+    elif (
+        i in self.handed
+    ):  # between receiving a run and starting it: charged to that run, which goes back
         name = self.handed.pop(i)
         self.records[name].attempts += 1
         self.failed(i, name, died + " before it started the run")
     elif process.exitcode != 0 and i not in self.started and self.waiting:  # before its first run
-        name = self.waiting.popleft().name  # charged to the next run, so that a worker that cannot start ends the sweep
+        name = (
+            self.waiting.popleft().name
+        )  # charged to the next run, so that a worker that cannot start ends the sweep
         self.records[name].attempts += 1
         self.failed(i, name, died + " before its first run")
     self.release(i)
-    if process.exitcode != 0: self.launch(i)
+    if process.exitcode != 0:
+        self.launch(i)
 
 # %% ../nbs/22_sweep.ipynb 48
 @patch
 def run(self: _Pool) -> dict[str, RunRecord]:
     "Run the queue to its end (or the deadline): what happened to every run."
     from multiprocessing.connection import wait
+
     try:
-        for i in range(self.workers): self.launch(i)
+        for i in range(self.workers):
+            self.launch(i)
         while self.processes:
             try:
-                wait([c for _, c in self.processes.values()] + [p.sentinel for p, _ in self.processes.values()],
-                     timeout=1.0)
-            except KeyboardInterrupt:  # the workers got it too: each running one saves its step and leaves
-                if self.interrupted: raise  # a second Ctrl-C: stop at once
+                wait(
+                    [c for _, c in self.processes.values()]
+                    + [p.sentinel for p, _ in self.processes.values()],
+                    timeout=1.0,
+                )
+            except (
+                KeyboardInterrupt
+            ):  # the workers got it too: each running one saves its step and leaves
+                if self.interrupted:
+                    raise  # a second Ctrl-C: stop at once
                 self.interrupted, self.deadline = True, -math.inf
-                say("Ctrl-C: the running runs finish their step and save it (Ctrl-C again stops at once)")
-                for j in sorted(self.parked): self.offer(j)  # nothing more to hand out
+                say(
+                    "Ctrl-C: the running runs finish their step and save it (Ctrl-C again stops at "
+                    "once)"
+                )
+                for j in sorted(self.parked):
+                    self.offer(j)  # nothing more to hand out
             for i, (process, connection) in list(self.processes.items()):
                 self.drain(connection)
-                if process.is_alive(): continue
+                if process.is_alive():
+                    continue
                 process.join()
                 self.drain(connection)
                 connection.close()
                 del self.processes[i]
                 self.reap(i, process)
     finally:
-        for process, _ in self.processes.values(): process.kill()
+        for process, _ in self.processes.values():
+            process.kill()
         self.display.close()
     for run in self.waiting:  # not run because the deadline came
-        if self.records[run.name].status == "pending": self.records[run.name].status = "left"
+        if self.records[run.name].status == "pending":
+            self.records[run.name].status = "left"
     return self.records
 
 # %% ../nbs/22_sweep.ipynb 49
@@ -486,172 +727,337 @@ def _dask_task(run: RunSpec, out_dir: str, deadline: float) -> dict | None:
     return None if time.time() > deadline else run_one(run, out_dir)
 
 # %% ../nbs/22_sweep.ipynb 50
-def _run_on_dask(todo: list[RunSpec], out_dir: Path, deadline: float, address: str | None,
-                 workers: int, gpus_per_run: float | None) -> dict[str, RunRecord]:
-    """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers` processes; a task
-    asks for `gpus_per_run` of a worker's GPU resource. A task that raises is retried once by Dask (one whose worker
-    dies is rescheduled by Dask itself), then recorded as failed; a task that would start after the deadline runs
-    nothing and its run is left for the next call."""
-    try: from distributed import Client, LocalCluster, as_completed
-    except ImportError: raise ImportError("--scheduler dask needs dask's distributed package: pip install -e '.[cluster]'") from None
-    from altgrad import sweep  # the task by its importable name, also when this module runs as __main__
+def _run_on_dask(
+    todo: list[RunSpec],
+    out_dir: Path,
+    deadline: float,
+    address: str | None,
+    workers: int,
+    gpus_per_run: float | None,
+) -> dict[str, RunRecord]:
+    """Every run a Dask task, on the scheduler at `address` or on a local cluster of `workers`
+    processes; a task asks for `gpus_per_run` of a worker's GPU resource. A task that raises is
+    retried once by Dask (one whose worker dies is rescheduled by Dask itself), then recorded as
+    failed; a task that would start after the deadline runs nothing and its run is left for the next
+    call."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError(
+            "--scheduler dask needs dask's distributed package: pip install -e '.[cluster]'"
+        ) from None
+    from altgrad import (
+        sweep,
+    )  # the task by its importable name, also when this module runs as __main__
+
     records = {r.name: RunRecord(r.name, attempts=None) for r in todo}
     display = SweepProgress(len(records), 0)
-    environment = dict(os.environ)  # a local cluster sets OMP_NUM_THREADS=1 etc. in this process too: restored below
-    cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                dashboard_address=None)
+    environment = dict(
+        os.environ
+    )  # a local cluster sets OMP_NUM_THREADS=1 etc. in this process too: restored below
+    cluster = (
+        None
+        if address
+        else LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    )
     try:
         with Client(address or cluster) as client:
             resources = {"GPU": gpus_per_run} if gpus_per_run else None
-            futures = {client.submit(sweep._dask_task, r, str(out_dir), deadline,
-                                     pure=False, retries=MAX_ATTEMPTS - 1, resources=resources): r.name for r in todo}
+            futures = {
+                client.submit(
+                    sweep._dask_task,
+                    r,
+                    str(out_dir),
+                    deadline,
+                    pure=False,
+                    retries=MAX_ATTEMPTS - 1,
+                    resources=resources,
+                ): r.name
+                for r in todo
+            }
             for future in as_completed(futures):
                 record = records[futures[future]]
-                try: payload = future.result()
+                try:
+                    payload = future.result()
                 except Exception as e:
                     record.status, record.error = "failed", f"{type(e).__name__}: {e}"[:1000]
                     display.update(records, "failed", 0, record.name, record.error)
                     continue
-                if payload is None: record.status = "left"
+                if payload is None:
+                    record.status = "left"
                 else:
-                    record.status, record.wall_s, record.val_loss = "done", payload["wall_s"], payload["val_loss"]
+                    record.status, record.wall_s, record.val_loss = (
+                        "done",
+                        payload["wall_s"],
+                        payload["val_loss"],
+                    )
                     display.update(records, "done", 0, record.name, payload)
     finally:
         display.close()
-        if cluster is not None: cluster.close()
-        # (otherwise every process started after the sweep, a later run's or a test's, would run single-threaded)
-        for key in set(os.environ) - set(environment): del os.environ[key]
+        if cluster is not None:
+            cluster.close()
+        # (otherwise every process started after the sweep, a later run's or a test's, would run
+        # single-threaded)
+        for key in set(os.environ) - set(environment):
+            del os.environ[key]
         os.environ.update(environment)
     return records
 
 # %% ../nbs/22_sweep.ipynb 51
 def load_sweeps(paths: list, **settings) -> list[RunSpec]:
-    "The runs of several sweep files as one queue, with `settings` on top of each file's; no run twice."
+    """The runs of several sweep files as one queue, with `settings` on top of each file's; no run
+    twice."""
     runs = [replace(r, settings=r.settings | settings) for p in paths for r in load_sweep(p)[2]]
     names = [r.name for r in runs]
-    if len(set(names)) != len(names): raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
+    if len(set(names)) != len(names):
+        raise ValueError(f"the sweep files {[str(p) for p in paths]} repeat runs")
     return runs
 
 # %% ../nbs/22_sweep.ipynb 53
-def _check_options(workers: int, scheduler: str, address: str | None, mps: bool, gpus: int | str,
-                   stop_after: float | None = None) -> int:
+def _check_options(
+    workers: int,
+    scheduler: str,
+    address: str | None,
+    mps: bool,
+    gpus: int | str,
+    stop_after: float | None = None,
+) -> int:
     "The sweep's options checked; the number of GPUs to spread local workers over."
     import torch
-    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
-    if scheduler not in ("local", "dask"): raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
-    if address and scheduler != "dask": raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
-    if mps and scheduler != "local": raise ValueError("mps serves the local workers: use it with scheduler local")
+
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    if scheduler not in ("local", "dask"):
+        raise ValueError(f"scheduler must be local or dask, got {scheduler!r}")
+    if address and scheduler != "dask":
+        raise ValueError("an address is a Dask scheduler's: give scheduler dask with it")
+    if mps and scheduler != "local":
+        raise ValueError("mps serves the local workers: use it with scheduler local")
     if stop_after is not None and not (isinstance(stop_after, (int, float)) and stop_after >= 0):
         raise ValueError(f"stop_after must be a number of seconds >= 0, got {stop_after!r}")
     visible = torch.cuda.device_count()
     gpus = visible if gpus == "all" else gpus
     if not isinstance(gpus, int) or not 0 <= gpus <= visible:
-        raise ValueError(f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got {gpus!r}")
+        raise ValueError(
+            f"gpus must be 'all' or a whole number from 0 to the {visible} GPUs visible here, got "
+            f"{gpus!r}"
+        )
     return gpus
 
 # %% ../nbs/22_sweep.ipynb 56
 def check_unchanged(out_dir: Path, runs: list[RunSpec]):
-    "Refuse, naming runs and keys, when run folders in `out_dir` hold runs of other settings than `runs`."
+    """Refuse, naming runs and keys, when run folders in `out_dir` hold runs of other settings than
+    `runs`."""
     changed = {}
     for run in runs:
-        try: recorded = yaml.safe_load((out_dir / run.name / "config.yaml").read_text())
-        except FileNotFoundError: continue
+        try:
+            recorded = yaml.safe_load((out_dir / run.name / "config.yaml").read_text())
+        except FileNotFoundError:
+            continue
         except (OSError, yaml.YAMLError) as e:
-            raise ValueError(f"{out_dir / run.name / 'config.yaml'} cannot be read ({e}); move that run "
-                             "folder away to run it again") from None
+            raise ValueError(
+                f"{out_dir / run.name / 'config.yaml'} cannot be read ({e}); move that run "
+                "folder away to run it again"
+            ) from None
         wanted = replace(run.config(), run_name=run.name)  # as run_one runs it
-        if differences := experiment_differences(recorded or {}, wanted): changed[run.name] = differences
+        if differences := experiment_differences(recorded or {}, wanted):
+            changed[run.name] = differences
     if changed:
         shown = "; ".join(f"{name}: {', '.join(d)}" for name, d in list(changed.items())[:5])
         more = f" (and {len(changed) - 5} more runs)" if len(changed) > 5 else ""
-        raise ValueError(f"{out_dir} holds runs of other settings than this sweep's: {shown}{more}. Give the "
-                         "sweep another --out, or move those run folders away")
+        raise ValueError(
+            f"{out_dir} holds runs of other settings than this sweep's: {shown}{more}. Give the "
+            "sweep another --out, or move those run folders away"
+        )
 
 
 def _earlier_runs(out_dir: Path) -> dict:
     "The per-run log of the folder's earlier sweep.json ({} when there is none)."
-    try: return json.loads((out_dir / "sweep.json").read_text()).get("per_run", {})
-    except (OSError, ValueError, AttributeError): return {}
+    try:
+        return json.loads((out_dir / "sweep.json").read_text()).get("per_run", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 # %% ../nbs/22_sweep.ipynb 57
-def run_sweep(path: str | Path | list, out_dir: str | Path, workers: int = 1, stop_after: float | None = None,
-              gpus: int | str = 0, scheduler: str = "local", address: str | None = None,
-              gpus_per_run: float | None = None, mps: bool = False, **settings) -> dict:
-    """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top of the sweep's;
-    returns the study log (also written to <out_dir>/sweep.json). One sweep at a time writes into `out_dir`.
-    `stop_after` (seconds): start no run after that long, so that a sweep split over time-limited calls ends
-    between runs; the next call resumes it. `gpus` (local pool): 'all' or a number of this host's GPUs to spread the
-    workers over (0: the default device). `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or
-    on a local cluster of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker). `mps`:
-    the local workers share each GPU through CUDA MPS (a daemon started for this sweep and stopped after it)."""
+def run_sweep(
+    path: str | Path | list,
+    out_dir: str | Path,
+    workers: int = 1,
+    stop_after: float | None = None,
+    gpus: int | str = 0,
+    scheduler: str = "local",
+    address: str | None = None,
+    gpus_per_run: float | None = None,
+    mps: bool = False,
+    **settings,
+) -> dict:
+    """Run every not-yet-complete run of a sweep, with `settings` (config keys, e.g. device) on top
+    of the sweep's; returns the study log (also written to <out_dir>/sweep.json). One sweep at a
+    time writes into `out_dir`. `stop_after` (seconds): start no run after that long, so that a
+    sweep split over time-limited calls ends between runs; the next call resumes it. `gpus` (local
+    pool): 'all' or a number of this host's GPUs to spread the workers over (0: the default device).
+    `scheduler='dask'`: every run a Dask task, on the scheduler at `address` or on a local cluster
+    of `workers` processes (`gpus_per_run`: the GPU resource a task asks of its worker). `mps`: the
+    local workers share each GPU through CUDA MPS (a daemon started for this sweep and stopped after
+    it)."""
     gpus = _check_options(workers, scheduler, address, mps, gpus, stop_after)
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
     runs = load_sweeps(paths, **settings)
     max_steps = {r.name: r.config().max_steps for r in runs}
     out_dir = Path(out_dir)
-    with DirectoryLock(out_dir, "sweep output folder"):  # two sweeps into one folder would run the same runs twice
+    with DirectoryLock(
+        out_dir, "sweep output folder"
+    ):  # two sweeps into one folder would run the same runs twice
         check_unchanged(out_dir, runs)
         todo = [r for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
-        for r in {(r.base, json.dumps(r.settings, sort_keys=True, default=str)): r for r in runs}.values():
-            prepare_data(replace(r, overrides={}).config())  # tokenize once, before the workers start
+        for r in {
+            (r.base, json.dumps(r.settings, sort_keys=True, default=str)): r for r in runs
+        }.values():
+            prepare_data(
+                replace(r, overrides={}).config()
+            )  # tokenize once, before the workers start
         started = time.perf_counter()
         deadline = time.time() + stop_after if stop_after is not None else math.inf
-        # the longest runs first, so that none starts last and runs alone; then by recipe and name (a stable order)
+        # the longest runs first, so that none starts last and runs alone; then by recipe and name
+        # (a stable order)
         todo.sort(key=lambda r: (-max_steps[r.name], str(r.overrides["recipe"]), r.name))
-        if scheduler == "dask": records = _run_on_dask(todo, out_dir, deadline, address, workers, gpus_per_run) if todo else {}
+        if scheduler == "dask":
+            records = (
+                _run_on_dask(todo, out_dir, deadline, address, workers, gpus_per_run)
+                if todo
+                else {}
+            )
         else:
-            with (cuda_mps() if mps else contextlib.nullcontext()):
-                records = _Pool(todo, min(workers, len(todo)), out_dir, deadline, gpus).run() if todo else {}
+            with cuda_mps() if mps else contextlib.nullcontext():
+                records = (
+                    _Pool(todo, min(workers, len(todo)), out_dir, deadline, gpus).run()
+                    if todo
+                    else {}
+                )
         wall = time.perf_counter() - started
         incomplete = [r.name for r in runs if not _done(out_dir, r.name, max_steps[r.name])]
         on_cuda = resolve_device(runs[0].config().device).type == "cuda"
-        gpus = 0 if not on_cuda or scheduler == "dask" else max(gpus, 1)  # a cluster's GPUs are not counted here
+        gpus = (
+            0 if not on_cuda or scheduler == "dask" else max(gpus, 1)
+        )  # a cluster's GPUs are not counted here
         ran = sum(r.status == "done" for r in records.values())
-        log = dict(sweep=[str(p) for p in paths], runs=len(runs), ran=ran, workers=workers, scheduler=scheduler, mps=mps, wall_s=wall, gpus=gpus,
-                   runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
-                   failed=[dict(name=r.name, attempts=r.attempts, error=r.error) for r in records.values() if r.status == "failed"],
-                   interrupted=sorted(n for n, r in records.items() if r.status == "interrupted"),
-                   incomplete=incomplete, per_run=_earlier_runs(out_dir) | {n: asdict(r) for n, r in records.items()})
+        log = dict(
+            sweep=[str(p) for p in paths],
+            runs=len(runs),
+            ran=ran,
+            workers=workers,
+            scheduler=scheduler,
+            mps=mps,
+            wall_s=wall,
+            gpus=gpus,
+            runs_per_gpu_hour=ran / (wall / 3600) / gpus if gpus and wall > 0 else None,
+            failed=[
+                dict(name=r.name, attempts=r.attempts, error=r.error)
+                for r in records.values()
+                if r.status == "failed"
+            ],
+            interrupted=sorted(n for n, r in records.items() if r.status == "interrupted"),
+            incomplete=incomplete,
+            per_run=_earlier_runs(out_dir) | {n: asdict(r) for n, r in records.items()},
+        )
         atomic_write_bytes(out_dir / "sweep.json", json.dumps(log, indent=1).encode())
     return log
 
 # %% ../nbs/22_sweep.ipynb 59
 def main(argv: list[str] | None = None) -> dict:
     import argparse
+
     def positive(text: str) -> int:
-        if not text.isdigit() or int(text) < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
         return int(text)
+
     def seconds(text: str) -> float:
-        try: value = float(text)
-        except ValueError: value = -1.0
-        if not value >= 0: raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
         return value
-    parser = argparse.ArgumentParser(prog="python -m altgrad.sweep",
-                                     description="Run AltGrad sweep files (several: one queue of all their runs).")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m altgrad.sweep",
+        description="Run AltGrad sweep files (several: one queue of all their runs).",
+    )
     parser.add_argument("sweep", help="a sweep file")
     parser.add_argument("--out", required=True, help="output folder for the run directories")
     parser.add_argument("--workers", type=positive, default=1, help="worker processes (>= 1)")
-    parser.add_argument("--stop-after", type=seconds, default=None, help="seconds after which no new run starts")
-    parser.add_argument("--gpus", default="0", help="all, or how many of this host's GPUs the workers spread over (0: the default device)")
-    parser.add_argument("--scheduler", choices=("local", "dask"), default="local",
-                        help="local: this host's worker processes; dask: one Dask task per run")
-    parser.add_argument("--address", default=None, help="a Dask scheduler's address (default: a local cluster of --workers)")
-    parser.add_argument("--gpus-per-run", type=float, default=None, help="Dask: the GPU resource one run asks for (e.g. 0.25)")
-    parser.add_argument("--mps", action="store_true", help="local workers share each GPU through CUDA MPS (started and stopped here)")
-    parser.add_argument("overrides", nargs="*", help="more sweep files, then key=value settings for every run (e.g. device=cuda)")
-    args = parser.parse_intermixed_args(argv)  # options may sit between the sweep files and the overrides
+    parser.add_argument(
+        "--stop-after", type=seconds, default=None, help="seconds after which no new run starts"
+    )
+    parser.add_argument(
+        "--gpus",
+        default="0",
+        help="all, or how many of this host's GPUs the workers spread over (0: the default device)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this host's worker processes; dask: one Dask task per run",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="a Dask scheduler's address (default: a local cluster of --workers)",
+    )
+    parser.add_argument(
+        "--gpus-per-run",
+        type=float,
+        default=None,
+        help="Dask: the GPU resource one run asks for (e.g. 0.25)",
+    )
+    parser.add_argument(
+        "--mps",
+        action="store_true",
+        help="local workers share each GPU through CUDA MPS (started and stopped here)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="more sweep files, then key=value settings for every run (e.g. device=cuda)",
+    )
+    args = parser.parse_intermixed_args(
+        argv
+    )  # options may sit between the sweep files and the overrides
     gpus = args.gpus if args.gpus == "all" else positive(args.gpus) if args.gpus != "0" else 0
     sweeps = [args.sweep] + [a for a in args.overrides if "=" not in a]
-    log = run_sweep(sweeps if len(sweeps) > 1 else args.sweep, args.out, args.workers, args.stop_after, gpus, args.scheduler, args.address,
-                    args.gpus_per_run, args.mps, **parse_overrides([a for a in args.overrides if "=" in a]))
-    print(json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1))  # the rest is in sweep.json
+    log = run_sweep(
+        sweeps if len(sweeps) > 1 else args.sweep,
+        args.out,
+        args.workers,
+        args.stop_after,
+        gpus,
+        args.scheduler,
+        args.address,
+        args.gpus_per_run,
+        args.mps,
+        **parse_overrides([a for a in args.overrides if "=" in a]),
+    )
+    print(
+        json.dumps({k: v for k, v in log.items() if k != "per_run"}, indent=1)
+    )  # the rest is in sweep.json
     if log.get("interrupted"):
-        print(f"sweep: stopped by Ctrl-C; {len(log['interrupted'])} runs saved their last step. The same "
-              "command goes on", file=sys.stderr)
+        print(
+            f"sweep: stopped by Ctrl-C; {len(log['interrupted'])} runs saved their last step. The "
+            f"same "
+            "command goes on",
+            file=sys.stderr,
+        )
         raise SystemExit(130)
-    if log.get("failed"): raise SystemExit(1)  # the log says which and why
+    if log.get("failed"):
+        raise SystemExit(1)  # the log says which and why
     return log
 
 # %% ../nbs/22_sweep.ipynb 61
 #| eval: false
-if __name__ == "__main__": main()
+if __name__ == "__main__":
+    main()

@@ -27,8 +27,8 @@ import yaml
 
 from .config import TrainConfig, load_config
 from .data import TokenData, prepare
-from .files import (DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml, read_metrics, say,
-                           scrub_temporary_files)
+from .files import DirectoryLock, WriteError, atomic_write, atomic_write_bytes, load_yaml
+from .files import read_metrics, say, scrub_temporary_files
 from .device import Ranks, device_name, read_back
 from .layers import calibrate_scalers, quantized_layers, store_weights_on_grid
 from .model import GPT
@@ -44,12 +44,14 @@ __all__ = ['OPERATIONAL_KEYS', 'atomic_torch_save', 'CheckpointManager', 'RunTra
 
 # %% ../nbs/13_train.ipynb 5
 def atomic_torch_save(obj, path: Path):
-    "`torch.save` through `atomic_write`: a crash or a full disk leaves the previous file and no temporary one."
+    """`torch.save` through `atomic_write`: a crash or a full disk leaves the previous file and no
+    temporary one."""
     atomic_write(path, lambda f: torch.save(obj, f))
 
 # %% ../nbs/13_train.ipynb 7
 class CheckpointManager:
-    "Atomic checkpoints in `directory`: the newest `max_checkpoints`, `best.pt`, and anomaly checkpoints."
+    """Atomic checkpoints in `directory`: the newest `max_checkpoints`, `best.pt`, and anomaly
+    checkpoints."""
 
     def __init__(self, directory: str | Path, max_checkpoints: int = 2):
         self.directory = Path(directory)
@@ -58,21 +60,33 @@ class CheckpointManager:
         index = self.directory / "index.json"
         self.index = dict(best_val_loss=None, anomalies=[])
         if index.exists():
-            try: self.index = dict(self.index, **json.loads(index.read_text()))
-            except (ValueError, TypeError) as e:  # rebuilt from the files: the checkpoints stay usable
-                self.index["anomalies"] = [dict(step=int(p.stem.split("_")[-1]), reason="unknown", file=p.name)
-                                           for p in sorted(self.directory.glob("anomaly_step_*.pt"))]
-                say(f"{index} is damaged ({e}); rebuilt from the checkpoint files (the best validation loss "
-                    "is unknown until the next evaluation)")
+            try:
+                self.index = dict(self.index, **json.loads(index.read_text()))
+            except (
+                ValueError,
+                TypeError,
+            ) as e:  # rebuilt from the files: the checkpoints stay usable
+                self.index["anomalies"] = [
+                    dict(step=int(p.stem.split("_")[-1]), reason="unknown", file=p.name)
+                    for p in sorted(self.directory.glob("anomaly_step_*.pt"))
+                ]
+                say(
+                    f"{index} is damaged ({e}); rebuilt from the checkpoint files (the best "
+                    f"validation loss "
+                    "is unknown until the next evaluation)"
+                )
 
     @staticmethod
     def load(path: str | Path, map_location="cpu") -> dict:
         path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} does not exist")
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {path} does not exist")
         try:
             return torch.load(path, map_location=map_location, weights_only=True)
         except Exception as e:
-            raise ValueError(f"checkpoint {path} is damaged or not a checkpoint ({type(e).__name__}: {e})") from None
+            raise ValueError(
+                f"checkpoint {path} is damaged or not a checkpoint ({type(e).__name__}: {e})"
+            ) from None
 
 # %% ../nbs/13_train.ipynb 9
 @patch
@@ -90,14 +104,18 @@ def regular(self: CheckpointManager) -> list[Path]:
 def save(self: CheckpointManager, state: dict, step: int, val_loss: float | None = None) -> Path:
     path = self.directory / f"step_{step:07d}.pt"
     atomic_torch_save(state, path)
-    for old in self.regular()[:-self.max_checkpoints]: old.unlink()
+    for old in self.regular()[: -self.max_checkpoints]:
+        old.unlink()
     best = self.index["best_val_loss"]
     if val_loss is not None and math.isfinite(val_loss) and (best is None or val_loss < best):
-        # best.pt is a second name for the same file (a hard link, no second copy on disk), replaced atomically
+        # best.pt is a second name for the same file (a hard link, no second copy on disk), replaced
+        # atomically
         link = self.directory / f".best.pt.{os.getpid()}.tmp"
         link.unlink(missing_ok=True)
-        try: os.link(path, link)
-        except OSError: atomic_torch_save(state, link)  # a file system without hard links
+        try:
+            os.link(path, link)
+        except OSError:
+            atomic_torch_save(state, link)  # a file system without hard links
         os.replace(link, self.directory / "best.pt")
         self.index.update(best_val_loss=val_loss, best_step=step)
     self._write_index()
@@ -117,43 +135,70 @@ def save_on_anomaly(self: CheckpointManager, state: dict, step: int, reason: str
 def discard_regular(self: CheckpointManager):
     """Remove the regular checkpoints (a run that keeps none held one only until its summary was
     written), and the folder when nothing else is in it."""
-    for path in self.regular(): path.unlink()
+    for path in self.regular():
+        path.unlink()
     if not self.index["anomalies"]:
         (self.directory / "index.json").unlink(missing_ok=True)
-        if not any(self.directory.iterdir()): self.directory.rmdir()
+        if not any(self.directory.iterdir()):
+            self.directory.rmdir()
 
 # %% ../nbs/13_train.ipynb 17
 class RunTracker:
-    "Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when `project` is set."
+    """Writes config.yaml, metrics.jsonl and summary.json into `run_dir`; mirrors to W&B when
+    `project` is set."""
 
     def __init__(self, run_dir: str | Path, config: TrainConfig, first_step: int = 0):
-        """Metrics continue from `first_step`: records of earlier steps are kept, those of `first_step` on (an
-        interrupted attempt's, after the checkpoint it resumes from) are dropped, so no step appears twice."""
+        """Metrics continue from `first_step`: records of earlier steps are kept, those of
+        `first_step` on (an interrupted attempt's, after the checkpoint it resumes from) are
+        dropped, so no step appears twice."""
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
+        atomic_write_bytes(
+            self.run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode()
+        )
         self.metrics_path = self.run_dir / "metrics.jsonl"
-        kept = [r for r in read_metrics(self.run_dir) if r.get("step", math.inf) < first_step] if first_step else []
+        kept = (
+            [r for r in read_metrics(self.run_dir) if r.get("step", math.inf) < first_step]
+            if first_step
+            else []
+        )
         atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
-        self.logged_steps = [r["step"] for r in kept if "step" in r]  # what a resume must find again
+        self.logged_steps = [
+            r["step"] for r in kept if "step" in r
+        ]  # what a resume must find again
         self.metrics_file = open(self.metrics_path, "a")
         self.wandb = None
         if config.project:
             mode = os.environ.get("WANDB_MODE", config.wandb_mode)
             try:
                 import wandb
-                self.wandb = wandb.init(project=config.project, name=config.run_name, config=config.to_dict(),
-                                        tags=list(config.tags), dir=str(self.run_dir), mode=mode, reinit="finish_previous")
+
+                self.wandb = wandb.init(
+                    project=config.project,
+                    name=config.run_name,
+                    config=config.to_dict(),
+                    tags=list(config.tags),
+                    dir=str(self.run_dir),
+                    mode=mode,
+                    reinit="finish_previous",
+                )
             except Exception as e:
-                warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); the local run directory still records everything")
+                warnings.warn(
+                    f"W&B could not start ({type(e).__name__}: {e}); the local run directory still "
+                    f"records everything"
+                )
 
 # %% ../nbs/13_train.ipynb 19
 @patch
 def _wandb_call(self: RunTracker, fn):
-    if self.wandb is None: return
-    try: fn(self.wandb)
+    if self.wandb is None:
+        return
+    try:
+        fn(self.wandb)
     except Exception as e:
-        warnings.warn(f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only")
+        warnings.warn(
+            f"W&B failed ({type(e).__name__}: {e}); continuing with the local run directory only"
+        )
         self.wandb = None
 
 # %% ../nbs/13_train.ipynb 20
@@ -166,19 +211,28 @@ def wandb_url(self: RunTracker) -> str | None:
 def log(self: RunTracker, metrics: dict):
     """Append one record (one write of one whole line; a crash can tear only the last line, which
     readers skip). A metrics file removed or replaced since the run opened it stops the run."""
-    try: same = os.stat(self.metrics_path).st_ino == os.fstat(self.metrics_file.fileno()).st_ino
-    except FileNotFoundError: same = False
+    try:
+        same = os.stat(self.metrics_path).st_ino == os.fstat(self.metrics_file.fileno()).st_ino
+    except FileNotFoundError:
+        same = False
     if not same:
-        raise WriteError(errno.ENOENT, f"{self.metrics_path} was removed or replaced while this run was "
-                         f"writing it; stopping before step {metrics.get('step')}. Its checkpoints are "
-                         "kept: the same command resumes from the last one and names the records lost")
+        raise WriteError(
+            errno.ENOENT,
+            f"{self.metrics_path} was removed or replaced while this run was "
+            f"writing it; stopping before step {metrics.get('step')}. Its checkpoints are "
+            "kept: the same command resumes from the last one and names the records lost",
+        )
     try:
         self.metrics_file.write(json.dumps(metrics) + "\n")
         self.metrics_file.flush()
     except OSError as e:
-        raise WriteError(e.errno, f"could not append to {self.metrics_path}: {e.strerror}; the records before "
-                         f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint") from e
-    if "step" in metrics: self.logged_steps.append(metrics["step"])
+        raise WriteError(
+            e.errno,
+            f"could not append to {self.metrics_path}: {e.strerror}; the records before "
+            f"step {metrics.get('step')} are kept, and the run resumes from its last checkpoint",
+        ) from e
+    if "step" in metrics:
+        self.logged_steps.append(metrics["step"])
     self._wandb_call(lambda run: run.log(metrics, step=metrics.get("step")))
 
 # %% ../nbs/13_train.ipynb 24
@@ -191,17 +245,26 @@ def finish(self: RunTracker, summary: dict):
 
 # %% ../nbs/13_train.ipynb 27
 def resolve_device(device: str) -> torch.device:
-    if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use device: cpu")
+        raise RuntimeError(
+            f"device {device!r} asked for, but CUDA is not available here; use device: cpu"
+        )
     return torch.device(device)
 
 # %% ../nbs/13_train.ipynb 29
 def default_data_dir(config: TrainConfig) -> Path:
-    "Where prepared tokens live: `data_dir`, else $ALTGRAD_DATA_DIR or ~/.cache/altgrad, per source."
-    if config.data_dir: return Path(config.data_dir).expanduser()
+    """Where prepared tokens live: `data_dir`, else $ALTGRAD_DATA_DIR or ~/.cache/altgrad, per
+    source."""
+    if config.data_dir:
+        return Path(config.data_dir).expanduser()
     root = Path(os.environ.get("ALTGRAD_DATA_DIR", Path.home() / ".cache" / "altgrad"))
-    name = config.data_source if config.data_path is None else f"{config.data_source}-{Path(config.data_path).name}"
+    name = (
+        config.data_source
+        if config.data_path is None
+        else f"{config.data_source}-{Path(config.data_path).name}"
+    )
     return root / name
 
 # %% ../nbs/13_train.ipynb 31
@@ -213,46 +276,65 @@ def prepare_data(config: TrainConfig) -> TokenData:
 
 # %% ../nbs/13_train.ipynb 33
 def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
-    "The GPT of `config`, its linears quantized as its recipe says; returns (model, placement; None: not quantized)."
+    """The GPT of `config`, its linears quantized as its recipe says; returns (model, placement;
+    None: not quantized)."""
     torch.manual_seed(config.seed)  # identical initial weights for every format
     model = GPT(config.model_config())
     return model, quantize_model(model, config.quantization) if config.quantized else None
 
 # %% ../nbs/13_train.ipynb 35
-def build_optimizer(model: GPT, config: TrainConfig, device_type: str = "cpu") -> torch.optim.Optimizer:
+def build_optimizer(
+    model: GPT, config: TrainConfig, device_type: str = "cpu"
+) -> torch.optim.Optimizer:
     """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
     optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
     name, betas = config.optimizer_name, (config.beta1, config.beta2)
-    common = dict(layers=layers_by_param(model), ulp_lr_scale=config.manifold_lr / config.learning_rate,
-                  compile=config.compile)
+    common = dict(
+        layers=layers_by_param(model),
+        ulp_lr_scale=config.manifold_lr / config.learning_rate,
+        compile=config.compile,
+    )
     optimizer_cls = {
         "adamw": None,
-        "manifold_adamw": partial(ManifoldAdamW, mode=config.manifold_mode, max_stiffness=config.manifold_max_stiffness,
-                                  mantissa_bits=config.manifold_mantissa_bits,
-                                  **common),
+        "manifold_adamw": partial(
+            ManifoldAdamW,
+            mode=config.manifold_mode,
+            max_stiffness=config.manifold_max_stiffness,
+            mantissa_bits=config.manifold_mantissa_bits,
+            **common,
+        ),
         "grid": partial(GridOptim, rung_clip=config.grid_rung_clip, **common),
     }[name]
-    return model.configure_optimizers(config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls)
+    return model.configure_optimizers(
+        config.weight_decay, config.learning_rate, betas, device_type, optimizer_cls
+    )
 
 # %% ../nbs/13_train.ipynb 37
 class CompiledGPT(torch.nn.Module):
-    """A GPT run region by region under torch.compile: each transformer block and the head (final LayerNorm,
-    lm_head, loss). The blocks are one piece of code, so one compilation serves all of them: a quantized model,
-    whose graphs carry a quantizer per linear, compiles several times faster than as one whole graph. The
-    wrapped `model` stays eager and shares the weights (the trainer's sampled steps call it directly)."""
+    """A GPT run region by region under torch.compile: each transformer block and the head (final
+    LayerNorm, lm_head, loss). The blocks are one piece of code, so one compilation serves all of
+    them: a quantized model, whose graphs carry a quantizer per linear, compiles several times
+    faster than as one whole graph. The wrapped `model` stays eager and shares the weights (the
+    trainer's sampled steps call it directly)."""
 
     def __init__(self, model: GPT, mode: str = "default"):
         super().__init__()
         self.model, self.cuda_graphs = model, mode in ("reduce-overhead", "max-autotune")
-        # dynamic=False: a format's numbers (max_finite, bias, ...) must stay compile-time constants. With
-        # automatic dynamic shapes, a process that trains one format after another (a sweep worker) would turn
+        # dynamic=False: a format's numbers (max_finite, bias, ...) must stay compile-time
+        # constants. With
+        # automatic dynamic shapes, a process that trains one format after another (a sweep worker)
+        # would turn
         # them into symbols on the second compile, which the quantizer's bit arithmetic cannot take.
-        self.blocks = [torch.compile(block, mode=mode, dynamic=False) for block in model.transformer.h]
+        self.blocks = [
+            torch.compile(block, mode=mode, dynamic=False) for block in model.transformer.h
+        ]
         self.head = torch.compile(model.head, mode=mode, dynamic=False)
 
     def forward(self, idx, targets=None):
-        # with CUDA graphs, outputs of the last call may be overwritten from here on: callers copy what they keep
-        if self.cuda_graphs: torch.compiler.cudagraph_mark_step_begin()
+        # with CUDA graphs, outputs of the last call may be overwritten from here on: callers copy
+        # what they keep
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         return self.model(idx, targets, blocks=self.blocks, head=self.head)
 
 # %% ../nbs/13_train.ipynb 39
@@ -262,38 +344,57 @@ def compile_model(model: GPT, config: TrainConfig) -> CompiledGPT:
 
 # %% ../nbs/13_train.ipynb 41
 def _freeze_long_lived_objects():
-    # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage collection
-    # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the objects that
+    # torch.compile leaves hundreds of thousands of long-lived Python objects behind; a full garbage
+    # collection
+    # walks all of them (0.4 s measured), stalling whichever step it lands on. gc.freeze moves the
+    # objects that
     # exist now out of the collector's reach (they are still freed by reference counting).
     gc.freeze()
 
 # %% ../nbs/13_train.ipynb 42
 def release_finished_runs():
-    """Free what earlier runs of this process left behind. A finished run's trainer, model and optimizer live in
-    reference cycles (its hooks hold the trainer that holds them), which only the collector frees, and
-    `_freeze_long_lived_objects` put them out of its reach: without this, a process that trains one run after
-    another (a sweep worker) keeps every earlier run's weights and optimizer state on the GPU (~0.5-1 GiB each,
-    measured with `bench/memory.py`). Unfreezing and collecting costs one full collection per run."""
+    """Free what earlier runs of this process left behind. A finished run's trainer, model and
+    optimizer live in reference cycles (its hooks hold the trainer that holds them), which only the
+    collector frees, and `_freeze_long_lived_objects` put them out of its reach: without this, a
+    process that trains one run after another (a sweep worker) keeps every earlier run's weights and
+    optimizer state on the GPU (~0.5-1 GiB each, measured with `bench/memory.py`). Unfreezing and
+    collecting costs one full collection per run."""
     gc.unfreeze()
     gc.collect()
 
 # %% ../nbs/13_train.ipynb 43
 def lr_at(config: TrainConfig, step: int) -> float:
-    if step < config.warmup_steps: return config.learning_rate * (step + 1) / config.warmup_steps
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
-    return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.learning_rate - config.min_lr)
+    return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (
+        config.learning_rate - config.min_lr
+    )
 
 # %% ../nbs/13_train.ipynb 46
-# keys that say how or where a run is carried out, not what it computes: they may change between attempts
-OPERATIONAL_KEYS = ("resume", "device", "micro_batch_size", "checkpoint_interval", "max_checkpoints",
-                    "save_checkpoints", "checkpoint_dir", "data_dir", "project", "wandb_mode", "tags")
+# keys that say how or where a run is carried out, not what it computes: they may change between
+# attempts
+OPERATIONAL_KEYS = (
+    "resume",
+    "device",
+    "micro_batch_size",
+    "checkpoint_interval",
+    "max_checkpoints",
+    "save_checkpoints",
+    "checkpoint_dir",
+    "data_dir",
+    "project",
+    "wandb_mode",
+    "tags",
+)
 
 
 def run_directory(config: TrainConfig) -> Path:
-    """`<checkpoint_dir>/<run_name>`; with `resume: never` and that directory already used, the first free
-    `<run_name>-2`, `-3`, ... beside it."""
+    """`<checkpoint_dir>/<run_name>`; with `resume: never` and that directory already used, the
+    first free `<run_name>-2`, `-3`, ... beside it."""
     base = Path(config.checkpoint_dir) / (config.run_name or "run")
-    if config.resume != "never": return base
+    if config.resume != "never":
+        return base
     path, n = base, 1
     while path.exists() and any(path.iterdir()):
         n += 1
@@ -302,83 +403,126 @@ def run_directory(config: TrainConfig) -> Path:
 
 # %% ../nbs/13_train.ipynb 48
 def experiment_differences(recorded: dict, config: TrainConfig) -> list[str]:
-    """The keys in which `config` describes another experiment than the `recorded` config.yaml of a run directory
-    (operational keys and a larger `max_steps` are not differences; keys the older file lacks are compared with
-    their defaults)."""
+    """The keys in which `config` describes another experiment than the `recorded` config.yaml of a
+    run directory (operational keys and a larger `max_steps` are not differences; keys the older
+    file lacks are compared with their defaults)."""
     defaults = TrainConfig().to_dict()
     wanted = config.to_dict()
     out = []
     for key, value in wanted.items():
-        if key in OPERATIONAL_KEYS: continue
+        if key in OPERATIONAL_KEYS:
+            continue
         old = recorded.get(key, defaults[key])
-        if key == "max_steps" and isinstance(old, int) and value >= old: continue
-        if old != value: out.append(f"{key}: {old!r} -> {value!r}")
+        if key == "max_steps" and isinstance(old, int) and value >= old:
+            continue
+        if old != value:
+            out.append(f"{key}: {old!r} -> {value!r}")
     return out
 
 # %% ../nbs/13_train.ipynb 50
 def check_same_experiment(run_dir: Path, config: TrainConfig):
     "Raise, naming the keys, when `run_dir` holds a run of another experiment than `config`."
     path = Path(run_dir) / "config.yaml"
-    if not path.exists(): return
-    try: recorded = load_yaml(path.read_text(), str(path)) or {}
-    except (ValueError, OSError) as e: recorded = e
-    if not isinstance(recorded, dict):  # a file from an interrupted write cannot exist; a hand edit can
-        raise ValueError(f"{path} cannot be read as a run's config ({recorded}); restore it, or move the run "
-                         "directory away to start the run again")
+    if not path.exists():
+        return
+    try:
+        recorded = load_yaml(path.read_text(), str(path)) or {}
+    except (ValueError, OSError) as e:
+        recorded = e
+    if not isinstance(
+        recorded, dict
+    ):  # a file from an interrupted write cannot exist; a hand edit can
+        raise ValueError(
+            f"{path} cannot be read as a run's config ({recorded}); restore it, or move the run "
+            "directory away to start the run again"
+        )
     differences = experiment_differences(recorded, config)
     if differences:
-        raise ValueError(f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
-                         "run_name, or resume: never for a fresh run directory beside it; nothing was changed.")
+        raise ValueError(
+            f"{run_dir} holds a run of a different config ({'; '.join(differences)}). Use another "
+            "run_name, or resume: never for a fresh run directory beside it; nothing was changed."
+        )
 
 # %% ../nbs/13_train.ipynb 54
 def available_memory() -> int | None:
     "Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"): return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError): pass
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return None
 
 # %% ../nbs/13_train.ipynb 56
 def estimate_cpu_memory(config: TrainConfig, batch_size: int | None = None) -> int:
-    """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the larger of the
-    training step's peak and the full diagnostic sample's. Fitted to measured peaks (see the test below)."""
+    """Peak bytes of a CPU run of `config` (float32) at `batch_size` (default: the config's): the
+    larger of the training step's peak and the full diagnostic sample's. Fitted to measured peaks
+    (see the test below)."""
     b = batch_size or config.batch_size
-    params = config.vocab_size * config.n_embd + config.n_layer * 12 * config.n_embd ** 2
+    params = config.vocab_size * config.n_embd + config.n_layer * 12 * config.n_embd**2
     logits = config.block_size * config.vocab_size * 4  # bytes of one sequence's logits
-    activations = config.block_size * config.n_embd * 4 * config.n_layer  # one activation tensor of every layer
-    runtime = 400 * 2 ** 20  # torch and the interpreter
-    # the constants are fitted to the peaks measured below (bench/cpu_memory.py), not an accounting of tensors
-    if not config.quantized:  # per sequence: the logits and their gradient (the loss is computed a block of rows at
-        # a time) and ~18 activation-sized tensors; a diagnostic sample's copies of the weights set the floor
+    activations = (
+        config.block_size * config.n_embd * 4 * config.n_layer
+    )  # one activation tensor of every layer
+    runtime = 400 * 2**20  # torch and the interpreter
+    # the constants are fitted to the peaks measured below (bench/cpu_memory.py), not an accounting
+    # of tensors
+    if (
+        not config.quantized
+    ):  # per sequence: the logits and their gradient (the loss is computed a block of rows at
+        # a time) and ~18 activation-sized tensors; a diagnostic sample's copies of the weights set
+        # the floor
         training = runtime + 30 * params + b * (2 * logits + 18 * activations)
         diagnostics = runtime + 40 * params + b * logits
-    else:  # ~11 logit-sized copies (the gradient's projection onto the grid makes most of them) and ~40
-        # activation-sized ones per sequence; a full diagnostic sample holds ~38 float32-sized copies of every weight
+    # ~11 logit-sized copies (the gradient's projection onto the grid makes most of them) and ~40
+    else:
+        # activation-sized ones per sequence; a full diagnostic sample holds ~38 float32-sized
+        # copies of every weight
         training = runtime + 28 * params + b * (11 * logits + 40 * activations)
         diagnostics = 4 * 38 * params + b * 2 * logits
     return int(max(training, diagnostics))
 
 # %% ../nbs/13_train.ipynb 58
 def check_cpu_memory(config: TrainConfig, free: int | None = None):
-    "Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying what would."
+    """Stop a CPU run that will not fit in `free` bytes (default: the memory available now), saying
+    what would."""
     free = available_memory() if free is None else free
-    if free is None: return
+    if free is None:
+        return
     margin = 1.1  # the fit is within 4% of every measured peak: a 10% margin
     need = estimate_cpu_memory(config)
-    if margin * need <= free: return
-    fits = next((b for b in range(config.batch_size - 1, 0, -1) if margin * estimate_cpu_memory(config, b) <= free), None)
-    advice = (f"batch_size {fits} fits: add -y \"overrides: {{batch_size: {fits}}}\" to papermill, or batch_size={fits} "
-              "to altgrad-train" if fits else "even batch_size 1 does not fit: use a smaller model or a GPU")
-    raise MemoryError(f"this run needs about {need / 2 ** 30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
-                      f"but {free / 2 ** 30:.1f} GiB are available; {advice}")
+    if margin * need <= free:
+        return
+    fits = next(
+        (
+            b
+            for b in range(config.batch_size - 1, 0, -1)
+            if margin * estimate_cpu_memory(config, b) <= free
+        ),
+        None,
+    )
+    advice = (
+        f'batch_size {fits} fits: add -y "overrides: {{batch_size: {fits}}}" to papermill, or '
+        f'batch_size={fits} '
+        "to altgrad-train"
+        if fits
+        else "even batch_size 1 does not fit: use a smaller model or a GPU"
+    )
+    raise MemoryError(
+        f"this run needs about {need / 2**30:.1f} GiB on the CPU (batch_size {config.batch_size}), "
+        f"but {free / 2**30:.1f} GiB are available; {advice}"
+    )
 
 # %% ../nbs/13_train.ipynb 63
 class Progress:
-    "A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every 10% and per evaluation."
+    """A tqdm bar over the run's steps; inside a Jupyter kernel also a line on the terminal every
+    10% and per evaluation."""
 
     def __init__(self, total: int, initial: int, name: str, enabled: bool = True):
-        try:  # a notebook's widget bar where ipywidgets can draw it; else text (tqdm.auto would only warn)
+        # a notebook's widget bar where ipywidgets can draw it; else text (tqdm.auto would only
+        # warn)
+        try:
             import ipywidgets  # noqa: F401
             from tqdm.auto import tqdm
         except ImportError:
@@ -386,76 +530,147 @@ class Progress:
         self.bar = tqdm(total=total, initial=initial, desc=name, disable=not enabled)
         self.lines = 0  # printed on the terminal
         self.total, self.name, self.started, self.first = total, name, time.perf_counter(), initial
-        self.terminal = sys.__stderr__ if enabled and "ipykernel" in sys.modules and sys.stderr is not sys.__stderr__ else None
+        self.terminal = (
+            sys.__stderr__
+            if enabled and "ipykernel" in sys.modules and sys.stderr is not sys.__stderr__
+            else None
+        )
         self.every = max(1, total // 10)
         if self.terminal is not None and initial < total:
-            print(f"\n[{name}] training steps {initial + 1} to {total}: a line after the first, every {self.every} and "
-                  "at each evaluation", file=self.terminal, flush=True)
+            print(
+                f"\n[{name}] training steps {initial + 1} to {total}: a line after the first, "
+                f"every {self.every} and "
+                "at each evaluation",
+                file=self.terminal,
+                flush=True,
+            )
             self.lines = 1
 
     def update(self, metrics: dict, seconds_left: float | None = None):
-        """After a step: `seconds_left`, the trainer's estimate of the rest (its kinds of steps and its
-        evaluations at the times they took so far), else the steps left at the mean rate."""
+        """After a step: `seconds_left`, the trainer's estimate of the rest (its kinds of steps and
+        its evaluations at the times they took so far), else the steps left at the mean rate."""
         self.bar.update(1)
-        shown = dict(loss=f"{metrics['loss']:.3f}") | ({"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {})
+        shown = dict(loss=f"{metrics['loss']:.3f}") | (
+            {"val": f"{metrics['val_loss']:.3f}"} if "val_loss" in metrics else {}
+        )
         done = metrics["step"] + 1
         rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
-        left = seconds_left if seconds_left is not None else (self.total - done) / rate if rate > 0 else math.inf
+        left = (
+            seconds_left
+            if seconds_left is not None
+            else (self.total - done) / rate
+            if rate > 0
+            else math.inf
+        )
         self.bar.set_postfix(shown | dict(left=f"{left:.0f}s"), refresh=False)
-        if self.terminal is not None and (done % self.every == 0 or "val_loss" in metrics or done == self.total
-                                          or done == self.first + 1):
-            print(("\n" if not self.lines else "") +  # papermill's own bar may hold the terminal's line
-                  f"[{self.name}] step {done}/{self.total} " + " ".join(f"{k} {v}" for k, v in shown.items()) +
-                  f" | {rate:.2f} steps/s, {left:.0f} s left", file=self.terminal, flush=True)
+        if self.terminal is not None and (
+            done % self.every == 0
+            or "val_loss" in metrics
+            or done == self.total
+            or done == self.first + 1
+        ):
+            print(
+                ("\n" if not self.lines else "")  # papermill's own bar may hold the terminal's line
+                + f"[{self.name}] step {done}/{self.total} "
+                + " ".join(f"{k} {v}" for k, v in shown.items())
+                + f" | {rate:.2f} steps/s, {left:.0f} s left",
+                file=self.terminal,
+                flush=True,
+            )
             self.lines += 1
 
-    def close(self): self.bar.close()
+    def close(self):
+        self.bar.close()
 
 # %% ../nbs/13_train.ipynb 66
 class Hook:
-    "The events of a training step, in order; each returns metrics to add to the step's record (or None)."
+    """The events of a training step, in order; each returns metrics to add to the step's record (or
+    None)."""
 
-    def wants_eager(self, trainer) -> bool: return False  # run this step's forward and backward uncompiled
-    def plans(self, trainer, step: int) -> str | None: pass  # a later step's RunSeconds part, if this hook decides it
-    def before_forward(self, trainer, batch: tuple) -> dict | None: pass  # batch: (inputs, targets) of this step
-    def after_backward(self, trainer) -> dict | None: pass  # gradients ready, before clipping
-    def before_update(self, trainer) -> dict | None: pass  # a finite step, just before optimizer.step()
-    def after_update(self, trainer) -> dict | None: pass  # new weights, before they are stored on their grid
-    def after_store(self, trainer) -> dict | None: pass  # weights as the next step sees them
-    def end_step(self, trainer) -> dict | None: pass  # every step, finite or not, before its metrics are read back
-    def after_step(self, trainer, metrics: dict) -> str | None: pass  # the step's record (host numbers); a reason stops the run
-    def after_fit(self, trainer, summary: dict) -> dict | None: pass  # what to add to summary.json
-    def state_dict(self) -> dict: return {}  # running state a resumed run needs
-    def load_state_dict(self, state: dict): pass
+    def wants_eager(self, trainer) -> bool:
+        return False  # run this step's forward and backward uncompiled
+
+    def plans(self, trainer, step: int) -> str | None:
+        pass  # a later step's RunSeconds part, if this hook decides it
+
+    def before_forward(self, trainer, batch: tuple) -> dict | None:
+        pass  # batch: (inputs, targets) of this step
+
+    def after_backward(self, trainer) -> dict | None:
+        pass  # gradients ready, before clipping
+
+    def before_update(self, trainer) -> dict | None:
+        pass  # a finite step, just before optimizer.step()
+
+    def after_update(self, trainer) -> dict | None:
+        pass  # new weights, before they are stored on their grid
+
+    def after_store(self, trainer) -> dict | None:
+        pass  # weights as the next step sees them
+
+    def end_step(self, trainer) -> dict | None:
+        pass  # every step, finite or not, before its metrics are read back
+
+    def after_step(self, trainer, metrics: dict) -> str | None:
+        pass  # the step's record (host numbers); a reason stops the run
+
+    def after_fit(self, trainer, summary: dict) -> dict | None:
+        pass  # what to add to summary.json
+
+    def state_dict(self) -> dict:
+        return {}  # running state a resumed run needs
+
+    def load_state_dict(self, state: dict):
+        pass
 
 # %% ../nbs/13_train.ipynb 69
 @dataclass
 class RunSeconds:
-    """Wall-clock seconds of one run, by part. A step counts from fetching its batch to its metrics read back; the
-    kinds exclude each other, first match: eager (a hook wanted it uncompiled: a full diagnostic sample), measured
-    (its hooks returned metrics: a light sample), first (one of the first four steps, where a compiled run traces,
-    compiles and records its CUDA graphs), plain. A resumed run counts the steps of its own process only."""
-    setup: float = 0.0  # building the trainer: data, model, optimizer, compiled wrappers, scale calibration
+    """Wall-clock seconds of one run, by part. A step counts from fetching its batch to its metrics
+    read back; the kinds exclude each other, first match: eager (a hook wanted it uncompiled: a full
+    diagnostic sample), measured (its hooks returned metrics: a light sample), first (one of the
+    first four steps, where a compiled run traces, compiles and records its CUDA graphs), plain. A
+    resumed run counts the steps of its own process only."""
+
+    setup: float = (
+        0.0  # building the trainer: data, model, optimizer, compiled wrappers, scale calibration
+    )
     first_steps: float = 0.0
     plain_steps: float = 0.0
     measured_steps: float = 0.0
     eager_steps: float = 0.0
     first_evaluation: float = 0.0  # the evaluation graphs compile here
     later_evaluations: float = 0.0
-    bookkeeping: float = 0.0  # the rest of the training loop: hooks after each step, logging, checkpoints
+    bookkeeping: float = (
+        0.0  # the rest of the training loop: hooks after each step, logging, checkpoints
+    )
     after_fit: float = 0.0  # the hooks at the end (failure report, curves)
 
-    def add(self, part: str, seconds: float): setattr(self, part, getattr(self, part) + seconds)
+    def add(self, part: str, seconds: float):
+        setattr(self, part, getattr(self, part) + seconds)
+
     def step_part(self, step: int, eager: bool, measured: bool) -> str:
-        return ("eager_steps" if eager else "measured_steps" if measured else "first_steps" if step < 4 else "plain_steps")
+        return (
+            "eager_steps"
+            if eager
+            else "measured_steps"
+            if measured
+            else "first_steps"
+            if step < 4
+            else "plain_steps"
+        )
+
     def loop(self) -> float:
         "Seconds of the training loop accounted so far (steps, evaluations, bookkeeping)."
-        return sum(v for k, v in dataclasses.asdict(self).items() if k not in ("setup", "after_fit"))
+        return sum(
+            v for k, v in dataclasses.asdict(self).items() if k not in ("setup", "after_fit")
+        )
 
 # %% ../nbs/13_train.ipynb 72
 def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
-    """The forward and backward passes that make one process's share of a step's batch: `batch_size` (global)
-    over the processes, in passes of `micro_batch_size` sequences (0: the share in one pass)."""
+    """The forward and backward passes that make one process's share of a step's batch: `batch_size`
+    (global) over the processes, in passes of `micro_batch_size` sequences (0: the share in one
+    pass)."""
     if config.batch_size % ranks.world:
         raise ValueError(
             f"config key 'batch_size' = {config.batch_size}: the global batch must split "
@@ -474,9 +689,16 @@ def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
-    def __init__(self, config: TrainConfig, data: TokenData | None = None, run_dir: str | Path | None = None,
-                 device: str | None = None, tracker: RunTracker | None = None,
-                 checkpoint_manager: CheckpointManager | None = None, model: GPT | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TokenData | None = None,
+        run_dir: str | Path | None = None,
+        device: str | None = None,
+        tracker: RunTracker | None = None,
+        checkpoint_manager: CheckpointManager | None = None,
+        model: GPT | None = None,
+    ):
         building = time.perf_counter()
         release_finished_runs()  # before this run takes its memory
         self.ranks = Ranks.from_env()  # under torchrun, this process's place (alone: rank 0 of 1)
@@ -486,27 +708,45 @@ class Trainer:
         # rank 0's choice: with resume: never, the first free name depends on what is on disk
         self.run_dir = self.ranks.from_writer(Path(run_dir) if run_dir else run_directory(config))
         if config.resume == "never" and config.run_name and self.run_dir.name != config.run_name:
-            config = dataclasses.replace(config, run_name=self.run_dir.name)  # a fresh run beside the old one
+            config = dataclasses.replace(
+                config, run_name=self.run_dir.name
+            )  # a fresh run beside the old one
         self.config = config
-        if self.device.type == "cpu": check_cpu_memory(config)
+        if self.device.type == "cpu":
+            check_cpu_memory(config)
         self.data = data if data is not None else prepare_data(config)
         if self.data.meta.get("vocab_size", 0) > config.vocab_size:
-            raise ValueError(f"config key 'vocab_size' = {config.vocab_size}: below the {self.data.meta['vocab_size']} "
-                             f"tokens of the tokenizer that prepared {self.data.data_dir}")
+            raise ValueError(
+                f"config key 'vocab_size' = {config.vocab_size}: below the "
+                f"{self.data.meta['vocab_size']} "
+                f"tokens of the tokenizer that prepared {self.data.data_dir}"
+            )
         self.model, self.placement = build_model(config) if model is None else (model, None)
         self.model.to(self.device)
         self.ranks.align(list(self.model.parameters()))  # one starting point in every process
         self.optimizer = build_optimizer(self.model, config, self.device.type)
         cuda = self.device.type == "cuda"
         self.compiled = compile_model(self.model, config) if cuda and config.compile else self.model
-        self.autocast = dict(device_type=self.device.type, dtype=getattr(torch, config.dtype),
-                             enabled=cuda and config.dtype != "float32")
+        self.autocast = dict(
+            device_type=self.device.type,
+            dtype=getattr(torch, config.dtype),
+            enabled=cuda and config.dtype != "float32",
+        )
         if config.quantized:  # delayed scaling's amax histories from the first batch, before step 0
-            x, y = self.data.get_batch("train", 0, config.batch_size, config.block_size, seed=config.seed, device=self.device)
+            x, y = self.data.get_batch(
+                "train",
+                0,
+                config.batch_size,
+                config.block_size,
+                seed=config.seed,
+                device=self.device,
+            )
             # each process scales by what it sees (its own amax, no reduction across processes, as
-            # Transformer Engine without amax reduction): a per-tensor recipe on N processes is not bit for
+            # Transformer Engine without amax reduction): a per-tensor recipe on N processes is not
+            # bit for
             # bit the run on one
-            with torch.autocast(**self.autocast): calibrate_scalers(self.model, self.ranks.share(x))
+            with torch.autocast(**self.autocast):
+                calibrate_scalers(self.model, self.ranks.share(x))
         self.tracker = tracker
         self.checkpoints = checkpoint_manager
         self.hooks: list[Hook] = []  # called at the events of every step (see Hook)
@@ -516,31 +756,41 @@ class Trainer:
         self.last_eval: dict = {}
         self.best_val_loss: float | None = None  # over every evaluation, checkpointed or not
         self.resumed_logged_steps: list[int] | None = None  # set by a resume: the steps it logged
-        self.resumed_from: Path | None = None  # the checkpoint a resume loaded (every process loads it)
+        self.resumed_from: Path | None = (
+            None  # the checkpoint a resume loaded (every process loads it)
+        )
         self.high_precision = False  # switched to high precision (config key high_precision_from)
-        self.missing_metrics: list[int] = []  # logged before the resume point, missing from the file
-        self.seconds = RunSeconds(setup=time.perf_counter() - building)  # where this run's time goes
+        self.missing_metrics: list[
+            int
+        ] = []  # logged before the resume point, missing from the file
+        self.seconds = RunSeconds(
+            setup=time.perf_counter() - building
+        )  # where this run's time goes
         self.done_steps: dict[str, int] = {}  # RunSeconds part -> steps of it this process trained
         self.evaluations = 0  # this process's
 
 # %% ../nbs/13_train.ipynb 76
-# --- one step -------------------------------------------------------------------------------------------
+# --- one step
+# -------------------------------------------------------------------------------------------
 @patch
 def _sync(self: Trainer):
-    if self.device.type == "cuda": torch.cuda.synchronize(self.device)
+    if self.device.type == "cuda":
+        torch.cuda.synchronize(self.device)
 
 # %% ../nbs/13_train.ipynb 77
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
     metrics = {}
-    for hook in self.hooks: metrics.update(getattr(hook, event)(self, *args) or {})
+    for hook in self.hooks:
+        metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
 # %% ../nbs/13_train.ipynb 79
 @patch
 def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    "The mean loss over rows x, y; its gradient added to the parameters' over `micro_batches` passes."
+    """The mean loss over rows x, y; its gradient added to the parameters' over `micro_batches`
+    passes."""
     n, total = self.micro_batches, None
     for xs, ys in zip(x.chunk(n), y.chunk(n)):
         with torch.autocast(**self.autocast):
@@ -553,9 +803,10 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
 # %% ../nbs/13_train.ipynb 80
 @patch
 def switch_to_high_precision(self: Trainer) -> dict:
-    """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late switch
-    from FP8 to BF16): its roles' formats off, as the FP32 reference passes turn them off. Returns the
-    step's event: at the step the config names (a run resumed past it switches silently)."""
+    """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late
+    switch from FP8 to BF16): its roles' formats off, as the FP32 reference passes turn them off.
+    Returns the step's event: at the step the config names (a run resumed past it switches
+    silently)."""
     for layer in quantized_layers(self.model).values():
         layer.formats = dict.fromkeys(layer.formats)
     self.high_precision = True
@@ -564,24 +815,32 @@ def switch_to_high_precision(self: Trainer) -> dict:
 # %% ../nbs/13_train.ipynb 81
 @patch
 def train_step(self: Trainer) -> dict:
-    "One optimizer step on the batch of the current step; returns its metrics (the hooks' included)."
+    """One optimizer step on the batch of the current step; returns its metrics (the hooks'
+    included)."""
     began = time.perf_counter()
     c = self.config
     eager = any(hook.wants_eager(self) for hook in self.hooks)
     model = self.model if eager else self.compiled
     model.train()
     lr = lr_at(c, self.step)
-    for group in self.optimizer.param_groups: group["lr"] = lr
+    for group in self.optimizer.param_groups:
+        group["lr"] = lr
     switched = {}
     if c.high_precision_from and self.step >= c.high_precision_from and not self.high_precision:
-        switched = self.switch_to_high_precision()  # at its step, or the first after a resume past it
-    x, y = self.data.get_batch("train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device)
+        switched = (
+            self.switch_to_high_precision()
+        )  # at its step, or the first after a resume past it
+    x, y = self.data.get_batch(
+        "train", self.step, c.batch_size, c.block_size, seed=c.seed, device=self.device
+    )
     x, y = self.ranks.share(x), self.ranks.share(y)  # this process's rows of the global batch
     self._sync()
     start = time.perf_counter()
     extra = switched | self._hooks("before_forward", (x, y))
     loss = self._forward_backward(model, x, y)
-    extra |= self._hooks("after_backward")  # measurements see this process's gradients (rank 0's logged)
+    extra |= self._hooks(
+        "after_backward"
+    )  # measurements see this process's gradients (rank 0's logged)
     grads = [p.grad for p in self.model.parameters() if p.grad is not None]
     self.ranks.mean([loss, *grads])  # the whole batch's loss and gradients
     grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
@@ -590,17 +849,26 @@ def train_step(self: Trainer) -> dict:
         extra |= self._hooks("before_update")
         self.optimizer.step()
         extra |= self._hooks("after_update")
-        if not c.use_shadow: store_weights_on_grid(self.model, c.stored_rounding)
+        if not c.use_shadow:
+            store_weights_on_grid(self.model, c.stored_rounding)
         extra |= self._hooks("after_store")
     self.optimizer.zero_grad(set_to_none=True)
     self._sync()
     seconds = time.perf_counter() - start
     self.nonfinite_streak = 0 if finite else self.nonfinite_streak + 1
-    metrics = dict(step=self.step, loss=float(loss.detach()), lr=lr, grad_norm=float(grad_norm),
-                   step_ms=1e3 * seconds, tokens_per_s=c.batch_size * c.block_size / seconds, skipped=not finite)
+    metrics = dict(
+        step=self.step,
+        loss=float(loss.detach()),
+        lr=lr,
+        grad_norm=float(grad_norm),
+        step_ms=1e3 * seconds,
+        tokens_per_s=c.batch_size * c.block_size / seconds,
+        skipped=not finite,
+    )
     extra |= self._hooks("end_step")
     metrics = read_back(metrics | extra)
-    if self.step < 4 or eager or extra: _freeze_long_lived_objects()  # the steps that compile, or measure
+    if self.step < 4 or eager or extra:
+        _freeze_long_lived_objects()  # the steps that compile, or measure
     part = self.seconds.step_part(self.step, eager, bool(extra))
     self.seconds.add(part, time.perf_counter() - began)
     self.done_steps[part] = self.done_steps.get(part, 0) + 1
@@ -610,72 +878,103 @@ def train_step(self: Trainer) -> dict:
 # %% ../nbs/13_train.ipynb 83
 @patch
 def restart_nonfinite_count(self: Trainer):
-    "For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it no longer count."
+    """For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it
+    no longer count."""
     self.nonfinite_streak = 0
 
 # %% ../nbs/13_train.ipynb 85
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
-    "Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`): eval_iters batches."
+    """Mean validation loss (and perplexity) over the fixed validation set (`TokenData.eval_batch`):
+    eval_iters batches."""
     began = time.perf_counter()
     c = self.config
     self.compiled.eval()
     losses = torch.zeros(c.eval_iters, device=self.device)
     mine = list(range(self.ranks.rank, c.eval_iters, self.ranks.world))  # the processes share them
     for i in mine:
-        x, y = self.data.eval_batch(i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device)
+        x, y = self.data.eval_batch(
+            i, c.eval_iters * c.batch_size, c.batch_size, c.block_size, device=self.device
+        )
         with torch.autocast(**self.autocast):
             losses[i] = self.compiled(x, y)[1].float()  # copied: a CUDA graph reuses its output
     val_loss = float(self.ranks.gather(losses, mine).mean())  # every batch's loss, as one process's
-    self.last_eval = dict(step=self.step, val_loss=val_loss,
-                          val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf)
+    self.last_eval = dict(
+        step=self.step,
+        val_loss=val_loss,
+        val_perplexity=math.exp(val_loss) if val_loss < 700 else math.inf,
+    )
     if math.isfinite(val_loss) and (self.best_val_loss is None or val_loss < self.best_val_loss):
         self.best_val_loss = val_loss
     _freeze_long_lived_objects()  # the first evaluation compiles the eval graphs
-    self.seconds.add("later_evaluations" if self.seconds.first_evaluation else "first_evaluation", time.perf_counter() - began)
+    self.seconds.add(
+        "later_evaluations" if self.seconds.first_evaluation else "first_evaluation",
+        time.perf_counter() - began,
+    )
     self.evaluations += 1
     return self.last_eval
 
 
 @patch
 def seconds_left(self: Trainer) -> float:
-    """Wall seconds the rest of the run should take: each later step at the mean time of its kind so far (the
-    hooks say which steps will be full or light samples), each later evaluation at the mean of the later ones
-    (the first compiles), and the loop's bookkeeping per step. A kind not seen yet counts as a plain step."""
+    """Wall seconds the rest of the run should take: each later step at the mean time of its kind so
+    far (the hooks say which steps will be full or light samples), each later evaluation at the mean
+    of the later ones (the first compiles), and the loop's bookkeeping per step. A kind not seen yet
+    counts as a plain step."""
     c, s, done = self.config, self.seconds, self.done_steps
-    if getattr(self, "_plan", None) is None:  # asked every step: the hooks are asked about each step once
+    if (
+        getattr(self, "_plan", None) is None
+    ):  # asked every step: the hooks are asked about each step once
         self._plan = [self.planned_part(step) for step in range(c.max_steps)]
     mean = {part: getattr(s, part) / n for part, n in done.items() if n}
     plain = mean.get("plain_steps", mean.get("first_steps", 0.0))
-    left = sum(mean.get(part, plain) * n for part, n in Counter(self._plan[self.step:]).items())
+    left = sum(mean.get(part, plain) * n for part, n in Counter(self._plan[self.step :]).items())
     # evaluations after steps k = self.step + 1 .. max_steps: every eval_every-th, and the last
-    evaluations = (c.max_steps // c.eval_every - self.step // c.eval_every + (c.max_steps % c.eval_every != 0)
-                   if self.step < c.max_steps else 0)
-    later = s.later_evaluations / (self.evaluations - 1) if self.evaluations > 1 else s.first_evaluation
+    evaluations = (
+        c.max_steps // c.eval_every - self.step // c.eval_every + (c.max_steps % c.eval_every != 0)
+        if self.step < c.max_steps
+        else 0
+    )
+    later = (
+        s.later_evaluations / (self.evaluations - 1) if self.evaluations > 1 else s.first_evaluation
+    )
     steps_done = sum(done.values())
-    return left + evaluations * later + (c.max_steps - self.step) * s.bookkeeping / max(1, steps_done)
+    return (
+        left + evaluations * later + (c.max_steps - self.step) * s.bookkeeping / max(1, steps_done)
+    )
 
 
 @patch
 def planned_part(self: Trainer, step: int) -> str:
     "The RunSeconds part a later `step` will count in (as `train_step` will decide it)."
     for hook in self.hooks:
-        if part := hook.plans(self, step): return part
+        if part := hook.plans(self, step):
+            return part
     return "first_steps" if step < 4 else "plain_steps"
 
 # %% ../nbs/13_train.ipynb 88
-# --- state ------------------------------------------------------------------------------------------------
+# --- state
+# ------------------------------------------------------------------------------------------------
 @patch
 def state_dict(self: Trainer) -> dict:
-    "Everything a resumed run needs to continue the same trajectory, the hooks' running state included."
+    """Everything a resumed run needs to continue the same trajectory, the hooks' running state
+    included."""
     rng = dict(cpu=torch.get_rng_state())
-    if self.device.type == "cuda": rng["cuda"] = torch.cuda.get_rng_state(self.device)
+    if self.device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(self.device)
     hooks = {type(h).__name__: state for h in self.hooks if (state := h.state_dict())}
-    return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step,
-                config=self.config.to_dict(), rng=rng, nonfinite_streak=self.nonfinite_streak,
-                best_val_loss=self.best_val_loss, hooks=hooks,
-                logged_steps=list(self.tracker.logged_steps) if self.tracker else None)
+    return dict(
+        model=self.model.state_dict(),
+        optimizer=self.optimizer.state_dict(),
+        step=self.step,
+        config=self.config.to_dict(),
+        rng=rng,
+        nonfinite_streak=self.nonfinite_streak,
+        best_val_loss=self.best_val_loss,
+        hooks=hooks,
+        logged_steps=list(self.tracker.logged_steps) if self.tracker else None,
+    )
 
 # %% ../nbs/13_train.ipynb 90
 @patch
@@ -683,12 +982,18 @@ def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
     self.optimizer.load_state_dict(state["optimizer"])
     self.step, self.nonfinite_streak = state["step"], state["nonfinite_streak"]
-    self.best_val_loss = state.get("best_val_loss")  # absent from checkpoints written before it was kept
-    self.resumed_logged_steps = state.get("logged_steps")  # the metrics records the resume must find
+    self.best_val_loss = state.get(
+        "best_val_loss"
+    )  # absent from checkpoints written before it was kept
+    self.resumed_logged_steps = state.get(
+        "logged_steps"
+    )  # the metrics records the resume must find
     torch.set_rng_state(state["rng"]["cpu"])
-    if "cuda" in state["rng"] and self.device.type == "cuda": torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+    if "cuda" in state["rng"] and self.device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
     for hook in self.hooks:
-        if type(hook).__name__ in state.get("hooks", {}): hook.load_state_dict(state["hooks"][type(hook).__name__])
+        if type(hook).__name__ in state.get("hooks", {}):
+            hook.load_state_dict(state["hooks"][type(hook).__name__])
 
 # %% ../nbs/13_train.ipynb 92
 @patch
@@ -698,21 +1003,27 @@ def resume(self: Trainer, path: str | Path):
 
 # %% ../nbs/13_train.ipynb 95
 class Interrupted(Exception):
-    "A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how to go on."
+    """A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how
+    to go on."""
 
 
 class StopRequest:
-    """`with StopRequest() as stop:` — a first Ctrl-C (SIGINT) sets `stop.requested` instead of raising;
-    a second raises KeyboardInterrupt. Outside the main thread, where Python cannot catch signals, it
-    does nothing."""
+    """`with StopRequest() as stop:` — a first Ctrl-C (SIGINT) sets `stop.requested` instead of
+    raising; a second raises KeyboardInterrupt. Outside the main thread, where Python cannot catch
+    signals, it does nothing."""
 
-    def __init__(self): self.requested, self._previous = False, None
+    def __init__(self):
+        self.requested, self._previous = False, None
 
     def _handle(self, signum, frame):
-        if self.requested: raise KeyboardInterrupt
+        if self.requested:
+            raise KeyboardInterrupt
         self.requested = True
-        say("Ctrl-C: finishing this step and saving it (Ctrl-C again stops at once, losing the steps "
-            "since the last checkpoint)")
+        say(
+            "Ctrl-C: finishing this step and saving it (Ctrl-C again stops at once, losing the "
+            "steps "
+            "since the last checkpoint)"
+        )
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -720,67 +1031,99 @@ class StopRequest:
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None: signal.signal(signal.SIGINT, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 # %% ../nbs/13_train.ipynb 97
-# --- the whole run -----------------------------------------------------------------------------------------
+# --- the whole run
+# -----------------------------------------------------------------------------------------
 @patch
 def _resume_newest(self: Trainer):
-    "Load the newest checkpoint of the run directory that loads, saying which and why older ones were used."
+    """Load the newest checkpoint of the run directory that loads, saying which and why older ones
+    were used."""
     for path in reversed(CheckpointManager(self.run_dir / "checkpoints").regular()):
-        try: state = CheckpointManager.load(path, map_location=self.device)
+        try:
+            state = CheckpointManager.load(path, map_location=self.device)
         except ValueError as e:
             say(f"{e}; trying an older checkpoint")
             continue
-        self.load_state_dict(state)  # a checkpoint that loads but does not fit this model is an error
+        self.load_state_dict(
+            state
+        )  # a checkpoint that loads but does not fit this model is an error
         self.resumed_from = path
-        say(f"resuming {self.run_dir} from {path.name} (step {self.step} of {self.config.max_steps})")
+        say(
+            f"resuming {self.run_dir} from {path.name} (step {self.step} of "
+            f"{self.config.max_steps})"
+        )
         return
-    if read_metrics(self.run_dir): say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
+    if read_metrics(self.run_dir):
+        say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
 # %% ../nbs/13_train.ipynb 98
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
-    """Check and take up the run directory (the lock is held): same experiment, resume point, metrics continued.
-    Returns the recorded summary when the run is already over (nothing to do)."""
+    """Check and take up the run directory (the lock is held): same experiment, resume point,
+    metrics continued. Returns the recorded summary when the run is already over (nothing to do)."""
     c = self.config
     for folder in (self.run_dir, self.run_dir / "checkpoints"):
-        if folder.is_dir(): scrub_temporary_files(folder)  # half-written files of a killed attempt
+        if folder.is_dir():
+            scrub_temporary_files(folder)  # half-written files of a killed attempt
     check_same_experiment(self.run_dir, c)
     if self.step == 0 and c.resume == "auto":
-        try: summary = json.loads((self.run_dir / "summary.json").read_text())
-        except (OSError, ValueError): summary = None
+        try:
+            summary = json.loads((self.run_dir / "summary.json").read_text())
+        except (OSError, ValueError):
+            summary = None
         if summary and (summary.get("stop_reason") or summary.get("steps", 0) >= c.max_steps):
-            say(f"{self.run_dir} already holds this run ({summary.get('steps')} steps"
-                f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); nothing to do. "
-                "resume: never starts a fresh run beside it")
+            say(
+                f"{self.run_dir} already holds this run ({summary.get('steps')} steps"
+                f"{', stopped: ' + summary['stop_reason'] if summary.get('stop_reason') else ''}); "
+                f"nothing to do. "
+                "resume: never starts a fresh run beside it"
+            )
             return summary
         self._resume_newest()
-    elif self.step == 0 and c.resume != "never":  # a checkpoint named by the user: continue from it, whatever followed
+    elif (
+        self.step == 0 and c.resume != "never"
+    ):  # a checkpoint named by the user: continue from it, whatever followed
         state = CheckpointManager.load(c.resume, map_location=self.device)
-        # another run's checkpoint may continue under this run's name; everything else must be the same experiment
+        # another run's checkpoint may continue under this run's name; everything else must be the
+        # same experiment
         differences = experiment_differences(state.get("config", {}) | dict(run_name=c.run_name), c)
         if differences:
-            raise ValueError(f"resume: {c.resume} is a checkpoint of another experiment ({'; '.join(differences)}); "
-                             "give the config those values, or start without resume")
+            raise ValueError(
+                f"resume: {c.resume} is a checkpoint of another experiment "
+                f"({'; '.join(differences)}); "
+                "give the config those values, or start without resume"
+            )
         self.load_state_dict(state)
         self.resumed_from = Path(c.resume)
         say(f"resuming {self.run_dir} from {c.resume} (step {self.step} of {c.max_steps})")
     self.tracker = self.tracker or RunTracker(self.run_dir, c, first_step=self.step)
-    self.checkpoints = self.checkpoints or CheckpointManager(self.run_dir / "checkpoints", c.max_checkpoints)
+    self.checkpoints = self.checkpoints or CheckpointManager(
+        self.run_dir / "checkpoints", c.max_checkpoints
+    )
     missing = sorted(set(self.resumed_logged_steps or ()) - set(self.tracker.logged_steps))
-    if missing:  # the file was cut short or replaced: those records cannot be made again without retraining
+    if (
+        missing
+    ):  # the file was cut short or replaced: those records cannot be made again without retraining
         self.missing_metrics = missing
-        shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        say(f"{self.tracker.metrics_path} lacks the records of steps {shown}, logged before the checkpoint "
-            f"of step {self.step}; training continues from it, and summary.json lists them as missing_metrics")
+        shown = ", ".join(map(str, missing[:10])) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        say(
+            f"{self.tracker.metrics_path} lacks the records of steps {shown}, logged before the "
+            f"checkpoint "
+            f"of step {self.step}; training continues from it, and summary.json lists them as "
+            f"missing_metrics"
+        )
     return None
 
 # %% ../nbs/13_train.ipynb 99
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
-    """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there (see above);
-    returns the run summary."""
+    """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there
+    (see above); returns the run summary."""
     if not self.ranks.writer:
         return self._follow()
     with DirectoryLock(self.run_dir, "run directory"):
@@ -791,8 +1134,8 @@ def fit(self: Trainer, progress: bool = True) -> dict:
 
 @patch
 def _follow(self: Trainer) -> dict:
-    """A process other than rank 0 of a run on several: it starts where rank 0 did, trains its share of
-    each batch, writes nothing, and returns rank 0's summary."""
+    """A process other than rank 0 of a run on several: it starts where rank 0 did, trains its share
+    of each batch, writes nothing, and returns rank 0's summary."""
     finished, resumed_from = self.ranks.from_writer(None)
     if finished is not None:
         return finished
@@ -807,66 +1150,102 @@ def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
     bar = Progress(c.max_steps, self.step, c.run_name or "train", progress)
     fit_started = time.perf_counter()
-    # a run shorter than one checkpoint interval (a smoke run), or with save_checkpoints off, keeps no regular
+    # a run shorter than one checkpoint interval (a smoke run), or with save_checkpoints off, keeps
+    # no regular
     # checkpoint: the one of its last step (or of a Ctrl-C) lives only until its summary is written
     checkpointing = c.save_checkpoints and c.max_steps >= c.checkpoint_interval
     with StopRequest() as stop:
         self._loop(bar, checkpointing, stop)
     bar.close()
-    if not self.last_eval and self.stop_reason is None:  # resumed at its end: the final evaluation, again
+    if (
+        not self.last_eval and self.stop_reason is None
+    ):  # resumed at its end: the final evaluation, again
         self.evaluate()
-    summary = dict(run_name=c.run_name, steps=self.step, completed=self.step >= c.max_steps and self.stop_reason is None,
-                   stop_reason=self.stop_reason, final_val_loss=self.last_eval.get("val_loss"),
-                   final_val_perplexity=self.last_eval.get("val_perplexity"), device=str(self.device),
-                   device_name=device_name(self.device), train_tokens=len(self.data.splits["train"]),
-                   placement=self.placement.formats() if self.placement else {},
-                   recipe=self.placement.recipe.label if self.placement else None, best_val_loss=self.best_val_loss,
-                   wall_s=time.perf_counter() - fit_started)
-    if self.missing_metrics: summary["missing_metrics"] = self.missing_metrics
+    summary = dict(
+        run_name=c.run_name,
+        steps=self.step,
+        completed=self.step >= c.max_steps and self.stop_reason is None,
+        stop_reason=self.stop_reason,
+        final_val_loss=self.last_eval.get("val_loss"),
+        final_val_perplexity=self.last_eval.get("val_perplexity"),
+        device=str(self.device),
+        device_name=device_name(self.device),
+        train_tokens=len(self.data.splits["train"]),
+        placement=self.placement.formats() if self.placement else {},
+        recipe=self.placement.recipe.label if self.placement else None,
+        best_val_loss=self.best_val_loss,
+        wall_s=time.perf_counter() - fit_started,
+    )
+    if self.missing_metrics:
+        summary["missing_metrics"] = self.missing_metrics
     ending = time.perf_counter()
-    for hook in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
+    for (
+        hook
+    ) in self.hooks:  # hooks add to the summary (the runner's result), still under the run's lock
         summary |= hook.after_fit(self, summary) or {}
     self.seconds.after_fit = time.perf_counter() - ending
     summary["seconds"] = dataclasses.asdict(self.seconds)
     if self.ranks.writer:
         self.tracker.finish(summary)  # summary.json, written once
-        if not checkpointing: self.checkpoints.discard_regular()
+        if not checkpointing:
+            self.checkpoints.discard_regular()
     return self.ranks.from_writer(summary)  # the summary rank 0 wrote, once it is written
 
 
 @patch
 def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"):
-    "The steps, until max_steps, a stop rule, or a Ctrl-C (then the step is saved and `Interrupted` raised)."
+    """The steps, until max_steps, a stop rule, or a Ctrl-C (then the step is saved and
+    `Interrupted` raised)."""
     c = self.config
     while self.step < c.max_steps and self.stop_reason is None:
         turn, accounted = time.perf_counter(), self.seconds.loop()
         metrics = self.train_step()
         last = self.step == c.max_steps
-        if self.step % c.eval_every == 0 or last:  # val loss after this step's update, in this step's record
+        if (
+            self.step % c.eval_every == 0 or last
+        ):  # val loss after this step's update, in this step's record
             metrics.update({k: v for k, v in self.evaluate().items() if k != "step"})
-        # every process takes rank 0's record (its measurements, the loss of the whole batch) and its
+        # every process takes rank 0's record (its measurements, the loss of the whole batch) and
+        # its
         # Ctrl-C: the hooks then decide alike everywhere
         metrics, requested = self.ranks.from_writer((metrics, stop.requested))
         bar.update(metrics, self.seconds_left())
         reason = None
-        for hook in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
+        for (
+            hook
+        ) in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
             reason = hook.after_step(self, metrics) or reason
         if self.nonfinite_streak >= c.nan_patience:
             reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
-        if reason: metrics["stop_reason"] = reason
-        if (metrics["step"] % c.log_interval == 0 or "val_loss" in metrics or last or metrics["skipped"] or reason
-                or any(k.startswith(("diag/", "event/")) for k in metrics)):
-            if self.ranks.writer: self.tracker.log(metrics)
+        if reason:
+            metrics["stop_reason"] = reason
+        if (
+            metrics["step"] % c.log_interval == 0
+            or "val_loss" in metrics
+            or last
+            or metrics["skipped"]
+            or reason
+            or any(k.startswith(("diag/", "event/")) for k in metrics)
+        ):
+            if self.ranks.writer:
+                self.tracker.log(metrics)
         saved, writer = None, self.ranks.writer
         if reason:
             self.stop_reason = reason
-            if writer: self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
+            if writer:
+                self.checkpoints.save_on_anomaly(self.state_dict(), self.step, reason)
         elif writer and (last or (checkpointing and self.step % c.checkpoint_interval == 0)):
-            saved = self.checkpoints.save(self.state_dict(), self.step,
-                                          metrics.get("val_loss") if checkpointing else None)
+            saved = self.checkpoints.save(
+                self.state_dict(), self.step, metrics.get("val_loss") if checkpointing else None
+            )
         if requested and not (reason or last):
-            if writer: saved = saved or self.checkpoints.save(self.state_dict(), self.step)
+            if writer:
+                saved = saved or self.checkpoints.save(self.state_dict(), self.step)
             bar.close()
-            raise Interrupted(f"stopped by Ctrl-C after step {self.step} of {c.max_steps}; saved {saved}. "
-                              "The same command continues from there")
-        self.seconds.add("bookkeeping", time.perf_counter() - turn - (self.seconds.loop() - accounted))
+            raise Interrupted(
+                f"stopped by Ctrl-C after step {self.step} of {c.max_steps}; saved {saved}. "
+                "The same command continues from there"
+            )
+        self.seconds.add(
+            "bookkeeping", time.perf_counter() - turn - (self.seconds.loop() - accounted)
+        )
