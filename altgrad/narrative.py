@@ -190,6 +190,13 @@ def model_parameters(config: dict) -> tuple[int, int]:
     return total - embeddings, total
 
 # %% ../nbs/20_narrative.ipynb 14
+def _estimate(comparison, was_paired: bool, unit: str = "") -> str:
+    "A difference as the narrative writes it: `+0.004 [-0.003, +0.011] nats (unpaired)`."
+    low, high = comparison.interval(0.95)
+    pairing = "paired" if was_paired else "unpaired"
+    return f"{comparison.mean:+.3f} [{low:+.3f}, {high:+.3f}]{unit} ({pairing})"
+
+# %% ../nbs/20_narrative.ipynb 15
 class _Lookup:
     "`facts[name][key]` in a template: `key` handed to a function."
 
@@ -199,12 +206,12 @@ class _Lookup:
     def __getitem__(self, key: str):
         return self.fn(key)
 
-# %% ../nbs/20_narrative.ipynb 15
+# %% ../nbs/20_narrative.ipynb 16
 def _count(n: float) -> str:
     "4096000 -> '4.1 M'."
     return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n:,.0f}"
 
-# %% ../nbs/20_narrative.ipynb 17
+# %% ../nbs/20_narrative.ipynb 18
 class Facts:
     "The values a study file's templates name (the table above), computed from `study` when asked."
 
@@ -285,8 +292,7 @@ class Facts:
         )
         if found is None:
             return self.study.failure_text(cell) or "fewer than 2 runs on a side"
-        (c, was_paired), (low, high) = found, found[0].interval(0.95)
-        return f"{c.mean:+.3f} [{low:+.3f}, {high:+.3f}] ({'paired' if was_paired else 'unpaired'})"
+        return _estimate(*found)
 
     def versus(self, pair: str) -> str:
         a, _, b = pair.partition(" vs ")
@@ -316,11 +322,7 @@ class Facts:
             if f is None:
                 out.append(f"{a} − {b}: fewer than 2 runs on a side")
                 continue
-            (c, was_paired), (low, high) = f, f[0].interval(0.95)
-            out.append(
-                f"{a} − {b}: {c.mean:+.3f} [{low:+.3f}, {high:+.3f}] nats "
-                f"({'paired' if was_paired else 'unpaired'}), {words[verdict(c, adjusted[(a, b)])]}"
-            )
+            out.append(f"{a} − {b}: {_estimate(*f, ' nats')}, {words[verdict(f[0], adjusted[(a, b)])]}")
         return "; ".join(out)
 
     def loss(self, name: str) -> str:
@@ -462,7 +464,7 @@ class Facts:
             + ([f"not recorded in {missing} of {len(self.study.runs)} runs"] if missing else [])
         )
 
-# %% ../nbs/20_narrative.ipynb 20
+# %% ../nbs/20_narrative.ipynb 21
 def render(template: str, facts: Facts, where: str = "a template") -> str:
     "`template` with every `{name}` filled from `facts`; an error names `where` and the name."
     try:
@@ -471,7 +473,7 @@ def render(template: str, facts: Facts, where: str = "a template") -> str:
         name = e.args[0] if e.args else repr(e)
         raise ValueError(f"{where}: cannot fill {name} from the runs") from None
 
-# %% ../nbs/20_narrative.ipynb 22
+# %% ../nbs/20_narrative.ipynb 23
 def passages(text: StudyText | None, report: str, facts: Facts) -> list[str]:
     "The report's literature passages as Markdown lines under their headings, filled from `facts`."
     if text is None:
@@ -486,7 +488,7 @@ def passages(text: StudyText | None, report: str, facts: Facts) -> list[str]:
         out += [render(passage["text"], facts, f"{text.path}: literature.{report}[{i}]"), ""]
     return out
 
-# %% ../nbs/20_narrative.ipynb 24
+# %% ../nbs/20_narrative.ipynb 25
 def limits(text: StudyText | None, report: str, facts: Facts) -> list[str]:
     "The report's Limits: the study's `all` limits, then the report's own, filled from `facts`."
     if text is None:
