@@ -1,7 +1,7 @@
 """Replay a measured sweep with the local pool's scheduling, on a virtual clock (no GPU, no training).
 
-    python bench/schedule.py configs/sweeps/study.yaml results/throughput_h100/session11/one.json \
-        results/throughput_h100/session11/seconds.json [--workers 8] [--arm NAME]
+    python bench/schedule.py configs/sweeps/study.yaml results/throughput_h100/2026-11-27_690b60c/one.json \
+        results/throughput_h100/2026-11-27_690b60c/seconds.json [--workers 8] [--arm NAME]
 
 Each run takes the time it took in that sweep without its compile (wall time less its setup, first steps and first
 evaluation), plus the median of those three over the runs that compiled when its worker last ran another compile
