@@ -193,7 +193,7 @@ def head(self: GPT, x, targets=None):
 def forward(self: GPT, idx, targets=None, blocks=None, head=None):
     """(logits, loss). `blocks` and `head` stand in for the transformer blocks and `self.head`:
     other callables over the same weights, such as the compiled regions of
-    `altgrad.train.compile_model`."""
+    `altgrad.build.compile_model`."""
     B, T = idx.shape
     if T > self.config.block_size:
         raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")

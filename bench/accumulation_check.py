@@ -29,7 +29,8 @@ from altgrad.config import load_config
 from altgrad.gemm import ACCUMULATIONS, accumulated_mm, gemm_backend, tensor_core_mm, TORCH_FP8
 from altgrad.model import GPT, GPTConfig
 from altgrad.recipes import quantize_model
-from altgrad.train import CompiledGPT, Trainer, prepare_data
+from altgrad.build import CompiledGPT, prepare_data
+from altgrad.train import Trainer
 
 warnings.filterwarnings("ignore", message="accumulation .* runs the model")
 

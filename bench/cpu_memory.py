@@ -1,11 +1,11 @@
-"""Peak memory of a CPU run against `altgrad.train.estimate_cpu_memory`, the estimate a CPU run checks first.
+"""Peak memory of a CPU run against `altgrad.build.estimate_cpu_memory`, the estimate a CPU run checks first.
 
     python bench/cpu_memory.py [--batch-sizes 1 4 8 16] [--out DIR]
 
 Each point in a fresh process: e7m0_uniform's 6L/384 model, quantized (E7M0) and not (recipe bf16), trained two
 steps through the runner on the packaged corpus (step 0 is a full diagnostic sample: the eager step with the
 counters and the reference passes) with its final evaluation. Reports the process's peak resident set size and the
-estimate, in MiB; nbs/13_train tests the estimate against these figures.
+estimate, in MiB; nbs/14_build tests the estimate against these figures.
 """
 import argparse
 import json
@@ -36,7 +36,7 @@ def main():
     args = parser.parse_args()
     if args.point: return one_point(args.point[0] == "1", int(args.point[1]))
     from altgrad.config import load_config
-    from altgrad.train import estimate_cpu_memory
+    from altgrad.build import estimate_cpu_memory
     rows = []
     for quantized in (True, False):
         for b in args.batch_sizes:

@@ -22,7 +22,8 @@ import torch
 from altgrad.config import TrainConfig, load_config
 from altgrad.probes import Probes
 from altgrad.runner import StabilityHook
-from altgrad.train import Trainer, prepare_data
+from altgrad.train import Trainer
+from altgrad.build import prepare_data
 from report import publish
 
 

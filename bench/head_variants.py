@@ -28,7 +28,7 @@ from step_profile import KernelSources, kernel_table  # noqa: E402
 import altgrad.layers  # noqa: E402
 from altgrad.layers import OUTPUT_ALIGNMENT, calibrate_scalers  # noqa: E402
 from altgrad.sweep import load_sweep  # noqa: E402
-from altgrad.train import build_model  # noqa: E402
+from altgrad.build import build_model  # noqa: E402
 from report import publish  # noqa: E402
 
 

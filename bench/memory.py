@@ -23,7 +23,8 @@ import altgrad.probes
 from altgrad.config import load_config
 from altgrad.runner import FormatExperimentRunner
 from altgrad.sweep import load_sweep
-from altgrad.train import Hook, release_finished_runs
+from altgrad.train import Hook
+from altgrad.build import release_finished_runs
 from report import publish
 
 GiB = 2 ** 30

@@ -19,12 +19,14 @@ import statistics
 import time
 from pathlib import Path
 
-from altgrad.sweep import RunSpec, _Pool, compile_group, load_sweep
+from altgrad.axes import RunSpec
+from altgrad.pool import WorkerPool, compile_group
+from altgrad.sweep import load_sweep
 
 OVERHEAD = ("setup", "first_steps", "first_evaluation")  # the parts of a run's time its compile adds to
 
 
-def first_of_idle_group(pool: _Pool, i: int) -> RunSpec:
+def first_of_idle_group(pool: WorkerPool, i: int) -> RunSpec:
     "The rule before commit 7c5dad2: the worker's group, else the first run of a group no worker is on, else the first."
     first = pool.waiting[0]
     if pool.records[first.name].attempts: return first
@@ -41,7 +43,7 @@ class Pipe:  # a worker's end of the pipe, as the pool sees it: remembers the la
 
 def replay(runs: list[RunSpec], bare: dict[str, float], cold: float, warm: float, workers: int, rule=None):
     "Times from the pool's start at which each worker's last run ends, and the number of runs that compiled."
-    pool = _Pool(runs, workers, Path("."), time.time() + 3600, gpus=1)
+    pool = WorkerPool(runs, workers, Path("."), time.time() + 3600, gpus=1)
     if rule: pool.next_run = rule.__get__(pool)
     pool.processes = {i: (None, Pipe()) for i in range(workers)}
     clock, compiles, last_end = [], 0, {}

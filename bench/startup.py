@@ -2,7 +2,7 @@
 
     python bench/startup.py --data-path CORPUS.txt.gz [--run e5m2_uniform_adamw_s42] [--steps 110] [--top 40] [KEY=VALUE ...]
 
-Runs the run as a sweep worker would (`altgrad.sweep.run_one`), cut to `steps` steps, and prints its summary's time
+Runs the run as a sweep worker would (`altgrad.pool.run_one`), cut to `steps` steps, and prints its summary's time
 split (`seconds`: setup, first steps, first evaluation, ...) and the functions with the most cumulative and own time.
 Run it twice in two processes to see what the on-disk compile caches (Inductor's, Triton's) save the second.
 """
@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from altgrad.config import parse_overrides
-from altgrad.sweep import load_sweep, run_one
+from altgrad.sweep import load_sweep
+from altgrad.pool import run_one
 
 
 def main():

@@ -2,7 +2,7 @@
 # Throughput arms side by side on one host: the same sweep file run at once by several independent sweeps, each on
 # its own GPUs and into its own folder, then runs per GPU-hour per arm and whether the arms' common runs ended with
 # the same final validation loss; per arm, where a run's time goes: its first step (compiling), its later steps, and
-# the parts of summary.json's `seconds` (altgrad.train.RunSeconds) summed over the arm's runs.
+# the parts of summary.json's `seconds` (altgrad.progress.RunSeconds) summed over the arm's runs.
 # An arm is NAME:GPUS:WORKERS[:OPTION...], e.g. one:0:8  two:1,2:16  mps:3:8:--mps  (GPUS: the host's GPU indices).
 # Three options are the arm's, not the sweep's: cpus=LIST runs it on those CPU cores only (taskset -c LIST, e.g.
 # cpus=0-15: its workers share out those cores as on a machine of that size), code=DIR runs the altgrad package

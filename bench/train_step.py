@@ -21,7 +21,8 @@ import torch.nn as nn
 import yaml
 
 from altgrad.config import load_config
-from altgrad.train import Trainer, build_model, prepare_data
+from altgrad.train import Trainer
+from altgrad.build import build_model, prepare_data
 from report import publish
 
 

@@ -7,7 +7,7 @@ import torch
 
 from altgrad.config import load_config
 from altgrad.layers import calibrate_scalers
-from altgrad.train import build_model, compile_model
+from altgrad.build import build_model, compile_model
 
 
 def test_formats_compiled_one_after_another_match_eager():

@@ -5,7 +5,7 @@ import pytest
 
 from altgrad.config import load_config
 from altgrad.narrative import model_parameters
-from altgrad.train import build_model
+from altgrad.build import build_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 

@@ -20,7 +20,7 @@ from altgrad.config import load_config
 from altgrad.files import WriteError
 from altgrad.runner import FormatExperimentRunner
 from altgrad.files import read_metrics
-from altgrad.train import CheckpointManager
+from altgrad.rundir import CheckpointManager
 from fault_table import fault, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,10 +33,10 @@ TIMING = {"step_ms", "tokens_per_s"}  # the only metrics allowed to differ betwe
 KILLER = textwrap.dedent("""
     import io, os, signal, sys
     import torch
-    from altgrad import runner, train
+    from altgrad import rundir, runner, train
     mode, when, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     if mode == "finish":  # after the last checkpoint, before summary.json
-        train.RunTracker.finish = lambda self, summary: os.kill(os.getpid(), signal.SIGKILL)
+        rundir.RunTracker.finish = lambda self, summary: os.kill(os.getpid(), signal.SIGKILL)
     elif mode == "interrupt":  # a Ctrl-C while step N trains
         train_step = train.Trainer.train_step
         def interrupted_step(self):
@@ -379,13 +379,13 @@ def test_metrics_deleted_or_cut_short_are_detected_and_named(tmp_path, reference
     assert status == 0 and "lacks the records of steps 0, 1, 2, 3, 4, 5" in stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["missing_metrics"] == [0, 1, 2, 3, 4, 5] and summary["completed"]
-    from altgrad import train
-    log = train.RunTracker.log
+    from altgrad import rundir
+    log = rundir.RunTracker.log
     def deleting_log(self, metrics):  # the file deleted under the running run
         if metrics.get("step") == 3: self.metrics_path.unlink()
         return log(self, metrics)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train.RunTracker, "log", deleting_log)
+        patch.setattr(rundir.RunTracker, "log", deleting_log)
         status, stderr = altgrad_train_here(command_line(tmp_path, "other"), capsys)
     assert status == 2 and "metrics.jsonl was removed or replaced" in stderr
 

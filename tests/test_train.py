@@ -10,7 +10,8 @@ import torch
 from altgrad.config import load_config
 from altgrad.data import TokenData, gpt2_tokenizer, is_prepared, prepare
 from altgrad.files import read_metrics
-from altgrad.train import CheckpointManager, Trainer
+from altgrad.rundir import CheckpointManager
+from altgrad.train import Trainer
 
 TINY = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=4, max_steps=8, warmup_steps=2,
             learning_rate=1e-2, eval_interval=4, eval_iters=2, log_interval=1, checkpoint_interval=4,
