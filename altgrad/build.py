@@ -66,8 +66,9 @@ def build_model(config: TrainConfig) -> tuple[GPT, Placement | None]:
 def build_optimizer(
     model: GPT, config: TrainConfig, device_type: str = "cpu"
 ) -> torch.optim.Optimizer:
-    """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The ULP-aware
-    optimizers reach `manifold_lr` ULPs per step at the schedule's peak (`learning_rate`)."""
+    """AdamW, ManifoldAdamW or GridOptim (see altgrad.optim) with GPT's decay / no-decay groups. The
+    ULP-aware optimizers reach `manifold_lr` ULPs per step at the schedule's peak
+    (`learning_rate`)."""
     name, betas = config.optimizer_name, (config.beta1, config.beta2)
     common = dict(
         layers=layers_by_param(model),

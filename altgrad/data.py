@@ -176,9 +176,8 @@ def content_key(path: str | Path) -> str:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
-        digest.update(
-            f"{file.relative_to(path) if path.is_dir() else file.name}:{file.stat().st_size}:".encode()
-        )
+        name = file.relative_to(path) if path.is_dir() else file.name
+        digest.update(f"{name}:{file.stat().st_size}:".encode())
         digest.update(_sha256(file).encode())
     return digest.hexdigest()
 

@@ -207,11 +207,11 @@ def _derive_limits(self: FPFormat):
     """Read the limits off the table once and keep them as plain Python numbers, so code traced by
     torch.compile sees constants:
 
-    - `max_finite`: the largest finite value; `min_subnormal`: the smallest positive value (the smallest
-      normal when subnormals are off); `min_normal`: the smallest value with an implicit leading one
-      (fixed point: its step); `emax`: the exponent of max_finite's binade (`emin` for fixed point);
-      `num_finite_codes` (+0 and -0 both count); `has_inf`, `has_nan`; `fits_float32`: every binade is a
-      normal float32 binade, so float32 arithmetic on the grid is exact."""
+    - `max_finite`: the largest finite value; `min_subnormal`: the smallest positive value (the
+      smallest normal when subnormals are off); `min_normal`: the smallest value with an implicit
+      leading one (fixed point: its step); `emax`: the exponent of max_finite's binade (`emin` for
+      fixed point); `num_finite_codes` (+0 and -0 both count); `has_inf`, `has_nan`; `fits_float32`:
+      every binade is a normal float32 binade, so float32 arithmetic on the grid is exact."""
     grid = self.grid
     limits = dict(
         max_finite=float(grid[-1]),

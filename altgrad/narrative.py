@@ -323,7 +323,8 @@ class Facts:
             if f is None:
                 out.append(f"{a} − {b}: fewer than 2 runs on a side")
                 continue
-            out.append(f"{a} − {b}: {_estimate(*f, ' nats')}, {words[verdict(f[0], adjusted[(a, b)])]}")
+            word = words[verdict(f[0], adjusted[(a, b)])]
+            out.append(f"{a} − {b}: {_estimate(*f, ' nats')}, {word}")
         return "; ".join(out)
 
     def loss(self, name: str) -> str:

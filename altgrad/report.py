@@ -638,7 +638,10 @@ def failure_answer(self: ReportGenerator) -> list[str]:
             effect = why.failed or f"{why.delta} nats"
             runs = f"{len(s.seeds(why.recipe))} seeds"
             if why.share >= 0.8:
-                text += f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, {why.share:.0%} of the failure; {runs})."
+                text += (
+                    f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, "
+                    f"{why.share:.0%} of the failure; {runs})."
+                )
             else:
                 others = [
                     i
@@ -731,8 +734,13 @@ def _interventions_lines(
         "",
         f"## {fmt}: interventions",
         "",
-        f"Share: "
-        f"{'the fraction of seeds that fail as the uniform recipe does' if full_fails else 'Δ divided by the uniform recipe’s Δ'}.",
+        "Share: "
+        + (
+            "the fraction of seeds that fail as the uniform recipe does"
+            if full_fails
+            else "Δ divided by the uniform recipe’s Δ"
+        )
+        + ".",
         "",
         "| quantized | size | Δ vs BF16 | failed | share | runs |",
         "|---|---|---|---|---|---|",
@@ -825,7 +833,10 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
     if tuned is None:
         return ", every setting tried failed on the tuning seed"
     if tuned != reported:
-        return f", the tuning seed's best, {tuned.step_size}, found after these runs and not run on them"
+        return (
+            f", the tuning seed's best, {tuned.step_size}, found after these runs and not run "
+            "on them"
+        )
     return (
         ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
     )
@@ -842,7 +853,8 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     span = lambda values, f: (
         f(min(values)) if f(min(values)) == f(max(values)) else f"{f(min(values))}–{f(max(values))}"
     )
-    text = f"; at its last sample {span([b.iloc[-1] for b in below], lambda v: f'{v:.0%}')} of updates were below half a ULP"
+    share = span([b.iloc[-1] for b in below], lambda v: f"{v:.0%}")
+    text = f"; at its last sample {share} of updates were below half a ULP"
     if all(len(m) for m in moves):
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text

@@ -633,7 +633,10 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
         ) in self.hooks:  # hooks may intervene, add to the metrics, and say why the run must stop
             reason = hook.after_step(self, metrics) or reason
         if self.nonfinite_streak >= c.nan_patience:
-            reason = f"{self.nonfinite_streak} consecutive non-finite steps (nan_patience={c.nan_patience})"
+            reason = (
+                f"{self.nonfinite_streak} consecutive non-finite steps "
+                f"(nan_patience={c.nan_patience})"
+            )
         if reason:
             metrics["stop_reason"] = reason
         if (

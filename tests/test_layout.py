@@ -63,3 +63,17 @@ def test_a_non_editable_install_runs_a_named_config_from_any_directory(tmp_path)
     subprocess.run([str(site / "bin" / "altgrad-train"), "e5m2_short", *tiny], cwd=tmp_path, env=env, check=True,
                    capture_output=True)
     assert json.loads((tmp_path / "runs" / "e5m2_short" / "summary.json").read_text())["steps"] == 2
+
+
+def test_every_line_of_the_package_within_100_characters():
+    "nbdev's generated `__all__` list aside (nbdev wraps it at its own width), and its name index."
+    long = []
+    for path in sorted((ROOT / "altgrad").glob("*.py")):
+        if path.name == "_modidx.py": continue
+        source = path.read_text()
+        generated = {i for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                     and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+                     for i in range(node.lineno, node.end_lineno + 1)}
+        long += [f"{path.name}:{i}" for i, line in enumerate(source.splitlines(), 1)
+                 if len(line) > 100 and i not in generated]
+    assert long == []
