@@ -401,6 +401,18 @@ def _codes(q: Tensor, into: Tensor, fmt: FPFormat) -> Tensor:
     return quantize(q.double() * into.double(), fmt)
 
 
+def _block_sum(ca: Tensor, cb: Tensor, fmt_a: FPFormat, fmt_b: FPFormat, core, card: bool):
+    """One block's codes ca (M, k) @ cb (k, N) added in `core`'s accumulator, never promoted
+    (float32): by the card's own FP8 GEMM (fast accumulation) or by the model."""
+    if card:
+        fast = Accumulation(core.name, core, promote=False)
+        return scaled_mm(
+            ca.to(TORCH_FP8[fmt_a.name]), cb.to(TORCH_FP8[fmt_b.name]), 1, 1, fast, torch.float32
+        )
+    ea, eb = alignment_exponents(ca, fmt_a, 1.0), alignment_exponents(cb, fmt_b, 1.0)
+    return _sum_products(ca, cb, ea, eb, core, promote=False)
+
+
 def promoted_blocks_mm(
     a: Tensor,
     b: Tensor,
@@ -410,22 +422,32 @@ def promoted_blocks_mm(
     fmt_b,
     acc: Accumulation,
     out_dtype=torch.float32,
+    backend: str | None = None,
 ) -> Tensor:
     """a (M, K) @ b (K, N) of operands quantized with one FP32 scale per `acc.core.promote_every`
     elements of K, added as DeepGEMM adds them (see above). `into_a`, `into_b` (per element, a's and
     b's shapes) map each value onto its grid: a = code / into_a up to its dtype's rounding; the
     dequantization factor of a block is the FP32 1 / into, as `altgrad.quantize.block_scales` makes
-    it."""
+    it. `backend` as `accumulated_mm`'s: each block's sum on the card where it can."""
     fmt_a, fmt_b, core = get_format(fmt_a), get_format(fmt_b), acc.core
-    block = core.promote_every
+    backend, block = backend or _backend, core.promote_every
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     ca, cb = _codes(a, into_a, fmt_a), _codes(b, into_b, fmt_b)
-    ea, eb = alignment_exponents(ca, fmt_a, 1.0), alignment_exponents(cb, fmt_b, 1.0)
+    whole = a.shape[1] % block == 0  # the card adds whole blocks
+    card = whole and card_computes(ca[:, :block], cb[:block], fmt_a, fmt_b, (1, 1), acc)
+    if backend == "card" and not card:
+        raise ValueError(
+            f"torch._scaled_mm on this device does not add {fmt_a.name} x {fmt_b.name} blocks of "
+            f"{block} as {acc.name} does, for shapes {tuple(a.shape)} @ {tuple(b.shape)}"
+        )
+    card = card and backend != "model"
     back_a = (1.0 / into_a.float())[:, ::block]  # one per block: (M, blocks)
     back_b = (1.0 / into_b.float())[::block, :]  # (blocks, N)
     total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.float32, device=a.device)
     for j, k in enumerate(range(0, a.shape[1], block)):
         ks = slice(k, k + block)
-        part = _sum_products(ca[:, ks], cb[ks], ea[:, ks], eb[ks], core, promote=False)
+        part = _block_sum(ca[:, ks], cb[ks], fmt_a, fmt_b, core, card)
         scale = back_a[:, j : j + 1] * back_b[j : j + 1, :]  # FP32, as the CUDA cores multiply them
         total = (
             scale.double() * part.double() + total.double()
