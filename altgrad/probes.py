@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import math
 
-from fastcore.basics import patch
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 
 from .device import Segments, read_back
-from .diagnostics import DeadNeuronTracker, grid_alignment_statistics, gradient_fidelity
-from .diagnostics import gradient_norms, gradient_stiffness_correlation, rank_health_of
-from .diagnostics import reference_gradients, ulp_statistics, zero_update_fraction
+from .diagnostics import DeadNeuronTracker, gradient_fidelity, gradient_norms
+from .diagnostics import gradient_stiffness_correlation, grid_alignment_statistics
+from .diagnostics import rank_health_of, reference_gradients, ulp_statistics
+from .diagnostics import zero_update_fraction
 from .layers import QuantizedLinear, quantized_layers, set_collect_stats
 from .stability import BitStallDetector
-from .train import Hook
+from .train import DIAGNOSTIC, Hook
 
 # %% auto 0
-__all__ = ['SampleSchedule', 'rate_key', 'quantization_rates', 'layer_type', 'Probes']
+__all__ = ['STALL_RATE', 'CODES_MOVED', 'SUB_HALF_ULP', 'GRAD_ZEROS', 'ZERO_UPDATE', 'SampleSchedule', 'rate_key',
+           'quantization_rates', 'layer_type', 'diag_key', 'role_cosine_key', 'Probes']
 
 # %% ../nbs/17_probes.ipynb 5
 class SampleSchedule:
@@ -29,6 +31,11 @@ class SampleSchedule:
 
     def __init__(self, every: int, full_every: int):
         self.every, self.full_every = every, full_every
+
+    @classmethod
+    def of(cls, config) -> SampleSchedule:
+        "The schedule a `TrainConfig` sets (`sample_every`, `full_diagnostic_every`)."
+        return cls(config.sample_every, config.full_diagnostic_every)
 
     def kind(self, step: int) -> str | None:
         if step % self.every:
@@ -74,6 +81,22 @@ def layer_type(name: str) -> str:
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
 # %% ../nbs/17_probes.ipynb 16
+def diag_key(name: str, layer_type: str | None = None) -> str:
+    "The metric key of diagnostic `name`, over all layers or over one layer type."
+    return DIAGNOSTIC + name + (f"/{layer_type}" if layer_type else "")
+
+
+# the keys other modules read: the runner's collapse rule and failure report, the analysis
+STALL_RATE, CODES_MOVED = diag_key("stall_rate"), diag_key("mean_codes_moved")
+SUB_HALF_ULP, GRAD_ZEROS = diag_key("sub_half_ulp_fraction"), diag_key("grad_zero_fraction")
+ZERO_UPDATE = "zero_update_fraction"  # per layer type: diag_key(ZERO_UPDATE, type)
+
+
+def role_cosine_key(role: str, layer_type: str | None = None) -> str:
+    "The gradient's cosine with a pass that differs from the run in `role` only."
+    return diag_key(f"role_cosine/{role}", layer_type)
+
+
 def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
     "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
     out, groups = {}, {}
@@ -82,9 +105,9 @@ def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
             groups.setdefault(layer_type(name), []).append(v)
     flat = [v for vs in groups.values() for v in vs]
     if flat:
-        out[f"diag/{key}"] = sum(flat) / len(flat)
+        out[diag_key(key)] = sum(flat) / len(flat)
     for kind, vs in groups.items():
-        out[f"diag/{key}/{kind}"] = sum(vs) / len(vs)
+        out[diag_key(key, kind)] = sum(vs) / len(vs)
     return out
 
 # %% ../nbs/17_probes.ipynb 18
@@ -97,10 +120,10 @@ class Probes(Hook):
     off, and against passes that differ from the run in one tensor role), rank health and dead
     neurons. Each event reads its measurements back from the device in one transfer."""
 
-    def __init__(self, trainer):
+    def __init__(self, trainer, schedule: SampleSchedule | None = None):
         c = trainer.config
         self.config, self.model, self.optimizer = c, trainer.model, trainer.optimizer
-        self.schedule = SampleSchedule(c.sample_every, c.full_diagnostic_every)
+        self.schedule = schedule or SampleSchedule.of(c)
         self.kind: str | None = None  # of the step in progress: None, "light" or "full"
         self._batch, self._stored = None, False
         self.stall = BitStallDetector(trainer.model)
@@ -193,11 +216,11 @@ def after_backward(self: Probes, trainer):
     norms = measured["norms"]
     out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
     out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
-    out["diag/grad_zero_fraction"] = sum(v["zeros"] for v in norms.values()) / max(
+    out[GRAD_ZEROS] = sum(v["zeros"] for v in norms.values()) / max(
         1, sum(g.numel() for g in grads.values())
     )
     if "dead" in measured:
-        out["diag/dead_neuron_fraction"] = measured["dead"]
+        out[diag_key("dead_neuron_fraction")] = measured["dead"]
     if "fidelity" in measured:
         fidelity = measured["fidelity"]
         out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
@@ -259,7 +282,7 @@ def _format_statistics(self: Probes, measured: dict):
 def _summarise(self: Probes, measured: dict) -> dict:
     """The statistics read back, as metrics per layer type: the mean over its layers (of each
     layer's max for max_*)."""
-    out = _by_type(measured["zero_update"], "zero_update_fraction")
+    out = _by_type(measured["zero_update"], ZERO_UPDATE)
     if "rank" in measured:
         health = measured["rank"]
         out |= _by_type(
@@ -270,7 +293,8 @@ def _summarise(self: Probes, measured: dict) -> dict:
             {n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
             "stable_rank_ratio",
         )
-        out["diag/rank_collapse_warnings"] = sum(h["collapse_warning"] for h in health.values())
+        collapsed = sum(h["collapse_warning"] for h in health.values())
+        out[diag_key("rank_collapse_warnings")] = collapsed
     for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
         out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
     for key in ("sub_half_ulp_fraction", "log_correlation"):
@@ -294,7 +318,7 @@ def after_store(self: Probes, trainer):
     out = {}
     stall = self.stall.after_step(self._proposed)
     if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
-        out |= dict(("diag/" + k, v) for k, v in stall.items() if k != "layers")
+        out |= dict((diag_key(k), v) for k, v in stall.items() if k != "layers")
         out |= _by_type(
             {n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate"
         )

@@ -13,16 +13,17 @@ from pathlib import Path
 
 from fastcore.basics import patch
 
-from .files import DirectoryLock, atomic_write_bytes
+from .axes import Cell
 from .figures import gap_curves, plot_curves, plot_forest, plot_gaps, plot_shares
 from .figures import plot_tuning
+from .files import DirectoryLock, atomic_write_bytes
 from .layers import ROLES
 from .narrative import Facts, StudyText, limits, passages, render
+from .probes import SUB_HALF_ULP
 from .runs import LATE_RISE_NATS, Run
-from .axes import Cell
 from .stats import Paired, paired
-from .study import ARMS, FAIL_GAP, TUNING_SEEDS, FailureAnalyzer, FormatComparator
-from .study import HeadlineRow, LearningRateTuning, OptimizerComparator, Study
+from .study import ARMS, FAIL_GAP, FailureAnalyzer, FormatComparator, HeadlineRow
+from .study import LearningRateTuning, OptimizerComparator, Study, TUNING_SEEDS
 from .study import codes_per_step, intervention_size
 
 # %% auto 0
@@ -847,7 +848,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     """For stalled runs: their measured step in ULPs and the share of updates below half a ULP at
     the last sample."""
     moves = [r.series("optim/ulp_movement") for r in runs]
-    below = [r.series("diag/sub_half_ulp_fraction") for r in runs]
+    below = [r.series(SUB_HALF_ULP) for r in runs]
     if not below or not all(len(b) for b in below):
         return ""
     span = lambda values, f: (

@@ -19,10 +19,12 @@ from .data import TokenData
 from .files import LockedError, WriteError, atomic_write, atomic_write_bytes, read_metrics
 from .formats import get_format
 from .layers import NOT_QUANTIZED, quantized_layers
-from .probes import Probes, SampleSchedule
+from .probes import CODES_MOVED, GRAD_ZEROS, Probes, STALL_RATE, SampleSchedule, ZERO_UPDATE
+from .probes import diag_key
 from .rundir import CheckpointManager, RunTracker
-from .stability import DivergenceRule, EmergencyMantissaShift, PartitionRelativeClipper
-from .train import Hook, Interrupted, Trainer
+from .stability import BIT_STALL, DivergenceRule, EmergencyMantissaShift
+from .stability import PartitionRelativeClipper, stop_kind
+from .train import DIAGNOSTIC, EVENT, Hook, Interrupted, Trainer
 
 # %% auto 0
 __all__ = ['CURVE_PANELS', 'StabilityHook', 'write_failure_report', 'ExperimentResult', 'FormatExperimentRunner',
@@ -37,12 +39,10 @@ class StabilityHook(Hook):
     )
     DIVERGENCE_WINDOW = 50  # steps in the training-loss mean that the divergence rule watches
 
-    def __init__(self, trainer: Trainer):
+    def __init__(self, trainer: Trainer, schedule: SampleSchedule | None = None):
         c = trainer.config
         self.config = c
-        self.schedule = SampleSchedule(
-            c.sample_every, c.full_diagnostic_every
-        )  # the probes' steps: clipping follows them
+        self.schedule = schedule or SampleSchedule.of(c)  # the probes' steps: clipping follows them
         self.clipper = (
             PartitionRelativeClipper(trainer.model, c.partition_clip_base, c.overflow_threshold)
             if c.enable_partition_clipping and c.quantized
@@ -88,11 +88,11 @@ def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
     rates = [v for k, v in metrics.items() if k.endswith("overflow_rate")]
     if rates:
         self.last_overflow_rate = max(rates)
-    stall = metrics.get("diag/stall_rate")
+    stall = metrics.get(STALL_RATE)
     if self.shifter is not None:
         event = self.shifter.check(metrics["step"], not metrics["skipped"], stall)
         if event:
-            metrics["event/mantissa_shift"] = f"{', '.join(event['shifts'])} ({event['reason']})"
+            metrics[f"{EVENT}mantissa_shift"] = f"{', '.join(event['shifts'])} ({event['reason']})"
             trainer.restart_nonfinite_count()  # the new format gets a fresh chance
             self.stalled_samples = 0
             return None
@@ -105,7 +105,7 @@ def after_step(self: StabilityHook, trainer, metrics: dict) -> str | None:
         )
         if self.stalled_samples >= self.STALL_SAMPLES:
             return (
-                f"bit-stall: {stall:.3f} of updated weights kept their code on "
+                f"{BIT_STALL}: {stall:.3f} of updated weights kept their code on "
                 f"{self.stalled_samples} "
                 f"sampled steps in a row (bit_stall_threshold={self.config.bit_stall_threshold})"
             )
@@ -202,24 +202,20 @@ def write_failure_report(
     "failure_report.md for a collapsed run, from its metrics.jsonl."
     records = read_metrics(run_dir)
     last = records[-1] if records else {}
-    diag = next((r for r in reversed(records) if any(k.startswith("diag/") for k in r)), {})
+    diag = next((r for r in reversed(records) if any(k.startswith(DIAGNOSTIC) for k in r)), {})
     formats = sorted(
         {f for roles in placement.values() for f in roles.values()} - {NOT_QUANTIZED}
     ) or [NOT_QUANTIZED]
     zero_regions = sorted(
         k.split("/", 2)[2]
         for k, v in diag.items()
-        if k.startswith("diag/zero_update_fraction/") and v > 0.9
+        if k.startswith(diag_key(ZERO_UPDATE) + "/") and v > 0.9
     )
-    kind = (
-        "non-finite values (NaN/inf)"
-        if "non-finite" in reason
-        else "bit-stall (updates below half a ULP are lost)"
-        if "bit-stall" in reason
-        else "divergence (the run learned, then its loss climbed back)"
-        if reason.startswith("divergence")
-        else reason
-    )
+    kind = {
+        "non-finite": "non-finite values (NaN/inf)",
+        "stalled": "bit-stall (updates below half a ULP are lost)",
+        "diverged": "divergence (the run learned, then its loss climbed back)",
+    }.get(stop_kind(reason), reason)
     lines = [
         f"# Failure report: {config.run_name}",
         "",
@@ -230,7 +226,7 @@ def write_failure_report(
         f"{'FP32 shadow' if config.use_shadow else 'stored in format'}; "
         f"recipe: {config.quantization.name} ({config.quantization.description})",
         f"- **Gradient sparsity** (exactly-zero weight-gradient entries, last sample): "
-        f"{diag.get('diag/grad_zero_fraction', float('nan')):.4f}",
+        f"{diag.get(GRAD_ZEROS, float('nan')):.4f}",
         f"- **Zero-update regions** (layer types with > 90% of weights unchanged by the last "
         f"sampled step): "
         f"{', '.join(zero_regions) or 'none'}",
@@ -244,7 +240,7 @@ def write_failure_report(
     lines += [
         f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |"
         for k, v in last.items()
-        if not k.startswith("diag/")
+        if not k.startswith(DIAGNOSTIC)
     ]
     lines += [
         "",
@@ -254,9 +250,9 @@ def write_failure_report(
         "|---|---|",
     ]
     lines += [
-        f"| {k[5:]} | {v:.6g} |"
+        f"| {k[len(DIAGNOSTIC) :]} | {v:.6g} |"
         for k, v in diag.items()
-        if k.startswith("diag/") and isinstance(v, (int, float))
+        if k.startswith(DIAGNOSTIC) and isinstance(v, (int, float))
     ]
     path = run_dir / "failure_report.md"
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
@@ -309,8 +305,9 @@ class FormatExperimentRunner(Hook):
             model=model,
         )
         self.config = self.trainer.config  # resume: never may have named a fresh run directory
-        self.stability = StabilityHook(self.trainer)
-        self.trainer.hooks += [Probes(self.trainer), self.stability, self]
+        schedule = SampleSchedule.of(self.config)  # one: the probes measure, clipping follows
+        self.stability = StabilityHook(self.trainer, schedule)
+        self.trainer.hooks += [Probes(self.trainer, schedule), self.stability, self]
 
 # %% ../nbs/18_runner.ipynb 30
 @patch
@@ -338,7 +335,7 @@ def run(self: FormatExperimentRunner, progress: bool = True) -> ExperimentResult
 def _result(self: FormatExperimentRunner, summary: dict, write_files: bool) -> ExperimentResult:
     run_dir = self.trainer.run_dir
     records = read_metrics(run_dir)
-    stall = next((r["diag/stall_rate"] for r in reversed(records) if "diag/stall_rate" in r), None)
+    stall = next((r[STALL_RATE] for r in reversed(records) if STALL_RATE in r), None)
     overflow = next(
         (
             max(v for k, v in r.items() if k.endswith("overflow_rate"))
@@ -398,10 +395,10 @@ def run_format_experiment(
 CURVE_PANELS = (
     ("loss", "training loss", "nats"),
     ("val_loss", "validation loss", "nats"),
-    ("diag/stall_rate", "bit stall", "share of weights that did not move"),
+    (STALL_RATE, "bit stall", "share of weights that did not move"),
     ("max_overflow_rate", "overflow", "share of values, largest role"),
     ("max_underflow_rate", "underflow (flushed to zero)", "share of values, largest role"),
-    ("diag/mean_codes_moved", "weight movement", "grid codes moved per step"),
+    (CODES_MOVED, "weight movement", "grid codes moved per step"),
 )
 
 

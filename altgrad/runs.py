@@ -18,20 +18,13 @@ from fastcore.basics import patch
 from .axes import Cell, cell_of
 from .files import load_yaml, read_metrics, say
 from .recipes import load_recipe
-from .stability import DivergenceRule
+from .stability import DivergenceRule, stop_kind
 
 # %% auto 0
-__all__ = ['FAILURE_KINDS', 'LATE_RISE_NATS', 'DEPARTURE_WINDOW', 'DEPARTURE_NATS', 'SYNTHETIC_LAYERS', 'Run', 'recipe_label',
+__all__ = ['LATE_RISE_NATS', 'DEPARTURE_WINDOW', 'DEPARTURE_NATS', 'SYNTHETIC_LAYERS', 'Run', 'recipe_label',
            'ExperimentDataLoader', 'every_layer', 'synthetic_run']
 
 # %% ../nbs/20_runs.ipynb 6
-FAILURE_KINDS = {
-    "divergence": "diverged",
-    "bit-stall": "stalled",
-    "consecutive non-finite": "non-finite",
-}
-
-
 @dataclass
 class Run:
     "One finished (or stopped) run: its config, metrics and summary."
@@ -103,12 +96,9 @@ def _rise_onset(self: Run) -> int | None:
 @patch(as_prop=True)
 def failure(self: Run) -> str | None:
     "diverged, stalled, non-finite, rose (after its lowest validation loss), or None."
-    reason = self.summary.get("stop_reason") or ""
-    kind = next((k for prefix, k in FAILURE_KINDS.items() if prefix in reason), None)
+    kind = stop_kind(self.summary.get("stop_reason"))  # diverged, stalled, non-finite, stopped
     if kind:
         return kind
-    if reason:
-        return "stopped"
     if self._rule_onset() is not None:
         return "diverged"
     return "rose" if self._rise_onset() is not None else None

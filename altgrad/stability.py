@@ -18,14 +18,26 @@ from .layers import QuantizedLinear, quantized_layers
 from .quantize import quantize
 
 # %% auto 0
-__all__ = ['MANTISSA_LADDER', 'BitStallDetector', 'NanWatch', 'DivergenceRule', 'PartitionRelativeClipper', 'next_rung',
-           'EmergencyMantissaShift']
+__all__ = ['DIVERGENCE', 'BIT_STALL', 'NON_FINITE', 'STOP_KINDS', 'MANTISSA_LADDER', 'stop_kind', 'BitStallDetector', 'NanWatch',
+           'DivergenceRule', 'PartitionRelativeClipper', 'next_rung', 'EmergencyMantissaShift']
 
 # %% ../nbs/10_stability.ipynb 5
+# the phrase each stop rule writes its reason with -> the failure kind the analysis names it by
+DIVERGENCE, BIT_STALL, NON_FINITE = "divergence", "bit-stall", "consecutive non-finite"
+STOP_KINDS = {DIVERGENCE: "diverged", BIT_STALL: "stalled", NON_FINITE: "non-finite"}
+
+
+def stop_kind(reason: str | None) -> str | None:
+    "The failure kind of a stop reason (`STOP_KINDS`), 'stopped' for another reason, None for none."
+    if not reason:
+        return None
+    return next((kind for phrase, kind in STOP_KINDS.items() if phrase in reason), "stopped")
+
+# %% ../nbs/10_stability.ipynb 8
 def _project(w: Tensor, fmt: FPFormat, scale: Tensor) -> Tensor:
     return quantize(w * scale, fmt) / scale
 
-# %% ../nbs/10_stability.ipynb 7
+# %% ../nbs/10_stability.ipynb 10
 class BitStallDetector:
     """Counts, per quantized layer, weights updated by a step and weights whose code flipped. The
     layers of one weight format are measured together, laid end to end (`Segments`); `flat` keeps
@@ -39,7 +51,7 @@ class BitStallDetector:
         self._before = None
         self.flat: dict[FPFormat, dict] = {}
 
-# %% ../nbs/10_stability.ipynb 9
+# %% ../nbs/10_stability.ipynb 12
 @patch
 def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]]:
     "Layer names by weight format (a mantissa shift can move layers), with their Segments."
@@ -55,7 +67,7 @@ def _groups(self: BitStallDetector) -> dict[FPFormat, tuple[list[str], Segments]
         groups[fmt] = names, self._segments[tuple(names)]
     return groups
 
-# %% ../nbs/10_stability.ipynb 11
+# %% ../nbs/10_stability.ipynb 14
 @patch
 def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Tensor:
     "Each weight's scale (its layer's weight scaler; 1 without one), laid out like the weights."
@@ -65,7 +77,7 @@ def _scales(self: BitStallDetector, names: list[str], segments: Segments) -> Ten
 
     return segments.cat([scale(self.layers[n]) for n in names]).float()
 
-# %% ../nbs/10_stability.ipynb 13
+# %% ../nbs/10_stability.ipynb 16
 @patch
 def before_step(self: BitStallDetector):
     "Snapshot the weights and their projections (call just before optimizer.step())."
@@ -79,7 +91,7 @@ def before_step(self: BitStallDetector):
             names=names, segments=segments, before=w0, projected=_project(w0, fmt, scale)
         )
 
-# %% ../nbs/10_stability.ipynb 15
+# %% ../nbs/10_stability.ipynb 18
 @patch
 def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None) -> dict:
     """Compare with the snapshot. `proposed` (optional) holds the optimizer's new weights before
@@ -120,7 +132,7 @@ def after_step(self: BitStallDetector, proposed: dict[str, Tensor] | None = None
         layers=per_layer,
     )
 
-# %% ../nbs/10_stability.ipynb 18
+# %% ../nbs/10_stability.ipynb 21
 class NanWatch:
     "Counts consecutive non-finite steps; `tripped` once `patience` of them come in a row."
 
@@ -135,7 +147,7 @@ class NanWatch:
     def tripped(self) -> bool:
         return self.streak >= self.patience
 
-# %% ../nbs/10_stability.ipynb 22
+# %% ../nbs/10_stability.ipynb 25
 class DivergenceRule:
     """Feed (step, loss) in step order; `update` returns the onset step once the rule fires (and
     keeps returning it)."""
@@ -157,7 +169,7 @@ class DivergenceRule:
                 return rule.onset
         return None
 
-# %% ../nbs/10_stability.ipynb 24
+# %% ../nbs/10_stability.ipynb 27
 @patch
 def update(self: DivergenceRule, step: int, loss: float) -> int | None:
     if self.onset is not None or not self.nats or not math.isfinite(loss):
@@ -173,16 +185,17 @@ def update(self: DivergenceRule, step: int, loss: float) -> int | None:
     self.lowest = min(self.lowest, mean)
     return self.onset
 
-# %% ../nbs/10_stability.ipynb 28
+# %% ../nbs/10_stability.ipynb 31
 @patch
 def describe(self: DivergenceRule) -> str:
     return (
-        f"divergence: the {self.window}-step mean training loss rose to {self.mean_at_onset:.3f}, "
+        f"{DIVERGENCE}: the {self.window}-step mean training loss rose to "
+        f"{self.mean_at_onset:.3f}, "
         f"{self.mean_at_onset - self.lowest:.2f} nats above its lowest {self.lowest:.3f} "
         f"(divergence_nats={self.nats})"
     )
 
-# %% ../nbs/10_stability.ipynb 30
+# %% ../nbs/10_stability.ipynb 33
 @patch
 def state_dict(self: DivergenceRule) -> dict:
     return dict(
@@ -193,14 +206,14 @@ def state_dict(self: DivergenceRule) -> dict:
         mean_at_onset=self.mean_at_onset,
     )
 
-# %% ../nbs/10_stability.ipynb 32
+# %% ../nbs/10_stability.ipynb 35
 @patch
 def load_state_dict(self: DivergenceRule, state: dict):
     self.points = [(int(s), float(l)) for s, l in state["points"]]
     self.first_step, self.lowest, self.onset = state["first_step"], state["lowest"], state["onset"]
     self.mean_at_onset = state["mean_at_onset"]
 
-# %% ../nbs/10_stability.ipynb 35
+# %% ../nbs/10_stability.ipynb 38
 class PartitionRelativeClipper:
     """Per-layer elementwise gradient clipping at c·mean|g|, with c set by the format's dynamic
     range."""
@@ -244,7 +257,7 @@ class PartitionRelativeClipper:
             min_factor=min(self.factor.values(), default=math.nan),
         )
 
-# %% ../nbs/10_stability.ipynb 39
+# %% ../nbs/10_stability.ipynb 42
 MANTISSA_LADDER = ("E7M0", "E5M2", "E4M3", "E3M4", "E1M6", "E0M7")
 
 
@@ -252,7 +265,7 @@ def next_rung(fmt: FPFormat) -> FPFormat | None:
     "The next format on the ladder with more mantissa bits than `fmt` (None at the top)."
     return next((get_format(n) for n in MANTISSA_LADDER if get_format(n).M > fmt.M), None)
 
-# %% ../nbs/10_stability.ipynb 41
+# %% ../nbs/10_stability.ipynb 44
 class EmergencyMantissaShift:
     "Moves quantized layers up the mantissa ladder on persistent NaN or bit-stall."
 
@@ -266,9 +279,9 @@ class EmergencyMantissaShift:
         self.nan_watch.update(finite)
         reason = None
         if self.nan_watch.tripped:
-            reason = f"{self.nan_watch.streak} consecutive non-finite steps"
+            reason = f"{self.nan_watch.streak} {NON_FINITE} steps"
         elif stall_rate is not None and stall_rate > self.stall_threshold:
-            reason = f"bit-stall rate {stall_rate:.3f} > {self.stall_threshold}"
+            reason = f"{BIT_STALL} rate {stall_rate:.3f} > {self.stall_threshold}"
         return None if reason is None else self.shift(step, reason)
 
     def shift(self, step: int, reason: str) -> dict | None:

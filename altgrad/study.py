@@ -9,12 +9,12 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 
-from fastcore.basics import patch
 import pandas as pd
+from fastcore.basics import patch
 
-from .layers import ROLES
-from .probes import rate_key
 from .axes import Cell
+from .layers import ROLES
+from .probes import CODES_MOVED, rate_key, role_cosine_key
 from .runs import Run
 from .stats import Comparison, Paired, comparison_of, holm, paired, verdict
 
@@ -392,8 +392,8 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
         before = run.metrics if run.onset is None else run.metrics[run.metrics.index < run.onset]
         for role in ROLES:
             for where, key in (
-                ("all layers", f"diag/role_cosine/{role}"),
-                ("lm_head", f"diag/role_cosine/{role}/lm_head"),
+                ("all layers", role_cosine_key(role)),
+                ("lm_head", role_cosine_key(role, "lm_head")),
             ):
                 if key in before and before[key].notna().any():
                     rows.setdefault(role, {}).setdefault(where, []).append(
@@ -520,7 +520,7 @@ def bf16(self: OptimizerComparator) -> Cell | None:
 def codes_per_step(run: Run) -> float:
     """Grid codes a stored weight moved per step, averaged over the run's diagnostic samples; NaN
     without samples."""
-    moved = run.series("diag/mean_codes_moved")
+    moved = run.series(CODES_MOVED)
     return float(moved.mean()) if len(moved) else math.nan
 
 # %% ../nbs/22_study.ipynb 78

@@ -29,11 +29,16 @@ from .model import GPT
 from .progress import Progress, RunSeconds
 from .rundir import CheckpointManager, RunTracker, check_same_experiment
 from .rundir import experiment_differences, run_directory
+from .stability import NON_FINITE
 
 # %% auto 0
-__all__ = ['lr_at', 'Hook', 'micro_batches', 'Trainer', 'Interrupted', 'StopRequest']
+__all__ = ['DIAGNOSTIC', 'EVENT', 'lr_at', 'Hook', 'micro_batches', 'Trainer', 'Interrupted', 'StopRequest']
 
 # %% ../nbs/16_train.ipynb 5
+# metric-key prefixes beside a step's own keys (loss, lr, ...): sampled measurements, events
+DIAGNOSTIC, EVENT = "diag/", "event/"
+
+# %% ../nbs/16_train.ipynb 6
 def lr_at(config: TrainConfig, step: int) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
@@ -42,7 +47,7 @@ def lr_at(config: TrainConfig, step: int) -> float:
         config.learning_rate - config.min_lr
     )
 
-# %% ../nbs/16_train.ipynb 8
+# %% ../nbs/16_train.ipynb 9
 class Hook:
     """The events of a training step, in order; each returns metrics to add to the step's record (or
     None)."""
@@ -83,7 +88,7 @@ class Hook:
     def load_state_dict(self, state: dict):
         pass
 
-# %% ../nbs/16_train.ipynb 11
+# %% ../nbs/16_train.ipynb 12
 def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
     """The forward and backward passes that make one process's share of a step's batch: `batch_size`
     (global) over the processes, in passes of `micro_batch_size` sequences (0: the share in one
@@ -102,7 +107,7 @@ def micro_batches(config: TrainConfig, ranks: Ranks) -> int:
         )
     return share // micro
 
-# %% ../nbs/16_train.ipynb 13
+# %% ../nbs/16_train.ipynb 14
 class Trainer:
     "Trains one config; `train_step()` returns the step's metrics, `fit()` runs the whole schedule."
 
@@ -186,7 +191,7 @@ class Trainer:
         self.done_steps: dict[str, int] = {}  # RunSeconds part -> steps of it this process trained
         self.evaluations = 0  # this process's
 
-# %% ../nbs/16_train.ipynb 15
+# %% ../nbs/16_train.ipynb 16
 # --- one step
 # -------------------------------------------------------------------------------------------
 @patch
@@ -194,7 +199,7 @@ def _sync(self: Trainer):
     if self.device.type == "cuda":
         torch.cuda.synchronize(self.device)
 
-# %% ../nbs/16_train.ipynb 16
+# %% ../nbs/16_train.ipynb 17
 @patch
 def _hooks(self: Trainer, event: str, *args) -> dict:
     "Call `event(trainer, *args)` on every hook; merge the metrics they return."
@@ -203,7 +208,7 @@ def _hooks(self: Trainer, event: str, *args) -> dict:
         metrics.update(getattr(hook, event)(self, *args) or {})
     return metrics
 
-# %% ../nbs/16_train.ipynb 18
+# %% ../nbs/16_train.ipynb 19
 @patch
 def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The mean loss over rows x, y; its gradient added to the parameters' over `micro_batches`
@@ -217,7 +222,7 @@ def _forward_backward(self: Trainer, model, x: torch.Tensor, y: torch.Tensor) ->
         total = loss.detach() if total is None else total + loss.detach()
     return total / n if n > 1 else total
 
-# %% ../nbs/16_train.ipynb 19
+# %% ../nbs/16_train.ipynb 20
 @patch
 def switch_to_high_precision(self: Trainer) -> dict:
     """Every quantized layer computes in high precision from now on (Chmiel et al. 2025's late
@@ -227,9 +232,9 @@ def switch_to_high_precision(self: Trainer) -> dict:
     for layer in quantized_layers(self.model).values():
         layer.formats = dict.fromkeys(layer.formats)
     self.high_precision = True
-    return {"event/high_precision": 1} if self.step == self.config.high_precision_from else {}
+    return {f"{EVENT}high_precision": 1} if self.step == self.config.high_precision_from else {}
 
-# %% ../nbs/16_train.ipynb 20
+# %% ../nbs/16_train.ipynb 21
 @patch
 def train_step(self: Trainer) -> dict:
     """One optimizer step on the batch of the current step; returns its metrics (the hooks'
@@ -292,14 +297,14 @@ def train_step(self: Trainer) -> dict:
     self.step += 1
     return metrics
 
-# %% ../nbs/16_train.ipynb 22
+# %% ../nbs/16_train.ipynb 23
 @patch
 def restart_nonfinite_count(self: Trainer):
     """For a hook that changed the run's numerics (a mantissa shift): the non-finite steps before it
     no longer count."""
     self.nonfinite_streak = 0
 
-# %% ../nbs/16_train.ipynb 24
+# %% ../nbs/16_train.ipynb 25
 @patch
 @torch.no_grad()
 def evaluate(self: Trainer) -> dict:
@@ -370,7 +375,7 @@ def planned_part(self: Trainer, step: int) -> str:
             return part
     return "first_steps" if step < 4 else "plain_steps"
 
-# %% ../nbs/16_train.ipynb 27
+# %% ../nbs/16_train.ipynb 28
 # --- state
 # ------------------------------------------------------------------------------------------------
 @patch
@@ -393,7 +398,7 @@ def state_dict(self: Trainer) -> dict:
         logged_steps=list(self.tracker.logged_steps) if self.tracker else None,
     )
 
-# %% ../nbs/16_train.ipynb 29
+# %% ../nbs/16_train.ipynb 30
 @patch
 def load_state_dict(self: Trainer, state: dict):
     self.model.load_state_dict(state["model"])
@@ -412,13 +417,13 @@ def load_state_dict(self: Trainer, state: dict):
         if type(hook).__name__ in state.get("hooks", {}):
             hook.load_state_dict(state["hooks"][type(hook).__name__])
 
-# %% ../nbs/16_train.ipynb 31
+# %% ../nbs/16_train.ipynb 32
 @patch
 def resume(self: Trainer, path: str | Path):
     "Continue from a checkpoint written by this trainer's CheckpointManager."
     self.load_state_dict(CheckpointManager.load(path, map_location=self.device))
 
-# %% ../nbs/16_train.ipynb 34
+# %% ../nbs/16_train.ipynb 35
 class Interrupted(Exception):
     """A run stopped by Ctrl-C between two steps, the last one saved; the message says where and how
     to go on."""
@@ -451,7 +456,7 @@ class StopRequest:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 
-# %% ../nbs/16_train.ipynb 36
+# %% ../nbs/16_train.ipynb 37
 # --- the whole run
 # -----------------------------------------------------------------------------------------
 @patch
@@ -476,7 +481,7 @@ def _resume_newest(self: Trainer):
     if read_metrics(self.run_dir):
         say(f"{self.run_dir} has no checkpoint to resume from: starting again at step 0")
 
-# %% ../nbs/16_train.ipynb 37
+# %% ../nbs/16_train.ipynb 38
 @patch
 def _open_run_directory(self: Trainer) -> dict | None:
     """Check and take up the run directory (the lock is held): same experiment, resume point,
@@ -536,7 +541,7 @@ def _open_run_directory(self: Trainer) -> dict | None:
         )
     return None
 
-# %% ../nbs/16_train.ipynb 38
+# %% ../nbs/16_train.ipynb 39
 @patch
 def fit(self: Trainer, progress: bool = True) -> dict:
     """Train to max_steps (or until a stop rule fires) in the run directory, resuming what is there
@@ -561,7 +566,7 @@ def _follow(self: Trainer) -> dict:
         self.resumed_from = resumed_from
     return self._train(progress=False)
 
-# %% ../nbs/16_train.ipynb 40
+# %% ../nbs/16_train.ipynb 41
 @patch
 def _train(self: Trainer, progress: bool) -> dict:
     c = self.config
@@ -634,7 +639,7 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
             reason = hook.after_step(self, metrics) or reason
         if self.nonfinite_streak >= c.nan_patience:
             reason = (
-                f"{self.nonfinite_streak} consecutive non-finite steps "
+                f"{self.nonfinite_streak} {NON_FINITE} steps "
                 f"(nan_patience={c.nan_patience})"
             )
         if reason:
@@ -645,7 +650,7 @@ def _loop(self: Trainer, bar: Progress, checkpointing: bool, stop: "StopRequest"
             or last
             or metrics["skipped"]
             or reason
-            or any(k.startswith(("diag/", "event/")) for k in metrics)
+            or any(k.startswith((DIAGNOSTIC, EVENT)) for k in metrics)
         ):
             if self.ranks.writer:
                 self.tracker.log(metrics)
