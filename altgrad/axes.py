@@ -12,8 +12,8 @@ from .layers import NOT_QUANTIZED, ROLES
 from .recipes import layer_kind
 
 # %% auto 0
-__all__ = ['OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'LAYER_TYPES',
-           'optimizer_axis', 'weights_axis', 'RunSpec', 'run_spec', 'Cell', 'cell_of']
+__all__ = ['OPTIMIZER_SETTINGS', 'WEIGHT_SETTINGS', 'AXES', 'OPTIONAL_AXES', 'PLACEMENT_PATTERNS', 'PLACEMENTS', 'optimizer_axis',
+           'weights_axis', 'RunSpec', 'run_spec', 'Cell', 'cell_of']
 
 # %% ../nbs/19_axes.ipynb 5
 OPTIMIZER_SETTINGS = {  # the optimizer axis: name -> the config settings a sweep gives it
@@ -52,7 +52,7 @@ def weights_axis(config: dict) -> str:
         return "shadow"
     return "stored_sr" if _setting(config, "stored_rounding") == "stochastic" else "stored"
 
-# %% ../nbs/19_axes.ipynb 9
+# %% ../nbs/19_axes.ipynb 10
 AXES = ("format", "optimizer", "placement", "seed")  # every grid names these
 OPTIONAL_AXES = {
     "roles": "all",
@@ -79,7 +79,7 @@ class RunSpec:
     def config(self) -> TrainConfig:
         return load_config(self.base, **self.settings | self.overrides)
 
-# %% ../nbs/19_axes.ipynb 11
+# %% ../nbs/19_axes.ipynb 12
 def run_spec(
     format: str,
     optimizer: str,
@@ -152,10 +152,7 @@ def run_spec(
     ) + f"_s{seed}"
     return RunSpec(name.lower(), overrides)
 
-# %% ../nbs/19_axes.ipynb 13
-LAYER_TYPES = ("attn", "mlp", "lm_head")
-
-
+# %% ../nbs/19_axes.ipynb 15
 @dataclass(frozen=True)
 class Cell:
     "What a run computes, apart from its seed: the cell of a comparison."
@@ -192,7 +189,7 @@ class Cell:
         parts += [f"BF16 from step {self.high_precision_from}"] if self.high_precision_from else []
         return " · ".join(parts)
 
-# %% ../nbs/19_axes.ipynb 15
+# %% ../nbs/19_axes.ipynb 17
 def cell_of(config: dict, placement: dict, label: str | None = None) -> Cell:
     """The recipe a run recorded: its config, its placement ({layer: {role: format or 'fp'}}) and
     its recipe's label (block-scaled recipes: e.g. MXFP8; per-tensor ones are named by their

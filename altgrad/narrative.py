@@ -336,7 +336,7 @@ class Facts:
         describes the model and data as well as a reported one)."""
         length = steps or self.baseline.max_steps
         runs = self.study.runs_of(self.baseline) if steps is None else []
-        runs = runs or [r for r in self.study.runs if r.recipe.max_steps == length]
+        runs = runs or [r for r in self.study.runs if r.cell.max_steps == length]
         if not runs:
             raise KeyError(f"no runs of {steps or self.baseline.max_steps} steps")
         return runs[0]
@@ -390,7 +390,7 @@ class Facts:
     def cells_at(self, steps: str) -> str:
         "BF16 and the recipes run at that length, with their seed counts."
         longer = replace(self.baseline, max_steps=int(steps))
-        recipes = FormatComparator(self.study, longer).recipes()
+        recipes = FormatComparator(self.study, longer).cells()
         seeds = sorted({len(self.study.seeds(c)) for c in [longer, *recipes]})
         return (
             f"BF16 and {len(recipes)} recipe{'s' * (len(recipes) != 1)}, "
@@ -409,7 +409,7 @@ class Facts:
         names = {"better": "lower", "worse": "higher", "unresolved": "not resolved"}
         if wanted not in (*names, "tied", "failing"):
             raise KeyError(f"formats[{key}]: no verdict {wanted!r}")
-        cells = [c for c in self.comparator.recipes() if c.placement == (placement or "uniform")]
+        cells = [c for c in self.comparator.cells() if c.placement == (placement or "uniform")]
         rows = self.study.headline(cells, self.baseline, self.margin_nats)
         chosen = [
             r.cell.format

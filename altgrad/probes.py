@@ -22,7 +22,7 @@ from .train import DIAGNOSTIC, Hook
 
 # %% auto 0
 __all__ = ['STALL_RATE', 'CODES_MOVED', 'SUB_HALF_ULP', 'GRAD_ZEROS', 'ZERO_UPDATE', 'SampleSchedule', 'rate_key',
-           'quantization_rates', 'layer_type', 'diag_key', 'role_cosine_key', 'Probes']
+           'quantization_rates', 'layer_position', 'diag_key', 'role_cosine_key', 'Probes']
 
 # %% ../nbs/17_probes.ipynb 5
 class SampleSchedule:
@@ -75,39 +75,40 @@ def quantization_rates(model: nn.Module) -> dict:
     }
 
 # %% ../nbs/17_probes.ipynb 14
-def layer_type(name: str) -> str:
-    "attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj or lm_head for a module name."
+def layer_position(name: str) -> str:
+    """A linear layer's place in its block (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) or
+    lm_head: what its metrics are named by, the same in every block."""
     parts = name.split(".")
     return name if len(parts) < 2 else ".".join(parts[-2:])
 
 # %% ../nbs/17_probes.ipynb 16
-def diag_key(name: str, layer_type: str | None = None) -> str:
-    "The metric key of diagnostic `name`, over all layers or over one layer type."
-    return DIAGNOSTIC + name + (f"/{layer_type}" if layer_type else "")
+def diag_key(name: str, position: str | None = None) -> str:
+    "The metric key of diagnostic `name`, over all layers or at one `layer_position`."
+    return DIAGNOSTIC + name + (f"/{position}" if position else "")
 
 
 # the keys other modules read: the runner's collapse rule and failure report, the analysis
 STALL_RATE, CODES_MOVED = diag_key("stall_rate"), diag_key("mean_codes_moved")
 SUB_HALF_ULP, GRAD_ZEROS = diag_key("sub_half_ulp_fraction"), diag_key("grad_zero_fraction")
-ZERO_UPDATE = "zero_update_fraction"  # per layer type: diag_key(ZERO_UPDATE, type)
+ZERO_UPDATE = "zero_update_fraction"  # per position only: diag_key(ZERO_UPDATE, position)
 
 
-def role_cosine_key(role: str, layer_type: str | None = None) -> str:
+def role_cosine_key(role: str, position: str | None = None) -> str:
     "The gradient's cosine with a pass that differs from the run in `role` only."
-    return diag_key(f"role_cosine/{role}", layer_type)
+    return diag_key(f"role_cosine/{role}", position)
 
 
-def _by_type(values: dict[str, float], key: str) -> dict[str, float]:
-    "Mean of per-layer values, overall and per layer type, as diag/<key> and diag/<key>/<type>."
+def _by_position(values: dict[str, float], key: str) -> dict[str, float]:
+    "Mean of per-layer values, overall and per position, as diag/<key> and diag/<key>/<position>."
     out, groups = {}, {}
     for name, v in values.items():
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
-            groups.setdefault(layer_type(name), []).append(v)
+            groups.setdefault(layer_position(name), []).append(v)
     flat = [v for vs in groups.values() for v in vs]
     if flat:
         out[diag_key(key)] = sum(flat) / len(flat)
-    for kind, vs in groups.items():
-        out[diag_key(key, kind)] = sum(vs) / len(vs)
+    for position, vs in groups.items():
+        out[diag_key(key, position)] = sum(vs) / len(vs)
     return out
 
 # %% ../nbs/17_probes.ipynb 18
@@ -214,8 +215,8 @@ def after_backward(self: Probes, trainer):
                 measured[f"role/{role}"] = gradient_fidelity(quantized, reference)
     measured = read_back(measured)
     norms = measured["norms"]
-    out = _by_type({n: v["l2"] for n, v in norms.items()}, "grad_l2")
-    out |= _by_type({n: v["linf"] for n, v in norms.items()}, "grad_linf")
+    out = _by_position({n: v["l2"] for n, v in norms.items()}, "grad_l2")
+    out |= _by_position({n: v["linf"] for n, v in norms.items()}, "grad_linf")
     out[GRAD_ZEROS] = sum(v["zeros"] for v in norms.values()) / max(
         1, sum(g.numel() for g in grads.values())
     )
@@ -223,15 +224,15 @@ def after_backward(self: Probes, trainer):
         out[diag_key("dead_neuron_fraction")] = measured["dead"]
     if "fidelity" in measured:
         fidelity = measured["fidelity"]
-        out |= _by_type({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
-        out |= _by_type(
+        out |= _by_position({n: v["cosine"] for n, v in fidelity.items()}, "grad_cosine")
+        out |= _by_position(
             {n: v["snr_db"] for n, v in fidelity.items() if math.isfinite(v["snr_db"])},
             "grad_snr_db",
         )
     for key in [
         k for k in measured if k.startswith("role/")
-    ]:  # diag/role_cosine/<role>[/<layer type>]
-        out |= _by_type(
+    ]:  # diag/role_cosine/<role>[/<position>]
+        out |= _by_position(
             {n: v["cosine"] for n, v in measured[key].items()}, f"role_cosine/{key[5:]}"
         )
     return out
@@ -280,25 +281,25 @@ def _format_statistics(self: Probes, measured: dict):
 # %% ../nbs/17_probes.ipynb 37
 @patch
 def _summarise(self: Probes, measured: dict) -> dict:
-    """The statistics read back, as metrics per layer type: the mean over its layers (of each
+    """The statistics read back, as metrics per layer position: the mean over its layers (of each
     layer's max for max_*)."""
-    out = _by_type(measured["zero_update"], ZERO_UPDATE)
+    out = _by_position(measured["zero_update"], ZERO_UPDATE)
     if "rank" in measured:
         health = measured["rank"]
-        out |= _by_type(
+        out |= _by_position(
             {n: h["effective_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
             "effective_rank_ratio",
         )
-        out |= _by_type(
+        out |= _by_position(
             {n: h["stable_rank"] / min(self.linears[n].weight.shape) for n, h in health.items()},
             "stable_rank_ratio",
         )
         collapsed = sum(h["collapse_warning"] for h in health.values())
         out[diag_key("rank_collapse_warnings")] = collapsed
     for key in ("mean_codes_moved", "max_codes_moved", "zero_move_fraction"):
-        out |= _by_type({n: v[key] for n, v in measured["ulp"].items()}, key)
+        out |= _by_position({n: v[key] for n, v in measured["ulp"].items()}, key)
     for key in ("sub_half_ulp_fraction", "log_correlation"):
-        out |= _by_type(
+        out |= _by_position(
             {n: v[key] for n, v in measured["corr"].items() if math.isfinite(v[key])}, key
         )
     for key, name in (
@@ -306,7 +307,7 @@ def _summarise(self: Probes, measured: dict) -> dict:
         ("max_ulp_distance", "master_max_ulp_distance"),
         ("on_grid_fraction", "master_on_grid_fraction"),
     ):
-        out |= _by_type({n: v[key] for n, v in measured["align"].items()}, name)
+        out |= _by_position({n: v[key] for n, v in measured["align"].items()}, name)
     return out
 
 # %% ../nbs/17_probes.ipynb 38
@@ -319,7 +320,7 @@ def after_store(self: Probes, trainer):
     stall = self.stall.after_step(self._proposed)
     if self.stall.layers:  # bit-stall is only defined for weights that live on a grid
         out |= dict((diag_key(k), v) for k, v in stall.items() if k != "layers")
-        out |= _by_type(
+        out |= _by_position(
             {n: v["stall_rate"] for n, v in stall["layers"].items() if v["updates"]}, "stall_rate"
         )
     zero_update = zero_update_fraction(

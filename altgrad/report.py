@@ -294,7 +294,7 @@ def format_headline(self: ReportGenerator) -> list[str]:
     conclusion under them."""
     s = self.study
     lines = self.tuned_headline()
-    cells = [r for r in self.formats.recipes() if r.placement in ("uniform", "no_lm_head")]
+    cells = [r for r in self.formats.cells() if r.placement in ("uniform", "no_lm_head")]
     if cells and s.runs_of(self.baseline):
         rows = s.headline(cells, self.baseline, self.margin)
         rows.sort(
@@ -324,7 +324,7 @@ def recipes_answer(self: ReportGenerator) -> list[str]:
     """The lm_head in BF16 (as the hardware recipes of configs/recipes/ keep it): each cell vs BF16,
     and vs itself uniform."""
     s, f = self.study, self.formats
-    kept = [r for r in f.recipes() if r.placement == "no_lm_head" and r.roles == "all"]
+    kept = [r for r in f.cells() if r.placement == "no_lm_head" and r.roles == "all"]
     if not kept:
         return []
     kept.sort(
@@ -373,7 +373,7 @@ def twins_answer(self: ReportGenerator) -> list[str]:
     seed by seed?"""
     pairs: dict[tuple[str, str, str], list[tuple[Run, Run]]] = {}
     for kept, other in self.study.twins:
-        pairs.setdefault((kept.recipe.label(), _stem(kept.name), _stem(other.name)), []).append(
+        pairs.setdefault((kept.cell.label(), _stem(kept.name), _stem(other.name)), []).append(
             (kept, other)
         )
     return [
@@ -392,7 +392,7 @@ def variant_answer(self: ReportGenerator, baseline: Cell, heading: str) -> list[
     run there vs BF16 run there, how its gap to BF16 moved from the study's setting (the same seeds,
     paired), and where during the run the mean gap was largest."""
     s = self.study
-    recipes = FormatComparator(s, baseline).recipes()
+    recipes = FormatComparator(s, baseline).cells()
     if not recipes or not s.runs_of(baseline):
         return []
     gap = lambda r, b: {
@@ -442,7 +442,7 @@ def format_answer(self: ReportGenerator) -> list[str]:
     base_runs = s.runs_of(self.baseline)
     lines = ["## In detail", ""]
     uniform = sorted(
-        [r for r in f.recipes() if r.placement == "uniform"],
+        [r for r in f.cells() if r.placement == "uniform"],
         key=lambda r: (
             bool(s.failures(r)),
             s.versus(r, self.baseline).mean if not s.failures(r) else math.inf,
@@ -477,7 +477,7 @@ def format_answer(self: ReportGenerator) -> list[str]:
     per_type = []
     for placement in ("attn", "mlp", "lm_head", "no_lm_head"):
         b = f.best(placement)
-        formats_run = sorted({r.format for r in f.recipes() if r.placement == placement})
+        formats_run = sorted({r.format for r in f.cells() if r.placement == placement})
         if b:
             per_type.append(f"{placement}: {b[0].format} {b[1]} (of {', '.join(formats_run)})")
     if per_type:
@@ -532,14 +532,14 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     ]
     for _, row in table.iterrows():
         lines.append(
-            f"| {row.label} | {row.recipe.step_size} | {row.recipe.max_steps} | {row.seeds} | "
+            f"| {row.label} | {row.cell.step_size} | {row.cell.max_steps} | {row.seeds} | "
             f"{_fmt(row.val_loss)} | {row.delta} | "
             f"{row.failed or '—'} | {_links(row.runs, reports_dir)} |"
         )
     figures = reports_dir / "figures"
     rows = [
         (r.label(), s.versus(r, self.baseline), s.failure_text(r))
-        for r in sorted(f.recipes(), key=lambda r: (r.format, intervention_size(r), r.placement))
+        for r in sorted(f.cells(), key=lambda r: (r.format, intervention_size(r), r.placement))
     ]
     if rows:
         plot_forest(
@@ -557,7 +557,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     )
     longer = {
         f"{c.format} ({c.placement})": (s.runs_of(c), s.runs_of(long_baseline))
-        for c in sorted(FormatComparator(s, long_baseline).recipes(), key=lambda c: c.format)
+        for c in sorted(FormatComparator(s, long_baseline).cells(), key=lambda c: c.format)
     }
     if lengths and longer and s.runs_of(long_baseline):
         steps = long_baseline.max_steps
@@ -571,7 +571,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
         lines += [f"![gap to BF16 over {steps} steps](figures/long_gaps.png)", ""]
     uniform = {
         f"{r.format} (n={len(s.runs_of(r))})": {"the format (AdamW)": s.runs_of(r)}
-        for r in sorted(f.recipes(), key=lambda r: r.format)
+        for r in sorted(f.cells(), key=lambda r: r.format)
         if r.placement == "uniform"
     }
     if uniform:
@@ -585,7 +585,7 @@ def format_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     return "\n".join(lines + limits(self.text, "format_comparison", self.facts) + [""])
 
 # %% ../nbs/25_report.ipynb 37
-def i_desc(recipe: Cell) -> str:
+def i_desc(cell: Cell) -> str:
     "What an intervention quantizes, in words: 'the lm_head's output gradients', 'all weights', ..."
     roles = (
         {
@@ -593,11 +593,11 @@ def i_desc(recipe: Cell) -> str:
             "weight": "weights",
             "activation": "activations (inputs)",
             "grad": "output gradients",
-        }[recipe.roles]
-        if recipe.roles in ("all", *ROLES)
-        else recipe.roles
+        }[cell.roles]
+        if cell.roles in ("all", *ROLES)
+        else cell.roles
     )
-    if recipe.placement == "no_lm_head_grad":
+    if cell.placement == "no_lm_head_grad":
         return "everything but the lm_head's output gradients"
     where = {
         "uniform": "every linear layer",
@@ -605,7 +605,7 @@ def i_desc(recipe: Cell) -> str:
         "lm_head": "the lm_head",
         "attn": "the attention layers",
         "mlp": "the MLP layers",
-    }.get(recipe.placement, recipe.placement)
+    }.get(cell.placement, cell.placement)
     return f"{roles} of {where}"
 
 # %% ../nbs/25_report.ipynb 40
@@ -624,11 +624,11 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         why = a.explanation(fmt)
         text = f"**{fmt}** (every layer: {how}; {len(s.seeds(full))} seeds): "
         if why is None:
-            singles = [i for i in a.interventions(fmt) if i.recipe != full]
+            singles = [i for i in a.interventions(fmt) if i.cell != full]
             text += (
                 "no single intervention reproduces half of it; "
                 + "; ".join(
-                    f"{i.recipe.placement} {i.recipe.roles}: {i.delta} ({i.share:.0%})"
+                    f"{i.cell.placement} {i.cell.roles}: {i.delta} ({i.share:.0%})"
                     for i in singles[:6]
                 )
                 + ". The failure is spread over roles and layers."
@@ -637,26 +637,26 @@ def failure_answer(self: ReportGenerator) -> list[str]:
             )
         else:
             effect = why.failed or f"{why.delta} nats"
-            runs = f"{len(s.seeds(why.recipe))} seeds"
+            runs = f"{len(s.seeds(why.cell))} seeds"
             if why.share >= 0.8:
                 text += (
-                    f"quantizing only {i_desc(why.recipe)} reproduces it ({effect}, "
+                    f"quantizing only {i_desc(why.cell)} reproduces it ({effect}, "
                     f"{why.share:.0%} of the failure; {runs})."
                 )
             else:
                 others = [
                     i
                     for i in a.interventions(fmt)
-                    if i.recipe not in (full, why.recipe)
-                    and intervention_size(i.recipe) <= intervention_size(why.recipe)
+                    if i.cell not in (full, why.cell)
+                    and intervention_size(i.cell) <= intervention_size(why.cell)
                 ]
                 rest = ", ".join(
-                    f"{i_desc(i.recipe)} {i.share:.0%}"
+                    f"{i_desc(i.cell)} {i.share:.0%}"
                     for i in sorted(others, key=lambda i: -i.share)[:5]
                 )
                 text += (
                     f"no small intervention reproduces it alone; the smallest with more than half "
-                    f"is {i_desc(why.recipe)} "
+                    f"is {i_desc(why.cell)} "
                     f"({effect}, {why.share:.0%}; {runs})"
                     + (
                         f", then {rest}: the loss is lost a little in every role and layer type."
@@ -667,15 +667,15 @@ def failure_answer(self: ReportGenerator) -> list[str]:
             harmless = [
                 i
                 for i in a.interventions(fmt)
-                if i.recipe.placement == "uniform"
-                and i.recipe.roles in ("weight", "activation")
+                if i.cell.placement == "uniform"
+                and i.cell.roles in ("weight", "activation")
                 and not i.failed
                 and not i.delta.excludes_zero
             ]
             if harmless:
                 text += (
                     " The same format on "
-                    + " and on ".join(f"all {i.recipe.roles}s ({i.delta})" for i in harmless)
+                    + " and on ".join(f"all {i.cell.roles}s ({i.delta})" for i in harmless)
                     + " makes no difference that these seeds resolve."
                 )
         lines.append(text)
@@ -709,7 +709,7 @@ def failure_headline(self: ReportGenerator) -> list[str]:
     for fmt in failing:
         full, why = a.uniform(fmt), a.explanation(fmt)
         how = s.failure_text(full) or f"{s.versus(full)} nats above BF16"
-        chosen = why.recipe if why else full
+        chosen = why.cell if why else full
         rates = (
             "; ".join(
                 f"{role}: {under:.1%} of values flushed to zero, {over:.1%} overflow"
@@ -717,7 +717,7 @@ def failure_headline(self: ReportGenerator) -> list[str]:
             )
             or "not counted in these runs"
         )
-        cause = i_desc(why.recipe) if why else "none: no single quantization reproduces half of it"
+        cause = i_desc(why.cell) if why else "none: no single quantization reproduces half of it"
         share = f"{why.share:.0%}" if why else "—"
         lines.append(f"| {fmt} | {how} | {cause} | {share} | {len(s.seeds(chosen))} | {rates} |")
     lines.append("")
@@ -748,9 +748,9 @@ def _interventions_lines(
     ]
     for i in a.interventions(fmt):
         lines.append(
-            f"| {i_desc(i.recipe)} | {intervention_size(i.recipe)} | {i.delta} | {i.failed or '—'} "
+            f"| {i_desc(i.cell)} | {intervention_size(i.cell)} | {i.delta} | {i.failed or '—'} "
             f"| "
-            f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.recipe), reports_dir)} |"
+            f"{_fmt(i.share * 100, 0)}% | {_links(s.runs_of(i.cell), reports_dir)} |"
         )
     cosines = a.role_cosines(fmt)
     if not cosines.empty:
@@ -768,7 +768,7 @@ def _interventions_lines(
     gap = s.versus(a.uniform(fmt)).mean
     panel = [
         (
-            i_desc(i.recipe),
+            i_desc(i.cell),
             i.share,
             *(
                 (i.delta.low / gap, i.delta.high / gap)
@@ -935,22 +935,22 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
     for fmt in formats:
         parts = []
         for optimizer in ARMS:
-            recipe = o.reported(fmt, optimizer)
-            if recipe is None:
+            cell = o.reported(fmt, optimizer)
+            if cell is None:
                 continue
-            seeds = o.reported_seeds(recipe)
-            failed = s.failure_text(recipe, seeds)
+            seeds = o.reported_seeds(cell)
+            failed = s.failure_text(cell, seeds)
             if failed:
                 failed_in.setdefault(optimizer, []).append(fmt)
             outcome = (
-                failed + self._step_note(s.failures(recipe, seeds))
+                failed + self._step_note(s.failures(cell, seeds))
                 if failed
-                else f"{s.versus(recipe, bf16, seeds)} nats vs BF16"
+                else f"{s.versus(cell, bf16, seeds)} nats vs BF16"
                 if bf16
                 else "trained"
             )
             parts.append(
-                f"{optimizer} ({recipe.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
+                f"{optimizer} ({cell.step_size}{self._setting_note(fmt, optimizer)}): {outcome} "
                 f"({len(seeds)} seeds)"
             )
         lines += [f"**{fmt}**, weights stored in the format: " + "; ".join(parts) + ".", ""]

@@ -42,7 +42,7 @@ def name(self: Run) -> str:
 
 # %% ../nbs/20_runs.ipynb 10
 @patch(as_prop=True)
-def recipe(self: Run) -> Cell:
+def cell(self: Run) -> Cell:
     """The run's cell, its recipe named by today's `Recipe.label` (summary.json holds the rule of
     the run's day)."""
     spec, recorded = self.config.get("recipe"), self.summary.get("recipe")

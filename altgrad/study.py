@@ -46,54 +46,54 @@ class Study:
         for r in sorted(
             runs, key=lambda r: r.name
         ):  # of twins, the first name is the one the tables use
-            kept = self.by_cell.setdefault(r.recipe, {}).setdefault(r.seed, r)
+            kept = self.by_cell.setdefault(r.cell, {}).setdefault(r.seed, r)
             if kept is not r:
                 self.twins.append((kept, r))
 
 # %% ../nbs/22_study.ipynb 7
 @patch
-def _chosen(self: Study, recipe: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
+def _chosen(self: Study, cell: Cell, seeds: set[int] | None) -> list[tuple[int, Run]]:
     return [
         (s, r)
-        for s, r in sorted(self.by_cell.get(recipe, {}).items())
+        for s, r in sorted(self.by_cell.get(cell, {}).items())
         if (s in seeds if seeds is not None else s not in self.tuning_seeds)
     ]
 
 # %% ../nbs/22_study.ipynb 9
 @patch
-def outcomes(self: Study, recipe: Cell, seeds: set[int] | None = None) -> dict[int, float]:
+def outcomes(self: Study, cell: Cell, seeds: set[int] | None = None) -> dict[int, float]:
     "Final validation loss per seed; NaN for a failed run."
     return {
-        s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(recipe, seeds)
+        s: (math.nan if r.failure else r.final_val_loss) for s, r in self._chosen(cell, seeds)
     }
 
 # %% ../nbs/22_study.ipynb 11
 @patch
 def versus(
-    self: Study, recipe: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None
+    self: Study, cell: Cell, baseline: Cell = BASELINE, seeds: set[int] | None = None
 ) -> Paired:
-    return paired(self.outcomes(recipe, seeds), self.outcomes(baseline, seeds))
+    return paired(self.outcomes(cell, seeds), self.outcomes(baseline, seeds))
 
 # %% ../nbs/22_study.ipynb 13
 @patch
-def failures(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
-    return [r for _, r in self._chosen(recipe, seeds) if r.failure]
+def failures(self: Study, cell: Cell, seeds: set[int] | None = None) -> list[Run]:
+    return [r for _, r in self._chosen(cell, seeds) if r.failure]
 
 # %% ../nbs/22_study.ipynb 15
 @patch
-def seeds(self: Study, recipe: Cell) -> list[int]:
-    return [s for s, _ in self._chosen(recipe, None)]
+def seeds(self: Study, cell: Cell) -> list[int]:
+    return [s for s, _ in self._chosen(cell, None)]
 
 # %% ../nbs/22_study.ipynb 17
 @patch
-def runs_of(self: Study, recipe: Cell, seeds: set[int] | None = None) -> list[Run]:
-    return [r for _, r in self._chosen(recipe, seeds)]
+def runs_of(self: Study, cell: Cell, seeds: set[int] | None = None) -> list[Run]:
+    return [r for _, r in self._chosen(cell, seeds)]
 
 # %% ../nbs/22_study.ipynb 19
 @patch
-def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> str:
+def failure_text(self: Study, cell: Cell, seeds: set[int] | None = None) -> str:
     "'3/3 diverged at steps 111–112, best val before 6.60' or '' when none failed."
-    failed, n = self.failures(recipe, seeds), len(self.runs_of(recipe, seeds))
+    failed, n = self.failures(cell, seeds), len(self.runs_of(cell, seeds))
     if not failed:
         return ""
     kinds = sorted({r.failure for r in failed})
@@ -117,11 +117,11 @@ def failure_text(self: Study, recipe: Cell, seeds: set[int] | None = None) -> st
 
 # %% ../nbs/22_study.ipynb 21
 @patch
-def baseline_for(self: Study, recipe: Cell) -> Cell:
+def baseline_for(self: Study, cell: Cell) -> Cell:
     """BF16 with AdamW at the recipe's learning rate and length, where such runs exist; else the
     study's baseline."""
-    own = replace(BASELINE, learning_rate=recipe.learning_rate, max_steps=recipe.max_steps)
-    return own if recipe.weights == "shadow" and own in self.by_cell else BASELINE
+    own = replace(BASELINE, learning_rate=cell.learning_rate, max_steps=cell.max_steps)
+    return own if cell.weights == "shadow" and own in self.by_cell else BASELINE
 
 # %% ../nbs/22_study.ipynb 24
 @dataclass
@@ -179,24 +179,24 @@ def headline(
 
 # %% ../nbs/22_study.ipynb 27
 @patch
-def table(self: Study, recipes: list[Cell] | None = None) -> pd.DataFrame:
-    """One row per recipe: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16
+def table(self: Study, cells: list[Cell] | None = None) -> pd.DataFrame:
+    """One row per cell: seeds, mean final val loss (runs that did not fail), paired Δ vs its BF16
     baseline, failures."""
     rows = []
-    for recipe in recipes or sorted(self.by_cell, key=lambda r: r.label()):
-        runs = self.runs_of(recipe)
+    for cell in cells or sorted(self.by_cell, key=lambda r: r.label()):
+        runs = self.runs_of(cell)
         if not runs:
             continue
         healthy = [r.final_val_loss for r in runs if not r.failure]
         rows.append(
             dict(
-                recipe=recipe,
-                label=recipe.label(),
+                cell=cell,
+                label=cell.label(),
                 seeds=len(runs),
                 val_loss=statistics.fmean(healthy) if healthy else math.nan,
-                baseline=self.baseline_for(recipe),
-                delta=self.versus(recipe, self.baseline_for(recipe)),
-                failed=self.failure_text(recipe),
+                baseline=self.baseline_for(cell),
+                delta=self.versus(cell, self.baseline_for(cell)),
+                failed=self.failure_text(cell),
                 runs=[r for r in runs],
             )
         )
@@ -213,7 +213,7 @@ class FormatComparator:
     def __init__(self, study: Study, baseline: Cell = BASELINE):
         self.study, self.baseline = study, baseline
 
-    def recipes(self, roles: str = "all") -> list[Cell]:
+    def cells(self, roles: str = "all") -> list[Cell]:
         b = self.baseline
         return [
             r
@@ -229,7 +229,7 @@ class FormatComparator:
     def grid(self) -> pd.DataFrame:
         "Formats × placements: the paired Δ vs BF16, or the failures where runs failed."
         cells = {}
-        for r in self.recipes():
+        for r in self.cells():
             failed = self.study.failure_text(r)
             cells.setdefault(r.format, {})[r.placement] = failed or str(
                 self.study.versus(r, self.baseline)
@@ -243,7 +243,7 @@ class FormatComparator:
         "The format with the lowest mean Δ among those that never failed in `placement`."
         options = [
             (r, self.study.versus(r, self.baseline))
-            for r in self.recipes()
+            for r in self.cells()
             if r.placement == placement and not self.study.failures(r)
         ]
         options = [o for o in options if o[1].n > 0]
@@ -257,7 +257,7 @@ class FormatComparator:
             return None
         others = [
             (r, self.study.versus(r, best[0]))
-            for r in self.recipes()
+            for r in self.cells()
             if r.placement == placement and r != best[0] and not self.study.failures(r)
         ]
         others = [o for o in others if o[1].n > 0]
@@ -307,17 +307,17 @@ class LearningRateTuning:
 FAIL_GAP = 0.05  # nats: a uniform recipe whose paired gap to BF16 surely exceeds this has "failed"
 
 
-def intervention_size(recipe: Cell) -> int:
+def intervention_size(cell: Cell) -> int:
     "How much is quantized: layer types × roles (lm_head gradients 1, every role everywhere 9)."
-    if recipe.placement == "no_lm_head_grad":
+    if cell.placement == "no_lm_head_grad":
         return 8  # every role of the 3 layer types but one
-    kinds = {"uniform": 3, "no_lm_head": 2}.get(recipe.placement, len(recipe.placement.split("+")))
-    return kinds * (3 if recipe.roles == "all" else len(recipe.roles.split("+")))
+    kinds = {"uniform": 3, "no_lm_head": 2}.get(cell.placement, len(cell.placement.split("+")))
+    return kinds * (3 if cell.roles == "all" else len(cell.roles.split("+")))
 
 # %% ../nbs/22_study.ipynb 39
 @dataclass
 class Intervention:
-    recipe: Cell
+    cell: Cell
     delta: Paired
     failed: str
     share: float
@@ -339,7 +339,7 @@ def uniform(self: FailureAnalyzer, fmt: str) -> Cell:
 @patch
 def failing_formats(self: FailureAnalyzer) -> list[str]:
     out = []
-    for fmt in sorted({r.format for r in self.formats.recipes()}):
+    for fmt in sorted({r.format for r in self.formats.cells()}):
         full = self.uniform(fmt)
         if full not in self.study.by_cell:
             continue
@@ -373,12 +373,12 @@ def interventions(self: FailureAnalyzer, fmt: str) -> list[Intervention]:
 def explanation(self: FailureAnalyzer, fmt: str) -> Intervention | None:
     "The smallest intervention with a share above 1/2 (the largest share among equally small ones)."
     full = self.uniform(fmt)
-    enough = [i for i in self.interventions(fmt) if i.recipe != full and i.share > 0.5]
+    enough = [i for i in self.interventions(fmt) if i.cell != full and i.share > 0.5]
     if not enough:
         return None
-    smallest = min(intervention_size(i.recipe) for i in enough)
+    smallest = min(intervention_size(i.cell) for i in enough)
     return max(
-        (i for i in enough if intervention_size(i.recipe) == smallest), key=lambda i: i.share
+        (i for i in enough if intervention_size(i.cell) == smallest), key=lambda i: i.share
     )
 
 # %% ../nbs/22_study.ipynb 51
@@ -405,13 +405,13 @@ def role_cosines(self: FailureAnalyzer, fmt: str) -> pd.DataFrame:
 
 # %% ../nbs/22_study.ipynb 54
 @patch
-def rates(self: FailureAnalyzer, recipe: Cell) -> dict[str, tuple[float, float]]:
-    """{role: (share of values flushed to zero, share that overflowed)} for the roles `recipe`
+def rates(self: FailureAnalyzer, cell: Cell) -> dict[str, tuple[float, float]]:
+    """{role: (share of values flushed to zero, share that overflowed)} for the roles `cell`
     quantizes."""
     out = {}
-    for role in ROLES if recipe.roles == "all" else recipe.roles.split("+"):
+    for role in ROLES if cell.roles == "all" else cell.roles.split("+"):
         per_run = []
-        for run in self.study.runs_of(recipe):
+        for run in self.study.runs_of(cell):
             under, over = (
                 run.series(rate_key(role, "underflow")),
                 run.series(rate_key(role, "overflow")),
@@ -490,8 +490,8 @@ def at_edge(self: OptimizerComparator, fmt: str, optimizer: str) -> bool:
 
 # %% ../nbs/22_study.ipynb 69
 @patch
-def reported_seeds(self: OptimizerComparator, recipe: Cell) -> set[int]:
-    return set(self.study.seeds(recipe))
+def reported_seeds(self: OptimizerComparator, cell: Cell) -> set[int]:
+    return set(self.study.seeds(cell))
 
 # %% ../nbs/22_study.ipynb 71
 @patch
