@@ -1,6 +1,6 @@
-"""reports/accumulation.md from the runs of configs/sweeps/accumulation.yaml: what leaving out the H100's FP8
-accumulator costs in training, tested as configs/sweeps/accumulation.md declared before the runs (the margin is read
-from there). Every number is computed from the runs' summary.json files.
+"""reports/accumulation.md from the runs of configs/sweeps/accumulation.yaml and accumulation_blockwise.yaml: what
+leaving out the H100's FP8 accumulator costs in training, tested as configs/sweeps/accumulation.md declared before the
+runs (the margin is read from there). Every number is computed from the runs' summary.json files.
 
     python bench/accumulation_study.py results/accumulation --out reports/accumulation.md
 """
@@ -17,6 +17,10 @@ from altgrad.files import atomic_write_text
 
 DECLARED = ROOT / "configs" / "sweeps" / "accumulation.md"
 ARMS = ("bf16", "fp8_current", "fp8_current_h100", "fp8_current_hardware", "fp8_current_fast")  # the sweep file's formats
+BLOCKWISE = ("fp8_blockwise", "fp8_blockwise_h100")  # accumulation_blockwise.yaml's
+# the blockwise family, declared in accumulation.md: (a, b) for a − b
+BLOCKWISE_FAMILY = (("fp8_blockwise_h100", "fp8_blockwise"), ("fp8_blockwise_h100", "bf16"),
+                    ("fp8_blockwise", "bf16"), ("fp8_blockwise_h100", "fp8_current_h100"))
 ALPHA = 0.05
 
 
@@ -34,7 +38,7 @@ def arm_of(run) -> str:
 
 def losses(runs_dir: Path) -> dict[str, dict[int, float]]:
     "{arm: {seed: final validation loss}} of the finished runs (NaN for a run that failed)."
-    out = {arm: {} for arm in ARMS}
+    out = {arm: {} for arm in ARMS + BLOCKWISE}
     for run in ExperimentDataLoader(runs_dir).load():
         if arm_of(run) in out: out[arm_of(run)][run.seed] = run.final_val_loss
     return out
@@ -79,15 +83,10 @@ def verdict(p_equivalent: float, p_different: float) -> str:
     return "not resolved"
 
 
-def report(runs_dir: Path) -> str:
-    margin, by_arm = declared_margin(), losses(runs_dir)
-    lines = ["# What the missing accumulator costs in training", "",
-             f"Runs: `{runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir}` "
-             "(configs/sweeps/accumulation.yaml); the question, outcome, margin and tests were declared before the "
-             "runs in configs/sweeps/accumulation.md. Written by `bench/accumulation_study.py`.", "",
-             "## Final validation loss per arm (step 500)", "",
-             "| arm | runs | failed | mean | 95% interval | SD |", "|---|---|---|---|---|---|"]
-    for arm in ARMS:
+def arm_rows(arms, by_arm, margin) -> list[str]:
+    "The per-arm table's rows: runs, failures, mean final validation loss with its 95% interval, SD."
+    lines = []
+    for arm in arms:
         values = [v for v in by_arm[arm].values() if not math.isnan(v)]
         failed = len(by_arm[arm]) - len(values)
         if len(values) >= 2:
@@ -97,8 +96,14 @@ def report(runs_dir: Path) -> str:
                          f"{statistics.stdev(values):.4f} |")
         else:
             lines.append(f"| {arm} | {len(by_arm[arm])} | {failed} | — | — | — |")
+    return lines
+
+
+def differences(pairs, by_arm, margin):
+    """Each pair's difference (a − b) over the seeds both ran, paired where pairing gives the smaller standard error;
+    the family's Holm-adjusted p-values of a tie and of a difference."""
     rows, p_eq, p_diff = [], {}, {}
-    for a, b in combinations(ARMS[::-1], 2):
+    for a, b in pairs:
         seeds = sorted(s for s in set(by_arm[a]) & set(by_arm[b])
                        if not (math.isnan(by_arm[a][s]) or math.isnan(by_arm[b][s])))
         if len(seeds) < 3: continue
@@ -110,7 +115,49 @@ def report(runs_dir: Path) -> str:
         name = f"{a} − {b}"
         p_eq[name], p_diff[name] = chosen.p_equivalent, chosen.p_different
         rows.append((name, len(seeds), correlation, paired, unpaired, chosen is paired, chosen))
-    eq, diff = holm(p_eq), holm(p_diff)
+    return rows, holm(p_eq), holm(p_diff)
+
+
+def difference_rows(rows, eq, diff) -> list[str]:
+    "The differences table's rows."
+    lines = []
+    for name, n, correlation, paired, unpaired, used_paired, chosen in rows:
+        lp, hp = paired.interval(0.90)
+        lu, hu = unpaired.interval(0.90)
+        lines.append(f"| {name} | {n} | {correlation:+.2f} | {paired.mean:+.4f} [{lp:+.4f}, {hp:+.4f}] | "
+                     f"{unpaired.mean:+.4f} [{lu:+.4f}, {hu:+.4f}] | {'paired' if used_paired else 'unpaired'} | "
+                     f"{eq[name]:.3g} | {diff[name]:.3g} | {verdict(eq[name], diff[name])} |")
+    return lines
+
+
+def blockwise(runs_dir: Path, by_arm, margin) -> list[str]:
+    "The blockwise section: its arms and its own family of four differences (accumulation.md, 'Blockwise')."
+    lines = ["", "## Blockwise FP8: promotion every 128 (DeepGEMM, on the card) against FP32 sums", ""]
+    if not any(by_arm[arm] for arm in BLOCKWISE):
+        return lines + ["Not run yet (`configs/sweeps/accumulation_blockwise.yaml`)."]
+    rows, eq, diff = differences(BLOCKWISE_FAMILY, by_arm, margin)
+    cards = Counter(run.summary.get("device_name") or "not recorded" for run in ExperimentDataLoader(runs_dir).load()
+                    if arm_of(run) in BLOCKWISE)
+    lines += ["Cards: " + ", ".join(f"{name} ({n} runs)" for name, n in cards.most_common()) + " (on an H100, "
+              "`fp8_blockwise_h100` takes each block's sum from the card's FP8 GEMM; elsewhere from the model).", "",
+              "| arm | runs | failed | mean | 95% interval | SD |", "|---|---|---|---|---|---|"]
+    lines += arm_rows(BLOCKWISE, by_arm, margin)
+    lines += ["", f"Differences (margin ±{margin} nats; Holm over these {len(rows)} comparisons):", "",
+              "| difference | seeds | correlation | paired: mean [90%] | unpaired: mean [90%] | used | "
+              "p tie (Holm) | p different (Holm) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    return lines + difference_rows(rows, eq, diff)
+
+
+def report(runs_dir: Path) -> str:
+    margin, by_arm = declared_margin(), losses(runs_dir)
+    lines = ["# What the missing accumulator costs in training", "",
+             f"Runs: `{runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir}` "
+             "(configs/sweeps/accumulation.yaml, accumulation_blockwise.yaml); the question, outcome, margin and tests were declared before the "
+             "runs in configs/sweeps/accumulation.md. Written by `bench/accumulation_study.py`.", "",
+             "## Final validation loss per arm (step 500)", "",
+             "| arm | runs | failed | mean | 95% interval | SD |", "|---|---|---|---|---|---|"]
+    lines += arm_rows(ARMS, by_arm, margin)
+    rows, eq, diff = differences(combinations(ARMS[::-1], 2), by_arm, margin)
     verdicts = Counter(verdict(eq[name], diff[name]) for name in eq)
     largest = max(rows, key=lambda row: abs(row[-1].mean))
     answer = ["## Answer", "",
@@ -126,12 +173,8 @@ def report(runs_dir: Path) -> str:
               "seed is used where it gives the smaller standard error (the correlation column says why).", "",
               "| difference | seeds | correlation | paired: mean [90%] | unpaired: mean [90%] | used | "
               "p tie (Holm) | p different (Holm) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
-    for name, n, correlation, paired, unpaired, used_paired, chosen in rows:
-        lp, hp = paired.interval(0.90)
-        lu, hu = unpaired.interval(0.90)
-        lines.append(f"| {name} | {n} | {correlation:+.2f} | {paired.mean:+.4f} [{lp:+.4f}, {hp:+.4f}] | "
-                     f"{unpaired.mean:+.4f} [{lu:+.4f}, {hu:+.4f}] | {'paired' if used_paired else 'unpaired'} | "
-                     f"{eq[name]:.3g} | {diff[name]:.3g} | {verdict(eq[name], diff[name])} |")
+    lines += difference_rows(rows, eq, diff)
+    lines += blockwise(runs_dir, by_arm, margin)
     return "\n".join(lines) + "\n"
 
 
