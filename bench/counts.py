@@ -3,7 +3,7 @@
 Run from the repository root on a CUDA machine:
     python bench/counts.py [--out DIR]
 
-`altgrad.layers.quant_stats` counts, for one projection of a tensor, the values that overflow, underflow and are not
+`altgrad.casts.quant_stats` counts, for one projection of a tensor, the values that overflow, underflow and are not
 finite; a full diagnostic sample counts every quantized GEMM operand of the model. On CUDA a per-tensor count runs
 one Triton kernel per chunk (`fused=True`); `fused=False` is the plain torch version. Checks the two give the same
 counts for every 8-bit format, float32 and bfloat16 input, with and without a scale, on values spread over 30
@@ -19,7 +19,7 @@ from timing import milliseconds
 
 from altgrad.device import read_back
 from altgrad.formats import EIGHT_BIT_FORMATS, get_format
-from altgrad.layers import quant_stats
+from altgrad.casts import quant_stats
 from altgrad.quantize import quantize
 
 

@@ -5,7 +5,7 @@
 Each point in a fresh process: e7m0_uniform's 6L/384 model, quantized (E7M0) and not (recipe bf16), trained two
 steps through the runner on the packaged corpus (step 0 is a full diagnostic sample: the eager step with the
 counters and the reference passes) with its final evaluation. Reports the process's peak resident set size and the
-estimate, in MiB; nbs/14_build tests the estimate against these figures.
+estimate, in MiB; nbs/15_build tests the estimate against these figures.
 """
 import argparse
 import json

@@ -7,7 +7,8 @@ import torch.nn as nn
 
 from altgrad.diagnostics import gradient_stiffness_correlation, ulp_statistics
 from altgrad.device import read_back
-from altgrad.layers import GemmRecipe, QuantizedLinear
+from altgrad.casts import GemmRecipe
+from altgrad.layers import QuantizedLinear
 from altgrad.stability import BitStallDetector
 
 

@@ -2,7 +2,7 @@
 import torch
 
 from altgrad.formats import get_format
-from altgrad.layers import GemmRecipe
+from altgrad.casts import GemmRecipe
 from altgrad.quantize import CurrentScaling, DelayedScaling, MXScaling, fake_quant, quantize, scaled_quantize
 
 
@@ -54,7 +54,7 @@ def test_fake_quant_with_a_scaler_passes_gradients_straight_through():
 
 def test_quant_stats_in_chunks_counts_like_whole_tensors():
     from altgrad.device import read_back
-    from altgrad.layers import quant_stats
+    from altgrad.casts import quant_stats
     from altgrad.quantize import quantize
     torch.manual_seed(0)
     x = torch.randn(1000) * 3e4

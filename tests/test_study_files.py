@@ -4,7 +4,7 @@ v3's against synthetic runs of every cell it names, so a typo fails here, not af
 import random
 from pathlib import Path
 
-from altgrad.layers import ROLES
+from altgrad.casts import ROLES
 from altgrad.narrative import StudyText
 from altgrad.report import ReportGenerator
 from altgrad.runs import SYNTHETIC_LAYERS, ExperimentDataLoader, every_layer, synthetic_run
