@@ -616,8 +616,15 @@ def failure_answer(self: ReportGenerator) -> list[str]:
     a, s = self.failures, self.study
     lines = ["## In detail", ""]
     failing = a.failing_formats()
-    if not failing:
-        return lines + ["No format fails in these runs.", ""]
+    if not failing:  # the tuning seeds' failures are the tuning table's (format_comparison.md)
+        tuned = sorted({r.cell.format for r in s.runs if r.seed in s.tuning_seeds and r.failure})
+        return lines + [
+            f"No format fails on the reported seeds; on the tuning seeds {', '.join(tuned)} failed "
+            "(format_comparison.md's tuning table says at which learning rates)."
+            if tuned
+            else "No format fails in these runs.",
+            "",
+        ]
     for fmt in failing:
         full = a.uniform(fmt)
         how = s.failure_text(full) or f"ends {s.versus(full)} nats above BF16"
@@ -682,7 +689,7 @@ def failure_answer(self: ReportGenerator) -> list[str]:
         lines.append("")
     return lines
 
-# %% ../nbs/26_report.ipynb 42
+# %% ../nbs/26_report.ipynb 43
 @patch
 def failure_headline(self: ReportGenerator) -> list[str]:
     """The failure question's headline: per failing format, how it ends on every linear layer, the
@@ -723,7 +730,7 @@ def failure_headline(self: ReportGenerator) -> list[str]:
     lines.append("")
     return lines + self.conclusion_lines("failure_modes")
 
-# %% ../nbs/26_report.ipynb 44
+# %% ../nbs/26_report.ipynb 45
 @patch
 def _interventions_lines(
     self: ReportGenerator, fmt: str, reports_dir: Path
@@ -781,7 +788,7 @@ def _interventions_lines(
     ]
     return lines, panel
 
-# %% ../nbs/26_report.ipynb 46
+# %% ../nbs/26_report.ipynb 47
 @patch
 def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
@@ -824,7 +831,7 @@ def failure_modes(self: ReportGenerator, reports_dir: Path) -> str:
     lines += [""] + passages(self.text, "failure_modes", self.facts)
     return "\n".join(lines + limits(self.text, "failure_modes", self.facts) + [""])
 
-# %% ../nbs/26_report.ipynb 48
+# %% ../nbs/26_report.ipynb 49
 # --- manifold_comparison.md
 # -----------------------------------------------------------------------------
 @patch
@@ -842,7 +849,7 @@ def _setting_note(self: ReportGenerator, fmt: str, optimizer: str) -> str:
         ", the best tuned setting at the edge of those tried" if o.at_edge(fmt, optimizer) else ""
     )
 
-# %% ../nbs/26_report.ipynb 50
+# %% ../nbs/26_report.ipynb 51
 @patch
 def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
     """For stalled runs: their measured step in ULPs and the share of updates below half a ULP at
@@ -860,7 +867,7 @@ def _step_note(self: ReportGenerator, runs: list[Run]) -> str:
         text += f" (mean step {span([m.iloc[-1] for m in moves], lambda v: f'{v:.2f}')} ULP)"
     return text
 
-# %% ../nbs/26_report.ipynb 52
+# %% ../nbs/26_report.ipynb 53
 @patch
 def _rounding_lines(self: ReportGenerator) -> list[str]:
     """Is GridOptim's edge its stochastic rounding? AdamW rounded stochastically onto the grid
@@ -883,7 +890,7 @@ def _rounding_lines(self: ReportGenerator) -> list[str]:
         else []
     )
 
-# %% ../nbs/26_report.ipynb 54
+# %% ../nbs/26_report.ipynb 55
 @patch
 def _matched_lines(self: ReportGenerator) -> list[str]:
     """AdamW at ManifoldAdamW's step (grid codes moved per step) against ManifoldAdamW at its tuned
@@ -919,7 +926,7 @@ def _matched_lines(self: ReportGenerator) -> list[str]:
         "`OptimizerComparator.matched_learning_rate`; paired by seed): " + "; ".join(parts) + "."
     ]
 
-# %% ../nbs/26_report.ipynb 56
+# %% ../nbs/26_report.ipynb 57
 @patch
 def optimizer_answer(self: ReportGenerator) -> list[str]:
     o, s = self.optimizers, self.study
@@ -983,7 +990,7 @@ def optimizer_answer(self: ReportGenerator) -> list[str]:
     )
     return lines + self._rounding_lines() + self._matched_lines() + [""]
 
-# %% ../nbs/26_report.ipynb 58
+# %% ../nbs/26_report.ipynb 59
 @patch
 def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -> list[str]:
     """The optimizer question's headline: per format with weights stored in it, each optimizer at
@@ -1027,7 +1034,7 @@ def optimizer_headline(self: ReportGenerator, reports_dir: Path | None = None) -
         lines += ["![each optimizer against BF16](figures/optimizer_deltas.png)", ""]
     return lines + self.conclusion_lines("manifold_comparison")
 
-# %% ../nbs/26_report.ipynb 60
+# %% ../nbs/26_report.ipynb 61
 @patch
 def _tuning_lines(self: ReportGenerator) -> list[str]:
     """The tuning table: every step size tried per format and arm on the tuning seed, the best in
@@ -1058,7 +1065,7 @@ def _tuning_lines(self: ReportGenerator) -> list[str]:
             lines.append(f"| {fmt} | {optimizer} | " + "; ".join(cells) + " |")
     return lines
 
-# %% ../nbs/26_report.ipynb 62
+# %% ../nbs/26_report.ipynb 63
 @patch
 def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
     """Each arm at its tuned step on the reported seeds: against AdamW (stored, tuned) and BF16,
@@ -1117,7 +1124,7 @@ def _reported_lines(self: ReportGenerator, reports_dir: Path) -> list[str]:
         lines += ["", "![optimizers](figures/optimizer_curves.png)", ""]
     return lines
 
-# %% ../nbs/26_report.ipynb 64
+# %% ../nbs/26_report.ipynb 65
 @patch
 def manifold_comparison(self: ReportGenerator, reports_dir: Path) -> str:
     s = self.study
