@@ -406,9 +406,9 @@ def _block_sum(ca: Tensor, cb: Tensor, fmt_a: FPFormat, fmt_b: FPFormat, core, c
     (float32): by the card's own FP8 GEMM (fast accumulation) or by the model."""
     if card:
         fast = Accumulation(core.name, core, promote=False)
-        return scaled_mm(
-            ca.to(TORCH_FP8[fmt_a.name]), cb.to(TORCH_FP8[fmt_b.name]), 1, 1, fast, torch.float32
-        )
+        # the codes are float64 values of the grid: exact in float32, exact in the FP8 dtype
+        fp8_a, fp8_b = ca.float().to(TORCH_FP8[fmt_a.name]), cb.float().to(TORCH_FP8[fmt_b.name])
+        return scaled_mm(fp8_a, fp8_b, 1, 1, fast, torch.float32)
     ea, eb = alignment_exponents(ca, fmt_a, 1.0), alignment_exponents(cb, fmt_b, 1.0)
     return _sum_products(ca, cb, ea, eb, core, promote=False)
 
